@@ -1,0 +1,70 @@
+"""Plain data shared by every step of the flow: nothing here does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    caption: str | None = None
+
+
+@dataclass
+class Item:
+    """One normalized story as a parser sees it.
+
+    ``canonical_url`` and ``story_key`` are filled by the keying step
+    (:mod:`monitor.canonical`), not by parsers, because site rules come from config.
+    ``published`` is UTC ISO 8601 with only the precision the source gives
+    (``2021-12-31`` or ``2021-12-08T01:56:33Z``) or ``None``.
+    """
+
+    title: str
+    format: str
+    url: str | None = None
+    site: str | None = None
+    author: str | None = None
+    published: str | None = None
+    summary: str | None = None
+    text: str = ""
+    html: str = ""
+    images: list[Image] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    lang: str = "other"
+    # Other URLs that name this same article (mirror nav links, alternate editions).
+    alt_urls: list[str] = field(default_factory=list)
+    canonical_url: str | None = None
+    story_key: str | None = None
+    # Outlet + normalized title: lets a link-less copy meet its linked original.
+    title_key: str | None = None
+
+    def to_dict(self, *, with_html: bool = True) -> dict:
+        d = {
+            "title": self.title,
+            "url": self.url,
+            "canonical_url": self.canonical_url,
+            "story_key": self.story_key,
+            "site": self.site,
+            "author": self.author,
+            "published": self.published,
+            "summary": self.summary,
+            "text": self.text,
+            "images": [{"url": i.url, "caption": i.caption} for i in self.images],
+            "tags": list(self.tags),
+            "lang": self.lang,
+            "format": self.format,
+            "alt_urls": list(self.alt_urls),
+        }
+        if with_html:
+            d["html"] = self.html
+        return d
+
+
+class ParseError(ValueError):
+    """The document could not be read as its format."""
+
+
+class NotAnArticle(ParseError):
+    """The document is well-formed but is not an article (placeholder, index, error page)."""
