@@ -1,0 +1,307 @@
+"""URL canonicalization and story keys: deciding that two links name the same story.
+
+The same article reaches us as ``http``/``https``, with tracking parameters, with
+different percent-encodings, as a Simplified or Traditional edition, or as a mirror page's
+relative nav link. Keys make all of those compare equal.
+
+Key shapes (``Item.story_key``), first that applies:
+
+``<key_prefix>:<id>``
+    a site rule's pattern matched ``item.url`` or one of ``item.alt_urls``:
+    ``epochtimes:n13473224``, ``ntdtv:a103304353``, ``bbc:59573574``.
+``url://<host>/<path>?<query>``
+    no rule matched: ``"url:" + url_key(item.url)``, scheme-less so http == https.
+``title:<site>:<title>``
+    no URL: the title key (below).
+``title::<title>``
+    no URL and no known site.
+
+``Item.title_key`` is ``title:<site>:<title>`` whenever the site is known, where
+``<site>`` is the folded site name without spaces and ``<title>`` is
+:func:`monitor.text.normalize_title`: it lets a link-less copy meet its linked original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import string
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
+
+from monitor.models import Item
+from monitor.text import fold, normalize_title
+
+# Query parameters that only say where a click came from, never which page it is.
+# Every name starting with "utm_" goes too (see _is_tracking). Deliberately absent:
+# "from", "ref", "source", "id", "p" — real parameters on some sites.
+TRACKING_PARAMS = frozenset(
+    {
+        # ad / click ids
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "igshid",
+        "li_fat_id",
+        # mail campaigns (Mailchimp, HubSpot, Marketo)
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        # analytics
+        "_ga",
+        "_gl",
+        "xtor",
+        "ref_src",
+        "ref_url",
+        "smid",
+        # BBC feed links carry ?at_medium=RSS&at_campaign=...
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "at_custom3",
+        "at_custom4",
+        # Chinese platforms (Alibaba spm/scm, Bilibili vd_source, share buttons)
+        "spm",
+        "scm",
+        "vd_source",
+        "share",
+        "share_source",
+        "share_medium",
+    }
+)
+TRACKING_PREFIXES = ("utm_",)
+
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# A percent-escape, or any character that is neither unreserved nor reserved (RFC 3986).
+_ESCAPE_OR_UNSAFE = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]")
+
+
+def _fix_escape(m: re.Match[str]) -> str:
+    t = m.group()
+    if len(t) == 3:  # "%xx": unreserved characters decode, the rest get uppercase hex
+        ch = chr(int(t[1:], 16))
+        return ch if ch in _UNRESERVED else t.upper()
+    return "".join(f"%{b:02X}" for b in t.encode("utf-8", "surrogatepass"))
+
+
+def _normalize_escapes(s: str) -> str:
+    """One spelling per character: ``%e6%ac%a7``, ``%E6%AC%A7`` and ``欧`` all become the second."""
+    return _ESCAPE_OR_UNSAFE.sub(_fix_escape, s)
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def _host(host: str) -> str:
+    host = host.lower()
+    if not host.isascii():
+        # Not a valid IDN: keep it lowercased rather than fail.
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    return host
+
+
+def _netloc(scheme: str, netloc: str) -> str:
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]") + 1 or len(hostport)
+        host, port = hostport[:end], hostport[end:].removeprefix(":")
+    else:
+        host, _, port = hostport.partition(":")
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    return f"{userinfo}{at}{_host(host)}{':' + port if port else ''}"
+
+
+def canonical_url(url: str) -> str:
+    """The one spelling of ``url`` that its equivalent spellings share (scheme kept).
+
+    Lowercase scheme and host (IDNA), no default port or fragment, no tracking
+    parameters, remaining parameters sorted by name (stable), uniform percent-encoding,
+    ``/`` for an empty path. Relative URLs are normalized the same way, host-less.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: nothing better to say about it
+        return url
+    scheme = parts.scheme.lower()
+    netloc = _netloc(scheme, parts.netloc) if parts.netloc else ""
+    path = _normalize_escapes(parts.path)
+    if netloc and not path:
+        path = "/"
+    params = [p for p in _normalize_escapes(parts.query).split("&") if p]
+    params = [p for p in params if not _is_tracking(p.partition("=")[0])]
+    params.sort(key=lambda p: p.partition("=")[0])
+    return urlunsplit((scheme, netloc, path, "&".join(params), ""))
+
+
+def url_key(url: str) -> str:
+    """``canonical_url`` without its scheme (``//host/path?q``), so http and https meet."""
+    c = canonical_url(url)
+    m = _SCHEME.match(c)
+    return c[m.end() :] if m else c
+
+
+@dataclass(frozen=True)
+class SiteRule:
+    """One outlet: its display name, where it lives, and how its URLs name an article."""
+
+    name: str
+    hosts: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...] = ()
+    key_prefix: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict, index: int = 0) -> SiteRule:
+        """Validate one ``[[site]]`` table; errors name the rule and the offending key."""
+        if not isinstance(d, dict):
+            raise ValueError(f"site rule #{index}: expected a table, got {type(d).__name__}")
+        name = d.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"site rule #{index} ({d.get('key_prefix')!r}): missing 'name'")
+        label = f"site rule {name!r}"
+        unknown = set(d) - {"name", "hosts", "patterns", "key_prefix"}
+        if unknown:
+            raise ValueError(f"{label}: unknown key {sorted(unknown)[0]!r}")
+        hosts, patterns = d.get("hosts", []), d.get("patterns", [])
+        for key, value in (("hosts", hosts), ("patterns", patterns)):
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{label}: {key!r} must be a list of strings")
+        if not hosts and not patterns:
+            raise ValueError(f"{label}: 'hosts' and 'patterns' are both empty")
+        key_prefix = d.get("key_prefix", "")
+        if not isinstance(key_prefix, str) or (patterns and not key_prefix.strip()):
+            raise ValueError(f"{label}: 'key_prefix' must be a non-empty string")
+        compiled = []
+        for p in patterns:
+            try:
+                rx = re.compile(p)
+            except re.error as e:
+                raise ValueError(f"{label}: bad regex in 'patterns': {p!r}: {e}") from e
+            if not rx.groups:
+                raise ValueError(f"{label}: 'patterns' entry {p!r} has no group for the id")
+            compiled.append(rx)
+        return cls(
+            name=name.strip(),
+            hosts=tuple(h.strip().lower() for h in hosts),
+            patterns=tuple(compiled),
+            key_prefix=key_prefix.strip(),
+        )
+
+    def matches_host(self, host: str, path: str) -> bool:
+        for entry in self.hosts:
+            suffix, slash, prefix = entry.partition("/")
+            suffix = _host(suffix)
+            if host != suffix and not host.endswith("." + suffix):
+                continue
+            if not slash or path == "/" + prefix or path.startswith(f"/{prefix}/"):
+                return True
+        return False
+
+    def key_for(self, url: str, canonical: str) -> str | None:
+        for rx in self.patterns:
+            for form in (url, canonical):
+                m = rx.search(form)
+                if m:
+                    gid = m.group("id") if "id" in rx.groupindex else m.group(1)
+                    if gid:
+                        return f"{self.key_prefix}:{gid}"
+        return None
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """Ordered rules: the first rule that matches wins."""
+
+    rules: tuple[SiteRule, ...] = ()
+
+    def __iter__(self):
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    @classmethod
+    def from_dicts(cls, dicts: Iterable[dict]) -> SiteRules:
+        return cls(tuple(SiteRule.from_dict(d, i) for i, d in enumerate(dicts)))
+
+    @classmethod
+    def load_default(cls) -> SiteRules:
+        """The rules shipped in ``monitor/sites.toml``."""
+        return _load_default()
+
+    def extended(self, more_rules: Iterable[SiteRule]) -> SiteRules:
+        """``more_rules`` (config) first; they replace rules here with the same name."""
+        more = tuple(more_rules)
+        names = {r.name for r in more}
+        return SiteRules(more + tuple(r for r in self.rules if r.name not in names))
+
+    def key_for(self, url: str) -> str | None:
+        """``<key_prefix>:<id>`` from the first rule whose pattern matches, else None."""
+        canonical = canonical_url(url)
+        for rule in self.rules:
+            key = rule.key_for(url, canonical)
+            if key:
+                return key
+        return None
+
+    def site_for(self, url: str) -> str | None:
+        """The outlet's display name, from the URL's host (and path prefix), else None."""
+        try:
+            parts = urlsplit(canonical_url(url))
+        except ValueError:
+            return None
+        if not parts.hostname:
+            return None
+        for rule in self.rules:
+            if rule.matches_host(parts.hostname, parts.path):
+                return rule.name
+        return None
+
+
+@cache
+def _load_default() -> SiteRules:
+    data = tomllib.loads(resources.files("monitor").joinpath("sites.toml").read_text("utf-8"))
+    return SiteRules.from_dicts(data.get("site", []))
+
+
+def title_key(site: str, title: str) -> str | None:
+    """``title:<site>:<title>`` — None when the title has no letters to compare."""
+    norm = normalize_title(title)
+    return f"title:{''.join(fold(site).split())}:{norm}" if norm else None
+
+
+def assign_keys(item: Item, rules: SiteRules) -> Item:
+    """Fill ``canonical_url``, missing ``site``, ``title_key`` and ``story_key`` in place."""
+    urls = [u for u in (item.url, *item.alt_urls) if u and u.strip()]
+    url = item.url if item.url and item.url.strip() else None
+    item.canonical_url = canonical_url(url) if url else None
+    if not item.site:
+        item.site = next((s for s in map(rules.site_for, urls) if s), None)
+    item.title_key = title_key(item.site, item.title) if item.site else None
+    key = next((k for k in map(rules.key_for, urls) if k), None)
+    if key is None and url:
+        key = "url:" + url_key(url)
+    if key is None:
+        key = item.title_key or "title::" + normalize_title(item.title)
+    item.story_key = key
+    return item

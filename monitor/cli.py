@@ -1,0 +1,402 @@
+"""The command line: parses options, reads config once, and calls plain functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__, ingest, store
+from .canonical import SiteRules
+from .config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from .logs import setup_logging
+
+# Piped output is read by people too (and by `less`): give tables room instead of 80 columns.
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def progress_bar(total: int, label: str):
+    """A progress bar on a terminal; silent when output is piped or in CI."""
+    if not err.is_terminal or total < 2:
+        yield lambda *_: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda *_: bar.advance(task)
+
+
+class Context:
+    def __init__(self, db_path: str | None, config_path: str | None):
+        self.db_path = db_path
+        self.config_path = config_path
+        self._db = None
+        self._config: Config | None = None
+
+    @property
+    def db(self):
+        if self._db is None:
+            try:
+                self._db = store.open_db(self.db_path)
+            except store.StoreError as e:
+                raise click.ClickException(str(e)) from e
+        return self._db
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as e:
+                raise click.ClickException(str(e)) from e
+        return self._config
+
+    def rules(self) -> SiteRules:
+        """Site rules from the config when there is one; the shipped defaults otherwise."""
+        if self.config_path is None and not DEFAULT_CONFIG.exists():
+            return SiteRules.load_default()
+        return self.config.rules
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="monitor")
+@click.option(
+    "--db",
+    "db_path",
+    envvar="MONITOR_DB",
+    type=click.Path(dir_okay=False),
+    help="SQLite store (env MONITOR_DB)  [default: data/monitor.db]",
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="MONITOR_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Config file (env MONITOR_CONFIG)  [default: config/monitor.toml]",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="MONITOR_LOG_FORMAT",
+    show_default=True,
+    help="Log line format.",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    envvar="MONITOR_LOG_LEVEL",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.pass_context
+def main(ctx: click.Context, db_path, config_path, log_format, log_level) -> None:
+    """Monitor Chinese-language news feeds and mirror pages; one record per story."""
+    setup_logging(log_format, log_level)
+    ctx.obj = Context(db_path, config_path)
+    ctx.obj.log_args = (log_format, log_level)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@pass_ctx
+def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Load mirror pages and saved feeds from files or folders.
+
+    Every format is detected from content. A file that cannot be parsed is reported by
+    name with the reason and the rest still load; the exit code is 1 when a file failed
+    (pages that are not articles are listed as rejected but are not failures).
+    """
+    files, missing = ingest.find_files(paths)
+    with progress_bar(len(files), "importing") as advance:
+        report = ingest.import_files(ctx.db, files, ctx.rules(), now=utcnow(), progress=advance)
+    report.rejected[:0] = missing
+    for r in report.rejected:
+        err.print(f"[{'red' if r.failed else 'yellow'}]rejected[/] {r.path}: {r.reason}")
+    out.print(
+        f"{report.files} files: {report.new} new, {report.merged} merged, "
+        f"{report.seen} already stored, {len(report.rejected)} rejected"
+    )
+    if report.failed:
+        sys.exit(1)
+
+
+def _when(row: dict) -> str:
+    return (row.get("published") or row.get("first_seen") or "")[:16].replace("T", " ")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=50, show_default=True, help="Most results to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@pass_ctx
+def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search of stored stories (Chinese aware; all terms must match).
+
+    Terms fold Simplified/Traditional, width and case: 烏克蘭 finds 乌克兰, ＮＡＴＯ finds NATO.
+    Quote a phrase with spaces: "Vladimir Putin".
+    """
+    try:
+        rows = store.search(ctx.db, query, limit=limit)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} stories", title_justify="left")
+    table.add_column("time", no_wrap=True)
+    table.add_column("outlet")
+    table.add_column("title", ratio=1)
+    table.add_column("key", overflow="fold")  # keys are for copying: never cut
+    for r in rows:
+        table.add_row(_when(r), r["site"] or "", r["title"], r["story_key"])
+    out.print(table)
+
+
+@main.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print the story as JSON.")
+@pass_ctx
+def show(ctx: Context, key: str, as_json: bool) -> None:
+    """One story with its sightings and URL aliases.
+
+    KEY is a story key (as `search` prints), any of its URLs, or its numeric id.
+    """
+    item_id = store.find_item_id(ctx.db, key)
+    if item_id is None:
+        raise click.ClickException(f"no story with key or URL {key!r}")
+    story = store.get_story(ctx.db, item_id)
+    if as_json:
+        click.echo(json.dumps(story, ensure_ascii=False, indent=2))
+        return
+    out.print(f"[bold]{story['title']}[/]")
+    fields = Table.grid(padding=(0, 2))
+    for name in ("story_key", "site", "author", "published", "canonical_url", "lang", "format"):
+        fields.add_row(name, str(story[name] or "—"))
+    fields.add_row("keys", ", ".join(story["keys"]))
+    out.print(fields)
+    if story["summary"]:
+        out.print(story["summary"], soft_wrap=True)
+    aliases = Table("url", "first seen", title="URLs", title_justify="left")
+    for a in story["aliases"]:
+        aliases.add_row(a["url"], a["first_seen"])
+    sightings = Table(
+        "source",
+        "where",
+        "format",
+        "first seen",
+        "last seen",
+        "times",
+        title="Sightings",
+        title_justify="left",
+    )
+    for s in story["sightings"]:
+        sightings.add_row(
+            s["source"],
+            s["location"],
+            s["format"] or "",
+            s["first_seen"],
+            s["last_seen"],
+            str(s["times_seen"]),
+        )
+    out.print(aliases, sightings)
+
+
+def _ago(value: str | None, now: datetime) -> str:
+    if not value:
+        return "—"
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    secs = int((t - now).total_seconds())
+    span = abs(secs)
+    text = (
+        f"{span}s"
+        if span < 90
+        else f"{span // 60}m"
+        if span < 5400
+        else f"{span // 3600}h"
+        if span < 172800
+        else f"{span // 86400}d"
+    )
+    return f"in {text}" if secs > 0 else f"{text} ago"
+
+
+@main.command()
+@click.option(
+    "--source",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Poll this source whether due or not (repeatable).",
+)
+@click.option("--all", "all_", is_flag=True, help="Poll every enabled source, due or not.")
+@pass_ctx
+def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
+    """One pass over the sources that are due (or named, or all), then exit.
+
+    Prints a summary table. The exit code is 1 only when every polled source failed;
+    a failing source is retried later with backoff.
+    """
+    from .pipeline import due_sources, poll_once
+    from .state import load_states
+
+    config = ctx.config
+    now = utcnow()
+    if names:
+        unknown = [n for n in names if n not in {s.name for s in config.sources}]
+        if unknown:
+            raise click.ClickException(f"{config.path}: no source named {unknown[0]!r}")
+        sources = [config.source(n) for n in names]
+    elif all_:
+        sources = [s for s in config.sources if s.enabled]
+    else:
+        sources = due_sources(config, load_states(ctx.db), now)
+    with progress_bar(len(sources), "polling") as advance:
+        reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
+    order = {s.name: i for i, s in enumerate(sources)}
+    reports.sort(key=lambda r: order[r.source])
+    table = Table(
+        "source",
+        "status",
+        "new",
+        "seen again",
+        "next check",
+        "error",
+        title=f"polled {len(reports)} of {len(config.sources)} sources",
+        title_justify="left",
+    )
+    for r in reports:
+        status = r.outcome if r.ok else f"[red]{r.outcome}[/]"
+        table.add_row(
+            r.source,
+            status,
+            str(r.new),
+            str(r.seen),
+            _ago(r.next_check and store.iso(r.next_check), now),
+            r.error or "",
+        )
+    out.print(table)
+    out.print(
+        f"{sum(r.new for r in reports)} new stories, "
+        f"{sum(r.seen for r in reports)} seen again, "
+        f"{sum(not r.ok for r in reports)} sources failed"
+    )
+    if reports and not any(r.ok for r in reports):
+        sys.exit(1)
+
+
+@main.command()
+@pass_ctx
+def sources(ctx: Context) -> None:
+    """Every configured source with its state: last success, next check, errors, items."""
+    from .state import source_rows
+
+    now = utcnow()
+    rows = {r["name"]: r for r in source_rows(ctx.db)}
+    table = Table(
+        "source",
+        "kind",
+        "state",
+        "last success",
+        "next check",
+        "errors",
+        "items",
+        "last error",
+        title_justify="left",
+    )
+    for s in ctx.config.sources:
+        r = rows.get(s.name)
+        if not s.enabled:
+            state = "disabled"
+        elif r is None:
+            state = "never polled"
+        elif r["retired_at"]:
+            state = "[red]retired[/]"
+        elif r["consecutive_errors"]:
+            state = f"[red]failing[/] ({r['last_outcome']})"
+        else:
+            state = f"[green]ok[/] ({r['last_outcome']})"
+        table.add_row(
+            s.name,
+            s.kind,
+            state,
+            _ago(r and r["last_success"], now),
+            _ago(r and r["next_check"], now),
+            str(r["consecutive_errors"]) if r else "0",
+            str(r["items"]) if r else "0",
+            (r and r["last_error"]) or "",
+        )
+    out.print(table)
+
+
+@main.command()
+@click.option(
+    "--within",
+    default="2h",
+    show_default=True,
+    help="A source must have succeeded this recently (30m, 2h, 1d).",
+)
+@pass_ctx
+def health(ctx: Context, within: str) -> None:
+    """Exit 0 when the store opens and a source succeeded recently; else 1 with a reason.
+
+    Meant for container health checks: prints one line either way.
+    """
+    from .config import parse_duration
+    from .health import check
+
+    try:
+        window = parse_duration(within)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--within") from e
+    try:
+        db = store.open_db(ctx.db_path)
+    except store.StoreError as e:
+        click.echo(f"unhealthy: {e}")
+        sys.exit(1)
+    ok, reason = check(db, now=utcnow(), window=window)
+    click.echo(("healthy: " if ok else "unhealthy: ") + reason)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@pass_ctx
+def run(ctx: Context) -> None:
+    """Run the daemon: poll due sources on a schedule until SIGTERM or Ctrl-C.
+
+    Logs one line per poll. On SIGTERM/SIGINT it stops after the writes in progress.
+    """
+    import signal
+    import threading
+
+    from .scheduler import run_daemon
+
+    setup_logging(*ctx.log_args, stream=sys.stdout)
+    config, db = ctx.config, ctx.db
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run_daemon(db, config, stop=stop, clock=utcnow)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,278 @@
+"""config/monitor.toml → validated settings.
+
+Read once, at start-up, by the CLI. Every error names the file, the table (source, site
+or watch) and the key, so a user can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .canonical import SiteRules
+
+DEFAULT_CONFIG = Path("config") / "monitor.toml"
+SOURCE_KINDS = ("feed", "page", "mirror", "dir")
+INDEX_FORMATS = ("auto", "html", "markdown", "csv")
+
+
+class ConfigError(ValueError):
+    """The config cannot be used; the message names the file, table and key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    url: str | None = None
+    path: Path | None = None
+    site: str | None = None
+    interval: timedelta = timedelta(minutes=30)
+    enabled: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+    proxy: str | None = None
+    # mirror only: how to read the index, and how a CSV row's id becomes a page URL.
+    index_format: str = "auto"
+    page_url: str | None = None
+
+    @property
+    def location(self) -> str:
+        return self.url if self.url else str(self.path)
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = "Asia/Shanghai"
+    max_interval: timedelta = timedelta(hours=24)
+    max_backoff: timedelta = timedelta(hours=6)
+    concurrency: int = 16
+    per_host: int = 2
+    timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    tick: timedelta = timedelta(seconds=30)
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    settings: Settings
+    sources: tuple[Source, ...]
+    rules: SiteRules
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
+_UNITS = {None: 60, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``30`` (minutes), ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = value * 60
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration like 30m, 2h or 1d")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be positive")
+    return timedelta(seconds=seconds)
+
+
+class _Table:
+    """Reads one TOML table, tracking which keys were used so unknown ones are errors."""
+
+    def __init__(self, file: str, where: str, data: Any):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file}: {where}: expected a table")
+        self.file, self.where, self.data, self.used = file, where, data, set()
+
+    def error(self, key: str, msg: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {self.where}: key '{key}': {msg}")
+
+    def get(self, key: str, types: type | tuple, default: Any = None, *, required=False):
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                raise self.error(key, "is required")
+            return default
+        value = self.data[key]
+        types = types if isinstance(types, tuple) else (types,)
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise self.error(key, f"expected {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def duration(self, key: str, default: timedelta) -> timedelta:
+        value = self.get(key, (int, float, str))
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as e:
+            raise self.error(key, str(e)) from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes or not parts.netloc:
+        raise t.error(key, f"{url!r} is not an {'/'.join(schemes)} URL")
+    return url
+
+
+def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> Source:
+    where = f"source #{index + 1}"
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        where = f"source '{data['name']}'"
+    t = _Table(file, where, data)
+    name = t.get("name", str, required=True).strip()
+    if not name:
+        raise t.error("name", "must not be empty")
+    if name in names:
+        raise t.error("name", f"duplicate source name {name!r}")
+    names.add(name)
+    kind = t.get("kind", str, required=True)
+    if kind not in SOURCE_KINDS:
+        raise t.error("kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+    url = t.get("url", str)
+    raw_path = t.get("path", str)
+    path = None
+    if kind == "dir":
+        if raw_path is None:
+            raise t.error("path", "is required for kind 'dir'")
+        if url is not None:
+            raise t.error("url", "a 'dir' source takes 'path', not 'url'")
+        path = (base / raw_path).resolve() if not os.path.isabs(raw_path) else Path(raw_path)
+        if not path.is_dir():
+            raise t.error("path", f"folder {raw_path!r} does not exist ({path})")
+    else:
+        if url is None:
+            raise t.error("url", f"is required for kind {kind!r}")
+        if raw_path is not None:
+            raise t.error("path", f"a {kind!r} source takes 'url', not 'path'")
+        _check_url(t, "url", url)
+    headers = t.get("headers", dict, {})
+    for k, v in headers.items():
+        if not isinstance(v, str):
+            raise t.error("headers", f"header {k!r} must be a string")
+    proxy = t.get("proxy", str)
+    if proxy is not None:
+        _check_url(t, "proxy", proxy, ("http", "https", "socks5", "socks5h", "socks4"))
+    index_format = t.get("index_format", str, "auto")
+    if index_format not in INDEX_FORMATS:
+        raise t.error("index_format", f"{index_format!r} is not one of {', '.join(INDEX_FORMATS)}")
+    page_url = t.get("page_url", str)
+    if page_url is not None and "{id}" not in page_url:
+        raise t.error("page_url", "must contain {id}")
+    if kind != "mirror":
+        for key in ("index_format", "page_url"):
+            if key in t.data:
+                raise t.error(key, "only applies to kind 'mirror'")
+    source = Source(
+        name=name,
+        kind=kind,
+        url=url,
+        path=path,
+        site=t.get("site", str),
+        interval=t.duration("interval", timedelta(minutes=30)),
+        enabled=t.get("enabled", bool, True),
+        headers=dict(headers),
+        proxy=proxy,
+        index_format=index_format,
+        page_url=page_url,
+    )
+    t.done()
+    return source
+
+
+def _settings(file: str, data: Any) -> Settings:
+    t = _Table(file, "[monitor]", data)
+    d = Settings()
+    tz = t.get("timezone", str, d.timezone)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise t.error("timezone", f"unknown time zone {tz!r}") from None
+    s = Settings(
+        timezone=tz,
+        max_interval=t.duration("max_interval", d.max_interval),
+        max_backoff=t.duration("max_backoff", d.max_backoff),
+        concurrency=t.get("concurrency", int, d.concurrency),
+        per_host=t.get("per_host", int, d.per_host),
+        timeout=float(t.get("timeout", (int, float), d.timeout)),
+        max_bytes=t.get("max_bytes", int, d.max_bytes),
+        tick=t.duration("tick", d.tick),
+        user_agent=t.get("user_agent", str),
+    )
+    for key in ("concurrency", "per_host", "max_bytes"):
+        if getattr(s, key) < 1:
+            raise t.error(key, "must be at least 1")
+    t.done()
+    return s
+
+
+# Top-level tables this loader understands; later features register theirs here.
+TOP_LEVEL = {"monitor", "source", "site"}
+
+
+def parse_config(
+    data: dict[str, Any], *, file: str = "<config>", base: Path | None = None
+) -> Config:
+    base = base or Path.cwd()
+    unknown = sorted(set(data) - TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"{file}: unknown top-level key '{unknown[0]}'")
+    settings = _settings(file, data.get("monitor", {}))
+    raw_sources = data.get("source", [])
+    if not isinstance(raw_sources, list):
+        raise ConfigError(f"{file}: 'source' must be an array of tables ([[source]])")
+    names: set[str] = set()
+    sources = tuple(_source(file, base, i, s, names) for i, s in enumerate(raw_sources))
+    raw_sites = data.get("site", [])
+    if not isinstance(raw_sites, list):
+        raise ConfigError(f"{file}: 'site' must be an array of tables ([[site]])")
+    try:
+        rules = SiteRules.load_default().extended(SiteRules.from_dicts(raw_sites))
+    except ValueError as e:
+        raise ConfigError(f"{file}: {e}") from None
+    return Config(path=None, settings=settings, sources=sources, rules=rules, raw=data)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate the config file (``--config``, ``MONITOR_CONFIG``, or the default)."""
+    p = Path(path or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config: {e.strerror or e}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: invalid TOML: {e}") from None
+    config = parse_config(data, file=str(p), base=p.parent)
+    return Config(
+        path=p, settings=config.settings, sources=config.sources, rules=config.rules, raw=data
+    )

@@ -1,0 +1,598 @@
+"""HTTP fetching: one GET in, one classified :class:`FetchResult` out.
+
+This module knows nothing of parsing or storage. :func:`fetch` never raises for
+network or HTTP trouble; every response and exception is mapped to an
+:class:`Outcome` in exactly one place, :func:`classify`:
+
+    ===========================================  ===============  ========
+    response / exception                          Outcome          is_error
+    ===========================================  ===============  ========
+    2xx with a body                               OK               no
+    304                                           NOT_MODIFIED     no
+    2xx, body empty or only whitespace            EMPTY            yes
+    404                                           NOT_FOUND        yes
+    410                                           GONE             yes
+    429                                           RATE_LIMITED     yes
+    503                                           UNAVAILABLE      yes
+    other 4xx                                     CLIENT_ERROR     yes
+    other 5xx                                     SERVER_ERROR     yes
+    more than MAX_REDIRECTS hops                  REDIRECT_LOOP    yes
+    httpx.TimeoutException (connect/read/...)     TIMEOUT          yes
+    httpx.ConnectError (refused, DNS, TLS)        CONNECT_ERROR    yes
+    body over FetchRequest.max_bytes              TOO_LARGE        yes
+    any other httpx error, bad URL, 1xx, a 3xx    PROTOCOL_ERROR   yes
+    that cannot be followed, status >= 600
+    ===========================================  ===============  ========
+
+An exception wins over the status it interrupted (a read timeout after
+``200 OK`` is TIMEOUT).  Bodies are read only for 2xx responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import enum
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor import __version__
+
+MB = 1024 * 1024
+DEFAULT_MAX_BYTES = 10 * MB
+MAX_REDIRECTS = 5
+# A reader of server logs sees who is polling and why.
+DEFAULT_USER_AGENT = f"monitor/{__version__} (feed monitor)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+    "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
+)
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    REDIRECT_LOOP = "redirect_loop"
+    NOT_FOUND = "not_found"
+    GONE = "gone"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    CLIENT_ERROR = "client_error"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"
+    TOO_LARGE = "too_large"
+    EMPTY = "empty"
+    PROTOCOL_ERROR = "protocol_error"
+
+    @property
+    def is_error(self) -> bool:
+        """Only OK and NOT_MODIFIED mean "the source is healthy"."""
+        return self not in (Outcome.OK, Outcome.NOT_MODIFIED)
+
+    def describe(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    Outcome.OK: "fetched",
+    Outcome.NOT_MODIFIED: "not modified since last fetch",
+    Outcome.REDIRECT_LOOP: "too many redirects",
+    Outcome.NOT_FOUND: "not found (404)",
+    Outcome.GONE: "gone for good (410)",
+    Outcome.RATE_LIMITED: "rate limited (429)",
+    Outcome.UNAVAILABLE: "service unavailable (503)",
+    Outcome.CLIENT_ERROR: "client error (4xx)",
+    Outcome.SERVER_ERROR: "server error (5xx)",
+    Outcome.TIMEOUT: "timed out",
+    Outcome.CONNECT_ERROR: "could not connect (refused, DNS or TLS)",
+    Outcome.TOO_LARGE: "response body too large",
+    Outcome.EMPTY: "empty response body",
+    Outcome.PROTOCOL_ERROR: "HTTP protocol or transport error",
+}
+
+
+class BodyTooLarge(Exception):
+    """Raised inside :func:`fetch` when the body passes ``max_bytes``; never escapes it."""
+
+    def __init__(self, limit: int, seen: int):
+        super().__init__(f"body larger than {_size(limit)}")
+        self.limit = limit
+        self.seen = seen
+
+
+_STATUS_OUTCOMES = {
+    304: Outcome.NOT_MODIFIED,
+    404: Outcome.NOT_FOUND,
+    410: Outcome.GONE,
+    429: Outcome.RATE_LIMITED,
+    503: Outcome.UNAVAILABLE,
+}
+
+
+def classify(status: int | None, exc: Exception | None, body_len: int) -> Outcome:
+    """The one mapping from what happened to an :class:`Outcome` (see module table).
+
+    ``body_len`` is the length of the body with surrounding whitespace removed.
+    """
+    if exc is not None:
+        if isinstance(exc, BodyTooLarge):
+            return Outcome.TOO_LARGE
+        if isinstance(exc, httpx.TooManyRedirects):
+            return Outcome.REDIRECT_LOOP
+        if isinstance(exc, httpx.TimeoutException):
+            return Outcome.TIMEOUT
+        if isinstance(exc, httpx.ConnectError):
+            return Outcome.CONNECT_ERROR
+        return Outcome.PROTOCOL_ERROR
+    if status is None:
+        raise ValueError("classify() needs a status or an exception")
+    if status in _STATUS_OUTCOMES:
+        return _STATUS_OUTCOMES[status]
+    if 200 <= status < 300:
+        return Outcome.OK if body_len > 0 else Outcome.EMPTY
+    if 400 <= status < 500:
+        return Outcome.CLIENT_ERROR
+    if 500 <= status < 600:
+        return Outcome.SERVER_ERROR
+    return Outcome.PROTOCOL_ERROR
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    max_bytes: int = DEFAULT_MAX_BYTES
+    # Read by whoever builds the client (make_client); fetch() itself ignores it.
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch produced. ``content``/``text`` are set only when outcome is OK.
+
+    For NOT_MODIFIED, ``etag``/``last_modified`` fall back to the request's, so the
+    caller can always store what it gets back.
+    """
+
+    outcome: Outcome
+    url: str
+    final_url: str
+    status: int | None = None
+    content: bytes | None = None
+    text: str | None = None
+    encoding: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after: float | None = None
+    max_age: float | None = None
+    # Set only for a healthy result reached through a leading run of 301/308 hops:
+    # the new permanent address to poll instead of ``url``.
+    permanent_redirect: str | None = None
+    bytes: int = 0
+    duration: float = 0.0
+    error: str | None = None
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+async def fetch(client: httpx.AsyncClient, req: FetchRequest, *, now: datetime) -> FetchResult:
+    """GET ``req.url`` once (following redirects); never raises for network/HTTP trouble.
+
+    ``now`` anchors Retry-After / Expires dates, so the only clock read here is the
+    monotonic timer behind ``duration``.
+    """
+    started = time.monotonic()
+    headers = dict(req.headers)
+    if req.etag:
+        headers["If-None-Match"] = req.etag
+    if req.last_modified:
+        headers["If-Modified-Since"] = req.last_modified
+
+    response: httpx.Response | None = None
+    permanent: str | None = None
+    body = b""
+    failure: Exception | None = None
+    try:
+        request = client.build_request("GET", req.url, headers=headers)
+        response, permanent = await _follow(client, request)
+        try:
+            if response.is_success:
+                body = await _read_capped(response, req.max_bytes)
+        finally:
+            await response.aclose()
+    except (httpx.HTTPError, httpx.InvalidURL, BodyTooLarge) as exc:
+        failure = exc
+
+    duration = time.monotonic() - started
+    status = response.status_code if response is not None else None
+    outcome = classify(status, failure, len(body.strip()))
+    if response is None:
+        return FetchResult(
+            outcome=outcome,
+            url=req.url,
+            final_url=_failed_url(failure, req.url),
+            duration=duration,
+            error=_explain(failure),
+        )
+
+    h = response.headers
+    ok = outcome is Outcome.OK
+    text = encoding = None
+    if ok:
+        text, encoding = decode_body(body, h.get("content-type"))
+    not_modified = outcome is Outcome.NOT_MODIFIED
+    if failure is not None:
+        error = _explain(failure)
+    elif outcome is Outcome.EMPTY:
+        error = f"empty body ({_status_line(response.status_code)})"
+    elif outcome.is_error:
+        error = _status_line(response.status_code)
+    else:
+        error = None
+    return FetchResult(
+        outcome=outcome,
+        url=req.url,
+        final_url=str(response.url),
+        status=response.status_code,
+        content=body if ok else None,
+        text=text,
+        encoding=encoding,
+        content_type=h.get("content-type"),
+        etag=h.get("etag") or (req.etag if not_modified else None),
+        last_modified=h.get("last-modified") or (req.last_modified if not_modified else None),
+        retry_after=parse_retry_after(h.get("retry-after"), now),
+        max_age=parse_max_age(h, now),
+        permanent_redirect=permanent if not outcome.is_error else None,
+        bytes=failure.seen if isinstance(failure, BodyTooLarge) else len(body),
+        duration=duration,
+        error=error,
+    )
+
+
+async def _follow(
+    client: httpx.AsyncClient, request: httpx.Request
+) -> tuple[httpx.Response, str | None]:
+    """Send, following redirects by hand so redirect bodies are never read and the cap
+    does not depend on how the client was built. Returns the open final response and
+    the permanent redirect target, if any.
+    """
+    chain = [str(request.url)]
+    permanent: str | None = None
+    all_permanent = True
+    while True:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        nxt = response.next_request
+        if nxt is None:
+            return response, permanent
+        await response.aclose()
+        # Only a leading run of permanent hops moves the feed: A -301-> B -302-> C means B.
+        all_permanent = all_permanent and response.status_code in (301, 308)
+        if all_permanent:
+            permanent = str(nxt.url)
+        chain.append(str(nxt.url))
+        if len(chain) - 1 > MAX_REDIRECTS:
+            kind = "redirect loop" if len(set(chain)) < len(chain) else "too many redirects"
+            raise httpx.TooManyRedirects(f"{kind}: {' -> '.join(chain)}", request=nxt)
+        request = nxt
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """Stream the (decompressed) body, giving up as soon as it passes ``max_bytes``."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge(max_bytes, 0)
+    buf = bytearray()
+    async for chunk in response.aiter_bytes():
+        buf += chunk
+        if len(buf) > max_bytes:
+            raise BodyTooLarge(max_bytes, len(buf))
+    return bytes(buf)
+
+
+def _status_line(status: int) -> str:
+    return f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
+
+
+def _failed_url(exc: Exception | None, default: str) -> str:
+    try:
+        return str(exc.request.url)  # type: ignore[union-attr]
+    except (AttributeError, RuntimeError):
+        return default
+
+
+def _explain(exc: Exception | None) -> str | None:
+    """A one-line, human reason for a log or a status page."""
+    if exc is None:
+        return None
+    if isinstance(exc, BodyTooLarge | httpx.TooManyRedirects):
+        return str(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        kind = {
+            httpx.ConnectTimeout: "connect",
+            httpx.ReadTimeout: "read",
+            httpx.WriteTimeout: "write",
+            httpx.PoolTimeout: "pool",
+        }.get(type(exc), "")
+        try:
+            seconds = exc.request.extensions["timeout"][kind]
+        except (RuntimeError, KeyError, TypeError):
+            seconds = None
+        after = f" after {seconds:g}s" if isinstance(seconds, int | float) else ""
+        return f"{kind} timeout{after}".strip()
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed: {detail}"
+    if isinstance(exc, httpx.InvalidURL):
+        return f"invalid URL: {detail}"
+    return f"{type(exc).__name__}: {detail}"
+
+
+def _size(n: int) -> str:
+    if n >= MB:
+        return f"{n / MB:g} MB"
+    if n >= 1024:
+        return f"{n / 1024:g} KB"
+    return f"{n} bytes"
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _http_date_delta(value: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from ``now``: either ``120`` or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    return _http_date_delta(value, now)
+
+
+_MAX_AGE = re.compile(r'(?:^|,)\s*max-age\s*=\s*"?(\d+)"?', re.IGNORECASE)
+
+
+def parse_max_age(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Freshness lifetime: Cache-Control max-age, else Expires relative to ``now``.
+
+    An unparsable Expires (``0``, ``-1``) means "already stale" per RFC 9111, so 0.
+    """
+    m = _MAX_AGE.search(headers.get("cache-control", ""))
+    if m:
+        return float(m.group(1))
+    expires = headers.get("expires")
+    if expires is None:
+        return None
+    delta = _http_date_delta(expires, now)
+    return 0.0 if delta is None else delta
+
+
+# --------------------------------------------------------------------------- decoding
+
+# Declared legacy Chinese charsets are read as their supersets: pages labelled gb2312
+# routinely contain GBK-only characters (镕), and big5 pages HKSCS ones (嘅).
+_UPGRADES = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs"}
+# WHATWG labels Python's codec registry does not know.
+_LABELS = {"x-gbk": "gbk", "gb_2312-80": "gb2312", "csgb2312": "gb2312", "x-x-big5": "big5"}
+# Java servers send ISO-8859-1 by default; such a header must not beat a <meta> or a
+# valid UTF-8 body.
+_WEAK = {"ascii", "iso8859-1", "cp1252"}
+
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
+_META = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# About 300 of the most frequent Chinese characters, in simplified and traditional
+# forms: right-decoded text is full of them, GBK read as Big5 (or vice versa) is not.
+_COMMON = frozenset(
+    "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于"
+    "着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还"
+    "进好小部其些主样理心她本前开但因只从想实日军者意无力它与长把机十民第公此已工使情"
+    "明性知全三又关点正业外将两高间由问很最重并物手应战向头文体政美相见被利什二等产或"
+    "新己制身果加西斯月话合回特代内信表化老给世位次度门任常先海通教儿原东声提立及比员"
+    "解水名真论处走义各入几口认条平系气题活更别打女变四神总何电数安少报才结反受目太量"
+    "再感建务做接必场件计管期市直德资命山金指克许统区保至队形社便空决治展马科司五基眼"
+    "书非则听白却界达光放强即像难且权思王象完這個們來爲國說時會對於過發後裏種經麼學現"
+    "當沒動還進樣開從實軍無與長機關點業將兩間問並應戰頭體見產話內給門兒東聲員論處義幾"
+    "認條氣題別變總電數報結務場計資許統區隊決馬書則聽卻達強難權為著裡説"
+)
+
+
+def _codec(label: bytes | str | None) -> str | None:
+    """Python codec name for a charset label, upgraded to its superset; None if unknown."""
+    if not label:
+        return None
+    if isinstance(label, bytes):
+        label = label.decode("ascii", "replace")
+    label = label.strip().lower()
+    try:
+        name = codecs.lookup(_LABELS.get(label, label)).name
+    except LookupError:
+        return None
+    return _UPGRADES.get(name, name)
+
+
+def _strict(content: bytes, encoding: str) -> str | None:
+    try:
+        return content.decode(encoding)
+    except (UnicodeDecodeError, LookupError):  # LookupError: e.g. "base64" is no text codec
+        return None
+
+
+def _declared(content: bytes, content_type: str | None) -> list[str]:
+    """Charsets the server or document claims, most authoritative first."""
+    found: list[str] = []
+    head = content[:4096]
+    m = _CHARSET.search(content_type.encode("latin-1", "replace")) if content_type else None
+    xml = _XML_DECL.match(head)
+    # In a feed, a <meta> can only come from embedded HTML (CDATA): not the feed's own.
+    meta = None if head.lstrip().startswith(b"<?xml") else _META.search(head)
+    for match in (m, xml, meta):
+        name = _codec(match.group(1)) if match else None
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def _chinese_score(text: str) -> float:
+    """Positive when ``text`` reads as Chinese: real prose is ~half common characters,
+    mojibake from the wrong legacy codec almost never is."""
+    common = other = 0
+    for c in text:
+        if c in _COMMON:
+            common += 1
+        elif c == "\ufffd":
+            other += 20
+        elif c > "\x7f":
+            other += 1
+    return common - other / 4
+
+
+def decode_body(content: bytes, content_type: str | None) -> tuple[str, str]:
+    """Bytes to (text, encoding) the way Chinese sites need it.
+
+    Order: BOM (browsers let it beat every label); declared charsets — header, XML
+    prolog, ``<meta>`` — each only if the body strictly decodes with it (servers often
+    say utf-8 over GBK pages); strict UTF-8; then the best reading among the declared
+    charsets, GB18030 and Big5-HKSCS. An ISO-8859-1 style label (a Java server default)
+    is believed only when no reading looks Chinese.
+    """
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            return content.decode(encoding, errors="replace"), encoding
+    declared = _declared(content, content_type)
+    strong = [e for e in declared if e not in _WEAK]
+    weak = [e for e in declared if e in _WEAK]
+    for encoding in [*strong, "utf-8"]:
+        text = _strict(content, encoding)
+        if text is not None:
+            return text, encoding
+    candidates = dict.fromkeys([*strong, "gb18030", "big5hkscs"])  # ordered: ties go first
+    readings = [(content.decode(e, errors="replace"), e) for e in candidates]
+    scores = [_chinese_score(text) for text, _ in readings]
+    best = scores.index(max(scores))
+    if weak and scores[best] <= 0:
+        return content.decode(weak[0], errors="replace"), weak[0]
+    return readings[best]
+
+
+# --------------------------------------------------------------------------- client
+
+
+def make_client(
+    *,
+    timeout_connect: float = 10,
+    timeout_read: float = 30,
+    proxy: str | None = None,
+    user_agent: str = DEFAULT_USER_AGENT,
+    max_connections: int = 20,
+) -> httpx.AsyncClient:
+    """The daemon's shared client: honest User-Agent, HTTP/1.1, optional http/socks5 proxy.
+
+    Redirects stay off here because :func:`fetch` follows them itself.
+    """
+    return httpx.AsyncClient(
+        headers={"User-Agent": user_agent, "Accept": ACCEPT},
+        timeout=httpx.Timeout(timeout_read, connect=timeout_connect),
+        limits=httpx.Limits(max_connections=max_connections),
+        proxy=proxy,
+        http2=False,
+        follow_redirects=False,
+    )
+
+
+# --------------------------------------------------------------------------- politeness
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class HostLimiter:
+    """Per-host politeness, leaving other hosts untouched.
+
+    ``slot(host)`` caps concurrent requests to a host; ``block(host, until)`` records
+    a server's "come back later" (429/503) so the scheduler can skip that host — and
+    only that host — until then.  Blocking is advisory: callers check
+    :meth:`blocked_until` before fetching.  Pass your own ``blocked`` dict (host ->
+    deadline) to keep blocks across limiter instances, e.g. from one batch to the next.
+    """
+
+    def __init__(
+        self,
+        per_host: int = 2,
+        *,
+        blocked: dict[str, datetime] | None = None,
+        default_backoff: float = 60.0,
+        max_backoff: float = 86400.0,
+    ):
+        self.per_host = per_host
+        self.default_backoff = default_backoff
+        self.max_backoff = max_backoff
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._blocked = {} if blocked is None else blocked
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        sem = self._slots.setdefault(host.lower(), asyncio.Semaphore(self.per_host))
+        async with sem:
+            yield
+
+    def block(self, host: str, until: datetime) -> None:
+        """Keep the later of the existing and the new deadline."""
+        host = host.lower()
+        current = self._blocked.get(host)
+        if current is None or until > current:
+            self._blocked[host] = until
+
+    def blocked_until(self, host: str, *, now: datetime | None = None) -> datetime | None:
+        """The deadline for ``host``; with ``now``, None once it has passed."""
+        host = host.lower()
+        until = self._blocked.get(host)
+        if until is not None and now is not None and until <= now:
+            del self._blocked[host]
+            return None
+        return until
+
+    def observe(self, result: FetchResult, *, now: datetime) -> datetime | None:
+        """Block the result's host after a 429/503, for Retry-After (capped) or a default."""
+        if result.outcome not in (Outcome.RATE_LIMITED, Outcome.UNAVAILABLE):
+            return None
+        seconds = self.default_backoff if result.retry_after is None else result.retry_after
+        until = now + timedelta(seconds=min(seconds, self.max_backoff))
+        self.block(host_of(result.final_url), until)
+        return self.blocked_until(host_of(result.final_url))

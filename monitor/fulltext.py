@@ -1,0 +1,65 @@
+"""Chinese full-text search on SQLite FTS5 through bigram segmentation.
+
+FTS5's ``unicode61`` tokenizer keeps a run of Chinese characters as one token, so a word
+inside a sentence is never found. We index text rewritten as overlapping character bigrams
+(``乌克兰`` → ``乌克 克兰``) and query a word as the phrase of its bigrams. Two-character
+words (普京, 北约) are one bigram; longer words are a phrase; Latin words stay whole words.
+Both sides are folded first (width, case, Traditional → Simplified), so ``烏克蘭`` finds
+``乌克兰``. A one-character query cannot be answered from bigrams; :func:`fts_query`
+reports it so the caller can fall back to a scan.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import CJK_CHARS, fold
+
+_RUNS = re.compile(f"([{CJK_CHARS}]+)")
+_TERMS = re.compile(r'"([^"]+)"|(\S+)')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def _tokens(folded: str) -> list[str]:
+    out: list[str] = []
+    for i, part in enumerate(_RUNS.split(folded)):
+        if i % 2:  # a CJK run
+            out.extend(_bigrams(part))
+        else:
+            out.extend(_WORD.findall(part))
+    return out
+
+
+def segment(text: str) -> str:
+    """Text as the indexer should see it: folded, Chinese runs as bigrams."""
+    return " ".join(_tokens(fold(text)))
+
+
+class QueryTooShort(ValueError):
+    """A term of one Chinese character: the bigram index cannot answer it."""
+
+
+def query_terms(query: str) -> list[str]:
+    """The user's terms (whitespace-separated, or "quoted phrases"), folded."""
+    return [fold(a or b) for a, b in _TERMS.findall(query)]
+
+
+def fts_query(query: str) -> str:
+    """An FTS5 MATCH expression: every term must occur (AND), each term as a phrase."""
+    phrases = []
+    for term in query_terms(query):
+        toks = _tokens(term)
+        if not toks:
+            continue
+        if len(toks) == 1 and len(toks[0]) == 1 and _RUNS.fullmatch(toks[0]):
+            raise QueryTooShort(term)
+        phrases.append('"' + " ".join(t.replace('"', '""') for t in toks) + '"')
+    if not phrases:
+        raise ValueError("empty search query")
+    return " AND ".join(phrases)

@@ -1,0 +1,86 @@
+"""Turn one fetched document into Items, whatever shape the source publishes.
+
+The format is read from the content, never the file name or URL: mirrors serve every
+format under ``.txt``/``.md`` names, and a feed URL can start returning an HTML page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.models import Item, ParseError
+from monitor.parsers import epoch_mirror, feed, feed_archive, hexo
+
+__all__ = ["FORMATS", "detect", "parse"]
+
+FORMATS = ("epoch-mirror", "hexo", "feed-archive", "rss", "atom")
+
+_SNIFF = 65536
+# XML prolog pieces that may precede a feed's root element.
+_PROLOG = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S | re.I)
+_ROOT = re.compile(r"<(?:[\w.-]+:)?(?P<name>rss|feed|RDF)\b")
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM or not), else GB18030 for legacy Chinese mirrors; else ParseError."""
+    if b"\x00" in data[:4096]:
+        raise ParseError("binary data (NUL bytes), not a text document")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ParseError("text is neither UTF-8 nor GB18030")
+
+
+def detect(data: bytes) -> str:
+    """One of :data:`FORMATS`; ParseError when the content matches none."""
+    if not data.strip():
+        raise ParseError("empty document")
+    head = data[:_SNIFF].decode("utf-8", errors="replace").lstrip("\ufeff")
+    if m := _ROOT.match(head, _PROLOG.match(head).end()):
+        return "atom" if m["name"] == "feed" else "rss"
+
+    text = head
+    if (found := hexo.split_front_matter(head)) is not None:
+        text = found[1]
+        if not _looks_like_archive(text):
+            return "hexo"
+    if _looks_like_archive(text):
+        return "feed-archive"
+    lines = [ln for ln in text.splitlines()[:12] if ln.strip()]
+    if (
+        lines
+        and epoch_mirror.TITLE.match(lines[0])
+        and any(epoch_mirror.RULE.match(ln) for ln in lines[1:4])
+    ):
+        return "epoch-mirror"
+    start = " ".join(head.split())[:60]
+    raise ParseError(f"unrecognised document format (starts with {start!r})")
+
+
+def _looks_like_archive(text: str) -> bool:
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    while lines and (feed_archive.DATE_LINE.match(lines[0]) or feed_archive.EPOCH.match(lines[0])):
+        if feed_archive.EPOCH.match(lines[0]):
+            return True
+        lines.pop(0)
+    return (
+        len(lines) >= 2
+        and bool(feed_archive.LINK_TITLE.match(lines[0]))
+        and bool(feed_archive.DASHES.match(lines[1]))
+    )
+
+
+def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
+    """Items in ``data``: one for an article page, one per entry for a feed.
+
+    ``url`` is where the document was fetched (base for relative links); ``site`` is the
+    configured outlet name, used only when the document names none.
+    Raises ParseError for unreadable input and NotAnArticle for placeholder pages.
+    """
+    fmt = detect(data)
+    if fmt in ("rss", "atom"):
+        return feed.parse(data, url=url, site=site)
+    module = {"epoch-mirror": epoch_mirror, "hexo": hexo, "feed-archive": feed_archive}[fmt]
+    return [module.parse(decode(data), url=url, site=site)]

@@ -1,0 +1,174 @@
+"""The 大纪元 mirror pages: a markdown shell (title, rule, nav line, footer) around HTML.
+
+The shell varies between mirror generations (footer wording, rule length, relative or
+absolute nav links, injected ad lines), so each part is found by its own pattern rather
+than by position. The article body is the ``post_content`` div when present, which keeps
+anything injected around it out of the text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from monitor.models import Image, Item, NotAnArticle, ParseError
+from monitor.parsers import dates
+from monitor.parsers.html import (
+    clean_html,
+    dedupe_images,
+    fragment,
+    html_to_text,
+    images_in,
+    summarize,
+)
+from monitor.text import detect_lang
+
+FORMAT = "epoch-mirror"
+SITE = "大纪元"
+
+TITLE = re.compile(r"^#{1,4}\s+(?P<title>.+?)\s*#*\s*$")
+RULE = re.compile(r"^\s*-{3,}\s*$")
+MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*([^)\s]+)\s*\)")
+# Nav links carry the article id as a bare query: ../../../..?n13473224
+ARTICLE_ID = re.compile(r"\?n\d+(?:$|[&#])")
+FOOTER = re.compile(r"^\s*原文(?:链接|地址|網址|网址)[^：:\n]*[：:]\s*(?P<url>\S+)\s*$", re.M)
+URL_DATE = re.compile(r"/(\d{2}|\d{4})/(\d{1,2})/(\d{1,2})/n\d+")
+DATELINE = re.compile(r"^\s*【[^】\n]{0,30}?讯】")
+DATELINE_DATE = re.compile(r"【大纪元(\d{4})年(\d{1,2})月(\d{1,2})日讯】")
+BYLINE = re.compile(
+    r"（大纪元(?:驻[^（）记]{1,8})?(?:特约|实习)?记者"
+    r"(?P<name>[\u4e00-\u9fff·‧、 ]{2,12}?)(?:编译|综合|采访|整理|报导|报道|$|）)"
+)
+EDITOR = re.compile(r"^\s*(?:责任编辑|責任編輯)[：:]")
+SEPARATORS = re.compile(r"^[\s|｜—–\-·•/]*$")
+AD_MARK = re.compile(
+    r"(?:^|[\s_-])(?:ad|ads|advert\w*|adsbygoogle|gtx-trans|promo\w*)(?:$|[\s_-])", re.I
+)
+PLACEHOLDER = re.compile(
+    r"(?:文章|页面|頁面|网页|內容|内容)(?:不存在|已被?删除|已下架|未找到)|找不到(?:该|此)?(?:文章|页面)"
+    r"|\b404\b|not found",
+    re.I,
+)
+BODY_XPATH = etree.XPath(
+    "(.//*[contains(concat(' ', normalize-space(@class), ' '), ' post_content ')"
+    " or @id='artbody' or @itemprop='articleBody'])[1]"
+)
+
+CAPTION_XPATH = etree.XPath(
+    ".//*[contains(concat(' ', normalize-space(@class), ' '), ' caption ')]"
+)
+
+
+def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+    lines = text.splitlines()
+    title_at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    m = TITLE.match(lines[title_at]) if title_at is not None else None
+    if not m:
+        raise ParseError("epoch-mirror page without a '### title' first line")
+    title = " ".join(m["title"].split())
+
+    footer = _footer(text)
+    body_lines, nav = _middle(lines[title_at + 1 :])
+    alt_urls = [nav] if nav else []
+    root = fragment("\n".join(body_lines))
+
+    lead = _lead_image(root, url)
+    body = next(iter(BODY_XPATH(root)), None)
+    if body is None:  # older generation: everything but the lead block and link lines
+        body = root
+        for el in list(root):
+            if el.find(".//img") is not None and CAPTION_XPATH(el):
+                el.drop_tree()
+    _strip_noise(body)
+
+    full_text = html_to_text(body)  # dateline and byline still at the top
+    text_out = DATELINE.sub("", full_text, count=1).lstrip()
+    text_out = "\n".join(ln for ln in text_out.split("\n") if not EDITOR.match(ln))
+    if not text_out:
+        raise NotAnArticle(f"epoch-mirror page {title!r} has no article body (only navigation)")
+    if PLACEHOLDER.search(title) or (len(text_out) < 300 and PLACEHOLDER.search(text_out)):
+        said = text_out.split("\n")[0][:60]
+        raise NotAnArticle(f"epoch-mirror placeholder page {title!r}: {said!r}")
+
+    byline = BYLINE.search(full_text[:200])
+    images = dedupe_images(([lead] if lead else []) + images_in(body, base=url))
+    return Item(
+        title=title,
+        format=FORMAT,
+        url=footer,
+        site=SITE,
+        author=byline["name"].strip() if byline else None,
+        published=_published(footer, full_text[:200]),
+        summary=summarize(text_out),
+        text=text_out,
+        html=clean_html(body, base=url),
+        images=images,
+        lang=detect_lang(title + "\n" + text_out),
+        alt_urls=alt_urls,
+    )
+
+
+def _footer(text: str) -> str | None:
+    found = FOOTER.findall(text)
+    if not found:
+        return None
+    value = found[-1]
+    link = MD_LINK.search(value)
+    return link[2] if link else value
+
+
+def _middle(lines: list[str]) -> tuple[list[str], str | None]:
+    """The HTML lines between the shell's header and footer, and the nav link with the id."""
+    nav = None
+    out: list[str] = []
+    for line in lines:
+        if FOOTER.match(line):
+            break
+        links = MD_LINK.findall(line)
+        if links and (_links_only(line) or line.lstrip().startswith("#")):
+            if nav is None:
+                nav = next((href for _, href in links if ARTICLE_ID.search(href)), None)
+            continue  # nav and injected link lines are never body
+        out.append(line)
+    while out and (not out[-1].strip() or RULE.match(out[-1])):
+        out.pop()
+    while out and (not out[0].strip() or RULE.match(out[0])):
+        out.pop(0)
+    return out, nav
+
+
+def _links_only(line: str) -> bool:
+    rest = MD_LINK.sub("", line.replace("&nbsp;", " ").lstrip("#"))
+    return bool(SEPARATORS.match(rest))
+
+
+def _lead_image(root: etree._Element, base: str | None) -> Image | None:
+    cap = next(iter(CAPTION_XPATH(root)), None)
+    holder = cap.getparent() if cap is not None else None
+    img = holder.find(".//img") if holder is not None else None
+    if img is None or not img.get("src"):
+        return None
+    found = images_in(holder, base=base)
+    caption = html_to_text(cap) or None
+    return Image(found[0].url, caption) if found else None
+
+
+def _strip_noise(body: etree._Element) -> None:
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        marks = f"{el.get('id', '')} {el.get('class', '')}"
+        if AD_MARK.search(marks) or (
+            el.tag in ("p", "div") and EDITOR.match(el.text_content() or "")
+        ):
+            el.drop_tree()
+
+
+def _published(footer: str | None, text: str) -> str | None:
+    if footer and (m := URL_DATE.search(footer)):
+        y, mo, d = (int(g) for g in m.groups())
+        return dates.iso_date(y + 2000 if y < 100 else y, mo, d)
+    if m := DATELINE_DATE.search(text):
+        return dates.iso_date(*(int(g) for g in m.groups()))
+    return None

@@ -1,0 +1,97 @@
+"""Feed archives: a bridge's dump of one feed entry as ``[title](url)``, dashes, then HTML.
+
+The bridge stamps the entry time as an epoch-milliseconds comment; older dumps carry a
+``日期：`` line or a Jekyll header instead. Its templating also leaks the entry's original
+dateline ``<div>28/01/2022 - 14:56</div>`` and an empty-value word (``Array``, ``null``)
+at the top of the body; both are removed before the body is read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.models import Item, ParseError
+from monitor.parsers import dates
+from monitor.parsers.hexo import as_list, as_text, split_front_matter
+from monitor.parsers.html import clean_html, fragment, html_to_text, images_in, summarize
+from monitor.text import detect_lang
+
+FORMAT = "feed-archive"
+
+EPOCH = re.compile(r"^\s*<!--\s*(\d{10,13})\s*-->\s*$")
+LINK_TITLE = re.compile(r"^\s*\[(?P<title>.*)\]\(\s*(?P<url>[^)\s]*)\s*\)\s*$")
+DASHES = re.compile(r"^\s*-{3,}\s*$")
+DATE_LINE = re.compile(
+    r"^\s*(?:<[^>]+>\s*)*日期[：:]\s*(?P<date>\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)"
+)
+_OPEN = r"\A((?:\s*<(?:main|div|article|section)\b[^>]*>)*?)"
+LEAD_DATELINE = re.compile(
+    _OPEN + r"\s*<div[^>]*>\s*\d{1,2}/\d{1,2}/\d{4}(?:\s*-\s*\d{1,2}:\d{2})?\s*</div>", re.I
+)
+LEAD_JUNK = re.compile(_OPEN + r"\s*(?:Array|null|undefined|None)(?=\s*(?:<|\Z))")
+
+
+def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+    fields: dict = {}
+    if (found := split_front_matter(text)) is not None:
+        fields, text = found
+    lines = text.splitlines()
+
+    published = None
+    i = 0
+    while i < len(lines) and not LINK_TITLE.match(lines[i]):
+        if m := EPOCH.match(lines[i]):
+            published = dates.from_epoch_ms(_as_ms(m[1]))
+        i += 1
+    if i == len(lines):
+        raise ParseError("feed-archive document without a '[title](url)' line")
+    head = LINK_TITLE.match(lines[i])
+    rest = lines[i + 1 :]
+    if rest and DASHES.match(rest[0]):
+        rest = rest[1:]
+
+    body_lines = []
+    day_line = None
+    for line in rest:
+        if day_line is None and (m := DATE_LINE.match(line)):
+            day_line = m["date"]
+            continue
+        body_lines.append(line)
+    body = _strip_leading_junk("\n".join(body_lines))
+
+    title = " ".join(head["title"].split()) or as_text(fields.get("title"))
+    if not title:
+        raise ParseError("feed-archive document with an empty title")
+    published = published or dates.parse_when(fields.get("date")) or dates.parse_when(day_line)
+    from_field = as_text(fields.get("from"))
+    item_url = head["url"] or None
+    if from_field and "://" in from_field:  # some dumps put the source URL there
+        item_url = item_url or from_field
+        from_field = None
+
+    root = fragment(body)
+    body_text = html_to_text(root)
+    return Item(
+        title=title,
+        format=FORMAT,
+        url=item_url,
+        site=from_field or site,
+        author=as_text(fields.get("author")),
+        published=published,
+        summary=summarize(body_text),
+        text=body_text,
+        images=images_in(root, base=item_url or url),
+        html=clean_html(root, base=item_url or url),
+        tags=as_list(fields.get("tags")),
+        lang=detect_lang(title + "\n" + body_text),
+    )
+
+
+def _as_ms(stamp: str) -> int:
+    """Epoch stamps are milliseconds; a 10-digit one is seconds."""
+    return int(stamp) * 1000 if len(stamp) <= 10 else int(stamp)
+
+
+def _strip_leading_junk(body: str) -> str:
+    body = LEAD_DATELINE.sub(r"\1", body.lstrip(), count=1)
+    return LEAD_JUNK.sub(r"\1", body, count=1)

@@ -1,0 +1,134 @@
+"""Hexo posts written by an RSS-to-blog bridge: YAML front matter, then the entry's HTML.
+
+The bridge pastes titles into single quotes without escaping them, so a title such as
+``'他说'不'的理由'`` is invalid YAML; a line reader takes over when PyYAML refuses. All
+values are read as strings (``BaseLoader``) so ``title: 2022`` or ``title: yes`` stay text.
+The bridge records no article URL, so ``url`` is always ``None``.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import re
+
+import yaml
+
+from monitor.models import Image, Item, ParseError
+from monitor.parsers import dates
+from monitor.parsers.html import (
+    clean_html,
+    dedupe_images,
+    fragment,
+    html_to_text,
+    images_in,
+    summarize,
+)
+from monitor.text import detect_lang
+
+FORMAT = "hexo"
+
+FENCE = re.compile(r"^---[ \t]*$", re.M)
+KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):[ \t]*(?P<value>.*?)\s*$")
+LIST_ITEM = re.compile(r"^[ \t]+-[ \t]*(?P<value>.*?)\s*$")
+INLINE_LIST = re.compile(r"^\[(?P<items>.*)\]$")
+# Any of these means the body is already HTML paragraphs, not bare text.
+HTML_BLOCK = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|table|blockquote|section|article|main)\b", re.I)
+
+
+def split_front_matter(text: str) -> tuple[dict, str] | None:
+    """``(fields, body)`` for a document opening with a ``---`` fenced header, else None.
+
+    Shared with the Jekyll header of feed archives, which uses the same syntax.
+    """
+    start = text.lstrip("\ufeff \t\r\n")
+    if not start.startswith("---"):
+        return None
+    fences = list(FENCE.finditer(start))
+    if len(fences) < 2 or fences[0].start() != 0:
+        return None
+    head = start[fences[0].end() : fences[1].start()]
+    body = start[fences[1].end() :].lstrip("\r\n")
+    try:
+        fields = yaml.load(head, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds no objects
+    except yaml.YAMLError:
+        fields = None
+    if not isinstance(fields, dict):
+        fields = _read_lines(head)
+    return fields, body
+
+
+def _read_lines(head: str) -> dict:
+    """Forgiving ``key: value`` / ``- item`` reader for headers YAML rejects."""
+    fields: dict = {}
+    key = None
+    for line in head.splitlines():
+        if (m := LIST_ITEM.match(line)) and key is not None:
+            if not isinstance(fields.get(key), list):
+                fields[key] = []
+            fields[key].append(_unquote(m["value"]))
+        elif m := KEY.match(line):
+            key, value = m["key"], m["value"]
+            if lm := INLINE_LIST.match(value):
+                fields[key] = [_unquote(v) for v in lm["items"].split(",") if v.strip()]
+            else:
+                fields[key] = _unquote(value)
+    return fields
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        inner = value[1:-1]
+        return inner.replace("''", "'") if value[0] == "'" else inner
+    return value
+
+
+def as_list(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if isinstance(value, str) and value.strip():
+        return [value.strip()]
+    return []
+
+
+def as_text(value: object) -> str | None:
+    return (" ".join(value.split()) or None) if isinstance(value, str) else None
+
+
+def paragraphs_to_html(body: str) -> str:
+    """Bare text bodies become one ``<p>`` per non-empty line."""
+    if HTML_BLOCK.search(body):
+        return body
+    lines = (ln.strip() for ln in body.splitlines())
+    return "".join(f"<p>{htmlmod.escape(ln, quote=False)}</p>" for ln in lines if ln)
+
+
+def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+    found = split_front_matter(text)
+    if found is None:
+        raise ParseError("hexo post without a '---' front matter header")
+    fields, body = found
+    title = as_text(fields.get("title"))
+    if not title:
+        raise ParseError("hexo post without a title in its front matter")
+
+    categories = as_list(fields.get("categories"))
+    root = fragment(paragraphs_to_html(body))
+    body_text = html_to_text(root)
+    head_images = [
+        Image(u) for k in ("headimg", "thumbnail", "cover") for u in as_list(fields.get(k))
+    ]
+    return Item(
+        title=title,
+        format=FORMAT,
+        url=None,
+        site=categories[1] if len(categories) > 1 else site,
+        author=as_text(fields.get("author")),
+        published=dates.parse_when(fields.get("date")),
+        summary=summarize(body_text),
+        text=body_text,
+        html=clean_html(root, base=url),
+        images=dedupe_images(head_images + images_in(root, base=url)),
+        tags=as_list(fields.get("tags")),
+        lang=detect_lang(title + "\n" + body_text),
+    )

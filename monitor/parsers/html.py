@@ -1,0 +1,254 @@
+"""Body cleaning shared by every format: one sanitizer for stored HTML, one text extractor.
+
+Mirror pages pretty-print their markup, so words sit between tags on lines of their own
+(``美国\\n  </ok>\\n  总统``). A browser would show those line breaks as spaces, and Chinese
+has no spaces between words, so both the text and the stored HTML drop any whitespace that
+touches a Chinese character or full-width punctuation mark, and keep one space only between
+two Latin letters or digits ("Vladimir Putin").
+
+The text path is lxml only, with no per-node Python objects beyond the walk itself, because
+feed polling extracts text for every entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache, partial
+from html import escape as html_escape
+from urllib.parse import urljoin
+
+import lxml.html
+import nh3
+from lxml import etree
+
+from monitor.models import Image
+from monitor.text import CJK_CHARS
+
+# Characters that never take a space next to them: ideographs, kana, CJK and full-width
+# punctuation, curly quotes, dashes, ellipsis and the interpuncts used in transliterated
+# names (弗拉基米尔‧普京, 杰克·沙利文).
+WIDE = CJK_CHARS + "\u3000-\u303f\u3040-\u30ff\uff00-\uffef\u2010-\u2027\u00b7\u2e3a\u2e3b"
+_WS = re.compile(r"\s+")
+_BREAK = "\ue000"  # private-use character: marks a block edge while text is gathered
+_CELLS = frozenset(("td", "th"))
+_SPACE_BY_WIDE = re.compile(f" (?=[{WIDE}])|(?<=[{WIDE}]) ")
+_WIDE_CHAR = re.compile(f"[{WIDE}]")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+    "img", "ins", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+# Dropped with everything inside them, not just unwrapped.
+DROPPED = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
+           "math", "head", "title", "button", "select", "textarea", "form"}  # fmt: skip
+URL_SCHEMES = {"http", "https", "mailto"}
+
+# Elements that start a new line of text.
+BLOCKS = frozenset(
+    ["address", "article", "aside", "blockquote", "br", "caption", "center", "dd", "details", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul"]
+)
+
+# The mirror marks links as <ok href> (and sometimes <span href>) to dodge filters.
+_PSEUDO_LINK = re.compile(r"<(?:ok\b|span\b[^>]*\bhref\s*=)", re.IGNORECASE)
+# A tag, with quoted attribute values that may themselves hold ">".
+_TAG = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
+# Whitespace that might need squeezing: next to a tag edge or a wide character.
+_LOOSE_SPACE = re.compile(f"[>{WIDE}]\\s|\\s[<{WIDE}]")
+_BLOCK_TAG = re.compile(r"</?(%s)\b" % "|".join(sorted(BLOCKS)), re.IGNORECASE)
+
+
+def squeeze(s: str) -> str:
+    """One line of text with pretty-print whitespace gone (see module docstring)."""
+    words = s.split()
+    if len(words) < 2:
+        return words[0] if words else ""
+    wide = _WIDE_CHAR.match
+    out = [words[0]]
+    for w in words[1:]:
+        if not (wide(out[-1][-1]) or wide(w[0])):
+            out.append(" ")
+        out.append(w)
+    return "".join(out)
+
+
+def fragment(html: str | etree._Element) -> etree._Element:
+    """The fragment parsed into one element (its ``<body>``); elements pass through."""
+    if not isinstance(html, str):
+        return html
+    if html.lstrip().startswith("<?xml"):  # lxml refuses str input with a declaration
+        html = html.split("?>", 1)[1]
+    try:
+        body = lxml.html.document_fromstring(html).find("body")
+    except etree.ParserError:  # empty or whitespace-only document
+        body = None
+    return body if body is not None else lxml.html.Element("body")
+
+
+def html_to_text(html: str | etree._Element) -> str:
+    """Plain text, one paragraph per line, without scripts, styles or comments."""
+    buf: list[str] = []
+    walk = etree.iterwalk(fragment(html), events=("start", "end", "comment", "pi"))
+    for event, el in walk:
+        tag = el.tag
+        if event == "start":
+            if tag in DROPPED:
+                walk.skip_subtree()
+                continue
+            if tag in BLOCKS:
+                buf.append(_BREAK)
+            if el.text:
+                buf.append(el.text)
+        elif event == "end":
+            if tag in BLOCKS:
+                buf.append(_BREAK)
+            elif tag in _CELLS:
+                buf.append(" ")
+            if el.tail:
+                buf.append(el.tail)
+        elif el.tail:  # comment or processing instruction: only its tail is text
+            buf.append(el.tail)
+    lines = (squeeze(seg) for seg in "".join(buf).split(_BREAK))
+    return "\n".join(line for line in lines if line)
+
+
+def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Image]:
+    """``<img>`` sources in document order, absolute when ``base`` is known; figure captions kept."""
+    out: list[Image] = []
+    for img in fragment(html).iter("img"):
+        src = (img.get("src") or img.get("data-src") or "").strip()
+        if not src or src.startswith("data:"):
+            continue
+        caption = None
+        fig = next((a for a in img.iterancestors("figure")), None)
+        if fig is not None:
+            cap = fig.find(".//figcaption")
+            caption = (html_to_text(cap) or None) if cap is not None else None
+        out.append(Image(urljoin(base, src) if base else src, caption))
+    return dedupe_images(out)
+
+
+def dedupe_images(images: list[Image]) -> list[Image]:
+    """First occurrence of each URL wins, but a later caption fills an empty one."""
+    seen: dict[str, Image] = {}
+    for im in images:
+        prev = seen.get(im.url)
+        if prev is None or (prev.caption is None and im.caption):
+            seen[im.url] = im if prev is None else Image(im.url, im.caption)
+    return list(seen.values())
+
+
+def rename_pseudo_links(root: etree._Element) -> etree._Element:
+    """``<ok href>``/``<span href>`` become ``<a href>`` (in place)."""
+    for el in root.iter("ok", "span"):
+        href = el.get("href")
+        if el.tag == "ok" or href is not None:
+            el.attrib.clear()
+            if href:
+                el.set("href", href)
+            el.tag = "a"
+    return root
+
+
+def clean_html(html: str | etree._Element, *, base: str | None = None) -> str:
+    """Sanitized body HTML from an allow-list; relative links resolved against ``base``."""
+    if not isinstance(html, str):
+        html = _serialize(rename_pseudo_links(html))
+    elif _PSEUDO_LINK.search(html):
+        html = _serialize(rename_pseudo_links(fragment(html)))
+    cleaned = _cleaner(base)(html)
+    if _LOOSE_SPACE.search(cleaned):
+        cleaned = _squeeze_markup(cleaned)
+    return cleaned.strip()
+
+
+@lru_cache(maxsize=32)
+def _cleaner(base: str | None) -> Callable[[str], str]:
+    """A configured sanitizer per base URL: building one costs more than a clean."""
+    options = dict(
+        tags=ALLOWED_TAGS,
+        clean_content_tags=DROPPED,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        strip_comments=True,
+        url_relative=("rewrite_with_base", base) if base else "pass_through",
+    )
+    if hasattr(nh3, "Cleaner"):
+        return nh3.Cleaner(**options).clean
+    return partial(nh3.clean, **options)
+
+
+def _serialize(root: etree._Element) -> str:
+    if root.tag == "body":  # fragment()'s container: keep only what it holds
+        inner = "".join(lxml.html.tostring(c, encoding="unicode") for c in root)
+        return html_escape(root.text or "") + inner
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def _squeeze_markup(html: str) -> str:
+    """Apply :func:`squeeze`'s whitespace rule to the text between tags.
+
+    Inline tags are transparent (``美国</a> 总统`` loses its space); block tags and images
+    end a line, so whitespace next to them is dropped outright.
+    """
+    parts = _TAG.split(html)  # even indexes: text; odd: tags
+    prev: str | None = None  # last character written on the current line
+    for i, part in enumerate(parts):
+        if i % 2:
+            if _BLOCK_TAG.match(part) or part[:4].lower() == "<img":
+                prev = None
+            continue
+        if not part:
+            continue
+        text = _WS.sub(" ", part)
+        if text[0] == " " and (prev is None or prev == " " or _is_wide(prev)):
+            text = text[1:]
+        if text.endswith(" "):
+            after = _next_visible(parts, i)
+            if after is None or _is_wide(after):
+                text = text[:-1]
+        text = _SPACE_BY_WIDE.sub("", text)
+        parts[i] = text
+        if text:
+            prev = text[-1]
+    return "".join(parts)
+
+
+def _is_wide(ch: str) -> bool:
+    return _WIDE_CHAR.match(ch) is not None
+
+
+def _next_visible(parts: list[str], i: int) -> str | None:
+    """The next non-space character after text slot ``i``; None at a block edge."""
+    for j in range(i + 1, len(parts)):
+        part = parts[j]
+        if j % 2:
+            if _BLOCK_TAG.match(part) or part[:4].lower() == "<img":
+                return None
+        elif visible := part.lstrip():
+            return visible[0]
+    return None
+
+
+_SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』）)]*)")
+
+
+def summarize(text: str, limit: int = 200) -> str | None:
+    """About ``limit`` characters from the start of ``text``, on one line, ending at a
+    sentence end when one falls in the second half, else cut with an ellipsis."""
+    flat = squeeze(text.replace("\n", " "))
+    if len(flat) <= limit:
+        return flat or None
+    cut = flat[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(cut)]
+    if ends and ends[-1] >= limit // 2:
+        return cut[: ends[-1]]
+    return cut.rstrip() + "…"

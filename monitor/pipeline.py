@@ -1,0 +1,468 @@
+"""One poll of a source: fetch → parse → key → store, and the source's next check.
+
+Fetches run concurrently (a global limit, a per-host limit, per-host Retry-After); parsing
+and writing run on the event loop's thread, so writes never interleave. A poll of one source
+is one transaction: its items, its handled entries, its state and its fetch log land
+together or not at all. A failing source is a value (its report), never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import httpx
+import sqlite_utils
+
+from . import fetch as fetching
+from .canonical import SiteRules, assign_keys
+from .config import Config, Source
+from .decide import Policy, PollResult, SourceState, next_state
+from .ingest import DOCUMENT_SUFFIXES
+from .models import Item, NotAnArticle, ParseError
+from .parsers import parse
+from .parsers.listing import parse_listing
+from .state import (
+    EntryRecord,
+    FetchLog,
+    load_entries,
+    load_states,
+    write_entries,
+    write_fetch,
+    write_state,
+)
+from .store import Saved, Sighting, known_keys, known_urls, transaction, write_items
+
+log = logging.getLogger("monitor.poll")
+
+_TTL = re.compile(rb"<ttl>\s*(\d+)\s*</ttl>", re.I)
+
+
+@dataclass
+class PollReport:
+    """One line of ``monitor poll``'s summary and of the daemon's log."""
+
+    source: str
+    kind: str
+    outcome: str
+    ok: bool
+    status: int | None = None
+    new: int = 0
+    seen: int = 0
+    error: str | None = None
+    requests: int = 0
+    bytes: int = 0
+    duration: float = 0.0
+    next_check: datetime | None = None
+
+    def line(self) -> str:
+        parts = [f"source={self.source}", f"outcome={self.outcome}"]
+        if self.status:
+            parts.append(f"status={self.status}")
+        parts += [
+            f"new={self.new}",
+            f"seen={self.seen}",
+            f"bytes={self.bytes}",
+            f"ms={int(self.duration * 1000)}",
+        ]
+        if self.error:
+            parts.append(f"error={self.error!r}")
+        return " ".join(parts)
+
+
+@dataclass
+class _Work:
+    """What a poll produced before it is written."""
+
+    items: list[tuple[Item, Sighting]] = field(default_factory=list)
+    entries: list[EntryRecord] = field(default_factory=list)
+    result: PollResult | None = None
+    requests: int = 0
+    bytes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def due_sources(config: Config, states: dict[str, SourceState], now: datetime) -> list[Source]:
+    """Enabled sources whose next check has passed (new sources are due at once)."""
+    return [
+        s for s in config.sources if s.enabled and (s.name not in states or states[s.name].due(now))
+    ]
+
+
+def _host(url: str | None) -> str:
+    return fetching.host_of(url) if url else ""
+
+
+class Poller:
+    """Polls sources against one store; holds the HTTP clients and host limits of a run."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        config: Config,
+        *,
+        rand: Callable[[], float] = random.random,
+        client: httpx.AsyncClient | None = None,
+        blocked: dict[str, datetime] | None = None,
+    ):
+        self.db = db
+        self.config = config
+        self.rules: SiteRules = config.rules
+        self.rand = rand
+        self._client = client
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        s = config.settings
+        # Host blocks (Retry-After) outlive one batch: the daemon passes the same dict each tick.
+        self.hosts = fetching.HostLimiter(per_host=s.per_host, blocked=blocked)
+        self._slots: asyncio.Semaphore | None = None
+
+    # -- clients -------------------------------------------------------------------------
+
+    def _client_for(self, source: Source) -> httpx.AsyncClient:
+        if self._client is not None:
+            return self._client
+        if source.proxy not in self._clients:
+            s = self.config.settings
+            kwargs = {
+                "timeout_connect": min(10.0, s.timeout),
+                "timeout_read": s.timeout,
+                "proxy": source.proxy,
+            }
+            if s.user_agent:
+                kwargs["user_agent"] = s.user_agent
+            self._clients[source.proxy] = fetching.make_client(**kwargs)
+        return self._clients[source.proxy]
+
+    async def aclose(self) -> None:
+        for c in self._clients.values():
+            await c.aclose()
+        self._clients.clear()
+
+    # -- the batch -----------------------------------------------------------------------
+
+    async def poll(
+        self,
+        sources: list[Source],
+        *,
+        now: datetime,
+        stop: threading.Event | None = None,
+        on_report: Callable[[PollReport], None] | None = None,
+    ) -> list[PollReport]:
+        """Poll ``sources`` concurrently; returns one report per source that ran.
+
+        When ``stop`` is set, sources not yet started are skipped and in-flight fetches are
+        cancelled; a source whose writes began always finishes them (writes do not await).
+        """
+        self._slots = asyncio.Semaphore(self.config.settings.concurrency)
+        states = load_states(self.db)
+        reports: list[PollReport] = []
+
+        async def run(source: Source) -> None:
+            async with self._slots:
+                if stop is not None and stop.is_set():
+                    return
+                report = await self._poll_one(source, states.get(source.name), now)
+            reports.append(report)
+            log.info(report.line())
+            if on_report:
+                on_report(report)
+
+        tasks = [asyncio.create_task(run(s)) for s in sources]
+        watcher = asyncio.create_task(_cancel_on(stop, tasks)) if stop is not None else None
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            if watcher:
+                watcher.cancel()
+        return reports
+
+    async def _poll_one(self, source: Source, state: SourceState | None, now: datetime):
+        state = state or SourceState(name=source.name)
+        if state.config_url != source.url:
+            # New source, or its URL changed in config: start over from the config's URL.
+            state = replace(
+                state, config_url=source.url, url=source.url, etag=None, last_modified=None
+            )
+        started = time.monotonic()
+        blocked = self.hosts.blocked_until(_host(state.url), now=now)
+        if blocked:
+            return PollReport(
+                source.name,
+                source.kind,
+                "deferred",
+                ok=True,
+                error=f"host asked to wait until {blocked:%H:%M:%S}Z",
+                next_check=blocked,
+            )
+        try:
+            if source.kind == "dir":
+                work = self._scan_dir(source)
+            elif source.kind == "mirror":
+                work = await self._poll_mirror(source, state, now)
+            else:
+                work = await self._poll_document(source, state, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a bug must not stop the other sources
+            log.exception("source %s: unexpected error", source.name)
+            work = _Work(
+                result=PollResult("internal_error", ok=False, error=f"{type(e).__name__}: {e}")
+            )
+        return self._write(source, state, work, now, time.monotonic() - started)
+
+    def _write(
+        self, source: Source, state: SourceState, work: _Work, now: datetime, duration: float
+    ) -> PollReport:
+        result = work.result
+        policy = Policy(
+            source.interval, self.config.settings.max_interval, self.config.settings.max_backoff
+        )
+        new_state = next_state(state, result, policy, now=now, rand=self.rand())
+        error = "; ".join(filter(None, [result.error, *work.errors])) or None
+        saved: list[Saved] = []
+        with transaction(self.db) as conn:
+            if work.items:
+                saved = write_items(conn, work.items, now=now)
+            if work.entries:
+                ids = {}
+                for (_item, where), s in zip(work.items, saved, strict=True):
+                    ids.setdefault(where.location, s.item_id)
+                entries = [
+                    replace(e, item_id=e.item_id or ids.get(e.location)) for e in work.entries
+                ]
+                write_entries(conn, source.name, entries, now=now)
+            write_state(conn, new_state, kind=source.kind)
+            new = sum(s.status == "new" for s in saved)
+            write_fetch(
+                conn,
+                FetchLog(
+                    source=source.name,
+                    started_at=now,
+                    url=state.url or source.location,
+                    outcome=result.outcome,
+                    http_status=result.status,
+                    bytes=work.bytes,
+                    duration_ms=int(duration * 1000),
+                    requests=work.requests,
+                    new_items=new,
+                    seen_items=len(saved) - new,
+                    error=error,
+                ),
+            )
+        if result.gone:
+            log.warning(
+                "source %s: %s; retired (poll it by name to try again)", source.name, result.error
+            )
+        return PollReport(
+            source.name,
+            source.kind,
+            result.outcome,
+            result.ok,
+            result.status,
+            new=new,
+            seen=len(saved) - new,
+            error=error,
+            requests=work.requests,
+            bytes=work.bytes,
+            duration=duration,
+            next_check=new_state.next_check,
+        )
+
+    # -- kinds ---------------------------------------------------------------------------
+
+    async def _get(
+        self, source: Source, url: str, now: datetime, *, etag=None, last_modified=None
+    ) -> fetching.FetchResult:
+        req = fetching.FetchRequest(
+            url=url,
+            etag=etag,
+            last_modified=last_modified,
+            headers=dict(source.headers),
+            max_bytes=self.config.settings.max_bytes,
+            proxy=source.proxy,
+        )
+        host = _host(url)
+        async with self.hosts.slot(host):
+            res = await fetching.fetch(self._client_for(source), req, now=now)
+        self.hosts.observe(res, now=now)
+        return res
+
+    def _parse(self, source: Source, content: bytes, url: str | None) -> list[Item]:
+        return [assign_keys(i, self.rules) for i in parse(content, url=url, site=source.site)]
+
+    async def _poll_document(self, source: Source, state: SourceState, now: datetime) -> _Work:
+        res = await self._get(
+            source, state.url, now, etag=state.etag, last_modified=state.last_modified
+        )
+        work = _Work(requests=1, bytes=res.bytes)
+        base = _result_from(res)
+        if res.outcome is not fetching.Outcome.OK:
+            work.result = base
+            return work
+        try:
+            items = self._parse(source, res.content, res.final_url)
+        except (ParseError, UnicodeError) as e:
+            work.result = PollResult(
+                "parse_error", ok=False, status=res.status, error=str(e), moved_to=base.moved_to
+            )
+            return work
+        where = Sighting(source.name, source.url)
+        work.items = [(i, where) for i in items]
+        ttl = _TTL.search(res.content[:20000])
+        work.result = replace(base, ttl=int(ttl.group(1)) * 60 if ttl else None)
+        return work
+
+    async def _poll_mirror(self, source: Source, state: SourceState, now: datetime) -> _Work:
+        res = await self._get(
+            source, state.url, now, etag=state.etag, last_modified=state.last_modified
+        )
+        work = _Work(requests=1, bytes=res.bytes)
+        base = _result_from(res)
+        if res.outcome is not fetching.Outcome.OK:
+            work.result = base
+            return work
+        try:
+            listing = parse_listing(
+                res.text, base_url=res.final_url, fmt=source.index_format, page_url=source.page_url
+            )
+        except ParseError as e:
+            work.result = PollResult("parse_error", ok=False, status=res.status, error=str(e))
+            return work
+        pending = self._new_pages(source, [e.url for e in listing])
+        results = await asyncio.gather(*(self._fetch_page(source, url, now) for url in pending))
+        failed = 0
+        for url, (page, items, entry, error) in zip(pending, results, strict=True):
+            work.requests += 1
+            work.bytes += page.bytes if page else 0
+            if error:
+                failed += 1
+                work.errors.append(f"{url}: {error}")
+            if entry:
+                work.entries.append(entry)
+            where = Sighting(source.name, url)
+            work.items.extend((i, where) for i in items)
+        work.result = base
+        if failed:
+            # Keep the old validators so the next poll re-reads the index and retries.
+            work.result = replace(base, etag=None, last_modified=None)
+            work.errors.insert(0, f"{failed} of {len(pending)} pages failed")
+        return work
+
+    def _new_pages(self, source: Source, urls: list[str]) -> list[str]:
+        """Listing links not handled before and whose story is not already stored."""
+        conn = self.db.conn
+        handled = load_entries(conn, source.name)
+        fresh = [u for u in urls if u not in handled]
+        known = known_urls(conn, fresh)
+        keyed = {u: k for u in fresh if (k := self.rules.key_for(u))}
+        known |= {u for u, k in keyed.items() if k in known_keys(conn, keyed.values())}
+        return [u for u in fresh if u not in known]
+
+    async def _fetch_page(self, source: Source, url: str, now: datetime):
+        page = await self._get(source, url, now)
+        if page.outcome is not fetching.Outcome.OK:
+            return page, [], None, page.error or page.outcome.value
+        try:
+            items = self._parse(source, page.content, page.final_url)
+        except NotAnArticle as e:
+            return page, [], EntryRecord(url, "rejected", reason=str(e)), None
+        except (ParseError, UnicodeError) as e:
+            return page, [], EntryRecord(url, "rejected", reason=str(e)), f"unparseable: {e}"
+        return page, items, EntryRecord(url, "stored"), None
+
+    def _scan_dir(self, source: Source) -> _Work:
+        """New or changed files of a folder (size, mtime, then content hash decide)."""
+        work = _Work(requests=0)
+        handled = load_entries(self.db.conn, source.name)
+        root = source.path
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if (
+                not path.is_file()
+                or path.suffix.lower() not in DOCUMENT_SUFFIXES
+                or any(p.startswith(".") for p in rel.parts)
+            ):
+                continue
+            st = path.stat()
+            old = handled.get(str(rel))
+            if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
+                continue
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            record = EntryRecord(
+                str(rel), "stored", size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=digest
+            )
+            if old and old.sha256 == digest:
+                work.entries.append(
+                    replace(record, status=old.status, reason=old.reason, item_id=old.item_id)
+                )
+                continue
+            work.bytes += len(data)
+            try:
+                items = self._parse(source, data, None)
+            except NotAnArticle as e:
+                work.entries.append(replace(record, status="rejected", reason=str(e)))
+                continue
+            except (ParseError, UnicodeError) as e:
+                work.entries.append(replace(record, status="rejected", reason=str(e)))
+                work.errors.append(f"{rel}: {e}")
+                continue
+            where = Sighting(source.name, str(rel))
+            work.items.extend((i, where) for i in items)
+            work.entries.append(record)
+        work.result = PollResult("ok", ok=True)
+        return work
+
+
+def _result_from(res: fetching.FetchResult) -> PollResult:
+    o = res.outcome
+    return PollResult(
+        outcome=o.value,
+        ok=o in (fetching.Outcome.OK, fetching.Outcome.NOT_MODIFIED),
+        status=res.status,
+        error=res.error,
+        etag=res.etag if o is fetching.Outcome.OK else None,
+        last_modified=res.last_modified if o is fetching.Outcome.OK else None,
+        retry_after=res.retry_after,
+        max_age=res.max_age,
+        moved_to=res.permanent_redirect,
+        gone=o is fetching.Outcome.GONE,
+    )
+
+
+async def _cancel_on(stop: threading.Event, tasks: list[asyncio.Task]) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    for t in tasks:
+        t.cancel()
+
+
+def poll_once(
+    db: sqlite_utils.Database,
+    config: Config,
+    sources: list[Source],
+    *,
+    now: datetime,
+    stop: threading.Event | None = None,
+    on_report: Callable[[PollReport], None] | None = None,
+    client: httpx.AsyncClient | None = None,
+    blocked: dict[str, datetime] | None = None,
+) -> list[PollReport]:
+    """Synchronous entry point: one pass over ``sources``."""
+
+    async def go():
+        poller = Poller(db, config, client=client, blocked=blocked)
+        try:
+            return await poller.poll(sources, now=now, stop=stop, on_report=on_report)
+        finally:
+            await poller.aclose()
+
+    return asyncio.run(go())

@@ -1,0 +1,132 @@
+"""Polling state in the store: per-source state, the fetch log, and the entries (files of a
+``dir`` source, pages of a ``mirror``) already handled, so nothing is parsed twice."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+
+import sqlite_utils
+
+from .decide import SourceState
+from .store import iso
+
+_TIME_FIELDS = {"next_check", "last_attempt", "last_success", "retired_at"}
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def load_states(db: sqlite_utils.Database) -> dict[str, SourceState]:
+    names = [f.name for f in fields(SourceState)]
+    out = {}
+    for row in db.conn.execute(f"SELECT {', '.join(names)} FROM sources"):
+        d = dict(zip(names, row, strict=True))
+        for k in _TIME_FIELDS:
+            d[k] = _parse_time(d[k])
+        out[d["name"]] = SourceState(**d)
+    return out
+
+
+def write_state(conn: sqlite3.Connection, state: SourceState, *, kind: str) -> None:
+    d = asdict(state)
+    for k in _TIME_FIELDS:
+        d[k] = iso(d[k]) if d[k] else None
+    d["kind"] = kind
+    cols = list(d)
+    conn.execute(
+        f"INSERT INTO sources ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT(name) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "name"),
+        [d[c] for c in cols],
+    )
+
+
+@dataclass(frozen=True)
+class FetchLog:
+    source: str
+    started_at: datetime
+    url: str | None
+    outcome: str
+    http_status: int | None = None
+    bytes: int = 0
+    duration_ms: int = 0
+    requests: int = 1
+    new_items: int = 0
+    seen_items: int = 0
+    error: str | None = None
+
+
+def write_fetch(conn: sqlite3.Connection, log: FetchLog) -> None:
+    d = asdict(log)
+    d["started_at"] = iso(log.started_at)
+    cols = list(d)
+    conn.execute(
+        f"INSERT INTO fetches ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [d[c] for c in cols],
+    )
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """A file or page a source has handled: ``stored``, ``known`` (its story was already
+    stored, so it was not fetched), or ``rejected`` (not an article / unparseable)."""
+
+    location: str
+    status: str
+    item_id: int | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    sha256: str | None = None
+    reason: str | None = None
+
+
+def load_entries(conn: sqlite3.Connection, source: str) -> dict[str, EntryRecord]:
+    names = [f.name for f in fields(EntryRecord)]
+    rows = conn.execute(
+        f"SELECT {', '.join(names)} FROM source_entries WHERE source = ?", (source,)
+    )
+    return {r[0]: EntryRecord(*r) for r in rows}
+
+
+def write_entries(
+    conn: sqlite3.Connection, source: str, entries: list[EntryRecord], *, now: datetime
+) -> None:
+    ts = iso(now)
+    conn.executemany(
+        """INSERT INTO source_entries (source, location, status, item_id, size, mtime_ns,
+               sha256, reason, first_seen, last_seen)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(source, location) DO UPDATE SET status = excluded.status,
+               item_id = coalesce(excluded.item_id, item_id), size = excluded.size,
+               mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,
+               reason = excluded.reason, last_seen = excluded.last_seen""",
+        [
+            (
+                source,
+                e.location,
+                e.status,
+                e.item_id,
+                e.size,
+                e.mtime_ns,
+                e.sha256,
+                e.reason,
+                ts,
+                ts,
+            )
+            for e in entries
+        ],
+    )
+
+
+def source_rows(db: sqlite_utils.Database) -> list[dict]:
+    """Every stored source's state with its item count and last fetch, for ``monitor sources``."""
+    return list(
+        db.query(
+            """SELECT s.*,
+                  (SELECT count(DISTINCT item_id) FROM sightings WHERE source = s.name) AS items
+               FROM sources s ORDER BY s.name"""
+        )
+    )

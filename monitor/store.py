@@ -1,0 +1,478 @@
+"""The SQLite store: schema, migrations, batch writes and queries.
+
+Tables (documented for users in the README, "Reading the store"):
+
+- ``items``: one row per story, first sighting wins for the content.
+- ``item_keys``: every story key that names a story (its own, plus keys of merged copies).
+- ``item_urls``: every URL seen for a story, in comparison form (``url_key``) and canonical form.
+- ``sightings``: where and when a story was seen (source, file or URL), one row per place.
+- ``items_fts``: contentless FTS5 index over bigram-segmented title and text (see fulltext.py).
+
+Every write of a batch is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a crash leaves the
+store as it was before or after the batch, never half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from .canonical import url_key
+from .fulltext import QueryTooShort, fts_query, segment
+from .models import Item
+from .text import fold, to_traditional
+
+DEFAULT_DB = Path("data") / "monitor.db"
+
+
+def iso(now: datetime) -> str:
+    """Timestamps in the store: UTC, second precision, ``Z`` suffix, sortable as text."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- schema ------------------------------------------------------------------------------
+
+_V1 = """
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    story_key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    url TEXT,
+    canonical_url TEXT,
+    site TEXT,
+    author TEXT,
+    published TEXT,
+    summary TEXT,
+    text TEXT NOT NULL DEFAULT '',
+    html TEXT NOT NULL DEFAULT '',
+    images TEXT NOT NULL DEFAULT '[]',
+    tags TEXT NOT NULL DEFAULT '[]',
+    lang TEXT,
+    format TEXT NOT NULL,
+    title_key TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX items_title_key ON items(title_key);
+CREATE INDEX items_published ON items(published);
+CREATE INDEX items_site ON items(site);
+CREATE TABLE item_keys (
+    key TEXT PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id)
+);
+CREATE INDEX item_keys_item ON item_keys(item_id);
+CREATE TABLE item_urls (
+    url_key TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX item_urls_item ON item_urls(item_id);
+CREATE TABLE sightings (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    source TEXT NOT NULL,
+    location TEXT NOT NULL,
+    url TEXT,
+    format TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    times_seen INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (item_id, source, location)
+);
+CREATE INDEX sightings_source ON sightings(source);
+CREATE VIRTUAL TABLE items_fts USING fts5(
+    title, body, content='', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    config_url TEXT,
+    url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    next_check TEXT,
+    last_attempt TEXT,
+    last_success TEXT,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    last_outcome TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    retired_at TEXT
+);
+CREATE TABLE fetches (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    url TEXT,
+    outcome TEXT NOT NULL,
+    http_status INTEGER,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 1,
+    new_items INTEGER NOT NULL DEFAULT 0,
+    seen_items INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX fetches_source_time ON fetches(source, started_at);
+CREATE TABLE source_entries (
+    source TEXT NOT NULL,
+    location TEXT NOT NULL,
+    status TEXT NOT NULL,
+    item_id INTEGER REFERENCES items(id),
+    size INTEGER,
+    mtime_ns INTEGER,
+    sha256 TEXT,
+    reason TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (source, location)
+);
+"""
+
+# Each entry moves the store one version up; append, never edit a released one.
+MIGRATIONS: list[str] = [_V1]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is from a newer version of monitor."""
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema to the newest version; returns the version."""
+    conn = db.conn
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"store schema version {version} is newer than this monitor supports "
+            f"({len(MIGRATIONS)}); upgrade monitor"
+        )
+    for target in range(version + 1, len(MIGRATIONS) + 1):
+        with transaction(db):
+            for stmt in _statements(MIGRATIONS[target - 1]):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {target}")
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> Iterator[str]:
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf.strip()
+            buf = ""
+
+
+def open_db(path: str | os.PathLike | None = None) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the store; WAL, busy timeout, foreign keys."""
+    path = Path(path or os.environ.get("MONITOR_DB") or DEFAULT_DB)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(f"cannot open store {path}: {e}") from e
+    db = sqlite_utils.Database(conn)
+    try:
+        migrate(db)
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot use store {path}: {e}") from e
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where an item was seen: a source name (``import`` for the CLI) and a file or URL."""
+
+    source: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What saving one item did: ``new`` story, ``merged`` (a new sighting of a known story)
+    or ``seen`` (a sighting already recorded)."""
+
+    status: str
+    item_id: int
+    story_key: str
+
+
+def _alias_keys(item: Item) -> list[tuple[str, str]]:
+    urls = [u for u in [item.canonical_url or item.url, *item.alt_urls] if u]
+    out = []
+    for u in urls:
+        if u.startswith(("http://", "https://", "//")):
+            try:
+                out.append((url_key(u), u))
+            except ValueError:
+                continue
+    return out
+
+
+def _find_story(conn: sqlite3.Connection, item: Item, aliases) -> int | None:
+    row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (item.story_key,)).fetchone()
+    if row:
+        return row[0]
+    for key, _ in aliases:
+        row = conn.execute("SELECT item_id FROM item_urls WHERE url_key = ?", (key,)).fetchone()
+        if row:
+            return row[0]
+    if item.title_key:
+        # Same outlet, same title: one story when at least one side carries no URL; two
+        # linked articles of one outlet may share a title ("每日新闻") and stay apart.
+        has_url = bool(item.canonical_url)
+        for item_id, canonical in conn.execute(
+            "SELECT id, canonical_url FROM items WHERE title_key = ? ORDER BY id",
+            (item.title_key,),
+        ):
+            if not has_url or canonical is None:
+                return item_id
+    return None
+
+
+def _insert_item(conn: sqlite3.Connection, item: Item, ts: str) -> int:
+    cur = conn.execute(
+        """INSERT INTO items (story_key, title, url, canonical_url, site, author, published,
+               summary, text, html, images, tags, lang, format, title_key, first_seen, last_seen)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        (
+            item.story_key,
+            item.title,
+            item.url,
+            item.canonical_url,
+            item.site,
+            item.author,
+            item.published,
+            item.summary,
+            item.text,
+            item.html,
+            json.dumps(
+                [{"url": i.url, "caption": i.caption} for i in item.images], ensure_ascii=False
+            ),
+            json.dumps(item.tags, ensure_ascii=False),
+            item.lang,
+            item.format,
+            item.title_key,
+            ts,
+            ts,
+        ),
+    )
+    item_id = cur.lastrowid
+    conn.execute(
+        "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+        (item_id, segment(item.title), segment(item.text)),
+    )
+    return item_id
+
+
+def save_items(
+    db: sqlite_utils.Database,
+    entries: Iterable[tuple[Item, Sighting]],
+    *,
+    now: datetime,
+) -> list[Saved]:
+    """Store a batch of keyed items in one transaction; a story is stored once, every
+    sighting is kept. Items must have ``story_key`` set (see canonical.assign_keys)."""
+    with transaction(db) as conn:
+        return write_items(conn, entries, now=now)
+
+
+def write_items(
+    conn: sqlite3.Connection, entries: Iterable[tuple[Item, Sighting]], *, now: datetime
+) -> list[Saved]:
+    """The body of :func:`save_items`, for callers that hold a wider transaction (a poll)."""
+    ts = iso(now)
+    results: list[Saved] = []
+    for item, where in entries:
+        if not item.story_key:
+            raise ValueError(f"item {item.title!r} has no story key")
+        aliases = _alias_keys(item)
+        item_id = _find_story(conn, item, aliases)
+        if item_id is None:
+            item_id = _insert_item(conn, item, ts)
+            status = "new"
+        else:
+            status = None
+            conn.execute("UPDATE items SET last_seen = ? WHERE id = ?", (ts, item_id))
+            if item.canonical_url:
+                # A link-less story learns its link; nothing already stored is replaced.
+                conn.execute(
+                    "UPDATE items SET url = ?, canonical_url = ? "
+                    "WHERE id = ? AND canonical_url IS NULL",
+                    (item.url, item.canonical_url, item_id),
+                )
+        conn.execute(
+            "INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)",
+            (item.story_key, item_id),
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO item_urls (url_key, url, item_id, first_seen) "
+            "VALUES (?, ?, ?, ?)",
+            [(k, u, item_id, ts) for k, u in aliases],
+        )
+        seen = conn.execute(
+            "UPDATE sightings SET last_seen = ?, times_seen = times_seen + 1 "
+            "WHERE item_id = ? AND source = ? AND location = ?",
+            (ts, item_id, where.source, where.location),
+        ).rowcount
+        if not seen:
+            conn.execute(
+                "INSERT INTO sightings (item_id, source, location, url, format, "
+                "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (item_id, where.source, where.location, item.url, item.format, ts, ts),
+            )
+        results.append(Saved(status or ("seen" if seen else "merged"), item_id, item.story_key))
+    return results
+
+
+def known_urls(conn: sqlite3.Connection, urls: Iterable[str]) -> set[str]:
+    """Which of ``urls`` already name a stored story (one query per 500 URLs)."""
+    by_key: dict[str, str] = {}
+    for u in urls:
+        try:
+            by_key[url_key(u)] = u
+        except ValueError:
+            continue
+    found: set[str] = set()
+    keys = list(by_key)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for (k,) in conn.execute(
+            f"SELECT url_key FROM item_urls WHERE url_key IN ({marks})", chunk
+        ):
+            found.add(by_key[k])
+    return found
+
+
+def known_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
+    """Which story keys are already stored."""
+    keys = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0] for r in conn.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk)
+        )
+    return found
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+_LIST_COLUMNS = "items.id, story_key, title, site, published, first_seen, canonical_url, url"
+
+
+def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[dict]:
+    """Stories matching every term of ``query``, newest stored first."""
+    conn = db.conn
+    conn.row_factory = sqlite3.Row
+    try:
+        try:
+            match = fts_query(query)
+        except QueryTooShort:
+            return _scan(conn, query, limit)
+        rows = conn.execute(
+            f"""SELECT {_LIST_COLUMNS} FROM items JOIN (
+                    SELECT rowid FROM items_fts WHERE items_fts MATCH ?
+                    ORDER BY rowid DESC LIMIT ?
+                ) AS hits ON items.id = hits.rowid ORDER BY items.id DESC""",
+            (match, limit),
+        ).fetchall()
+        return [dict(r) for r in rows]
+    finally:
+        conn.row_factory = None
+
+
+def _scan(conn: sqlite3.Connection, query: str, limit: int) -> list[dict]:
+    """One-character terms: a LIKE scan over both scripts (slow on big stores, but right)."""
+    term = fold(query.strip())
+    variants = sorted({term, to_traditional(term)})
+    where = " OR ".join(["title LIKE ? OR text LIKE ?"] * len(variants))
+    params = [p for v in variants for p in (f"%{v}%", f"%{v}%")]
+    rows = conn.execute(
+        f"SELECT {_LIST_COLUMNS} FROM items WHERE {where} ORDER BY items.id DESC LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def find_item_id(db: sqlite_utils.Database, key: str) -> int | None:
+    """A story by any of its keys, any of its URLs, or its numeric id."""
+    conn = db.conn
+    row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (key,)).fetchone()
+    if row:
+        return row[0]
+    if key.startswith(("http://", "https://", "//")):
+        try:
+            row = conn.execute(
+                "SELECT item_id FROM item_urls WHERE url_key = ?", (url_key(key),)
+            ).fetchone()
+        except ValueError:
+            row = None
+        if row:
+            return row[0]
+    if key.isdigit():
+        row = conn.execute("SELECT id FROM items WHERE id = ?", (int(key),)).fetchone()
+        if row:
+            return row[0]
+    return None
+
+
+def get_story(db: sqlite_utils.Database, item_id: int) -> dict:
+    """One story with its keys, URL aliases and sightings."""
+    story = db["items"].get(item_id)
+    story["images"] = json.loads(story["images"])
+    story["tags"] = json.loads(story["tags"])
+    story["keys"] = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT key FROM item_keys WHERE item_id = ? ORDER BY rowid", (item_id,)
+        )
+    ]
+    story["aliases"] = list(
+        db.query(
+            "SELECT url, first_seen FROM item_urls WHERE item_id = ? ORDER BY first_seen, url",
+            [item_id],
+        )
+    )
+    story["sightings"] = list(
+        db.query(
+            "SELECT source, location, url, format, first_seen, last_seen, times_seen "
+            "FROM sightings WHERE item_id = ? ORDER BY first_seen, id",
+            [item_id],
+        )
+    )
+    return story

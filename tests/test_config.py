@@ -1,0 +1,144 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError, load_config, parse_config, parse_duration
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path, text):
+    p = tmp_path / "monitor.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_shipped_config_loads():
+    config = load_config(ROOT / "config" / "monitor.toml")
+    names = [s.name for s in config.sources]
+    assert "seeds" in names and len(names) >= 6
+    seeds = config.source("seeds")
+    assert seeds.kind == "dir" and seeds.path == (ROOT / "seeds").resolve()
+    assert {s.kind for s in config.sources} == {"dir", "feed"}
+    assert config.settings.timezone == "Asia/Shanghai"
+
+
+def test_source_defaults_and_values(tmp_path):
+    p = write(
+        tmp_path,
+        """
+[[source]]
+name = "rfi"
+kind = "feed"
+url = "https://www.rfi.fr/cn/rss"
+
+[[source]]
+name = "bridge"
+kind = "mirror"
+url = "https://mirror.example/index.csv"
+interval = "2h"
+enabled = false
+headers = { Cookie = "a=b" }
+proxy = "socks5://127.0.0.1:1080"
+page_url = "https://mirror.example/p/{id}.md"
+""",
+    )
+    rfi, bridge = load_config(p).sources
+    assert rfi.interval == timedelta(minutes=30) and rfi.enabled and rfi.proxy is None
+    assert bridge.interval == timedelta(hours=2) and not bridge.enabled
+    assert bridge.headers == {"Cookie": "a=b"} and bridge.proxy.startswith("socks5://")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\ncolour="red"',
+            "source 'a': key 'colour': unknown key",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\ninterval=true',
+            "source 'a': key 'interval'",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\nenabled="yes"',
+            "source 'a': key 'enabled': expected bool",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://y.example/"',
+            "source 'a': key 'name': duplicate source name",
+        ),
+        ('[[source]]\nname="a"\nkind="feed"\nurl="ftp://x.example/f"', "source 'a': key 'url'"),
+        ('[[source]]\nname="a"\nkind="feed"\nurl="not a url"', "source 'a': key 'url'"),
+        (
+            '[[source]]\nname="a"\nkind="dir"\npath="no/such/folder"',
+            "source 'a': key 'path': folder",
+        ),
+        ('[[source]]\nname="a"\nkind="rss"\nurl="https://x.example/"', "source 'a': key 'kind'"),
+        ('[[source]]\nkind="feed"\nurl="https://x.example/"', "source #1: key 'name': is required"),
+        ('[[source]]\nname="a"\nkind="feed"', "source 'a': key 'url': is required"),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\nproxy="bogus"',
+            "source 'a': key 'proxy'",
+        ),
+        ('[monitor]\ntimezone="Mars/Olympus"', "[monitor]: key 'timezone'"),
+        ("[monitor]\nconcurrency=0", "[monitor]: key 'concurrency'"),
+        ('[[site]]\nname="x"\npatterns=["("]\nkey_prefix="x"', "x"),
+        ('[[watches]]\nname="x"', "unknown top-level key 'watches'"),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\npage_url="x"',
+            "source 'a': key 'page_url'",
+        ),
+    ],
+)
+def test_bad_config_names_file_source_and_key(tmp_path, body, message):
+    p = write(tmp_path, body)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(p) in str(e.value)
+    assert message in str(e.value)
+
+
+def test_unreadable_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "missing.toml")
+    p = write(tmp_path, "[[source]\nname=")
+    with pytest.raises(ConfigError, match=r"invalid TOML.*line 1"):
+        load_config(p)
+    p.write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(p)
+
+
+def test_dir_path_is_relative_to_the_config_file(tmp_path):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "pages").mkdir()
+    p = tmp_path / "conf" / "m.toml"
+    p.write_text('[[source]]\nname="d"\nkind="dir"\npath="../pages"\n')
+    assert load_config(p).sources[0].path == (tmp_path / "pages").resolve()
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (30, timedelta(minutes=30)),
+        ("90s", timedelta(seconds=90)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("15m", timedelta(minutes=15)),
+    ],
+)
+def test_durations(value, expected):
+    assert parse_duration(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-5m", "soon", 0, True])
+def test_bad_durations(value):
+    with pytest.raises(ValueError):
+        parse_duration(value)
+
+
+def test_parse_config_without_file():
+    assert parse_config({}).sources == ()

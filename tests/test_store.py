@@ -1,0 +1,162 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor import store
+from monitor.canonical import SiteRules, assign_keys
+from monitor.models import Item
+from monitor.store import Sighting, save_items
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+RULES = SiteRules.load_default()
+
+
+def item(title, url=None, site=None, text="", alt_urls=()):
+    return assign_keys(
+        Item(title=title, format="test", url=url, site=site, text=text, alt_urls=list(alt_urls)),
+        RULES,
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    return store.open_db(tmp_path / "m.db")
+
+
+def count(db, table):
+    return db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_open_sets_wal_and_schema_version(db):
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
+    assert {"items", "item_keys", "item_urls", "sightings", "items_fts"} <= set(db.table_names())
+
+
+def test_reopen_keeps_data_and_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "m.db"
+    db = store.open_db(path)
+    save_items(db, [(item("标题", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
+    db.conn.close()
+    db = store.open_db(path)
+    assert count(db, "items") == 1
+    db.conn.execute("PRAGMA user_version = 999")
+    db.conn.close()
+    with pytest.raises(store.StoreError, match="newer"):
+        store.open_db(path)
+
+
+def test_same_story_is_stored_once_and_every_sighting_kept(db):
+    a = item("拜登普京通话", "https://www.epochtimes.com/gb/21/12/31/n13473224.htm")
+    b = item("拜登普京通話", "https://www.epochtimes.com/b5/21/12/31/n13473224.htm?utm_source=rss")
+    first = save_items(db, [(a, Sighting("gb-feed", "u1"))], now=NOW)
+    second = save_items(db, [(b, Sighting("b5-feed", "u2"))], now=LATER)
+    again = save_items(db, [(b, Sighting("b5-feed", "u2"))], now=LATER)
+    assert [s.status for s in first + second + again] == ["new", "merged", "seen"]
+    assert count(db, "items") == 1
+    # First seen wins for the content.
+    assert db["items"].get(first[0].item_id)["title"] == "拜登普京通话"
+    rows = list(db.query("SELECT source, times_seen FROM sightings ORDER BY id"))
+    assert rows == [{"source": "gb-feed", "times_seen": 1}, {"source": "b5-feed", "times_seen": 2}]
+    assert count(db, "item_urls") == 2
+
+
+def test_link_less_copy_merges_with_the_linked_story_of_the_same_outlet(db):
+    bare = item("担心战争爆发：拜登与普京", site="Aljazeera 半岛网")
+    linked = item(
+        "担心战争爆发:拜登与普京", "https://chinese.aljazeera.net/news/1", "Aljazeera 半岛网"
+    )
+    saved = save_items(
+        db, [(bare, Sighting("import", "f")), (linked, Sighting("feed", "u"))], now=NOW
+    )
+    assert [s.status for s in saved] == ["new", "merged"]
+    row = db["items"].get(saved[0].item_id)
+    assert row["canonical_url"] == "https://chinese.aljazeera.net/news/1"
+    # ... and in the other order too.
+    other = save_items(
+        db,
+        [(item("担心战争爆发：拜登与普京", site="Aljazeera 半岛网"), Sighting("import", "g"))],
+        now=LATER,
+    )
+    assert other[0].status == "merged"
+
+
+def test_same_title_is_not_merged_across_outlets_or_between_two_linked_articles(db):
+    saved = save_items(
+        db,
+        [
+            (item("每日新闻", site="RFI"), Sighting("a", "1")),
+            (item("每日新闻", site="DW 中文"), Sighting("b", "2")),
+            (item("今日要闻", "https://www.rfi.fr/cn/1", "RFI"), Sighting("c", "3")),
+            (item("今日要闻", "https://www.rfi.fr/cn/2", "RFI"), Sighting("c", "4")),
+        ],
+        now=NOW,
+    )
+    assert [s.status for s in saved] == ["new", "new", "new", "new"]
+
+
+def test_alias_url_joins_a_story(db):
+    save_items(db, [(item("A", "https://news.example/a"), Sighting("s", "1"))], now=NOW)
+    copy = item("A copy", "https://mirror.example/copy", alt_urls=["http://NEWS.example/a#top"])
+    assert save_items(db, [(copy, Sighting("m", "2"))], now=NOW)[0].status == "merged"
+
+
+def test_a_failing_batch_leaves_the_store_as_before(db):
+    good = item("好", "https://x.example/1")
+    bad = Item(title="坏", format="test")  # no story key
+    with pytest.raises(ValueError):
+        save_items(db, [(good, Sighting("s", "1")), (bad, Sighting("s", "2"))], now=NOW)
+    assert count(db, "items") == 0
+    assert count(db, "sightings") == 0
+
+
+@pytest.fixture
+def corpus(db):
+    texts = {
+        "a": ("拜登普京通话", "美国总统拜登警告俄罗斯总统普京（Vladimir Putin）。"),
+        "b": ("乌克兰局势", "泽连斯基表示感谢。北约东扩。"),
+        "c": ("台灣新聞", "烏克蘭總統澤連斯基與ＮＡＴＯ會談。"),
+        "d": ("天气", "今天很热。"),
+    }
+    ids = {}
+    for name, (title, text) in texts.items():
+        ids[name] = save_items(
+            db,
+            [(item(title, f"https://n.example/{name}", text=text), Sighting("s", name))],
+            now=NOW,
+        )[0].item_id
+    return ids
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("普京", {"a"}),
+        ("泽连斯基", {"b", "c"}),
+        ("澤連斯基", {"b", "c"}),
+        ("烏克蘭", {"b", "c"}),
+        ("putin", {"a"}),
+        ("PUTIN", {"a"}),
+        ("nato", {"c"}),
+        ("北约 泽连斯基", {"b"}),
+        ("热", {"d"}),  # one character: scan fallback
+        ("莫斯科", set()),
+    ],
+)
+def test_search_finds_chinese_words_inside_sentences(db, corpus, query, expected):
+    found = {r["id"] for r in store.search(db, query)}
+    assert found == {corpus[n] for n in expected}
+
+
+def test_find_item_by_key_url_or_id(db):
+    s = save_items(
+        db, [(item("标题", "https://www.rfi.fr/cn/x?utm_source=a"), Sighting("s", "1"))], now=NOW
+    )[0]
+    assert store.find_item_id(db, s.story_key) == s.item_id
+    assert store.find_item_id(db, "http://www.rfi.fr/cn/x") == s.item_id
+    assert store.find_item_id(db, str(s.item_id)) == s.item_id
+    assert store.find_item_id(db, "nope") is None
+    story = store.get_story(db, s.item_id)
+    assert story["sightings"][0]["source"] == "s"
+    assert story["keys"] == [s.story_key]
