@@ -68,3 +68,42 @@ class ParseError(ValueError):
 
 class NotAnArticle(ParseError):
     """The document is well-formed but is not an article (placeholder, index, error page)."""
+
+
+# --- digests -------------------------------------------------------------------------------
+
+
+@dataclass
+class DigestStory:
+    """One story as a digest shows it; times are already in the watch's time zone."""
+
+    story_key: str
+    title: str
+    site: str | None
+    published: str | None  # ISO 8601 in the watch's zone, e.g. 2021-12-31T08:00:00+08:00
+    url: str | None  # canonical link (or the link as given)
+    lead: str  # ~120 characters of clean text
+    mirror_links: list[str] = field(default_factory=list)  # mirror copies (pages, files)
+
+
+@dataclass
+class DigestEntry:
+    """A group: the headline story, then the other outlets that reported the same event."""
+
+    headline: DigestStory
+    also: list[DigestStory] = field(default_factory=list)
+    matched_terms: list[str] = field(default_factory=list)
+
+    @property
+    def outlets(self) -> int:
+        return len({s.site for s in [self.headline, *self.also]})
+
+
+@dataclass
+class Digest:
+    watch: str
+    generated_at: str  # ISO 8601 in the watch's zone
+    timezone: str
+    since: str  # what the digest covers, e.g. "since last digest" or "since 2021-12-01"
+    entries: list[DigestEntry] = field(default_factory=list)
+    digest_id: int | None = None  # set once recorded in the store
