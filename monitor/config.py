@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,36 @@ class Source:
         return self.url if self.url else str(self.path)
 
 
+DELIVERY_KINDS = ("file", "email", "webhook", "stdout")
+DIGEST_FORMATS = ("md", "html", "json", "text", "atom")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    kind: str
+    format: str = "md"
+    path: Path | None = None  # file: the folder
+    to: tuple[str, ...] = ()  # email: recipients (SMTP settings come from the environment)
+    url: str | None = None  # webhook
+    images: bool = False  # html: show remote images (off: no tracking pixels)
+
+
+@dataclass(frozen=True)
+class Watch:
+    name: str
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    regex: str | None = None
+    sources: tuple[str, ...] = ()
+    exclude_sources: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    exclude_sites: tuple[str, ...] = ()
+    schedule: str | None = None  # cron expression, in the watch's time zone
+    timezone: str = "Asia/Shanghai"
+    deliveries: tuple[Delivery, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
@@ -58,6 +88,11 @@ class Settings:
     max_bytes: int = 10 * 1024 * 1024
     tick: timedelta = timedelta(seconds=30)
     user_agent: str | None = None
+    # Digests: how far back "new" reaches the first time, and how stories group.
+    digest_lookback: timedelta = timedelta(days=7)
+    group_window: timedelta = timedelta(hours=72)
+    group_threshold: float | None = None  # None: similarity's documented default
+    copy_distance: int | None = None  # None: similarity's documented default
 
 
 @dataclass(frozen=True)
@@ -66,7 +101,14 @@ class Config:
     settings: Settings
     sources: tuple[Source, ...]
     rules: SiteRules
+    watches: tuple[Watch, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def watch(self, name: str) -> Watch:
+        for w in self.watches:
+            if w.name == name:
+                return w
+        raise KeyError(name)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -224,6 +266,10 @@ def _settings(file: str, data: Any) -> Settings:
         max_bytes=t.get("max_bytes", int, d.max_bytes),
         tick=t.duration("tick", d.tick),
         user_agent=t.get("user_agent", str),
+        digest_lookback=t.duration("digest_lookback", d.digest_lookback),
+        group_window=t.duration("group_window", d.group_window),
+        group_threshold=t.get("group_threshold", (int, float)),
+        copy_distance=t.get("copy_distance", int),
     )
     for key in ("concurrency", "per_host", "max_bytes"):
         if getattr(s, key) < 1:
@@ -232,8 +278,110 @@ def _settings(file: str, data: Any) -> Settings:
     return s
 
 
-# Top-level tables this loader understands; later features register theirs here.
-TOP_LEVEL = {"monitor", "source", "site"}
+# Top-level tables this loader understands.
+TOP_LEVEL = {"monitor", "source", "site", "watch"}
+
+
+def _strings(t: _Table, key: str) -> tuple[str, ...]:
+    value = t.get(key, list, [])
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        raise t.error(key, "expected a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _delivery(file: str, base: Path, where: str, index: int, data: Any) -> Delivery:
+    t = _Table(file, f"{where} delivery #{index + 1}", data)
+    kind = t.get("kind", str, required=True)
+    if kind not in DELIVERY_KINDS:
+        raise t.error("kind", f"{kind!r} is not one of {', '.join(DELIVERY_KINDS)}")
+    default_format = {"email": "html", "webhook": "json", "stdout": "text"}.get(kind, "md")
+    fmt = t.get("format", str, default_format)
+    if fmt not in DIGEST_FORMATS:
+        raise t.error("format", f"{fmt!r} is not one of {', '.join(DIGEST_FORMATS)}")
+    path = url = None
+    to: tuple[str, ...] = ()
+    if kind == "file":
+        raw = t.get("path", str, required=True)
+        path = Path(raw) if os.path.isabs(raw) else (base / raw).resolve()
+    elif kind == "email":
+        to = _strings(t, "to")
+        if not to or not all("@" in a for a in to):
+            raise t.error("to", "expected a list of email addresses")
+        for secret in ("password", "user", "smtp_password"):
+            if secret in t.data:
+                raise t.error(
+                    secret,
+                    "SMTP credentials come from environment variables "
+                    "(SMTP_USER, SMTP_PASSWORD), never from the config file",
+                )
+    elif kind == "webhook":
+        url = _check_url(t, "url", t.get("url", str, required=True))
+    delivery = Delivery(
+        kind=kind, format=fmt, path=path, to=to, url=url, images=t.get("images", bool, False)
+    )
+    t.done()
+    return delivery
+
+
+def _watch(
+    file: str,
+    base: Path,
+    index: int,
+    data: Any,
+    names: set[str],
+    settings: Settings,
+    source_names: set[str],
+) -> Watch:
+    where = f"watch #{index + 1}"
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        where = f"watch '{data['name']}'"
+    t = _Table(file, where, data)
+    name = t.get("name", str, required=True).strip()
+    if not name:
+        raise t.error("name", "must not be empty")
+    if name in names:
+        raise t.error("name", f"duplicate watch name {name!r}")
+    names.add(name)
+    regex = t.get("regex", str)
+    if regex is not None:
+        try:
+            re.compile(regex)
+        except re.error as e:
+            raise t.error("regex", f"invalid regular expression: {e}") from None
+    terms = {k: _strings(t, k) for k in ("any", "all", "exclude")}
+    if not (terms["any"] or terms["all"] or regex):
+        raise t.error("any", "a watch needs at least one of 'any', 'all' or 'regex'")
+    filters = {k: _strings(t, k) for k in ("sources", "exclude_sources", "sites", "exclude_sites")}
+    for key in ("sources", "exclude_sources"):
+        unknown = [n for n in filters[key] if n not in source_names]
+        if unknown:
+            raise t.error(key, f"no source named {unknown[0]!r}")
+    tz = t.get("timezone", str, settings.timezone)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise t.error("timezone", f"unknown time zone {tz!r}") from None
+    schedule = t.get("schedule", str)
+    if schedule is not None:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(schedule, timezone=ZoneInfo(tz))
+        except ValueError as e:
+            raise t.error("schedule", f"invalid cron expression {schedule!r}: {e}") from None
+    raw_deliveries = t.get("delivery", list, [])
+    deliveries = tuple(_delivery(file, base, where, i, d) for i, d in enumerate(raw_deliveries))
+    watch = Watch(
+        name=name,
+        regex=regex,
+        schedule=schedule,
+        timezone=tz,
+        deliveries=deliveries,
+        **terms,
+        **filters,
+    )
+    t.done()
+    return watch
 
 
 def parse_config(
@@ -256,7 +404,18 @@ def parse_config(
         rules = SiteRules.load_default().extended(SiteRules.from_dicts(raw_sites))
     except ValueError as e:
         raise ConfigError(f"{file}: {e}") from None
-    return Config(path=None, settings=settings, sources=sources, rules=rules, raw=data)
+    raw_watches = data.get("watch", [])
+    if not isinstance(raw_watches, list):
+        raise ConfigError(f"{file}: 'watch' must be an array of tables ([[watch]])")
+    watch_names: set[str] = set()
+    source_names = {s.name for s in sources}
+    watches = tuple(
+        _watch(file, base, i, w, watch_names, settings, source_names)
+        for i, w in enumerate(raw_watches)
+    )
+    return Config(
+        path=None, settings=settings, sources=sources, rules=rules, watches=watches, raw=data
+    )
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:

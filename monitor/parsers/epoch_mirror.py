@@ -54,13 +54,14 @@ BODY_XPATH = etree.XPath(
     "(.//*[contains(concat(' ', normalize-space(@class), ' '), ' post_content ')"
     " or @id='artbody' or @itemprop='articleBody'])[1]"
 )
-
 CAPTION_XPATH = etree.XPath(
     ".//*[contains(concat(' ', normalize-space(@class), ' '), ' caption ')]"
 )
 
 
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+    """``url`` (the mirror page's own address) only resolves relative image links; the
+    article's URL is the footer's. ``site`` is ignored: this shell is one outlet's."""
     lines = text.splitlines()
     title_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     m = TITLE.match(lines[title_at]) if title_at is not None else None

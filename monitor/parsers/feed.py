@@ -65,7 +65,7 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         published=_published(entry),
         summary=summarize(summary or text),
         text=text,
-        html=clean_html(root, base=link or base),
+        html=clean_html(root, base=base),  # one sanitizer per feed, not per entry
         images=dedupe_images(images),
         tags=_tags(entry),
         lang=detect_lang(title + "\n" + text),

@@ -22,7 +22,8 @@ EPOCH = re.compile(r"^\s*<!--\s*(\d{10,13})\s*-->\s*$")
 LINK_TITLE = re.compile(r"^\s*\[(?P<title>.*)\]\(\s*(?P<url>[^)\s]*)\s*\)\s*$")
 DASHES = re.compile(r"^\s*-{3,}\s*$")
 DATE_LINE = re.compile(
-    r"^\s*(?:<[^>]+>\s*)*日期[：:]\s*(?P<date>\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)"
+    r"^\s*(?:<[^>]+>\s*)*日期[：:]\s*"
+    r"(?P<date>\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)"
 )
 _OPEN = r"\A((?:\s*<(?:main|div|article|section)\b[^>]*>)*?)"
 LEAD_DATELINE = re.compile(

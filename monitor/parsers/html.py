@@ -6,8 +6,8 @@ has no spaces between words, so both the text and the stored HTML drop any white
 touches a Chinese character or full-width punctuation mark, and keep one space only between
 two Latin letters or digits ("Vladimir Putin").
 
-The text path is lxml only, with no per-node Python objects beyond the walk itself, because
-feed polling extracts text for every entry.
+Text extraction is one lxml parse and one ``iterwalk`` (no BeautifulSoup, no per-line
+regexes) because feed polling extracts text for every entry.
 """
 
 from __future__ import annotations
@@ -53,9 +53,12 @@ DROPPED = {"script", "style", "noscript", "template", "iframe", "object", "embed
 URL_SCHEMES = {"http", "https", "mailto"}
 
 # Elements that start a new line of text.
-BLOCKS = frozenset(
-    ["address", "article", "aside", "blockquote", "br", "caption", "center", "dd", "details", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul"]
-)
+BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "caption", "center", "dd", "details",
+    "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "tbody", "thead", "tfoot", "tr", "ul",
+})  # fmt: skip
 
 # The mirror marks links as <ok href> (and sometimes <span href>) to dodge filters.
 _PSEUDO_LINK = re.compile(r"<(?:ok\b|span\b[^>]*\bhref\s*=)", re.IGNORECASE)
@@ -63,7 +66,7 @@ _PSEUDO_LINK = re.compile(r"<(?:ok\b|span\b[^>]*\bhref\s*=)", re.IGNORECASE)
 _TAG = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
 # Whitespace that might need squeezing: next to a tag edge or a wide character.
 _LOOSE_SPACE = re.compile(f"[>{WIDE}]\\s|\\s[<{WIDE}]")
-_BLOCK_TAG = re.compile(r"</?(%s)\b" % "|".join(sorted(BLOCKS)), re.IGNORECASE)
+_BLOCK_TAG = re.compile(rf"</?({'|'.join(sorted(BLOCKS))})\b", re.IGNORECASE)
 
 
 def squeeze(s: str) -> str:
@@ -121,7 +124,10 @@ def html_to_text(html: str | etree._Element) -> str:
 
 
 def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Image]:
-    """``<img>`` sources in document order, absolute when ``base`` is known; figure captions kept."""
+    """``<img>`` sources in document order, made absolute against ``base`` when given.
+
+    A ``<figcaption>`` becomes the caption; ``alt``/``title`` do not (mirrors fill them
+    with the headline or "点击查看大图")."""
     out: list[Image] = []
     for img in fragment(html).iter("img"):
         src = (img.get("src") or img.get("data-src") or "").strip()

@@ -1,0 +1,642 @@
+"""Parsers: seed goldens, one fixture per known variant, and the shared text rules.
+
+Run with ``UPDATE_GOLDEN=1`` to rewrite tests/golden/*.json from the current output;
+read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.models import NotAnArticle, ParseError
+from monitor.parsers import dates, detect, parse
+from monitor.parsers.html import clean_html, html_to_text, squeeze, summarize
+from monitor.text import CJK_CHARS
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parsers"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+# Filled later by the keying step, so not part of what a parser promises.
+NOT_PARSER_FIELDS = ("canonical_url", "story_key")
+WIDE = f"{CJK_CHARS}，。、：；！？（）“”"
+SPACE_IN_CHINESE = re.compile(f"[{WIDE}][^\\S\\n]+[{WIDE}]")
+
+
+def seed(stem: str) -> bytes:
+    (path,) = SEEDS.glob(f"{stem}_*.txt")
+    return path.read_bytes()
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def one(data: bytes, **kw):
+    items = parse(data, **kw)
+    assert len(items) == 1
+    return items[0]
+
+
+def parser_view(item) -> dict:
+    d = item.to_dict(with_html=False)
+    for key in NOT_PARSER_FIELDS:
+        d.pop(key)
+    return d
+
+
+# --- seeds: golden files and the values the brief fixes -------------------------------
+
+SEED_PATHS = sorted(SEEDS.glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", SEED_PATHS, ids=lambda p: p.stem[:3])
+def test_seed_matches_golden(path: Path):
+    got = parser_view(one(path.read_bytes()))
+    golden = GOLDEN / f"{path.stem}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert golden.exists(), f"missing {golden.name}: run UPDATE_GOLDEN=1 pytest"
+    assert got == json.loads(golden.read_text(encoding="utf-8"))
+
+
+EXPECTED = {
+    "000": dict(
+        title="拜登普京本月第二度通话 双方互发警告",
+        published="2021-12-31",
+        site="大纪元",
+        url="https://www.epochtimes.com/gb/21/12/31/n13473224.htm",
+        format="epoch-mirror",
+        author="高杉",
+        alt_urls=["../../../..?n13473224"],
+    ),
+    "002": dict(
+        title="本月第二次会谈 拜登普京结束通话",
+        published="2021-12-30",
+        site="大纪元",
+        url="https://www.epochtimes.com/gb/21/12/30/n13470319.htm",
+        format="epoch-mirror",
+        author="李馨",
+        alt_urls=["../../../..?n13470319"],
+    ),
+    "001": dict(
+        title="担心战争爆发：拜登与普京在视频峰会上讨论乌克兰危机",
+        published="2021-12-08T01:56:33Z",
+        site="Aljazeera 半岛网",
+        url=None,
+        format="hexo",
+    ),
+    "003": dict(
+        title="视频2小时！拜登威胁制裁，普京：北约需承诺不东扩",
+        published="2021-12-08T09:29:42Z",
+        site="观察者网",
+        url=None,
+        format="hexo",
+    ),
+    "004": dict(
+        title="美乌总统新年来二度通话 拜登警告俄罗斯明显可能2月入侵乌克兰",
+        published="2022-01-28T15:45:02Z",
+        site=None,
+        url=(
+            "https://www.rfi.fr/cn/%E6%AC%A7%E6%B4%B2/20220128-%E7%BE%8E%E4%B9%8C%E6%80%BB%E7%BB"
+            "%9F%E6%96%B0%E5%B9%B4%E6%9D%A5%E4%BA%8C%E5%BA%A6%E9%80%9A%E8%AF%9D-%E6%8B%9C%E7%99"
+            "%BB%E8%AD%A6%E5%91%8A%E4%BF%84%E7%BD%97%E6%96%AF%E6%98%8E%E6%98%BE%E5%8F%AF%E8%83"
+            "%BD2%E6%9C%88%E5%85%A5%E4%BE%B5%E4%B9%8C%E5%85%8B%E5%85%B0"
+        ),
+        format="feed-archive",
+    ),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(EXPECTED))
+def test_seed_required_values(stem: str):
+    d = parser_view(one(seed(stem)))
+    for key, value in EXPECTED[stem].items():
+        assert d[key] == value, key
+    assert d["lang"] == "zh-Hans"
+    assert d["text"] and d["summary"] and d["text"].startswith(d["summary"][:20])
+
+
+def test_seed_004_url_is_the_link_exactly_as_written():
+    raw = seed("004").decode()
+    assert f"]({EXPECTED['004']['url']})" in raw
+
+
+@pytest.mark.parametrize("path", SEED_PATHS, ids=lambda p: p.stem[:3])
+def test_seed_text_has_no_spaces_between_chinese(path: Path):
+    text = one(path.read_bytes()).text
+    assert not SPACE_IN_CHINESE.search(text), SPACE_IN_CHINESE.search(text)
+    assert "  " not in text and "\n\n" not in text and text == text.strip()
+
+
+@pytest.mark.parametrize(("stem", "paragraphs"), [("000", 14), ("002", 10)])
+def test_epoch_seed_line_breaks_only_between_paragraphs(stem: str, paragraphs: int):
+    lines = one(seed(stem)).text.split("\n")
+    assert len(lines) == paragraphs  # the <p>s of the body, less the editor line
+    assert all(line[-1] in "。”）" for line in lines), [ln[-5:] for ln in lines]
+
+
+def test_seed_000_text_joins_words_split_by_tags():
+    item = one(seed("000"))
+    assert "美国总统拜登周五（12月31日）表示，他已经警告俄罗斯总统弗拉基米尔‧普京" in item.text
+    assert "（Vladimir Putin）" in item.text
+
+
+@pytest.mark.parametrize("stem", ["000", "002"])
+def test_epoch_seed_text_drops_shell_and_boilerplate(stem: str):
+    item = one(seed(stem))
+    for junk in (
+        "首页",
+        "禁闻",
+        "翻墙",
+        "原文链接",
+        "责任编辑",
+        "李缘",
+        "【大纪元",
+        "讯】",
+        "Getty",
+    ):
+        assert junk not in item.text, junk
+    assert item.text.startswith("（大纪元记者")  # dateline tag gone, sentence kept
+    assert item.images[0].caption and item.images[0].caption in seed(stem).decode()
+    assert item.images[0].caption not in item.text
+    assert "<ok" not in item.html and "<a href=" in item.html
+    assert "below_article_ad" not in item.html and "责任编辑" not in item.html
+
+
+def test_seed_004_drops_leaked_dateline_and_junk_word():
+    item = one(seed("004"))
+    assert item.text.startswith("美国总统拜登（Joe Biden）1月27日")
+    assert "Array" not in item.text and "28/01/2022" not in item.text
+    assert "Array" not in item.html and "data-selfpromo" not in item.html
+
+
+def test_hexo_seed_images_deduplicated_and_ordered():
+    item = one(seed("001"))
+    assert [i.url for i in item.images] == [
+        "https://chinese.aljazeera.net/wp-content/uploads/2021/12/image-18-1.jpg?w=770&resize=770%2C433",
+        "https://chinese.aljazeera.net/wp-content/uploads/2021/12/image-2021-12-06T144926.452.jpg?w=770&resize=770%2C433",
+    ]
+    assert "美国的威胁" in item.text.split("\n")  # an <h3> is its own line
+
+
+# --- detect ----------------------------------------------------------------------------
+
+DETECTED = {
+    "000": "epoch-mirror",
+    "001": "hexo",
+    "002": "epoch-mirror",
+    "003": "hexo",
+    "004": "feed-archive",
+}
+FIXTURE_FORMATS = {
+    "epoch_address_footer.txt": "epoch-mirror",
+    "epoch_no_footer.txt": "epoch-mirror",
+    "epoch_span_href.txt": "epoch-mirror",
+    "epoch_long_rule_absolute_nav.txt": "epoch-mirror",
+    "epoch_ads.txt": "epoch-mirror",
+    "epoch_placeholder_removed.txt": "epoch-mirror",
+    "epoch_placeholder_nav_only.txt": "epoch-mirror",
+    "hexo_invalid_date.md": "hexo",
+    "hexo_naive_date.md": "hexo",
+    "hexo_quoted_title.md": "hexo",
+    "hexo_bare_text.md": "hexo",
+    "archive_jekyll.md": "feed-archive",
+    "archive_date_line.md": "feed-archive",
+    "archive_date_line_time.md": "feed-archive",
+    "archive_main_null.md": "feed-archive",
+    "rss20.xml": "rss",
+    "rss10.rdf": "rss",
+    "atom.xml": "atom",
+    "malformed.xml": "rss",
+}
+
+
+@pytest.mark.parametrize("stem", sorted(DETECTED))
+def test_detect_seed(stem: str):
+    assert detect(seed(stem)) == DETECTED[stem]
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_FORMATS))
+def test_detect_fixture(name: str):
+    assert detect(fixture(name)) == FIXTURE_FORMATS[name]
+
+
+def test_every_fixture_is_covered():
+    assert {p.name for p in FIXTURES.iterdir()} == set(FIXTURE_FORMATS)
+
+
+def test_detect_ignores_bom_and_leading_blank_lines():
+    assert detect(b"\xef\xbb\xbf\n\n" + seed("001").lstrip()) == "hexo"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty document"),
+        (b"  \n\t ", "empty document"),
+        (b"hello world, just some text\n", "unrecognised document format"),
+        (b"<html><body><p>a web page</p></body></html>", "unrecognised document format"),
+    ],
+)
+def test_detect_rejects_with_reason(data: bytes, reason: str):
+    with pytest.raises(ParseError, match=reason):
+        detect(data)
+
+
+def test_parse_rejects_binary_and_undecodable_text():
+    with pytest.raises(ParseError, match="binary"):
+        parse(b"### t\n\n---\n\x00\x01\x02")
+    with pytest.raises(ParseError, match="neither UTF-8 nor GB18030"):
+        parse(b"### t\n\n---\n\n\x80\x80\x80\xff")
+
+
+def test_parse_reads_gb18030_mirror_pages():
+    data = fixture("epoch_no_footer.txt").decode().encode("gb18030")
+    assert one(data).title == "俄罗斯继续在边境集结军队"
+
+
+# --- epoch-mirror variants ------------------------------------------------------------
+
+
+def test_epoch_address_footer_variant():
+    item = one(fixture("epoch_address_footer.txt"))
+    assert item.url == "https://www.epochtimes.com/gb/22/1/7/n13480001.htm"
+    assert item.published == "2022-01-07"  # from the footer URL, unpadded month/day
+    assert item.author == "林燕"
+    assert "原文地址" not in item.text and "叶紫微" not in item.text
+
+
+def test_epoch_no_footer_takes_date_from_dateline():
+    item = one(fixture("epoch_no_footer.txt"))
+    assert item.url is None
+    assert item.published == "2022-01-05"
+    assert item.author is None
+    assert item.text == "据美联社报导，俄罗斯继续在边境集结军队。"
+    assert item.alt_urls == ["../../../..?n13480002"]
+
+
+def test_epoch_span_href_becomes_link():
+    item = one(fixture("epoch_span_href.txt"))
+    assert '<a href="https://www.epochtimes.com/gb/tag/blinken.html"' in item.html
+    assert "<span href" not in item.html
+    assert "美国国务卿布林肯（Antony Blinken）周五在日内瓦" in item.text
+    assert "（Antony <a" in item.html and ">Blinken</a>）" in item.html
+    assert [i.url for i in item.images] == [
+        "https://i.epochtimes.com/assets/uploads/2022/01/geneva.jpg"
+    ]
+
+
+def test_epoch_long_rule_and_absolute_nav():
+    item = one(fixture("epoch_long_rule_absolute_nav.txt"))
+    assert item.alt_urls == ["https://example.github.io/epoch/gb/22/2/?n13480004"]
+    assert item.published == "2022-02-22"
+    assert item.text == "德国总理朔尔茨宣布暂停北溪二号天然气管道的认证程序。"
+    assert "---" not in item.html
+
+
+def test_epoch_ad_lines_are_not_body():
+    item = one(fixture("epoch_ads.txt"))
+    assert item.text == "首批美国军援物资周六运抵基辅。"
+    for junk in ("新唐人", "希望之声", "翻墙软件", "订阅", "翻译"):
+        assert junk not in item.text and junk not in item.html
+    assert [(i.url, i.caption) for i in item.images] == [
+        (
+            "https://i.epochtimes.com/assets/uploads/2022/01/aid.jpg",
+            "运抵基辅的军援物资。(Getty Images)",
+        )
+    ]
+
+
+def test_epoch_page_without_post_content_div_uses_the_rest():
+    page = (
+        "### 旧版页面\n\n---\n\n#### [首页](../../../..?n13000001)\n\n"
+        '<div><img src="https://i.epochtimes.com/lead.jpg"/><div class="caption">图说</div></div>\n'
+        "[新唐人](https://www.ntdtv.com) | [希望之声](https://www.soundofhope.org)\n"
+        "<p>【大纪元2020年05月04日讯】第一段\n  <ok href='https://e.com/t'>内容</ok>\n  。</p>\n"
+        "<p>责任编辑：某人</p>\n"
+    )
+    item = one(page.encode())
+    assert item.text == "第一段内容。"
+    assert item.published == "2020-05-04"
+    assert [(i.url, i.caption) for i in item.images] == [
+        ("https://i.epochtimes.com/lead.jpg", "图说")
+    ]
+
+
+def test_epoch_placeholder_removed_is_not_an_article():
+    with pytest.raises(NotAnArticle, match="文章不存在") as err:
+        parse(fixture("epoch_placeholder_removed.txt"))
+    assert "placeholder" in str(err.value)
+
+
+def test_epoch_nav_only_page_is_not_an_article():
+    with pytest.raises(NotAnArticle, match="no article body"):
+        parse(fixture("epoch_placeholder_nav_only.txt"))
+
+
+def test_not_an_article_is_a_parse_error():
+    assert issubclass(NotAnArticle, ParseError)
+
+
+# --- hexo variants --------------------------------------------------------------------
+
+
+def test_hexo_invalid_date_is_none_not_now():
+    item = one(fixture("hexo_invalid_date.md"))
+    assert item.published is None
+    assert item.site == "德国之声"
+
+
+def test_hexo_naive_date_is_read_as_utc():
+    item = one(fixture("hexo_naive_date.md"))
+    assert item.published == "2022-03-29T00:43:13Z"
+
+
+def test_hexo_images_dedupe_headimg_and_resolve_against_url():
+    item = one(fixture("hexo_naive_date.md"), url="https://mirror.example/posts/1.html")
+    assert [i.url for i in item.images] == [
+        "https://example.com/img/talks.jpg",
+        "https://mirror.example/img/second.jpg",
+    ]
+
+
+def test_hexo_quotes_inside_quoted_title_fall_back_to_line_reader():
+    item = one(fixture("hexo_quoted_title.md"))
+    assert item.title == "他说'不'的理由"
+    assert item.site == "端传媒"
+    assert item.published == "2022-02-14T02:00:00Z"
+    assert item.tags == ["乌克兰", "评论"]
+
+
+def test_hexo_bare_text_body_becomes_paragraphs():
+    item = one(fixture("hexo_bare_text.md"))
+    assert item.text.split("\n") == [
+        "乌克兰东部顿巴斯地区周四爆发炮击，双方互相指责对方违反停火协议。",
+        "北约秘书长表示&俄罗斯仍在增兵。",
+        "乌克兰军方称一所幼儿园被击中。",
+    ]
+    assert item.html.count("<p>") == 3 and "&amp;" in item.html
+
+
+def test_hexo_site_hint_only_when_categories_name_none():
+    doc = fixture("hexo_invalid_date.md").decode()
+    one_category = doc.replace(" - 德国之声\n", "").replace(" - 新闻\n", "")
+    assert one(one_category.encode(), site="DW").site == "DW"
+    assert one(one_category.encode()).site is None
+    assert one(doc.encode(), site="DW").site == "德国之声"
+
+
+def test_hexo_front_matter_values_stay_text():
+    item = one("---\ntitle: 2022\nauthor: yes\ndate: 2022-01-01\n---\n<p>正文内容</p>\n".encode())
+    assert (item.title, item.author, item.published) == ("2022", "yes", "2022-01-01")
+
+
+def test_hexo_without_title_is_a_parse_error():
+    with pytest.raises(ParseError, match="without a title"):
+        parse(b"---\nauthor: x\ndate: 2022-01-01\n---\n<p>body</p>\n")
+
+
+# --- feed-archive variants ------------------------------------------------------------
+
+
+def test_archive_jekyll_header():
+    item = one(fixture("archive_jekyll.md"))
+    assert item.site == "法广"  # named by the document's `from`
+    assert item.author == "编辑部"
+    assert item.tags == ["美俄", "日内瓦"]
+    assert item.published == "2022-01-10T12:30:00Z"
+    assert item.text == "美俄两国官员在日内瓦举行会谈，未取得突破。"
+    assert item.url == "https://www.rfi.fr/cn/%E5%9B%BD%E9%99%85/20220110-geneva"
+
+
+def test_archive_jekyll_date_used_without_epoch_comment():
+    doc = re.sub(rb"<!--\d+-->\n", b"", fixture("archive_jekyll.md"))
+    doc = doc.replace(b"20:30:00 +0800", b"21:00:00 +0800")
+    assert one(doc).published == "2022-01-10T13:00:00Z"
+
+
+def test_archive_date_line():
+    item = one(fixture("archive_date_line.md"))
+    assert item.published == "2022-01-19"
+    assert "日期" not in item.text
+    assert item.site is None
+
+
+def test_archive_date_line_with_time():
+    assert one(fixture("archive_date_line_time.md")).published == "2022-01-20T09:15:00Z"
+
+
+def test_archive_main_body_and_null_word():
+    item = one(fixture("archive_main_null.md"))
+    assert item.text == "北约宣布向东欧增派战舰和战机。\n丹麦和西班牙将派出舰只。"
+    assert "null" not in item.html and "24/01/2022" not in item.html
+    assert item.published == "2022-01-24T16:00:00Z"
+
+
+def test_archive_site_hint_is_used_when_document_names_none():
+    assert one(seed("004"), site="法广").site == "法广"
+    assert one(fixture("archive_jekyll.md"), site="RFI").site == "法广"
+
+
+def test_archive_without_title_line_is_a_parse_error():
+    with pytest.raises(ParseError, match="title"):
+        parse(b"<!--1643384702000-->\nno title here\n------\n<p>x</p>\n")
+
+
+# --- RSS / Atom -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def shanghai_clock():
+    """Run in UTC+8 so a time.mktime() conversion would be visibly wrong."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Shanghai"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_rss20(shanghai_clock):
+    first, second = parse(fixture("rss20.xml"))
+    assert first.format == second.format == "rss"
+    assert first.title == "普京与马克龙通话 讨论乌克兰局势"
+    assert first.published == "2022-01-29T00:30:00Z"  # +0800 converted, machine zone ignored
+    assert first.site == "联合早报 国际"
+    assert first.author == "早报记者"
+    assert first.tags == ["俄罗斯", "乌克兰"]
+    assert first.summary == "普京与马克龙通电话。"  # the feed's own description
+    assert (
+        first.text
+        == "俄罗斯总统普京与法国总统马克龙（Emmanuel Macron）周五通电话。\n双方讨论了乌克兰局势。"
+    )
+    assert (
+        "track()" not in first.html and "onclick" not in first.html and "<script" not in first.html
+    )
+    assert [i.url for i in first.images] == [
+        "https://www.zaobao.com/img/call.jpg",
+        "https://cdn.zaobao.com/media/putin.jpg",
+    ]
+    assert first.alt_urls == []  # guid is not a URL
+    assert first.lang == "zh-Hans"
+    assert second.published is None
+    assert [i.url for i in second.images] == ["https://cdn.zaobao.com/img/eu.png"]  # not the mp3
+    assert second.alt_urls == ["https://www.zaobao.com/realtime/world/story20220129-2?amp"]
+
+
+def test_feed_relative_links_resolve_against_document_url():
+    data = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        b"<title>x</title><link>/a/1</link><description>&lt;p&gt;\xe6\x96\x87"
+        b'&lt;a href="/tag/1"&gt;tag&lt;/a&gt;&lt;img src="i.png"&gt;&lt;/p&gt;</description>'
+        b"</item></channel></rss>"
+    )
+    (item,) = parse(data, url="https://news.example/feeds/rss.xml")
+    assert item.url == "https://news.example/a/1"
+    assert '<a href="https://news.example/tag/1"' in item.html
+    assert [i.url for i in item.images] == ["https://news.example/feeds/i.png"]
+
+
+def test_feed_site_hint_wins_over_feed_title():
+    assert {i.site for i in parse(fixture("rss20.xml"), site="早报")} == {"早报"}
+
+
+def test_rss10():
+    (item,) = parse(fixture("rss10.rdf"))
+    assert item.format == "rss"
+    assert item.published == "2022-01-26T19:00:00Z"
+    assert item.author == "编辑"
+    assert item.tags == ["乌克兰"]
+    assert item.url == "https://example.org/a/1"
+    assert item.site == "示例新闻 RDF"
+
+
+def test_atom(shanghai_clock):
+    first, second = parse(fixture("atom.xml"))
+    assert first.format == "atom"
+    assert first.title == "烏克蘭危機：歐洲的選擇"  # type="html" title as text
+    assert first.published == "2022-02-01T02:00:00Z"  # published, not the later updated
+    assert first.lang == "zh-Hant"
+    assert first.summary == "歐洲各國在烏克蘭問題上立場不一。"
+    assert first.text == "歐洲各國在烏克蘭問題上立場不一，德國與法國主張對話。"
+    assert first.tags == ["國際"]
+    assert second.published == "2022-02-01T04:00:00Z"  # only <updated>, -05:00 converted
+    assert second.alt_urls == []  # id equals the link
+
+
+def test_malformed_feed_is_a_parse_error_with_reason():
+    with pytest.raises(ParseError, match="unreadable feed.*mismatched tag"):
+        parse(fixture("malformed.xml"))
+
+
+def test_valid_empty_feed_has_no_items():
+    data = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    assert parse(data) == []
+
+
+# --- shared text rules ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("美国\n  </ok>\n  总统", "美国总统"),
+        ("Vladimir\n   Putin", "Vladimir Putin"),
+        ("普京 （Vladimir Putin） 说", "普京（Vladimir Putin）说"),
+        ("制裁 “都可能导致”", "制裁“都可能导致”"),
+        ("弗拉基米尔‧ 普京", "弗拉基米尔‧普京"),
+        ("有 50 分钟", "有50分钟"),
+        ("3.5 million 人", "3.5 million人"),
+        ("\u3000\u3000全角缩进", "全角缩进"),
+    ],
+)
+def test_squeeze(raw: str, expected: str):
+    assert squeeze(raw.replace("</ok>", "")) == expected
+
+
+def test_html_to_text_blocks_and_drops():
+    html = (
+        "<div>导语<p>第一段\n <b>加粗</b>\n 文字</p><!-- 注释 -->尾巴<br>换行"
+        "<script>alert('x')</script><style>p{}</style><ul><li>一</li><li>二</li></ul>"
+        "<h3>小标题</h3><table><tr><td>甲</td><td>乙</td></tr></table></div>"
+    )
+    assert html_to_text(html).split("\n") == [
+        "导语",
+        "第一段加粗文字",
+        "尾巴",
+        "换行",
+        "一",
+        "二",
+        "小标题",
+        "甲乙",
+    ]
+    assert html_to_text("") == ""
+    assert html_to_text("A <i>B</i>\n C") == "A B C"
+
+
+def test_clean_html_sanitizes_with_allow_list():
+    html = (
+        '<p onclick="x()" style="color:red" class="c">文<ok href="https://e.com/t">字</ok>'
+        "<script>bad()</script><style>p{}</style><!-- c -->"
+        '<a href="javascript:alert(1)">坏链接</a><iframe src="https://e.com"></iframe>'
+        '<img src="/a.png" onerror="x()"><span href="https://e.com/s">标签</span></p>'
+    )
+    out = clean_html(html, base="https://e.com/dir/")
+    assert out.startswith("<p>文")
+    assert '<a href="https://e.com/t" rel="noopener noreferrer">字</a>' in out
+    assert '<a href="https://e.com/s" rel="noopener noreferrer">标签</a>' in out
+    assert '<img src="https://e.com/a.png">' in out
+    for bad in ("onclick", "style", "class", "script", "bad()", "<!--", "javascript", "iframe",
+                "onerror", "<ok", "<span"):  # fmt: skip
+        assert bad not in out, bad
+
+
+def test_clean_html_squeezes_pretty_print_between_chinese_only():
+    out = clean_html(
+        "<p>\n  美国\n  <ok href='u'>\n   总统\n  </ok>\n  Vladimir\n <b>Putin</b>\n</p>"
+    )
+    assert out == '<p>美国<a href="u" rel="noopener noreferrer">总统</a>Vladimir <b>Putin</b></p>'
+
+
+def test_summarize_prefers_a_sentence_end():
+    text = "第一句话说完了。" * 30
+    s = summarize(text)
+    assert s is not None and s.endswith("。") and 100 <= len(s) <= 200
+    assert summarize("短文本\n第二段") == "短文本第二段"
+    assert summarize("") is None
+    long_run = "字" * 300
+    assert summarize(long_run) == "字" * 200 + "…"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Wed, 08 Dec 2021 01:56:33 GMT", "2021-12-08T01:56:33Z"),
+        ("Invalid Date", None),
+        ("", None),
+        (None, None),
+        ("2022-03-29 00:43:13", "2022-03-29T00:43:13Z"),
+        ("2022-01-10 20:30:00 +0800", "2022-01-10T12:30:00Z"),
+        ("2022-01-28T15:45:02+08:00", "2022-01-28T07:45:02Z"),
+        ("2022-01-28", "2022-01-28"),
+        ("2022-02-30", None),
+    ],
+)
+def test_parse_when(value, expected):
+    assert dates.parse_when(value) == expected
+
+
+def test_epoch_ms():
+    assert dates.from_epoch_ms(1643384702000) == "2022-01-28T15:45:02Z"
