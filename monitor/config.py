@@ -432,6 +432,4 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: invalid TOML: {e}") from None
     config = parse_config(data, file=str(p), base=p.parent)
-    return Config(
-        path=p, settings=config.settings, sources=config.sources, rules=config.rules, raw=data
-    )
+    return replace(config, path=p)

@@ -84,6 +84,7 @@ class DigestStory:
     url: str | None  # canonical link (or the link as given)
     lead: str  # ~120 characters of clean text
     mirror_links: list[str] = field(default_factory=list)  # mirror copies (pages, files)
+    image: str | None = None  # lead image URL; HTML digests show it only with images=True
 
 
 @dataclass

@@ -44,6 +44,15 @@ from .store import Saved, Sighting, known_keys, known_urls, transaction, write_i
 log = logging.getLogger("monitor.poll")
 
 _TTL = re.compile(rb"<ttl>\s*(\d+)\s*</ttl>", re.I)
+_XML_ENCODING = re.compile(r"""\A(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
+
+
+class _HostBlocked(Exception):
+    """A fetch not sent because its host asked us to wait (Retry-After) meanwhile."""
+
+    def __init__(self, until: datetime):
+        super().__init__(f"host asked to wait until {until:%H:%M:%S}Z")
+        self.until = until
 
 
 @dataclass
@@ -194,14 +203,7 @@ class Poller:
         started = time.monotonic()
         blocked = self.hosts.blocked_until(_host(state.url), now=now)
         if blocked:
-            return PollReport(
-                source.name,
-                source.kind,
-                "deferred",
-                ok=True,
-                error=f"host asked to wait until {blocked:%H:%M:%S}Z",
-                next_check=blocked,
-            )
+            return _deferred(source, blocked)
         try:
             if source.kind == "dir":
                 work = self._scan_dir(source)
@@ -211,12 +213,17 @@ class Poller:
                 work = await self._poll_document(source, state, now)
         except asyncio.CancelledError:
             raise
+        except _HostBlocked as e:  # its host said 429/503 while this poll waited for a slot
+            return _deferred(source, e.until)
         except Exception as e:  # a bug must not stop the other sources
             log.exception("source %s: unexpected error", source.name)
-            work = _Work(
-                result=PollResult("internal_error", ok=False, error=f"{type(e).__name__}: {e}")
-            )
-        return self._write(source, state, work, now, time.monotonic() - started)
+            work = _Work(result=_internal_error(e))
+        try:
+            return self._write(source, state, work, now, time.monotonic() - started)
+        except Exception as e:  # rolled back; record the failure instead of losing the source
+            log.exception("source %s: could not store the poll", source.name)
+            failed = _Work(requests=work.requests, bytes=work.bytes, result=_internal_error(e))
+            return self._write(source, state, failed, now, time.monotonic() - started)
 
     def _write(
         self, source: Source, state: SourceState, work: _Work, now: datetime, duration: float
@@ -291,12 +298,19 @@ class Poller:
         )
         host = _host(url)
         async with self.hosts.slot(host):
+            # Checked again in the slot: a fetch queued behind a 429/503 is not sent.
+            until = self.hosts.blocked_until(host, now=now)
+            if until is not None:
+                raise _HostBlocked(until)
             res = await fetching.fetch(self._client_for(source), req, now=now)
         self.hosts.observe(res, now=now)
         return res
 
     def _parse(self, source: Source, content: bytes, url: str | None) -> list[Item]:
         return [assign_keys(i, self.rules) for i in parse(content, url=url, site=source.site)]
+
+    def _parse_fetched(self, source: Source, res: fetching.FetchResult) -> list[Item]:
+        return self._parse(source, _utf8_body(res), res.final_url)
 
     async def _poll_document(self, source: Source, state: SourceState, now: datetime) -> _Work:
         res = await self._get(
@@ -308,7 +322,7 @@ class Poller:
             work.result = base
             return work
         try:
-            items = self._parse(source, res.content, res.final_url)
+            items = self._parse_fetched(source, res)
         except (ParseError, UnicodeError) as e:
             work.result = PollResult(
                 "parse_error", ok=False, status=res.status, error=str(e), moved_to=base.moved_to
@@ -340,7 +354,7 @@ class Poller:
         results = await asyncio.gather(*(self._fetch_page(source, url, now) for url in pending))
         failed = 0
         for url, (page, items, entry, error) in zip(pending, results, strict=True):
-            work.requests += 1
+            work.requests += page is not None
             work.bytes += page.bytes if page else 0
             if error:
                 failed += 1
@@ -367,11 +381,14 @@ class Poller:
         return [u for u in fresh if u not in known]
 
     async def _fetch_page(self, source: Source, url: str, now: datetime):
-        page = await self._get(source, url, now)
+        try:
+            page = await self._get(source, url, now)
+        except _HostBlocked as e:  # not sent; retried next poll like any failed page
+            return None, [], None, f"not fetched: {e}"
         if page.outcome is not fetching.Outcome.OK:
             return page, [], None, page.error or page.outcome.value
         try:
-            items = self._parse(source, page.content, page.final_url)
+            items = self._parse_fetched(source, page)
         except NotAnArticle as e:
             return page, [], EntryRecord(url, "rejected", reason=str(e)), None
         except (ParseError, UnicodeError) as e:
@@ -420,6 +437,33 @@ class Poller:
             work.entries.append(record)
         work.result = PollResult("ok", ok=True)
         return work
+
+
+def _utf8_body(res: fetching.FetchResult) -> bytes:
+    """The body as UTF-8, decoded as fetch decided (header, XML prolog, <meta>, detection).
+
+    The parsers sniff raw bytes and would read an undeclared GBK or Big5 body as Latin-1
+    (feeds) or GB18030 (mirror pages); the prolog is relabelled to match the new bytes.
+    """
+    if res.text is None or res.encoding == "utf-8":
+        return res.content
+    return _XML_ENCODING.sub(r"\g<1>utf-8", res.text, count=1).encode("utf-8")
+
+
+def _deferred(source: Source, until: datetime) -> PollReport:
+    """Not polled: its host asked us to wait. Nothing is written; it stays due."""
+    return PollReport(
+        source.name,
+        source.kind,
+        "deferred",
+        ok=True,
+        error=f"host asked to wait until {until:%H:%M:%S}Z",
+        next_check=until,
+    )
+
+
+def _internal_error(e: Exception) -> PollResult:
+    return PollResult("internal_error", ok=False, error=f"{type(e).__name__}: {e}")
 
 
 def _result_from(res: fetching.FetchResult) -> PollResult:

@@ -140,8 +140,49 @@ CREATE TABLE source_entries (
 );
 """
 
+# v2: digests and their history, event groups, content fingerprints for copy detection.
+_V2 = """
+CREATE INDEX items_first_seen ON items(first_seen);
+CREATE TABLE digests (
+    id INTEGER PRIMARY KEY,
+    watch TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    since TEXT NOT NULL,
+    status TEXT NOT NULL,
+    stories INTEGER NOT NULL DEFAULT 0,
+    groups INTEGER NOT NULL DEFAULT 0,
+    deliveries TEXT,
+    error TEXT
+);
+CREATE INDEX digests_watch ON digests(watch, created_at);
+CREATE TABLE digest_items (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    watch TEXT NOT NULL,
+    group_id INTEGER,
+    position INTEGER NOT NULL,
+    matched TEXT,
+    PRIMARY KEY (digest_id, item_id)
+);
+CREATE INDEX digest_items_watch ON digest_items(watch, item_id);
+CREATE TABLE story_groups (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    group_id INTEGER NOT NULL
+);
+CREATE INDEX story_groups_group ON story_groups(group_id);
+CREATE TABLE item_fingerprints (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    simhash INTEGER NOT NULL
+);
+CREATE TABLE item_bands (
+    band INTEGER NOT NULL,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    PRIMARY KEY (band, item_id)
+) WITHOUT ROWID;
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 
 
 class StoreError(RuntimeError):

@@ -142,3 +142,42 @@ def test_bad_durations(value):
 
 def test_parse_config_without_file():
     assert parse_config({}).sources == ()
+
+
+def test_shipped_watch_and_delivery():
+    config = load_config(ROOT / "config" / "monitor.toml")
+    watch = config.watch("ukraine")
+    assert watch.any == ("普京", "泽连斯基") and watch.timezone == "Asia/Shanghai"
+    (delivery,) = watch.deliveries
+    assert delivery.kind == "file" and delivery.path == (ROOT / "data" / "digests").resolve()
+
+
+WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\nname="w"\n'
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('any=["普京"]\nregex="("', "watch 'w': key 'regex': invalid regular expression"),
+        ("", "watch 'w': key 'any': a watch needs at least one"),
+        ('any=["普京"]\nschedule="every day"', "watch 'w': key 'schedule': invalid cron"),
+        ('any=["普京"]\ntimezone="Asia/Nowhere"', "watch 'w': key 'timezone'"),
+        ('any=["普京"]\nsources=["nope"]', "watch 'w': key 'sources': no source named 'nope'"),
+        ('any=[""]', "watch 'w': key 'any': expected a list of non-empty strings"),
+        ('any=["普京"]\ncolour=1', "watch 'w': key 'colour': unknown key"),
+        ('any=["普京"]\n[[watch.delivery]]\nkind="pigeon"', "watch 'w' delivery #1: key 'kind'"),
+        (
+            'any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\npassword="x"',
+            "key 'password': SMTP credentials come from environment variables",
+        ),
+        ('any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["nobody"]', "key 'to'"),
+        ('any=["普京"]\n[[watch.delivery]]\nkind="webhook"', "key 'url': is required"),
+        ('any=["普京"]\n[[watch.delivery]]\nkind="file"\npath="d"\nformat="pdf"', "key 'format'"),
+        ('any=["普京"]\n[[watch]]\nname="w"\nany=["x"]', "key 'name': duplicate watch name"),
+    ],
+)
+def test_bad_watch_names_file_watch_and_key(tmp_path, body, message):
+    p = write(tmp_path, WATCH + body)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(p) in str(e.value) and message in str(e.value)

@@ -1,0 +1,1076 @@
+"""The polling pipeline end to end against mocked HTTP (respx): every fetch outcome, its
+effect on the store, on the fetch log and on the source's state; mirror and dir sources.
+
+No clock is read: every poll gets a fixed ``now`` and the Poller's jitter is pinned
+(``rand=0.5`` means no jitter), so next checks are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+import monitor.pipeline as pipeline
+from monitor.canonical import assign_keys
+from monitor.config import Config, parse_config
+from monitor.decide import SourceState
+from monitor.models import Item
+from monitor.parsers import parse
+from monitor.pipeline import Poller, PollReport, due_sources, poll_once
+from monitor.state import load_entries, load_states
+from monitor.store import Sighting, open_db, save_items
+
+NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parsers"
+
+FEED = "https://news.example.com/rss.xml"
+FEED2 = "https://news.example.com/world.xml"  # same host as FEED
+OTHER = "https://other.example.org/feed.xml"  # another host
+
+RSS = """<?xml version="1.0"{decl}?>
+<rss version="2.0"><channel>
+<title>示例新闻网 要闻</title>
+<link>https://news.example.com/</link>
+<item>
+<title>国务院常务会议研究部署进一步稳定经济增长的政策措施</title>
+<link>https://news.example.com/2024/05/01/c_1.htm</link>
+<description>会议指出，要坚持稳中求进工作总基调，加大宏观政策实施力度。</description>
+<pubDate>Wed, 01 May 2024 08:00:00 GMT</pubDate>
+</item>
+<item>
+<title>香港特区政府宣布由下月起放宽入境检疫措施</title>
+<link>https://news.example.com/2024/05/01/c_2.htm</link>
+<description>特区政府表示，将根据疫情发展适时调整防疫措施。</description>
+</item>
+</channel></rss>
+"""
+TITLES = [
+    "国务院常务会议研究部署进一步稳定经济增长的政策措施",
+    "香港特区政府宣布由下月起放宽入境检疫措施",
+]
+# The same feed as a Taiwan / Hong Kong site would publish it (Big5 has no simplified forms).
+RSS_TRAD = (
+    RSS.replace("示例新闻网 要闻", "示例新聞網 要聞")
+    .replace(TITLES[0], "國務院常務會議研究部署進一步穩定經濟增長的政策措施")
+    .replace(TITLES[1], "香港特區政府宣布由下月起放寬入境檢疫措施")
+    .replace(
+        "会议指出，要坚持稳中求进工作总基调，加大宏观政策实施力度。", "會議指出，要堅持穩中求進。"
+    )
+    .replace("特区政府表示，将根据疫情发展适时调整防疫措施。", "特區政府表示，將適時調整防疫措施。")
+)
+TITLES_TRAD = [
+    "國務院常務會議研究部署進一步穩定經濟增長的政策措施",
+    "香港特區政府宣布由下月起放寬入境檢疫措施",
+]
+
+# A stored story from elsewhere, so "unchanged" compares real content, not an empty table.
+SEEDED = Item(
+    title="既有报道：拜登与普京再度通话",
+    format="rss",
+    url="https://seed.example.com/2024/04/30/a.html",
+    site="种子网",
+    text="这是一条在本次轮询之前就已存储的报道。",
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make_config(tmp_path: Path, *sources: dict, **settings) -> Config:
+    return parse_config({"monitor": settings, "source": list(sources)}, base=tmp_path)
+
+
+def feed(name: str = "news", url: str = FEED, **kw) -> dict:
+    return {"name": name, "kind": "feed", "url": url, "interval": "30m", **kw}
+
+
+def poll(db, config: Config, *names: str, now: datetime = NOW, blocked=None) -> list[PollReport]:
+    """One batch through a fresh Poller, jitter pinned; ``names`` default to every source."""
+    sources = [config.source(n) for n in names] if names else list(config.sources)
+
+    async def go():
+        poller = Poller(db, config, rand=lambda: 0.5, blocked=blocked)
+        try:
+            return await poller.poll(sources, now=now)
+        finally:
+            await poller.aclose()
+
+    return asyncio.run(go())
+
+
+def one(reports: list[PollReport], name: str | None = None) -> PollReport:
+    found = [r for r in reports if name is None or r.source == name]
+    assert len(found) == 1, reports
+    return found[0]
+
+
+def fetches(db, source: str) -> list[dict]:
+    return list(db.query("SELECT * FROM fetches WHERE source = ? ORDER BY id", [source]))
+
+
+def state(db, name: str) -> SourceState:
+    return load_states(db)[name]
+
+
+def fingerprint(db) -> tuple:
+    """Row counts of the story tables and a hash of every items and sightings row."""
+    conn = db.conn
+    counts = tuple(
+        conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("items", "sightings", "item_urls")
+    )
+    h = hashlib.sha256()
+    for table in ("items", "sightings"):
+        rows = conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        h.update(json.dumps(rows, ensure_ascii=False).encode())
+    return counts, h.hexdigest()
+
+
+def titles(db, source: str) -> list[str]:
+    return [
+        r["title"]
+        for r in db.query(
+            "SELECT DISTINCT i.title FROM items i JOIN sightings s ON s.item_id = i.id "
+            "WHERE s.source = ? ORDER BY i.id",
+            [source],
+        )
+    ]
+
+
+def epoch_page(n: int, title: str, body: str) -> str:
+    """A 大纪元 mirror page (markdown shell around HTML), as mirrors serve them."""
+    return (
+        f"### {title}\n\n---\n\n"
+        f"#### [首页](../../../..?n{n}) &nbsp;|&nbsp; "
+        f"[评论](../../../../../epoch-comment?n{n})\n\n\n"
+        '<div class="post_content" id="artbody" itemprop="articleBody">\n'
+        f" <p>\n  {body}\n </p>\n</div>\n\n\n---\n\n"
+        f"原文链接（需翻墙）：https://www.epochtimes.com/gb/22/1/5/n{n}.htm\n"
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_db(tmp_path / "m.db")
+
+
+@pytest.fixture
+def seeded(db):
+    """The store with one story in it already (from another source)."""
+    item = assign_keys(replace(SEEDED), parse_config({}).rules)
+    save_items(db, [(item, Sighting("seed", "https://seed.example.com/rss"))], now=NOW - HOUR)
+    return db
+
+
+@pytest.fixture
+def http():
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def parse_calls(monkeypatch):
+    """Counts calls of the parser the pipeline uses (document URL or None per call)."""
+    calls: list[str | None] = []
+    real = pipeline.parse
+
+    def counting(data, *, url=None, site=None):
+        calls.append(url)
+        return real(data, url=url, site=site)
+
+    monkeypatch.setattr(pipeline, "parse", counting)
+    return calls
+
+
+# --------------------------------------------------------------------------- 200 and 304
+
+
+def test_200_stores_items_and_saves_validators(tmp_path, seeded, http):
+    db = seeded
+    config = make_config(tmp_path, feed())
+    route = http.get(FEED).respond(
+        200,
+        content=RSS.format(decl=' encoding="utf-8"').encode(),
+        headers={"ETag": '"v1"', "Last-Modified": "Wed, 01 May 2024 10:00:00 GMT"},
+    )
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.status, report.new, report.seen) == (
+        "ok",
+        True,
+        200,
+        2,
+        0,
+    )
+    assert route.call_count == 1
+    assert titles(db, "news") == TITLES
+    sightings = list(db.query("SELECT * FROM sightings WHERE source = 'news'"))
+    assert [s["location"] for s in sightings] == [FEED, FEED]
+    assert db.conn.execute("SELECT count(*) FROM items").fetchone()[0] == 3  # + the seeded one
+    s = state(db, "news")
+    assert (s.etag, s.last_modified) == ('"v1"', "Wed, 01 May 2024 10:00:00 GMT")
+    assert (s.consecutive_errors, s.last_error, s.last_outcome, s.last_status) == (
+        0,
+        None,
+        "ok",
+        200,
+    )
+    assert (s.last_success, s.next_check, s.url, s.config_url) == (
+        NOW,
+        NOW + 0.5 * HOUR,
+        FEED,
+        FEED,
+    )
+    (row,) = fetches(db, "news")
+    assert (row["outcome"], row["http_status"], row["new_items"], row["seen_items"]) == (
+        "ok",
+        200,
+        2,
+        0,
+    )
+    assert (row["url"], row["requests"], row["error"]) == (FEED, 1, None)
+    assert row["bytes"] == len(RSS.format(decl=' encoding="utf-8"').encode())
+
+
+def test_304_parses_nothing_stores_nothing_and_keeps_the_etag(tmp_path, db, http, parse_calls):
+    config = make_config(tmp_path, feed())
+    body = RSS.format(decl="").encode()
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return httpx.Response(304, headers={"ETag": '"v1"'})
+        return httpx.Response(200, content=body, headers={"ETag": '"v1"'})
+
+    route = http.get(FEED).mock(side_effect=respond)
+    poll(db, config)
+    assert len(parse_calls) == 1
+    before = fingerprint(db)
+
+    report = one(poll(db, config, now=NOW + HOUR))
+
+    assert (report.outcome, report.ok, report.status, report.new, report.seen) == (
+        "not_modified",
+        True,
+        304,
+        0,
+        0,
+    )
+    assert route.calls.last.request.headers["If-None-Match"] == '"v1"'
+    assert len(parse_calls) == 1  # nothing parsed
+    assert fingerprint(db) == before  # nothing stored, not even a last_seen
+    s = state(db, "news")
+    assert (s.etag, s.consecutive_errors, s.last_error, s.last_outcome) == (
+        '"v1"',
+        0,
+        None,
+        "not_modified",
+    )
+    assert (s.last_success, s.next_check) == (NOW + HOUR, NOW + 1.5 * HOUR)
+    last = fetches(db, "news")[-1]
+    assert (last["outcome"], last["http_status"], last["new_items"], last["seen_items"]) == (
+        "not_modified",
+        304,
+        0,
+        0,
+    )
+    assert (last["bytes"], last["error"]) == (0, None)
+
+
+def test_a_second_200_sees_the_same_stories_again(tmp_path, db, http):
+    config = make_config(tmp_path, feed())
+    http.get(FEED).respond(200, content=RSS.format(decl="").encode())
+    poll(db, config)
+    report = one(poll(db, config, now=NOW + HOUR))
+    assert (report.new, report.seen) == (0, 2)
+    assert db.conn.execute("SELECT count(*) FROM items").fetchone()[0] == 2
+    times = [r[0] for r in db.conn.execute("SELECT times_seen FROM sightings")]
+    assert times == [2, 2]
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def _status(status: int, headers: dict | None = None):
+    return lambda mock: mock.get(FEED).respond(status, headers=headers or {})
+
+
+def _raise(exc: type[Exception], message: str):
+    def setup(mock):
+        mock.get(FEED).mock(side_effect=exc(message))
+
+    return setup
+
+
+def _body(content: bytes, headers: dict | None = None):
+    return lambda mock: mock.get(FEED).respond(200, content=content, headers=headers or {})
+
+
+def _loop(mock):
+    a, b = FEED, "https://news.example.com/rss2.xml"
+    mock.get(a).respond(302, headers={"Location": b})
+    mock.get(b).respond(302, headers={"Location": a})
+
+
+# outcome, http_status, error (substring of the fetch row's error), next_check after NOW
+FAILURES = {
+    "404": (_status(404), "not_found", 404, "HTTP 404 Not Found", HOUR),
+    "500": (_status(500), "server_error", 500, "HTTP 500 Internal Server Error", HOUR),
+    "429": (
+        _status(429, {"Retry-After": "7200"}),
+        "rate_limited",
+        429,
+        "HTTP 429 Too Many Requests",
+        2 * HOUR,
+    ),
+    "503": (
+        _status(503, {"Retry-After": "7200"}),
+        "unavailable",
+        503,
+        "HTTP 503 Service Unavailable",
+        2 * HOUR,
+    ),
+    "timeout": (_raise(httpx.ReadTimeout, "timed out"), "timeout", None, "read timeout", HOUR),
+    "refused": (
+        _raise(httpx.ConnectError, "[Errno 111] Connection refused"),
+        "connect_error",
+        None,
+        "connection failed: [Errno 111] Connection refused",
+        HOUR,
+    ),
+    "oversize": (
+        _body(RSS.format(decl="").encode() * 4),
+        "too_large",
+        200,
+        "body larger than 1 KB",
+        HOUR,
+    ),
+    "malformed": (
+        _body(
+            b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            b"<title>\xe5\x9d\x8f</title><item><title",
+            {"ETag": '"broken"'},
+        ),
+        "parse_error",
+        200,
+        "unreadable feed",
+        HOUR,
+    ),
+    "empty": (_body(b" \n\t\n", {"ETag": '"empty"'}), "empty", 200, "empty body", HOUR),
+    "redirect_loop": (_loop, "redirect_loop", None, "redirect loop", HOUR),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_failure_changes_nothing_but_the_log_and_the_state(case, tmp_path, seeded, http):
+    setup, outcome, status, error, wait = FAILURES[case]
+    db = seeded
+    config = make_config(tmp_path, feed(), max_bytes=1024)
+    setup(http)
+    before = fingerprint(db)
+
+    report = one(poll(db, config))
+
+    assert fingerprint(db) == before
+    assert (report.outcome, report.ok, report.status, report.new) == (outcome, False, status, 0)
+    (row,) = fetches(db, "news")
+    assert (row["outcome"], row["http_status"], row["new_items"], row["seen_items"]) == (
+        outcome,
+        status,
+        0,
+        0,
+    )
+    assert error in row["error"], row["error"]
+    s = state(db, "news")
+    assert (s.consecutive_errors, s.last_outcome, s.last_status) == (1, outcome, status)
+    assert error in s.last_error
+    assert s.last_success is None and s.retired_at is None
+    assert s.next_check == NOW + wait
+    assert s.etag is None  # a failed poll never stores validators
+    assert [x.name for x in due_sources(config, load_states(db), NOW + wait)] == ["news"]
+    assert due_sources(config, load_states(db), NOW + wait - timedelta(seconds=1)) == []
+
+
+def test_timeout_error_names_the_configured_timeout(tmp_path, db, http):
+    config = make_config(tmp_path, feed(), timeout=7)
+    http.get(FEED).mock(side_effect=httpx.ReadTimeout)
+    one(poll(db, config))
+    assert fetches(db, "news")[0]["error"] == "read timeout after 7s"
+
+
+def test_oversize_is_refused_by_its_declared_length_or_stopped_while_streaming(tmp_path, db, http):
+    config = make_config(tmp_path, feed(), max_bytes=1024)
+
+    async def chunks():
+        for _ in range(10):
+            yield b"<rss>" + b" " * 500
+
+    route = http.get(FEED)
+    route.side_effect = [
+        httpx.Response(200, content=b"<rss>" + b" " * 5000 + b"</rss>"),  # Content-Length
+        httpx.Response(200, content=chunks()),  # chunked: no length to go by
+    ]
+    one(poll(db, config))
+    one(poll(db, config, now=NOW + 2 * HOUR))
+    declared, streamed = fetches(db, "news")
+    assert (declared["outcome"], declared["http_status"], declared["bytes"]) == (
+        "too_large",
+        200,
+        0,
+    )
+    assert (streamed["outcome"], streamed["http_status"]) == ("too_large", 200)
+    assert 1024 < streamed["bytes"] < 5050  # gave up without reading it all
+    assert db.conn.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+
+
+def test_410_retires_the_source(tmp_path, seeded, http):
+    db = seeded
+    config = make_config(tmp_path, feed(), feed("other", OTHER))
+    http.get(FEED).respond(410)
+    http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+    before = fingerprint(db)
+
+    report = one(poll(db, config, "news"))
+
+    assert fingerprint(db) == before
+    assert (report.outcome, report.ok, report.status, report.next_check) == (
+        "gone",
+        False,
+        410,
+        None,
+    )
+    (row,) = fetches(db, "news")
+    assert (row["outcome"], row["http_status"], row["error"]) == ("gone", 410, "HTTP 410 Gone")
+    # What `monitor sources` shows comes from these fields.
+    s = load_states(db)["news"]
+    assert (s.retired_at, s.next_check, s.consecutive_errors) == (NOW, None, 1)
+    assert (s.last_outcome, s.last_error) == ("gone", "HTTP 410 Gone")
+    # Never due again by itself; the other (never polled) source still is.
+    for later in (NOW, NOW + HOUR, NOW + timedelta(days=365)):
+        assert [x.name for x in due_sources(config, load_states(db), later)] == ["other"]
+
+    # Polled by name (`monitor poll --source news`) and back: the source is revived.
+    http.get(FEED).respond(200, content=RSS.format(decl="").encode())
+    assert one(poll(db, config, "news", now=NOW + 2 * HOUR)).new == 2
+    s = load_states(db)["news"]
+    assert (s.retired_at, s.consecutive_errors, s.next_check) == (None, 0, NOW + 2.5 * HOUR)
+    assert "news" in [x.name for x in due_sources(config, load_states(db), NOW + 3 * HOUR)]
+
+
+def test_500_backs_off_exponentially(tmp_path, seeded, http):
+    db = seeded
+    config = make_config(tmp_path, feed())
+    route = http.get(FEED).respond(500)
+    before = fingerprint(db)
+
+    first = one(poll(db, config))
+    s1 = state(db, "news")
+    second = one(poll(db, config, now=s1.next_check))
+    s2 = state(db, "news")
+
+    assert route.call_count == 2
+    assert fingerprint(db) == before
+    assert (s1.consecutive_errors, s2.consecutive_errors) == (1, 2)
+    wait1 = s1.next_check - NOW
+    wait2 = s2.next_check - s1.next_check
+    assert (wait1, wait2) == (HOUR, 2 * HOUR)  # 2× then 4× the 30 min interval
+    assert wait2 == 2 * wait1
+    assert first.next_check == s1.next_check and second.next_check == s2.next_check
+    rows = fetches(db, "news")
+    assert [(r["outcome"], r["http_status"]) for r in rows] == [("server_error", 500)] * 2
+
+    # One success resets the count and goes back to the plain interval.
+    route.respond(200, content=RSS.format(decl="").encode())
+    one(poll(db, config, now=s2.next_check))
+    s3 = state(db, "news")
+    assert (s3.consecutive_errors, s3.last_error) == (0, None)
+    assert s3.next_check == s2.next_check + 0.5 * HOUR
+
+
+def test_malformed_body_keeps_no_validators_so_the_next_poll_refetches(tmp_path, db, http):
+    config = make_config(tmp_path, feed())
+    good = RSS.format(decl="").encode()
+    route = http.get(FEED)
+    route.side_effect = [
+        httpx.Response(200, content=b"<rss><channel><item><title", headers={"ETag": '"bad"'}),
+        httpx.Response(200, content=good, headers={"ETag": '"good"'}),
+    ]
+
+    first = one(poll(db, config))
+    second = one(poll(db, config, now=NOW + HOUR))
+
+    assert (first.outcome, second.outcome) == ("parse_error", "ok")
+    assert "If-None-Match" not in route.calls[1].request.headers
+    assert second.new == 2
+    assert state(db, "news").etag == '"good"'
+
+
+def test_a_parse_error_keeps_the_validators_of_the_last_good_fetch(tmp_path, db, http):
+    config = make_config(tmp_path, feed())
+    route = http.get(FEED)
+    route.side_effect = [
+        httpx.Response(200, content=RSS.format(decl="").encode(), headers={"ETag": '"v1"'}),
+        httpx.Response(200, content=b"<rss><channel><item><title", headers={"ETag": '"v2"'}),
+        httpx.Response(304),
+    ]
+    poll(db, config)
+    poll(db, config, now=NOW + HOUR)
+    assert state(db, "news").etag == '"v1"'
+    poll(db, config, now=NOW + 3 * HOUR)
+    assert route.calls[2].request.headers["If-None-Match"] == '"v1"'
+
+
+@pytest.mark.parametrize(
+    "text, codec, expected, outlet",
+    [(RSS, "gbk", TITLES, "示例新闻网 要闻"), (RSS_TRAD, "big5", TITLES_TRAD, "示例新聞網 要聞")],
+    ids=["gbk", "big5"],
+)
+def test_undeclared_legacy_chinese_feed_is_stored_readable(
+    text, codec, expected, outlet, tmp_path, db, http
+):
+    config = make_config(tmp_path, feed())
+    body = text.format(decl="").encode(codec)
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    http.get(FEED).respond(200, content=body, headers={"Content-Type": "application/rss+xml"})
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.new) == ("ok", 2)
+    assert titles(db, "news") == expected
+    site = db.conn.execute("SELECT DISTINCT site FROM items").fetchall()
+    assert site == [(outlet,)]  # the channel title, read right too
+    assert not db.conn.execute(
+        "SELECT count(*) FROM items WHERE text LIKE '%' || char(65533) || '%'"
+    ).fetchone()[0]
+
+
+def test_declared_gbk_feed_is_stored_readable(tmp_path, db, http):
+    config = make_config(tmp_path, feed())
+    body = RSS.format(decl=' encoding="gb2312"').encode("gbk")
+    http.get(FEED).respond(200, content=body)
+    assert one(poll(db, config)).new == 2
+    assert titles(db, "news") == TITLES
+
+
+def test_301_moves_the_source_and_the_next_poll_goes_to_the_new_url(tmp_path, db, http):
+    new = "https://feeds.example.net/news.xml"
+    config = make_config(tmp_path, feed())
+    old_route = http.get(FEED).respond(301, headers={"Location": new})
+    new_route = http.get(new).respond(200, content=RSS.format(decl="").encode())
+
+    first = one(poll(db, config))
+    assert (first.outcome, first.new) == ("ok", 2)
+    s = state(db, "news")
+    assert (s.url, s.config_url) == (new, FEED)
+    row = db.conn.execute("SELECT url, config_url FROM sources WHERE name = 'news'").fetchone()
+    assert row == (new, FEED)
+
+    second = one(poll(db, config, now=NOW + HOUR))
+    assert (second.outcome, second.seen) == ("ok", 2)
+    assert (old_route.call_count, new_route.call_count) == (1, 2)
+    assert [r["url"] for r in fetches(db, "news")] == [FEED, new]
+
+
+def test_changing_the_url_in_config_starts_over_from_it(tmp_path, db, http):
+    new = "https://feeds.example.net/news.xml"
+    http.get(FEED).respond(301, headers={"Location": new})
+    http.get(new).respond(200, content=RSS.format(decl="").encode(), headers={"ETag": '"n"'})
+    poll(db, make_config(tmp_path, feed()))
+    moved = "https://elsewhere.example.org/rss"
+    route = http.get(moved).respond(200, content=RSS.format(decl="").encode())
+    poll(db, make_config(tmp_path, feed(url=moved)), now=NOW + HOUR)
+    assert route.call_count == 1 and "If-None-Match" not in route.calls[0].request.headers
+    s = state(db, "news")
+    assert (s.url, s.config_url) == (moved, moved)
+
+
+# --------------------------------------------------------------------------- host politeness
+
+
+def test_429_blocks_its_host_for_later_batches_but_not_other_hosts(tmp_path, db, http):
+    config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2), feed("c", OTHER))
+    a = http.get(FEED).respond(429, headers={"Retry-After": "600"})
+    b = http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    c = http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+    blocked: dict[str, datetime] = {}
+
+    async def go():
+        poller = Poller(db, config, rand=lambda: 0.5, blocked=blocked)
+        try:
+            first = await poller.poll([config.source("a")], now=NOW)
+            # The same Poller, a minute later: b shares a's host, c does not.
+            later = await poller.poll(
+                [config.source("b"), config.source("c")], now=NOW + timedelta(minutes=1)
+            )
+            return first, later
+        finally:
+            await poller.aclose()
+
+    first, later = asyncio.run(go())
+
+    ra = one(first)
+    assert (ra.outcome, ra.status) == ("rate_limited", 429)
+    sa = state(db, "a")
+    assert sa.next_check >= NOW + timedelta(seconds=600)
+    assert blocked == {"news.example.com": NOW + timedelta(seconds=600)}
+
+    rb, rc = one(later, "b"), one(later, "c")
+    assert (rb.outcome, rb.ok, rb.next_check) == ("deferred", True, NOW + timedelta(seconds=600))
+    assert (rc.outcome, rc.new) == ("ok", 2)
+    assert (a.call_count, b.call_count, c.call_count) == (1, 0, 1)
+    assert fetches(db, "b") == []  # deferred before any request: nothing to log
+
+    # The next batch (a new Poller, as the daemon makes each tick) with the same dict.
+    rb = one(poll(db, config, "b", now=NOW + timedelta(minutes=5), blocked=blocked))
+    assert rb.outcome == "deferred" and b.call_count == 0
+    # Once the deadline passed the host is asked again.
+    rb = one(poll(db, config, "b", now=NOW + timedelta(seconds=600), blocked=blocked))
+    assert (rb.outcome, rb.new) == ("ok", 0) and b.call_count == 1
+    assert rb.seen == 2
+    assert blocked == {}
+
+
+def test_503_retry_after_blocks_the_host_through_poll_once(tmp_path, db, http):
+    config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2), feed("c", OTHER))
+    http.get(FEED).respond(503, headers={"Retry-After": "120"})
+    b = http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    c = http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+    blocked: dict[str, datetime] = {}
+    poll_once(db, config, [config.source("a")], now=NOW, blocked=blocked)
+    assert state(db, "a").next_check >= NOW + timedelta(seconds=120)
+    reports = poll_once(
+        db, config, [config.source("b"), config.source("c")], now=NOW + HOUR / 60, blocked=blocked
+    )
+    assert {r.source: r.outcome for r in reports} == {"b": "deferred", "c": "ok"}
+    assert (b.call_count, c.call_count) == (0, 1)
+
+
+def test_queued_fetches_to_a_host_that_just_said_429_are_not_sent(tmp_path, db, http):
+    """One fetch per host at a time: b waits for a's slot, a gets 429, so b is not sent."""
+    config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2), feed("c", OTHER), per_host=1)
+
+    async def slow_429(request):
+        await asyncio.sleep(0.05)  # b and c have started by now; b waits for the host slot
+        return httpx.Response(429, headers={"Retry-After": "600"})
+
+    a = http.get(FEED).mock(side_effect=slow_429)
+    b = http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    c = http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+
+    reports = poll(db, config)
+
+    assert (a.call_count, b.call_count, c.call_count) == (1, 0, 1)
+    assert one(reports, "c").new == 2
+    # b is deferred exactly as it would be in the next batch: nothing sent, nothing written.
+    rb = one(reports, "b")
+    assert (rb.outcome, rb.ok, rb.next_check) == ("deferred", True, NOW + timedelta(seconds=600))
+    assert "host asked to wait" in rb.error
+    assert fetches(db, "b") == [] and "b" not in load_states(db)
+    assert state(db, "a").next_check >= NOW + timedelta(seconds=600)
+
+
+def test_mirror_pages_queued_behind_a_429_are_not_sent_and_retried_later(tmp_path, db, http):
+    config = make_config(tmp_path, mirror(), per_host=1)
+    http.get(f"{MIRROR}/index.html").respond(
+        200, content=b"- [1](p/1.txt)\n- [2](p/2.txt)\n- [3](p/3.txt)\n", headers={"ETag": '"i"'}
+    )
+
+    async def slow_429(request):
+        await asyncio.sleep(0.05)
+        return httpx.Response(429, headers={"Retry-After": "60"})
+
+    p1 = http.get(f"{MIRROR}/p/1.txt").mock(side_effect=slow_429)
+    p2 = http.get(f"{MIRROR}/p/2.txt").respond(200, content=PAGE_2.encode())
+    p3 = http.get(f"{MIRROR}/p/3.txt").respond(200, content=PAGE_3.encode())
+
+    report = one(poll(db, config))
+
+    assert (p1.call_count, p2.call_count, p3.call_count) == (1, 0, 0)
+    assert (report.outcome, report.new, report.requests) == ("ok", 0, 2)
+    assert "3 of 3 pages failed" in report.error and "not fetched" in report.error
+    assert load_entries(db.conn, "mirror") == {} and state(db, "mirror").etag is None
+
+    p1.mock(side_effect=None).respond(200, content=PAGE_1.encode())
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (report.new, report.error) == (3, None)
+    assert (p1.call_count, p2.call_count, p3.call_count) == (2, 1, 1)
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def test_an_unexpected_exception_is_recorded_and_does_not_stop_the_batch(
+    tmp_path, seeded, http, monkeypatch
+):
+    db = seeded
+    config = make_config(tmp_path, feed("bad", FEED), feed("good", OTHER))
+    http.get(FEED).respond(200, content=RSS.format(decl="").encode())
+    http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+    real = pipeline.parse
+
+    def flaky(data, *, url=None, site=None):
+        if url == FEED:
+            raise RuntimeError("parser bug")
+        return real(data, url=url, site=site)
+
+    monkeypatch.setattr(pipeline, "parse", flaky)
+    reports = poll(db, config)
+
+    bad, good = one(reports, "bad"), one(reports, "good")
+    assert (bad.outcome, bad.ok, bad.error) == ("internal_error", False, "RuntimeError: parser bug")
+    assert (good.outcome, good.new) == ("ok", 2)
+    assert titles(db, "bad") == [] and titles(db, "good") == TITLES
+    (row,) = fetches(db, "bad")
+    assert (row["outcome"], row["error"]) == ("internal_error", "RuntimeError: parser bug")
+    s = state(db, "bad")
+    assert (s.consecutive_errors, s.last_outcome, s.next_check) == (1, "internal_error", NOW + HOUR)
+
+
+def test_a_failing_write_is_recorded_and_does_not_stop_the_batch(
+    tmp_path, seeded, http, monkeypatch
+):
+    db = seeded
+    config = make_config(tmp_path, feed("bad", FEED), feed("good", OTHER))
+    http.get(FEED).respond(200, content=RSS.format(decl="").encode())
+    http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+    real = pipeline.write_items
+
+    def flaky(conn, entries, *, now):
+        entries = list(entries)
+        if entries and entries[0][1].source == "bad":
+            raise RuntimeError("disk on fire")
+        return real(conn, entries, now=now)
+
+    monkeypatch.setattr(pipeline, "write_items", flaky)
+    reports = poll(db, config)
+
+    assert {r.source for r in reports} == {"bad", "good"}
+    bad = one(reports, "bad")
+    assert (bad.outcome, bad.ok) == ("internal_error", False)
+    assert "disk on fire" in bad.error
+    assert titles(db, "bad") == [] and titles(db, "good") == TITLES
+    (row,) = fetches(db, "bad")
+    assert row["outcome"] == "internal_error" and "disk on fire" in row["error"]
+    assert state(db, "bad").consecutive_errors == 1
+
+
+# --------------------------------------------------------------------------- mirror
+
+MIRROR = "https://mirror.example.net"
+PAGE_1 = epoch_page(
+    13480011,
+    "俄罗斯继续在边境集结军队",
+    "【大纪元2022年01月05日讯】据美联社报导，俄罗斯继续在乌克兰边境集结军队，北约表示关注。",
+)
+PAGE_2 = epoch_page(
+    13480012,
+    "欧盟外长讨论对俄制裁方案",
+    "【大纪元2022年01月06日讯】欧盟外长周四在布雷斯特举行会议，讨论对俄罗斯的制裁方案。",
+)
+PAGE_3 = epoch_page(
+    13480013,
+    "美俄将在日内瓦举行战略稳定对话",
+    "【大纪元2022年01月07日讯】美国和俄罗斯官员将于下周在日内瓦举行战略稳定对话。",
+)
+PLACEHOLDER = epoch_page(13480006, "大纪元新闻网", "对不起，您访问的文章不存在或已被删除。")
+
+
+def mirror(name: str = "mirror", url: str = f"{MIRROR}/index.html", **kw) -> dict:
+    return {"name": name, "kind": "mirror", "url": url, "interval": "1h", **kw}
+
+
+def page_routes(mock, pages: dict[str, str | int]) -> dict[str, respx.Route]:
+    routes = {}
+    for path, body in pages.items():
+        route = mock.get(f"{MIRROR}/{path}")
+        if isinstance(body, int):
+            route.respond(body)
+        else:
+            route.respond(200, content=body.encode(), headers={"Content-Type": "text/plain"})
+        routes[path] = route
+    return routes
+
+
+@pytest.mark.parametrize(
+    "fmt, index, extra",
+    [
+        (
+            "html",
+            '<html><body><ul><li><a href="p/1.txt">一</a></li><li><a href="/p/2.txt">二</a>'
+            '</li><li><a href="#top">top</a><a href="mailto:x@example.net">mail</a></li>'
+            "</ul></body></html>",
+            {},
+        ),
+        ("markdown", "# 索引\n\n- [一](p/1.txt)\n- [二](https://mirror.example.net/p/2.txt)\n", {}),
+        ("csv", "id,title\n1,一\n2,二\n", {"page_url": f"{MIRROR}/p/{{id}}.txt"}),
+    ],
+)
+def test_mirror_fetches_listed_pages_once(fmt, index, extra, tmp_path, db, http):
+    config = make_config(tmp_path, mirror(**extra))
+    idx = http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    pages = page_routes(http, {"p/1.txt": PAGE_1, "p/2.txt": PAGE_2})
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new, report.requests) == ("ok", True, 2, 3)
+    assert report.error is None
+    assert titles(db, "mirror") == ["俄罗斯继续在边境集结军队", "欧盟外长讨论对俄制裁方案"]
+    where = [r[0] for r in db.conn.execute("SELECT location FROM sightings ORDER BY id")]
+    assert where == [f"{MIRROR}/p/1.txt", f"{MIRROR}/p/2.txt"]
+    entries = load_entries(db.conn, "mirror")
+    assert {k: v.status for k, v in entries.items()} == {
+        f"{MIRROR}/p/1.txt": "stored",
+        f"{MIRROR}/p/2.txt": "stored",
+    }
+    assert all(e.item_id for e in entries.values())
+
+    # The next poll reads the index again but no page: all are handled.
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (again.outcome, again.new, again.requests) == ("ok", 0, 1)
+    assert idx.call_count == 2
+    assert [pages[p].call_count for p in ("p/1.txt", "p/2.txt")] == [1, 1]
+
+
+def test_mirror_skips_pages_whose_story_is_already_stored(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    # Story n13480011 is stored already, from another source.
+    (item,) = parse(PAGE_1.encode(), url=f"{MIRROR}/elsewhere/1.txt")
+    item = assign_keys(item, config.rules)
+    save_items(db, [(item, Sighting("elsewhere", "x"))], now=NOW - HOUR)
+    index = (
+        "- [原文](https://www.epochtimes.com/gb/22/1/5/n13480011.htm)\n"  # its URL
+        "- [镜像](https://mirror.example.net/gb/page?n13480011)\n"  # its story key
+        "- [新](p/2.txt)\n"
+    )
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    original = http.get("https://www.epochtimes.com/gb/22/1/5/n13480011.htm").respond(200)
+    keyed = http.get(f"{MIRROR}/gb/page").respond(200)
+    pages = page_routes(http, {"p/2.txt": PAGE_2})
+
+    report = one(poll(db, config))
+
+    assert (report.new, report.requests) == (1, 2)
+    assert (original.call_count, keyed.call_count, pages["p/2.txt"].call_count) == (0, 0, 1)
+
+
+def test_mirror_retries_a_failed_page_and_keeps_no_index_validators(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    index = "- [一](p/1.txt)\n- [二](p/2.txt)\n"
+    idx = http.get(f"{MIRROR}/index.html").respond(
+        200, content=index.encode(), headers={"ETag": '"idx1"'}
+    )
+    pages = page_routes(http, {"p/1.txt": PAGE_1, "p/2.txt": 500})
+    before = fingerprint(db)
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new) == ("ok", True, 1)
+    assert "1 of 2 pages failed" in report.error and "p/2.txt" in report.error
+    assert fingerprint(db) != before
+    s = state(db, "mirror")
+    assert s.etag is None  # so the next poll reads the index in full again
+    assert set(load_entries(db.conn, "mirror")) == {f"{MIRROR}/p/1.txt"}
+    (row,) = fetches(db, "mirror")
+    assert (row["outcome"], row["requests"], row["new_items"]) == ("ok", 3, 1)
+    assert "1 of 2 pages failed" in row["error"]
+
+    pages["p/2.txt"].respond(200, content=PAGE_2.encode())
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert "If-None-Match" not in idx.calls.last.request.headers
+    assert (report.new, report.error) == (1, None)
+    assert [pages[p].call_count for p in ("p/1.txt", "p/2.txt")] == [1, 2]
+    assert state(db, "mirror").etag == '"idx1"'
+    assert len(load_entries(db.conn, "mirror")) == 2
+
+
+def test_mirror_records_a_placeholder_as_rejected_and_never_fetches_it_again(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    index = "- [一](p/1.txt)\n- [已删除](p/gone.txt)\n"
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    pages = page_routes(http, {"p/1.txt": PAGE_1, "p/gone.txt": PLACEHOLDER})
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.new, report.error) == ("ok", 1, None)
+    entry = load_entries(db.conn, "mirror")[f"{MIRROR}/p/gone.txt"]
+    assert entry.status == "rejected" and "placeholder" in entry.reason
+    assert entry.item_id is None
+    assert titles(db, "mirror") == ["俄罗斯继续在边境集结军队"]
+
+    one(poll(db, config, now=NOW + 2 * HOUR))
+    assert pages["p/gone.txt"].call_count == 1
+
+
+def test_mirror_index_304_fetches_no_pages(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+
+    def respond(request):
+        if request.headers.get("If-None-Match") == '"i"':
+            return httpx.Response(304)
+        return httpx.Response(200, content=b"- [a](p/1.txt)\n", headers={"ETag": '"i"'})
+
+    http.get(f"{MIRROR}/index.html").mock(side_effect=respond)
+    pages = page_routes(http, {"p/1.txt": PAGE_1})
+    poll(db, config)
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (report.outcome, report.requests) == ("not_modified", 1)
+    assert pages["p/1.txt"].call_count == 1
+
+
+def test_mirror_gbk_page_without_charset(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    http.get(f"{MIRROR}/index.html").respond(200, content=b"- [a](p/1.txt)\n")
+    http.get(f"{MIRROR}/p/1.txt").respond(200, content=PAGE_3.encode("gbk"))
+    assert one(poll(db, config)).new == 1
+    assert titles(db, "mirror") == ["美俄将在日内瓦举行战略稳定对话"]
+
+
+def test_mirror_big5_page_without_charset(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    page = (
+        epoch_page(
+            13480014,
+            "國務院常務會議研究部署經濟政策",
+            "【大紀元2022年01月08日訊】會議指出，要堅持穩中求進工作總基調，香港特區政府宣布放寬入境措施。",
+        )
+        .replace("首页", "首頁")
+        .replace("评论", "評論")
+        .replace("原文链接（需翻墙）", "原文網址")
+    )
+    http.get(f"{MIRROR}/index.html").respond(200, content=b"- [a](p/1.txt)\n")
+    http.get(f"{MIRROR}/p/1.txt").respond(200, content=page.encode("big5"))
+    assert one(poll(db, config)).new == 1
+    assert titles(db, "mirror") == ["國務院常務會議研究部署經濟政策"]
+
+
+# --------------------------------------------------------------------------- dir
+
+
+@pytest.fixture
+def seed_dir(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in sorted(SEEDS.iterdir()):
+        shutil.copy2(p, folder / p.name)
+    return folder
+
+
+def dir_source(path: Path, name: str = "files") -> dict:
+    return {"name": name, "kind": "dir", "path": str(path), "interval": "1h"}
+
+
+def test_dir_parses_new_files_and_skips_unchanged_ones(
+    tmp_path, db, seed_dir, parse_calls, monkeypatch
+):
+    config = make_config(tmp_path, dir_source(seed_dir))
+    files = sorted(p.name for p in seed_dir.iterdir())
+    total = sum(p.stat().st_size for p in seed_dir.iterdir())
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.error, report.new) == ("ok", True, None, 5)
+    assert len(parse_calls) == 5
+    entries = load_entries(db.conn, "files")
+    assert sorted(entries) == files
+    assert all(e.status == "stored" and e.item_id and e.sha256 for e in entries.values())
+    locations = {r[0] for r in db.conn.execute("SELECT location FROM sightings")}
+    assert locations == set(files)
+    (row,) = fetches(db, "files")
+    assert (row["outcome"], row["bytes"], row["new_items"], row["url"]) == (
+        "ok",
+        total,
+        5,
+        str(seed_dir),
+    )
+    before = fingerprint(db)
+
+    # Unchanged (same size and mtime): not even read, nor parsed, nor written.
+    reads: list[Path] = []
+    real_read = Path.read_bytes
+
+    def counting_read(self):
+        reads.append(self)
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (report.new, report.seen, report.bytes) == (0, 0, 0)
+    assert len(parse_calls) == 5
+    assert [p for p in reads if seed_dir in p.parents] == []
+    assert fingerprint(db) == before
+    assert fetches(db, "files")[-1]["bytes"] == 0
+
+
+def test_dir_touched_file_with_same_content_is_not_reparsed(tmp_path, db, seed_dir, parse_calls):
+    config = make_config(tmp_path, dir_source(seed_dir))
+    poll(db, config)
+    target = seed_dir / "002_7ac03c88fe2e9e94.txt"
+    st = target.stat()
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert len(parse_calls) == 5 and report.new == 0 and report.seen == 0
+    assert report.bytes == 0
+    entry = load_entries(db.conn, "files")[target.name]
+    assert entry.mtime_ns == st.st_mtime_ns + 5_000_000_000 and entry.status == "stored"
+    assert entry.item_id is not None
+
+
+def test_dir_changed_file_is_reparsed(tmp_path, db, seed_dir, parse_calls):
+    config = make_config(tmp_path, dir_source(seed_dir))
+    poll(db, config)
+    target = seed_dir / "003_dd4777946534ec80.txt"
+    old_sha = load_entries(db.conn, "files")[target.name].sha256
+    target.write_bytes(target.read_bytes() + "\n\n补充：双方同意继续保持沟通。\n".encode())
+
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert len(parse_calls) == 6
+    assert report.bytes == target.stat().st_size
+    assert (report.new, report.seen) == (0, 1)  # the same story seen again
+    entry = load_entries(db.conn, "files")[target.name]
+    assert entry.sha256 != old_sha and entry.size == target.stat().st_size
+
+
+def test_dir_bad_file_is_reported_and_the_others_are_stored(tmp_path, db, seed_dir):
+    config = make_config(tmp_path, dir_source(seed_dir))
+    (seed_dir / "broken.txt").write_text("这不是任何已知格式的文件。\n", encoding="utf-8")
+    (seed_dir / "gone.txt").write_text(
+        (FIXTURES / "epoch_placeholder_removed.txt").read_text("utf-8"), encoding="utf-8"
+    )
+    (seed_dir / "notes.json").write_text("{}", encoding="utf-8")  # not a document: ignored
+    hidden = seed_dir / ".cache"
+    hidden.mkdir()
+    (hidden / "x.txt").write_text("garbage", encoding="utf-8")
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new) == ("ok", True, 5)
+    assert "broken.txt" in report.error and "unrecognised document format" in report.error
+    assert "gone.txt" not in report.error  # a placeholder is no failure
+    entries = load_entries(db.conn, "files")
+    assert entries["broken.txt"].status == "rejected"
+    assert entries["gone.txt"].status == "rejected" and "placeholder" in entries["gone.txt"].reason
+    assert "notes.json" not in entries and ".cache/x.txt" not in entries
+    assert len(titles(db, "files")) == 5
+    (row,) = fetches(db, "files")
+    assert "broken.txt" in row["error"]
+
+    # A rejected file that did not change is not read again, nor reported again.
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert again.error is None and again.bytes == 0
