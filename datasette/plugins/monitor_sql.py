@@ -1,0 +1,56 @@
+"""SQL functions for reading the monitor store in Datasette.
+
+Loaded with ``datasette serve --plugins-dir datasette/plugins``; it needs the ``monitor``
+package importable (the image's ``datasette`` target and the ``test`` extra both have it).
+
+``bigram_query(q)``
+    A search as an FTS5 MATCH expression for ``items_fts``, exactly as ``monitor search``
+    builds it. The index holds folded, bigram-segmented text (monitor/fulltext.py), so
+    泽连斯基 has to be asked as the phrase "泽连 连斯 斯基" and 烏克蘭 as "乌克 克兰"::
+
+        select id, title from items
+        where id in (select rowid from items_fts where items_fts match bigram_query(:q))
+
+    An empty query matches nothing (a canned query's form before anything is typed). A
+    one-character Chinese term cannot be answered from bigrams: the query then fails with
+    "user-defined function raised exception" (``monitor search`` scans for those instead).
+
+``local_day_start()``
+    Midnight today in the server's time zone (``TZ``) as a store timestamp (UTC, ``Z``), for
+    "new today" queries: ``where first_seen >= local_day_start()``.
+
+``url_text(url)``
+    A link with its percent-escapes decoded, so a Chinese URL reads (and wraps) as text:
+    ``https://www.rfi.fr/cn/欧洲/20220128-美乌总统…``. Datasette still links it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+from datasette import hookimpl
+from monitor.fulltext import fts_query
+
+
+def bigram_query(q: str | None) -> str:
+    if not (q or "").strip():
+        return '""'
+    return fts_query(q)
+
+
+def local_day_start() -> str:
+    # A naive local time: astimezone() applies the zone's rules for that day (DST-safe).
+    midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def url_text(url: str | None) -> str | None:
+    return unquote(url) if url else url
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.create_function("bigram_query", 1, bigram_query, deterministic=True)
+    conn.create_function("local_day_start", 0, local_day_start)
+    conn.create_function("url_text", 1, url_text, deterministic=True)

@@ -1,0 +1,221 @@
+"""The shipped Datasette setup against a real server: metadata, full-text search, canned queries.
+
+Starts ``datasette serve`` (from this environment; the ``test`` extra installs it) on a store
+imported from seeds/, with datasette/metadata.yml and datasette/plugins, and reads its JSON API.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.text import fold
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+METADATA = ROOT / "datasette" / "metadata.yml"
+PLUGINS = ROOT / "datasette" / "plugins"
+BIN = Path(sys.executable).parent
+
+# Which seed files (by number) mention each term, read off the seeds themselves (the test below
+# checks that this table still agrees with them). 烏克蘭 is the Traditional spelling of 乌克兰.
+MENTIONS = {
+    "普京": {"000", "001", "002", "003"},
+    "泽连斯基": {"000", "003", "004"},
+    "烏克蘭": {"000", "001", "002", "003", "004"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Datasette:
+    def __init__(self, base: str, db: Path):
+        self.base = base
+        self.db = db
+
+    def get(self, path: str, **params) -> object:
+        url = self.base + urllib.parse.quote(path) + "?" + urllib.parse.urlencode(params)
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return json.load(r)
+
+    def rows(self, path: str, **params) -> list[dict]:
+        return self.get(path, _shape="array", **params)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> tuple[Path, date]:
+    # The file name makes the database "monitor", the name metadata.yml describes.
+    db = tmp_path_factory.mktemp("store") / "monitor.db"
+    imported_on = date.today()
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "--db", str(db), "import", str(SEEDS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "5 new" in done.stdout, done.stdout
+    return db, imported_on
+
+
+@pytest.fixture(scope="module")
+def ds(store, tmp_path_factory):
+    db, _ = store
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("datasette") / "datasette.log").open("w+")
+    proc = subprocess.Popen(
+        [
+            str(BIN / "datasette"),
+            "serve",
+            str(db),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--metadata",
+            str(METADATA),
+            "--plugins-dir",
+            str(PLUGINS),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"datasette exited with {proc.returncode}:\n{log.read()}")
+            try:
+                with urllib.request.urlopen(base + "/-/versions.json", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"datasette did not answer within 60 s:\n{log.read()}")
+                time.sleep(0.2)
+        yield Datasette(base, db)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def _seed_titles(db: Path) -> dict[str, str]:
+    """Seed number (000…004) → title of the story stored from that file."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT sightings.location, items.title FROM sightings "
+            "JOIN items ON items.id = sightings.item_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {Path(location).name[:3]: title for location, title in rows}
+
+
+def test_mentions_table_matches_the_seeds():
+    files = sorted(SEEDS.glob("*.txt"))
+    assert [f.name[:3] for f in files] == ["000", "001", "002", "003", "004"]
+    for term, expected in MENTIONS.items():
+        found = {f.name[:3] for f in files if fold(term) in fold(f.read_text(encoding="utf-8"))}
+        assert found == expected, term
+
+
+def test_items_lists_the_five_seed_stories(ds):
+    titles = _seed_titles(ds.db)
+    assert len(titles) == 5
+    rows = ds.rows("/monitor/items.json", _col="title")
+    assert sorted(r["title"] for r in rows) == sorted(titles.values())
+
+
+def test_metadata_is_served(ds):
+    meta = ds.get("/-/metadata.json")
+    assert meta["title"].startswith("monitor")
+    items = meta["databases"]["monitor"]["tables"]["items"]
+    assert items["fts_table"] == "items_fts"
+    assert items["fts_pk"] == "id"
+
+
+def test_table_search_finds_a_two_character_word(ds):
+    titles = _seed_titles(ds.db)
+    rows = ds.rows("/monitor/items.json", _search="普京", _col="title")
+    assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in MENTIONS["普京"])
+
+
+@pytest.mark.parametrize("term", ["泽连斯基", "烏克蘭", "普京"])
+def test_search_query_uses_bigrams(ds, term):
+    titles = _seed_titles(ds.db)
+    rows = ds.rows("/monitor/search.json", q=term)
+    assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in MENTIONS[term])
+
+
+def test_bigram_query_works_in_arbitrary_sql(ds):
+    sql = "select count(*) as n from items_fts where items_fts match bigram_query(:q)"
+    rows = ds.rows("/monitor.json", sql=sql, q="泽连斯基 普京")
+    # Both terms must occur: seeds 000 and 003.
+    assert rows == [{"n": 2}]
+
+
+def test_search_query_with_no_terms_is_empty_not_an_error(ds):
+    data = ds.get("/monitor/search.json")
+    assert data["ok"] is True
+    assert data["rows"] == []
+
+
+def test_other_canned_queries_run(ds, store):
+    _, imported_on = store
+    per_source = ds.rows("/monitor/stories_per_source.json")
+    assert [(r["source"], r["stories"]) for r in per_source] == [("import", 5)]
+    per_outlet = {r["outlet"]: r["stories"] for r in ds.rows("/monitor/stories_per_outlet.json")}
+    assert sum(per_outlet.values()) == 5
+    assert per_outlet["大纪元"] == 2
+    assert ds.rows("/monitor/broken_sources.json") == []
+    new_today = ds.rows("/monitor/new_today.json")
+    if date.today() == imported_on:  # not across local midnight
+        assert len(new_today) == 5
+
+
+def test_every_table_and_column_of_the_store_is_described(store):
+    db, _ = store
+    described = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["monitor"]
+    conn = sqlite3.connect(db)
+    try:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'items_fts_%' ORDER BY name"
+            )
+        ]
+        missing = []
+        for table in tables:
+            meta = described["tables"].get(table)
+            if not meta or not meta.get("description"):
+                missing.append(table)
+                continue
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+            missing += [f"{table}.{c}" for c in columns if c not in meta.get("columns", {})]
+    finally:
+        conn.close()
+    assert not missing, f"describe these in datasette/metadata.yml: {', '.join(missing)}"
