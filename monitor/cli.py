@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -19,7 +21,7 @@ from .logs import setup_logging
 
 # Piped output is read by people too (and by `less`): give tables room instead of 80 columns.
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def utcnow() -> datetime:
@@ -344,6 +346,127 @@ def sources(ctx: Context) -> None:
     out.print(table)
 
 
+def _watches(config: Config, name: str | None):
+    if name is None:
+        if not config.watches:
+            raise click.ClickException(f"{config.path}: no [[watch]] configured")
+        return list(config.watches)
+    try:
+        return [config.watch(name)]
+    except KeyError:
+        known = ", ".join(w.name for w in config.watches) or "none"
+        raise click.ClickException(
+            f"{config.path}: no watch named {name!r} (configured: {known})"
+        ) from None
+
+
+@main.command("digest")
+@click.option("--watch", "watch_name", metavar="NAME", help="One watch (default: all).")
+@click.option(
+    "--since",
+    default="last",
+    show_default=True,
+    help="'last' (not yet delivered), a span like 24h, or a date like 2021-12-01.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "json", "text", "atom"]),
+    default="text",
+    show_default=True,
+    help="Output format when printing.",
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+@click.option("--images", is_flag=True, help="HTML: show remote images (off by default).")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Deliver through the watch's deliveries and mark the stories as delivered.",
+)
+@click.option("--send-empty", is_flag=True, help="With --send: deliver even when empty.")
+@pass_ctx
+def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_empty) -> None:
+    """A digest of the new stories matching a watch, grouped by event.
+
+    Without --send it only prints (or writes --output) and marks nothing. With --send it
+    delivers through the watch's configured deliveries (file, email, webhook, stdout); a
+    story is delivered at most once per watch, and a failed delivery marks nothing.
+    """
+    from . import digest, dispatch
+
+    config, db = ctx.config, ctx.db
+    watches = _watches(config, watch_name)
+    now = utcnow()
+    if send:
+        failed = False
+        for w in watches:
+            try:
+                r = dispatch.send(db, config, w, now=now, since=since, send_empty=send_empty)
+            except ValueError as e:
+                raise click.ClickException(str(e)) from e
+            if r.status == "empty":
+                err.print(f"{w.name}: no new stories; nothing sent")
+            elif r.status == "failed":
+                failed = True
+                err.print(
+                    f"[red]{w.name}: delivery failed[/]: {r.error} "
+                    "(nothing marked; the next run sends these stories again)"
+                )
+            else:
+                err.print(
+                    f"{w.name}: sent {r.stories} stories in {r.groups} groups → "
+                    + "; ".join(r.outputs)
+                )
+        if failed:
+            sys.exit(1)
+        return
+    chunks = []
+    for w in watches:
+        try:
+            selection = digest.build(db, config, w, since=since, now=now)
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
+        chunks.append(dispatch.rendered(config, db, w, selection.digest, fmt, images=images))
+    text = "\n".join(chunks)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@main.command()
+@click.argument("key")
+@click.option("--watch", "watch_name", metavar="NAME", help="One watch (default: all).")
+@pass_ctx
+def explain(ctx: Context, key: str, watch_name: str | None) -> None:
+    """Why a story matches a watch or not: which term matched where, or what blocked it.
+
+    KEY is a story key (as `search` prints), any of its URLs, or its numeric id.
+    """
+    from .digest import rule_of
+    from .match import explain as explain_match
+
+    config, db = ctx.config, ctx.db
+    item_id = store.find_item_id(db, key)
+    if item_id is None:
+        raise click.ClickException(f"no story with key or URL {key!r}")
+    story = store.get_story(db, item_id)
+    sources = {s["source"] for s in story["sightings"]}
+    out.print(f"[bold]{story['title']}[/] ({story['story_key']})")
+    for w in _watches(config, watch_name):
+        out.print(f"\n[bold]watch {w.name}[/]")
+        lines = explain_match(
+            rule_of(w),
+            title=story["title"],
+            text=story["text"],
+            sources=sources,
+            site=story["site"],
+        )
+        for line in lines:
+            out.print("  " + line, soft_wrap=True)
+
+
 @main.command()
 @click.option(
     "--within",
@@ -395,7 +518,46 @@ def run(ctx: Context) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    run_daemon(db, config, stop=stop, clock=utcnow)
+    run_daemon(
+        db, config, stop=stop, clock=utcnow, extra_jobs=schedule_digests(ctx.db_path, config)
+    )
+
+
+def schedule_digests(db_path: str | None, config: Config):
+    """Each watch with a schedule gets a cron job that sends its digest.
+
+    Jobs run on scheduler threads beside the poll tick, so each opens its own connection.
+    """
+
+    def add(scheduler) -> None:
+        from zoneinfo import ZoneInfo
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        from . import dispatch
+
+        for w in config.watches:
+            if not w.schedule or not w.deliveries:
+                continue
+
+            def job(w=w) -> None:
+                db = store.open_db(db_path)
+                try:
+                    dispatch.send(db, config, w, now=utcnow())
+                except Exception:
+                    logging.getLogger("monitor.digest").exception("digest %s failed", w.name)
+                finally:
+                    db.conn.close()
+
+            scheduler.add_job(
+                job,
+                CronTrigger.from_crontab(w.schedule, timezone=ZoneInfo(w.timezone)),
+                id=f"digest:{w.name}",
+                max_instances=1,
+                coalesce=True,
+            )
+
+    return add
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,7 @@ characters, full-width forms or another case finds the same stories.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from functools import lru_cache
@@ -47,14 +48,38 @@ def cjk_count(s: str) -> int:
 
 
 def detect_lang(text: str, *, sample: int = 2000) -> str:
-    """``zh-Hans``, ``zh-Hant`` or ``other``, from which script the Chinese characters use."""
+    """``zh-Hans``, ``zh-Hant`` or ``other``, from which script the Chinese characters use.
+
+    Runs once per stored item, so it stops counting Chinese characters as soon as there are
+    enough, and votes on the script over the first ``_SCRIPT_SAMPLE`` characters only: a
+    few dozen Chinese characters already settle it, and OpenCC costs grow with the length.
+    """
     s = text[:sample]
-    chinese = cjk_count(s)
-    if chinese < 2 or chinese < len(s.strip()) * 0.1:
+    if not _enough_chinese(s, max(2, len(s.strip()) * 0.1)):
         return "other"
-    simp = to_simplified(s)
-    trad = to_traditional(s)
+    head = s[:_SCRIPT_SAMPLE]
+    if not _enough_chinese(head, _SCRIPT_MIN_CJK):
+        head = s  # Chinese starts late (an English lead): vote over the whole sample
+    simp = to_simplified(head)
+    if simp == head:  # nothing Traditional-only, so it cannot be zh-Hant
+        return "zh-Hans"
+    trad = to_traditional(head)
     # Characters that change under t2s are Traditional-only; under s2t, Simplified-only.
-    trad_only = sum(a != b for a, b in zip(s, simp, strict=False))
-    simp_only = sum(a != b for a, b in zip(s, trad, strict=False))
+    trad_only = sum(map(operator.ne, head, simp))
+    simp_only = sum(map(operator.ne, head, trad))
     return "zh-Hant" if trad_only > simp_only else "zh-Hans"
+
+
+_SCRIPT_SAMPLE = 300
+_SCRIPT_MIN_CJK = 60
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
+
+
+def _enough_chinese(s: str, need: float) -> bool:
+    """``cjk_count(s) >= need``, reading only as far as it takes."""
+    found = 0
+    for m in _CJK_RUN.finditer(s):
+        found += m.end() - m.start()
+        if found >= need:
+            return True
+    return False

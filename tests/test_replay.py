@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -106,7 +106,9 @@ class Site:
 @pytest.fixture
 def site():
     s = Site()
-    index = f"# 大纪元镜像\n\n- [{seed_item('000').title}](000.md)\n- [{seed_item('002').title}](002.md)\n"
+    index = "# 大纪元镜像\n\n" + "".join(
+        f"- [{seed_item(p).title}]({p}.md)\n" for p in ("000", "002")
+    )
     s.add(MIRROR + "index.md", index.encode())
     s.add(MIRROR + "000.md", seed("000").read_bytes())
     s.add(MIRROR + "002.md", seed("002").read_bytes())

@@ -42,13 +42,13 @@ def detect(data: bytes) -> str:
         return "atom" if m["name"] == "feed" else "rss"
 
     text = head
-    if (found := hexo.split_front_matter(head)) is not None:
+    if (found := hexo.split_fences(head)) is not None:
         text = found[1]
         if not _looks_like_archive(text):
             return "hexo"
     if _looks_like_archive(text):
         return "feed-archive"
-    lines = [ln for ln in text.splitlines()[:12] if ln.strip()]
+    lines = [ln for ln in _first_lines(text, 12) if ln.strip()]
     if (
         lines
         and epoch_mirror.TITLE.match(lines[0])
@@ -59,8 +59,14 @@ def detect(data: bytes) -> str:
     raise ParseError(f"unrecognised document format (starts with {start!r})")
 
 
+def _first_lines(text: str, n: int) -> list[str]:
+    """``text.splitlines()[:n]`` without splitting the whole document."""
+    lines = text[: 256 * n].splitlines()
+    return lines[:n] if len(lines) > n else text.splitlines()[:n]
+
+
 def _looks_like_archive(text: str) -> bool:
-    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    lines = [ln for ln in _first_lines(text, 20) if ln.strip()]
     while lines and (feed_archive.DATE_LINE.match(lines[0]) or feed_archive.EPOCH.match(lines[0])):
         if feed_archive.EPOCH.match(lines[0]):
             return True

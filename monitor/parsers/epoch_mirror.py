@@ -17,10 +17,12 @@ from monitor.parsers import dates
 from monitor.parsers.html import (
     clean_html,
     dedupe_images,
+    drop_tree,
     fragment,
     html_to_text,
     images_in,
     summarize,
+    text_content,
 )
 from monitor.text import detect_lang
 
@@ -80,7 +82,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         body = root
         for el in list(root):
             if el.find(".//img") is not None and CAPTION_XPATH(el):
-                el.drop_tree()
+                drop_tree(el)
     _strip_noise(body)
 
     full_text = html_to_text(body)  # dateline and byline still at the top
@@ -124,9 +126,9 @@ def _middle(lines: list[str]) -> tuple[list[str], str | None]:
     nav = None
     out: list[str] = []
     for line in lines:
-        if FOOTER.match(line):
+        if "原文" in line and FOOTER.match(line):
             break
-        links = MD_LINK.findall(line)
+        links = MD_LINK.findall(line) if "](" in line else None
         if links and (_links_only(line) or line.lstrip().startswith("#")):
             if nav is None:
                 nav = next((href for _, href in links if ARTICLE_ID.search(href)), None)
@@ -160,10 +162,17 @@ def _strip_noise(body: etree._Element) -> None:
         if not isinstance(el.tag, str) or el.getparent() is None:
             continue
         marks = f"{el.get('id', '')} {el.get('class', '')}"
-        if AD_MARK.search(marks) or (
-            el.tag in ("p", "div") and EDITOR.match(el.text_content() or "")
+        if (marks != " " and AD_MARK.search(marks)) or (
+            el.tag in ("p", "div") and _may_be_editor_line(el) and EDITOR.match(text_content(el))
         ):
-            el.drop_tree()
+            drop_tree(el)
+
+
+def _may_be_editor_line(el: etree._Element) -> bool:
+    """False when the element's own leading text already rules out an editor line, which
+    spares collecting the text of every paragraph."""
+    lead = (el.text or "").lstrip()
+    return not lead or lead[0] in "责責"
 
 
 def _published(footer: str | None, text: str) -> str | None:

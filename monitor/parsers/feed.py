@@ -1,4 +1,8 @@
-"""RSS and Atom feeds through feedparser, one Item per entry.
+"""RSS and Atom feeds, one Item per entry.
+
+Well-formed feeds are read by :mod:`fastfeed` straight from an lxml tree; everything else
+(and anything that reader is unsure of) goes through feedparser, which is the reference
+for what an entry holds. Both hand ``_item`` the same entry dicts.
 
 feedparser's own HTML sanitizer is switched off: bodies go through :func:`clean_html`
 like every other format, and skipping the second pass is most of feedparser's cost.
@@ -14,6 +18,7 @@ import time
 import feedparser
 
 from monitor.models import Image, Item, ParseError
+from monitor.parsers import fastfeed
 from monitor.parsers.html import (
     clean_html,
     dedupe_images,
@@ -28,18 +33,25 @@ IMAGE_TYPES = ("image/",)
 
 
 def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
+    fast = fastfeed.read(data, url)
+    fmt, title, entries, error = (*fast, None) if fast else _read_with_feedparser(data, url)
+    outlet = site or _clean_line(title) or None
+    items = [_item(e, fmt, outlet, url) for e in entries]
+    items = [it for it in items if it.title or it.url or it.text]  # debris of a broken feed
+    if error and not items:
+        raise ParseError(f"unreadable feed, no entries: {error}")
+    return items
+
+
+def _read_with_feedparser(data: bytes, url: str | None) -> tuple[str, str, list, object]:
+    """``(format, feed title, entries, reason the feed is broken or None)``."""
     headers = {"content-location": url} if url else None
     d = feedparser.parse(
         data, sanitize_html=False, resolve_relative_uris=bool(url), response_headers=headers
     )
     fmt = "atom" if d.get("version", "").startswith("atom") else "rss"
-    outlet = site or _clean_line(d.feed.get("title", "")) or None
-    items = [_item(e, fmt, outlet, url) for e in d.entries]
-    items = [it for it in items if it.title or it.url or it.text]  # debris of a broken feed
-    if d.bozo and not items:
-        reason = d.get("bozo_exception") or "no readable entries"
-        raise ParseError(f"unreadable feed, no entries: {reason}")
-    return items
+    error = (d.get("bozo_exception") or "no readable entries") if d.bozo else None
+    return fmt, d.feed.get("title", ""), d.entries, error
 
 
 def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
@@ -47,6 +59,8 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     body = entry["content"][0].get("value", "") if entry.get("content") else ""
     summary_html = entry.get("summary", "")
     root = fragment(body or summary_html)
+    if isinstance(body or summary_html, fastfeed.RawHTML):  # feedparser would have resolved
+        fastfeed.resolve_uris(root, (body or summary_html).base)
     text = html_to_text(root)
     # A separate description is the outlet's own abstract: better than a cut of the text.
     summary = html_to_text(summary_html) if body and summary_html else ""

@@ -9,6 +9,7 @@ The bridge records no article URL, so ``url`` is always ``None``.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 import yaml
 
@@ -41,14 +42,10 @@ def split_front_matter(text: str) -> tuple[dict, str] | None:
 
     Shared with the Jekyll header of feed archives, which uses the same syntax.
     """
-    start = text.lstrip("\ufeff \t\r\n")
-    if not start.startswith("---"):
+    found = split_fences(text)
+    if found is None:
         return None
-    fences = list(FENCE.finditer(start))
-    if len(fences) < 2 or fences[0].start() != 0:
-        return None
-    head = start[fences[0].end() : fences[1].start()]
-    body = start[fences[1].end() :].lstrip("\r\n")
+    head, body = found
     try:
         fields = yaml.load(head, Loader=_LOADER)  # noqa: S506 - BaseLoader builds no objects
     except yaml.YAMLError:
@@ -56,6 +53,17 @@ def split_front_matter(text: str) -> tuple[dict, str] | None:
     if not isinstance(fields, dict):
         fields = _read_lines(head)
     return fields, body
+
+
+def split_fences(text: str) -> tuple[str, str] | None:
+    """``(header, body)`` as raw text: enough for format detection, which needs no YAML."""
+    start = text.lstrip("\ufeff \t\r\n")
+    if not start.startswith("---"):
+        return None
+    fences = list(islice(FENCE.finditer(start), 2))  # a body may hold more rules
+    if len(fences) < 2 or fences[0].start() != 0:
+        return None
+    return start[fences[0].end() : fences[1].start()], start[fences[1].end() :].lstrip("\r\n")
 
 
 def _read_lines(head: str) -> dict:

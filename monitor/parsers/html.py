@@ -6,8 +6,9 @@ has no spaces between words, so both the text and the stored HTML drop any white
 touches a Chinese character or full-width punctuation mark, and keep one space only between
 two Latin letters or digits ("Vladimir Putin").
 
-Text extraction is one lxml parse and one ``iterwalk`` (no BeautifulSoup, no per-line
-regexes) because feed polling extracts text for every entry.
+Feed polling extracts text for every entry, so the body is parsed once, with lxml's plain
+``etree.HTMLParser`` (``lxml.html`` runs a Python class lookup for every element it hands
+out), and text, images and the sanitizer input all come from that one tree.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache, partial
-from html import escape as html_escape
 from urllib.parse import urljoin
 
-import lxml.html
 import nh3
 from lxml import etree
 
@@ -29,10 +28,10 @@ from monitor.text import CJK_CHARS
 # punctuation, curly quotes, dashes, ellipsis and the interpuncts used in transliterated
 # names (弗拉基米尔‧普京, 杰克·沙利文).
 WIDE = CJK_CHARS + "\u3000-\u303f\u3040-\u30ff\uff00-\uffef\u2010-\u2027\u00b7\u2e3a\u2e3b"
-_WS = re.compile(r"\s+")
 _BREAK = "\ue000"  # private-use character: marks a block edge while text is gathered
 _CELLS = frozenset(("td", "th"))
-_SPACE_BY_WIDE = re.compile(f" (?=[{WIDE}])|(?<=[{WIDE}]) ")
+# A space with a wide character on either side; starts with the literal so re can skip ahead.
+_SPACE_BY_WIDE = re.compile(f" (?:(?=[{WIDE}])|(?<=[{WIDE}] ))")
 _WIDE_CHAR = re.compile(f"[{WIDE}]")
 
 ALLOWED_TAGS = {
@@ -74,13 +73,11 @@ def squeeze(s: str) -> str:
     words = s.split()
     if len(words) < 2:
         return words[0] if words else ""
-    wide = _WIDE_CHAR.match
-    out = [words[0]]
-    for w in words[1:]:
-        if not (wide(out[-1][-1]) or wide(w[0])):
-            out.append(" ")
-        out.append(w)
-    return "".join(out)
+    return _SPACE_BY_WIDE.sub("", " ".join(words))
+
+
+# Same settings as lxml.html's parser, minus its element classes and the id index.
+_PARSER = etree.HTMLParser(collect_ids=False)
 
 
 def fragment(html: str | etree._Element) -> etree._Element:
@@ -89,38 +86,73 @@ def fragment(html: str | etree._Element) -> etree._Element:
         return html
     if html.lstrip().startswith("<?xml"):  # lxml refuses str input with a declaration
         html = html.split("?>", 1)[1]
-    try:
-        body = lxml.html.document_fromstring(html).find("body")
-    except etree.ParserError:  # empty or whitespace-only document
-        body = None
-    return body if body is not None else lxml.html.Element("body")
+    root = etree.fromstring(html, _PARSER)  # None for an empty document
+    body = root.find("body") if root is not None else None
+    return body if body is not None else etree.Element("body")
 
 
 def html_to_text(html: str | etree._Element) -> str:
     """Plain text, one paragraph per line, without scripts, styles or comments."""
+    root = fragment(html)
     buf: list[str] = []
-    walk = etree.iterwalk(fragment(html), events=("start", "end", "comment", "pi"))
-    for event, el in walk:
-        tag = el.tag
-        if event == "start":
-            if tag in DROPPED:
-                walk.skip_subtree()
-                continue
-            if tag in BLOCKS:
-                buf.append(_BREAK)
-            if el.text:
-                buf.append(el.text)
-        elif event == "end":
-            if tag in BLOCKS:
-                buf.append(_BREAK)
-            elif tag in _CELLS:
-                buf.append(" ")
-            if el.tail:
-                buf.append(el.tail)
-        elif el.tail:  # comment or processing instruction: only its tail is text
-            buf.append(el.tail)
-    lines = (squeeze(seg) for seg in "".join(buf).split(_BREAK))
+    _gather(root, buf.append)
+    if root.tail:
+        buf.append(root.tail)
+    lines = (squeeze(seg) for seg in "".join(buf).split(_BREAK) if seg)
     return "\n".join(line for line in lines if line)
+
+
+def _gather(el: etree._Element, add: Callable[[str], object]) -> None:
+    """Text of ``el`` and its descendants with block edges marked; tails are the caller's."""
+    tag = el.tag
+    if tag in DROPPED:
+        return
+    block = tag in BLOCKS
+    if block:
+        add(_BREAK)
+    if el.text:
+        add(el.text)
+    for child in el:
+        if isinstance(child.tag, str):  # not a comment or processing instruction
+            _gather(child, add)
+        if child.tail:
+            add(child.tail)
+    if block:
+        add(_BREAK)
+    elif tag in _CELLS:
+        add(" ")
+
+
+def drop_tree(el: etree._Element) -> None:
+    """Remove ``el`` and its content but keep its tail text (``HtmlElement.drop_tree``)."""
+    parent = el.getparent()
+    if el.tail:
+        previous = el.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + el.tail
+        else:
+            previous.tail = (previous.tail or "") + el.tail
+    parent.remove(el)
+
+
+# ``HtmlElement.text_content``: every descendant text node, comments excluded.
+text_content = etree.XPath("string()")
+
+
+# An absolute http(s) URL that urljoin returns as it is, whatever the base: lowercase scheme,
+# plain ASCII host, no whitespace or controls (urlsplit strips them), no ";params" and no
+# empty "?" or "#" (urlunparse drops those).
+_SETTLED_URL = re.compile(
+    r"https?://[-a-zA-Z0-9._~%!$&'()*+,=:@]+(?:/[^\x00-\x20?#;]*)?"
+    r"(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
+)
+
+
+def join_url(base: str | None, url: str) -> str:
+    """``urljoin(base, url)``, skipped for the absolute URLs it would not change."""
+    if not base or _SETTLED_URL.match(url):
+        return url
+    return urljoin(base, url)
 
 
 def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Image]:
@@ -138,7 +170,7 @@ def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Im
         if fig is not None:
             cap = fig.find(".//figcaption")
             caption = (html_to_text(cap) or None) if cap is not None else None
-        out.append(Image(urljoin(base, src) if base else src, caption))
+        out.append(Image(join_url(base, src), caption))
     return dedupe_images(out)
 
 
@@ -192,11 +224,17 @@ def _cleaner(base: str | None) -> Callable[[str], str]:
     return partial(nh3.clean, **options)
 
 
+# lxml.html.tostring drops these; the sanitizer would too, but keep the input identical.
+_META_CONTENT_TYPE = re.compile(r'<meta http-equiv="Content-Type"[^>]*>', re.I)
+
+
 def _serialize(root: etree._Element) -> str:
-    if root.tag == "body":  # fragment()'s container: keep only what it holds
-        inner = "".join(lxml.html.tostring(c, encoding="unicode") for c in root)
-        return html_escape(root.text or "") + inner
-    return lxml.html.tostring(root, encoding="unicode")
+    if root.tag == "body" and not root.attrib:  # fragment()'s container: only what it holds
+        html = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
+        html = html[len("<body>") : -len("</body>")]
+    else:
+        html = etree.tostring(root, encoding="unicode", method="html")
+    return _META_CONTENT_TYPE.sub("", html)
 
 
 def _squeeze_markup(html: str) -> str:
@@ -209,19 +247,24 @@ def _squeeze_markup(html: str) -> str:
     prev: str | None = None  # last character written on the current line
     for i, part in enumerate(parts):
         if i % 2:
-            if _BLOCK_TAG.match(part) or part[:4].lower() == "<img":
+            if prev is not None and _ends_line(part):
                 prev = None
             continue
         if not part:
             continue
-        text = _WS.sub(" ", part)
-        if text[0] == " " and (prev is None or prev == " " or _is_wide(prev)):
-            text = text[1:]
-        if text.endswith(" "):
-            after = _next_visible(parts, i)
-            if after is None or _is_wide(after):
-                text = text[:-1]
-        text = _SPACE_BY_WIDE.sub("", text)
+        core = squeeze(part)  # inner whitespace done; the edges depend on the neighbours
+        if core == part:  # no whitespace at all: most runs of Chinese text
+            prev = part[-1]
+            continue
+        after_prev = prev is not None and prev != " " and not _is_wide(prev)
+        if not core:  # only whitespace: one space, kept only between two narrow characters
+            text = " " if after_prev and _narrow(_next_visible(parts, i)) else ""
+        else:
+            text = core
+            if after_prev and part[0].isspace() and not _is_wide(core[0]):
+                text = " " + text
+            if part[-1].isspace() and not _is_wide(core[-1]) and _narrow(_next_visible(parts, i)):
+                text += " "
         parts[i] = text
         if text:
             prev = text[-1]
@@ -232,12 +275,27 @@ def _is_wide(ch: str) -> bool:
     return _WIDE_CHAR.match(ch) is not None
 
 
+def _narrow(ch: str | None) -> bool:
+    """A visible character that takes a space next to it (None: a line edge)."""
+    return ch is not None and not _is_wide(ch)
+
+
+def _ends_line(tag: str) -> bool:
+    """Block tags and images end a line; only the tag's name matters."""
+    return _tag_ends_line(tag.split(None, 1)[0])
+
+
+@lru_cache(maxsize=256)
+def _tag_ends_line(head: str) -> bool:
+    return bool(_BLOCK_TAG.match(head)) or head[:4].lower() == "<img"
+
+
 def _next_visible(parts: list[str], i: int) -> str | None:
     """The next non-space character after text slot ``i``; None at a block edge."""
     for j in range(i + 1, len(parts)):
         part = parts[j]
         if j % 2:
-            if _BLOCK_TAG.match(part) or part[:4].lower() == "<img":
+            if _ends_line(part):
                 return None
         elif visible := part.lstrip():
             return visible[0]

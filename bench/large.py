@@ -1,0 +1,320 @@
+"""Scenario 6: search (and, later, digests) on a store of a million items.
+
+Building the store
+    ``python -m bench.large build --items 1000000`` (the harness calls it on first use) writes
+    ``<cache>/large-<VERSION>-<items>.db`` with monitor's own schema (``monitor.store.open_db``)
+    and rows exactly as ``monitor.store.write_items`` would leave them for new stories:
+    ``items``, ``item_keys``, ``item_urls``, ``sightings`` and the contentless ``items_fts``
+    filled with ``monitor.fulltext.segment`` of the title and text.
+
+    Speed comes from segmenting less, not differently: a text is a sequence of sentences from
+    a pool of :data:`POOL` sentences, every sentence ends in ``。``, and bigrams never cross a
+    non-CJK character, so ``segment(text)`` equals the space-joined ``segment`` of its
+    sentences. The pool is segmented once; every generated text's segmentation is composed,
+    and the build checks the identity with ``segment`` on a sample (it stops if one differs).
+    Rows go in with ``executemany`` in transactions of 50,000, ``synchronous=OFF``.
+
+Planted terms
+    Characters that appear nowhere else in the vocabulary, planted in a known share of texts,
+    so searches of every selectivity exist: see :data:`PLANTED`.
+
+Measuring (``phase=search`` in :mod:`bench.worker`)
+    ``monitor.store.search(db, term, limit=50)`` many times (median, p95), against the
+    brute-force ``SELECT ... WHERE title LIKE '%term%' OR text LIKE '%term%' ORDER BY id DESC
+    LIMIT 50`` on the same table; the two id lists must be equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import sqlite3
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .corpus import DEFAULT_CACHE, OUTLETS, WORDS, Writer
+
+VERSION = "large-v1"
+POOL = 30000
+BATCH = 50000
+# term -> share of texts it is planted in (its own characters occur nowhere else).
+PLANTED = {"鲲鹏": 0.0001, "龙舟": 0.01, "麒麟芯片": 0.001, "饕餮盛宴": 0.0}
+# Search terms measured: (term, why).
+TERMS = (
+    ("普京", "2 chars, common (vocabulary word, in most texts)"),
+    ("鲲鹏", "2 chars, rare (planted in 0.01 % of texts)"),
+    ("龙舟", "2 chars, 1 % of texts"),
+    ("人道主义", "4 chars, common (vocabulary word)"),
+    ("麒麟芯片", "4 chars, 0.1 % of texts"),
+    ("饕餮盛宴", "4 chars, absent"),
+)
+T0 = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def store_path(items: int, cache: Path = DEFAULT_CACHE) -> Path:
+    return Path(cache) / f"{VERSION}-{items}.db"
+
+
+def build(items: int, cache: Path = DEFAULT_CACHE, *, seed: int = 7) -> dict:
+    """Build (or find) the large store; returns facts about it (and how long it took)."""
+    from monitor.canonical import url_key
+    from monitor.fulltext import segment
+    from monitor.store import open_db
+
+    path = store_path(items, cache)
+    meta_path = path.with_suffix(".json")
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        meta["cached"] = True
+        return meta
+    started = time.perf_counter()
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    db = open_db(tmp)
+    conn = db.conn
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -1000000")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    # Bulk load: no incremental merging of FTS segments (one 'optimize' merge at the end),
+    # and a bigger pending-terms buffer where this SQLite knows the option.
+    conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', 0)")
+    with contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('hashsize', 67108864)")
+
+    rng = random.Random(seed)
+    w = Writer(rng)
+    pool = [w.sentence() for _ in range(POOL)]
+    pool_seg = [segment(s) for s in pool]
+    plant_seg: dict[str, list[tuple[str, str]]] = {}
+    for term in PLANTED:
+        sents = []
+        for _ in range(50):
+            words = rng.choices(WORDS, k=8)
+            words.insert(rng.randrange(len(words)), term)
+            s = "".join(words) + "。"
+            sents.append((s, segment(s)))
+        plant_seg[term] = sents
+    t_pool = time.perf_counter() - started
+
+    sites = [name for name, _ in OUTLETS]
+    checked = mismatches = 0
+    t_seg = 0.0
+    for start in range(0, items, BATCH):
+        rows_items, rows_fts, rows_keys, rows_urls, rows_sight = [], [], [], [], []
+        for i in range(start, min(items, start + BATCH)):
+            n = rng.randint(8, 24)  # ~300-900 characters
+            idx = rng.choices(range(POOL), k=n)
+            sents = [pool[k] for k in idx]
+            segs = [pool_seg[k] for k in idx]
+            for term, share in PLANTED.items():
+                if share and rng.random() < share:
+                    s, sg = rng.choice(plant_seg[term])
+                    at = rng.randrange(n)
+                    sents.insert(at, s)
+                    segs.insert(at, sg)
+            cut = len(sents) // 2
+            text = "".join(sents[:cut]) + "\n" + "".join(sents[cut:])
+            body = " ".join(segs)
+            if checked < 300 and i % 997 == 0:
+                checked += 1
+                mismatches += segment(text) != body
+            title = "".join(rng.choices(WORDS, k=rng.randint(3, 6))) + w.name()
+            t = time.perf_counter()
+            title_seg = segment(title)
+            t_seg += time.perf_counter() - t
+            when = T0 + timedelta(seconds=i * 60)
+            ts = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+            url = f"https://news{i % 7}.example-large.com/{when:%Y/%m/%d}/{i}.html"
+            key = url_key(url)
+            site = sites[i % len(sites)]
+            html = "<p>" + "".join(sents[:cut]) + "</p>\n<p>" + "".join(sents[cut:]) + "</p>"
+            item_id = i + 1
+            rows_items.append(
+                (
+                    item_id,
+                    "url:" + key,
+                    title,
+                    url,
+                    url,
+                    site,
+                    None,
+                    ts,
+                    text[:120],
+                    text,
+                    html,
+                    "[]",
+                    "[]",
+                    "zh-Hans",
+                    "rss",
+                    None,
+                    ts,
+                    ts,
+                )
+            )
+            rows_fts.append((item_id, title_seg, body))
+            rows_keys.append(("url:" + key, item_id))
+            rows_urls.append((key, url, item_id, ts))
+            rows_sight.append((item_id, f"feed-{i % 200:04d}", "bench", url, "rss", ts, ts))
+        if mismatches:
+            raise RuntimeError("composed segmentation differs from monitor.fulltext.segment")
+        with conn:
+            conn.executemany(
+                "INSERT INTO items (id, story_key, title, url, canonical_url, site, author, "
+                "published, summary, text, html, images, tags, lang, format, title_key, "
+                "first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows_items,
+            )
+            conn.executemany(
+                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)", rows_fts
+            )
+            conn.executemany("INSERT INTO item_keys (key, item_id) VALUES (?, ?)", rows_keys)
+            conn.executemany(
+                "INSERT INTO item_urls (url_key, url, item_id, first_seen) VALUES (?, ?, ?, ?)",
+                rows_urls,
+            )
+            conn.executemany(
+                "INSERT INTO sightings (item_id, source, location, url, format, first_seen, "
+                "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows_sight,
+            )
+        done = min(items, start + BATCH)
+        elapsed = time.perf_counter() - started
+        print(f"  large store: {done:,}/{items:,} items, {elapsed:.0f}s", flush=True)
+    t = time.perf_counter()
+    conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
+    conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', 4)")
+    t_optimize = time.perf_counter() - t
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    os.replace(tmp, path)
+    meta = {
+        "items": items,
+        "version": VERSION,
+        "path": str(path),
+        "size_mb": round(path.stat().st_size / 2**20, 1),
+        "build_s": round(time.perf_counter() - started, 1),
+        "pool_s": round(t_pool, 1),
+        "title_segment_s": round(t_seg, 1),
+        "fts_optimize_s": round(t_optimize, 1),
+        "segment_checks": checked,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cached": False,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+def _timed(fn, runs: int) -> tuple[list[float], object]:
+    times, result = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return times, result
+
+
+def _p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+def search_phase(job: dict) -> dict:
+    """Runs in a worker: every term through monitor.store.search and through LIKE."""
+    from monitor.store import _LIST_COLUMNS, open_db, search
+
+    db = open_db(job["db"])
+    conn = db.conn
+    limit = job.get("limit", 50)
+    runs = job.get("search_runs", 30)
+    like_runs = job.get("like_runs", 3)
+    out = []
+    for term, why in TERMS:
+        search(db, term, limit=limit)  # first touch of this term's pages
+        times, rows = _timed(lambda t=term: search(db, t, limit=limit), runs)
+        ids = [r["id"] for r in rows]
+        like_sql = (
+            f"SELECT {_LIST_COLUMNS} FROM items WHERE title LIKE ? OR text LIKE ? "
+            "ORDER BY items.id DESC LIMIT ?"
+        )
+        pat = f"%{term}%"
+        like_times, like_rows = _timed(
+            lambda p=pat, q=like_sql: conn.execute(q, (p, p, limit)).fetchall(), like_runs
+        )
+        like_ids = [r[0] for r in like_rows]
+        total = conn.execute(
+            "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
+            ('"' + " ".join(_bigrams(term)) + '"',),
+        ).fetchone()[0]
+        med, like_med = statistics.median(times), statistics.median(like_times)
+        out.append(
+            {
+                "term": term,
+                "chars": len(term),
+                "why": why,
+                "matches": total,
+                "returned": len(ids),
+                "median_ms": med * 1000,
+                "p95_ms": _p95(times) * 1000,
+                "like_median_ms": like_med * 1000,
+                "speedup": like_med / med if med else None,
+                "same_results": ids == like_ids,
+                "runs": runs,
+                "like_runs": like_runs,
+            }
+        )
+    return {"terms": out, "digest": digest_phase(db), "wall": sum(t["median_ms"] for t in out)}
+
+
+def _bigrams(term: str) -> list[str]:
+    return [term[i : i + 2] for i in range(len(term) - 1)] or [term]
+
+
+# --- digest (scenario 6b) -------------------------------------------------------------------
+
+DIGEST_TARGET_S = 2.0
+DIGEST_NEW_ITEMS = 10000
+DIGEST_WATCHES = 5
+
+
+def digest_phase(db) -> dict:
+    """Digest building: 10,000 new items, 5 watches, target < 2 s.
+
+    monitor has no digest builder yet (only the ``Digest*`` data classes in
+    ``monitor.models``). Until ``monitor.digest`` exists this reports "not yet available";
+    no number is made up. When it lands, time its builder here over the newest
+    :data:`DIGEST_NEW_ITEMS` rows of the large store with :data:`DIGEST_WATCHES` watches.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("monitor.digest") is None:
+        return {
+            "status": "not yet available",
+            "reason": "monitor.digest does not exist yet (only the Digest data classes do)",
+            "target_s": DIGEST_TARGET_S,
+        }
+    return {
+        "status": "not yet available",
+        "reason": "monitor.digest exists but bench/large.py:digest_phase does not call it yet",
+        "target_s": DIGEST_TARGET_S,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Build the large store of scenario 6.")
+    ap.add_argument("command", choices=["build"])
+    ap.add_argument("--items", type=int, default=1_000_000)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    a = ap.parse_args(argv)
+    print(json.dumps(build(a.items, a.cache)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

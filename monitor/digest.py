@@ -1,0 +1,370 @@
+"""Digest selection: which new stories a watch gets, grouped by event, in order.
+
+``--since last`` (the default) means stories not yet in a *delivered* digest of the watch,
+stored since its last delivered digest (or within ``digest_lookback`` the first time). A
+failed delivery marks nothing, so the next run sends the same stories again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from . import similarity
+from .config import Config, Watch, parse_duration
+from .fulltext import QueryTooShort, fts_query
+from .match import Matcher, Rule
+from .models import Digest, DigestEntry, DigestStory
+from .store import iso, transaction
+
+LEAD_CHARS = 120
+
+
+@dataclass
+class Story:
+    """A stored story as digest selection needs it."""
+
+    item_id: int
+    story_key: str
+    title: str
+    text: str
+    site: str | None
+    published: str | None
+    first_seen: str
+    url: str | None
+    sources: set[str] = field(default_factory=set)
+    mirror_links: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+
+    @property
+    def when(self) -> datetime:
+        """Publication time (date-only at midnight UTC), else when it was first stored."""
+        return parse_time(self.published) or parse_time(self.first_seen)
+
+
+@dataclass
+class Selection:
+    digest: Digest
+    members: list[tuple[int, int, list[str]]]  # (item_id, group_id, matched terms), in order
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def rule_of(watch: Watch) -> Rule:
+    return Rule(
+        any=watch.any,
+        all=watch.all,
+        exclude=watch.exclude,
+        regex=watch.regex,
+        sources=watch.sources,
+        exclude_sources=watch.exclude_sources,
+        sites=watch.sites,
+        exclude_sites=watch.exclude_sites,
+    )
+
+
+# --- the window ----------------------------------------------------------------------------
+
+
+def window_start(
+    db: sqlite_utils.Database, watch: Watch, since: str, *, now: datetime, lookback: timedelta
+) -> tuple[datetime, bool, str]:
+    """(start, exclude already-delivered, description) for ``--since``."""
+    if since == "last":
+        row = db.conn.execute(
+            "SELECT max(created_at) FROM digests WHERE watch = ? AND status = 'delivered'",
+            (watch.name,),
+        ).fetchone()
+        if row and row[0]:
+            return parse_time(row[0]), True, f"since the last digest ({row[0]})"
+        return now - lookback, True, "new stories"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+        start = datetime.combine(
+            date.fromisoformat(since), datetime.min.time(), ZoneInfo(watch.timezone)
+        )
+        return start.astimezone(UTC), False, f"since {since}"
+    try:
+        span = parse_duration(since)
+    except ValueError:
+        raise ValueError(
+            f"--since: expected 'last', a duration like 24h, or a date like "
+            f"2021-12-01; got {since!r}"
+        ) from None
+    return now - span, False, f"the last {since}"
+
+
+def _prefilter(watch: Watch) -> str | None:
+    """An FTS5 expression that every matching story satisfies, to skip scanning the rest."""
+    if watch.regex:
+        return None
+    try:
+        if watch.any:
+            return " OR ".join(f"({fts_query(t)})" for t in watch.any)
+        if watch.all:
+            return " AND ".join(f"({fts_query(t)})" for t in watch.all)
+    except (QueryTooShort, ValueError):
+        return None
+    return None
+
+
+def load_stories(
+    db: sqlite_utils.Database,
+    watch: Watch,
+    config: Config,
+    *,
+    start: datetime,
+    exclude_delivered: bool,
+) -> list[Story]:
+    sql = (
+        "SELECT id, story_key, title, text, site, published, first_seen, "
+        "coalesce(canonical_url, url) FROM items WHERE first_seen >= ?"
+    )
+    params: list = [iso(start)]
+    match = _prefilter(watch)
+    if match:
+        sql += " AND id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+        params.append(match)
+    if exclude_delivered:
+        sql += (
+            " AND id NOT IN (SELECT di.item_id FROM digest_items di JOIN digests d "
+            "ON d.id = di.digest_id WHERE d.status = 'delivered' AND di.watch = ?)"
+        )
+        params.append(watch.name)
+    stories = {r[0]: Story(*r) for r in db.conn.execute(sql + " ORDER BY id", params)}
+    _attach_sightings(db.conn, stories, config)
+    return list(stories.values())
+
+
+def _attach_sightings(conn: sqlite3.Connection, stories: dict[int, Story], config: Config):
+    mirror_kinds = {s.name for s in config.sources if s.kind in ("mirror", "page")}
+    ids = list(stories)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for item_id, source, location in conn.execute(
+            f"SELECT item_id, source, location FROM sightings WHERE item_id IN ({marks}) "
+            "ORDER BY id",
+            chunk,
+        ):
+            story = stories[item_id]
+            story.sources.add(source)
+            if (
+                source in mirror_kinds
+                and location.startswith(("http://", "https://"))
+                and location != story.url
+                and location not in story.mirror_links
+            ):
+                story.mirror_links.append(location)
+
+
+# --- matching, grouping, ordering ----------------------------------------------------------
+
+
+def matching(stories: Sequence[Story], watch: Watch) -> list[Story]:
+    matcher = Matcher(rule_of(watch))
+    out = []
+    for s in stories:
+        m = matcher.match(title=s.title, text=s.text, sources=s.sources, site=s.site)
+        if m:
+            s.terms = list(m.terms)
+            out.append(s)
+    return out
+
+
+def group(stories: Sequence[Story], config: Config) -> list[list[Story]]:
+    """Stories about the same event (thresholds from config, defaults from similarity)."""
+    kwargs = {"window": config.settings.group_window}
+    if config.settings.group_threshold is not None:
+        kwargs["threshold"] = config.settings.group_threshold
+    by_id = {s.item_id: s for s in stories}
+    feats = [(s.item_id, similarity.features(s.title, s.text, s.when)) for s in stories]
+    return [[by_id[i] for i in g] for g in similarity.group_events(feats, **kwargs)]
+
+
+def _local(value: str | None, tz: ZoneInfo) -> str | None:
+    if not value or len(value) == 10:
+        return value
+    t = parse_time(value)
+    return t.astimezone(tz).isoformat() if t else value
+
+
+def lead(text: str, limit: int = LEAD_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def to_digest_story(s: Story, tz: ZoneInfo) -> DigestStory:
+    return DigestStory(
+        story_key=s.story_key,
+        title=s.title,
+        site=s.site,
+        published=_local(s.published, tz),
+        url=s.url,
+        lead=lead(s.text),
+        mirror_links=list(s.mirror_links),
+    )
+
+
+def build(
+    db: sqlite_utils.Database,
+    config: Config,
+    watch: Watch,
+    *,
+    since: str = "last",
+    now: datetime,
+) -> Selection:
+    """The digest ``watch`` would get now; nothing is written."""
+    start, exclude, description = window_start(
+        db, watch, since, now=now, lookback=config.settings.digest_lookback
+    )
+    stories = matching(
+        load_stories(db, watch, config, start=start, exclude_delivered=exclude), watch
+    )
+    groups = group(stories, config)
+    for g in groups:
+        g.sort(key=lambda s: (s.when, s.item_id), reverse=True)  # newest is the headline
+    groups.sort(key=lambda g: (g[0].when, len({s.site for s in g})), reverse=True)
+    tz = ZoneInfo(watch.timezone)
+    digest = Digest(
+        watch=watch.name,
+        generated_at=now.astimezone(tz).isoformat(timespec="seconds"),
+        timezone=watch.timezone,
+        since=description,
+    )
+    members = []
+    for g in groups:
+        head, *rest = g
+        digest.entries.append(
+            DigestEntry(
+                headline=to_digest_story(head, tz),
+                also=[to_digest_story(s, tz) for s in rest],
+                matched_terms=sorted({t for s in g for t in s.terms}),
+            )
+        )
+        members.extend((s.item_id, head.item_id, s.terms) for s in g)
+    return Selection(digest, members)
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def record(
+    db: sqlite_utils.Database,
+    selection: Selection,
+    *,
+    status: str,
+    now: datetime,
+    deliveries: Sequence[str] = (),
+    error: str | None = None,
+) -> int:
+    """Store the digest (delivered or failed) and its stories; persist event groups."""
+    d = selection.digest
+    with transaction(db) as conn:
+        cur = conn.execute(
+            "INSERT INTO digests (watch, created_at, since, status, stories, groups, deliveries,"
+            " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                d.watch,
+                iso(now),
+                d.since,
+                status,
+                len(selection.members),
+                len(d.entries),
+                ",".join(deliveries) or None,
+                error,
+            ),
+        )
+        digest_id = cur.lastrowid
+        conn.executemany(
+            "INSERT INTO digest_items (digest_id, item_id, watch, group_id, position, matched)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (digest_id, item_id, d.watch, group_id, pos, json.dumps(terms, ensure_ascii=False))
+                for pos, (item_id, group_id, terms) in enumerate(selection.members)
+            ],
+        )
+        _store_groups(conn, selection.members)
+    d.digest_id = digest_id
+    return digest_id
+
+
+def _store_groups(conn: sqlite3.Connection, members: Sequence[tuple[int, int, list[str]]]):
+    """Union this digest's groups with the stored ones, so groups only ever grow."""
+    groups: dict[int, list[int]] = {}
+    for item_id, group_id, _ in members:
+        groups.setdefault(group_id, []).append(item_id)
+    for items in groups.values():
+        marks = ",".join("?" * len(items))
+        existing = {
+            g
+            for (g,) in conn.execute(
+                f"SELECT group_id FROM story_groups WHERE item_id IN ({marks})", items
+            )
+        }
+        target = min(existing | set(items))
+        if existing:
+            emarks = ",".join("?" * len(existing))
+            conn.execute(
+                f"UPDATE story_groups SET group_id = ? WHERE group_id IN ({emarks})",
+                (target, *existing),
+            )
+        conn.executemany(
+            "INSERT INTO story_groups (item_id, group_id) VALUES (?, ?) "
+            "ON CONFLICT(item_id) DO UPDATE SET group_id = excluded.group_id",
+            [(i, target) for i in items],
+        )
+
+
+def history(
+    db: sqlite_utils.Database, config: Config, watch: Watch, *, limit: int = 20
+) -> list[Digest]:
+    """The watch's last delivered digests, rebuilt from the store (for its Atom feed)."""
+    tz = ZoneInfo(watch.timezone)
+    out = []
+    digests = db.conn.execute(
+        "SELECT id, created_at, since FROM digests WHERE watch = ? AND status = 'delivered' "
+        "ORDER BY created_at DESC, id DESC LIMIT ?",
+        (watch.name, limit),
+    ).fetchall()
+    for digest_id, created_at, since in digests:
+        rows = db.conn.execute(
+            "SELECT i.id, i.story_key, i.title, i.text, i.site, i.published, i.first_seen, "
+            "coalesce(i.canonical_url, i.url), di.group_id, di.matched FROM digest_items di "
+            "JOIN items i ON i.id = di.item_id WHERE di.digest_id = ? ORDER BY di.position",
+            (digest_id,),
+        ).fetchall()
+        stories = {r[0]: Story(*r[:8]) for r in rows}
+        _attach_sightings(db.conn, stories, config)
+        digest = Digest(
+            watch=watch.name,
+            generated_at=parse_time(created_at).astimezone(tz).isoformat(),
+            timezone=watch.timezone,
+            since=since,
+            digest_id=digest_id,
+        )
+        entries: dict[int, DigestEntry] = {}
+        for r in rows:
+            s = to_digest_story(stories[r[0]], tz)
+            if r[8] in entries:
+                entries[r[8]].also.append(s)
+            else:
+                entries[r[8]] = DigestEntry(headline=s, matched_terms=json.loads(r[9] or "[]"))
+        digest.entries = list(entries.values())
+        out.append(digest)
+    return out

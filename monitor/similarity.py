@@ -1,0 +1,329 @@
+"""Story grouping: the same article in several places, and the same event in several articles.
+
+Level 1 (copies). A mirror page, a Hexo archive of a bridge item or a reposted text often
+carries no link back to its original, so URL keys cannot join them. :func:`fingerprint`
+is a 64-bit SimHash over character 4-grams of the folded text with whitespace,
+punctuation and leftover markup removed: a copy with an added editor line, an ad sentence
+and a few changed characters differs by 0-8 bits, another article on the same topic by
+20-40. Fingerprints are *signed* 64-bit ints so they fit SQLite ``INTEGER`` as is; every
+function here accepts the signed or the unsigned form. A store indexes
+:func:`band_keys` and looks up :func:`probe_keys` to find candidates, then checks
+:func:`is_copy`.
+
+Level 2 (events). Two outlets' reports of one event share names, places, numbers and the
+event's date, though hardly a sentence. :func:`features` reads the title and lead only
+(the body drifts into background), :func:`similarity` scores two stories, and
+:func:`group_events` clusters a batch.
+
+Why dates are part of the score: follow-up stories on one topic (three Biden-Putin
+contacts in December 2021) share nearly all their vocabulary; bigram overlap between
+two different calls is as high as between two reports of one call. What differs is
+*when*: the dates the stories mention (``12月30日``) and when they were published. A
+shared date multiplies the lexical score by :data:`DATE_MATCH`, disjoint dates by
+:data:`DATE_MISMATCH`; a story with neither a date mention nor a publication time is
+scored on words alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import chain, combinations
+
+from .text import CJK_CHARS, fold, normalize_title
+
+# --- level 1: copies of one article --------------------------------------------------------
+
+SHINGLE = 4  # characters per shingle: 4 CJK chars ≈ two words, specific enough
+MIN_CHARS = 60  # normalized characters below which a fingerprint is noise, not identity
+BANDS = 4  # index bands of 16 bits each, see band_keys()
+# On the seeds, copies with one or two added sentences (ad, editor line) and up to five
+# changed characters measure 0-10 bits (median 4, 95% ≤ 7); different articles on one
+# topic 22-40. 7 is also what probe_keys(radius=1) is guaranteed to find.
+DEFAULT_MAX_DISTANCE = 7
+_WIDTH = 64 // BANDS
+_BAND = (1 << _WIDTH) - 1
+
+_MASK = (1 << 64) - 1
+_MARKUP = re.compile(
+    r"<[^>]{0,300}>"  # HTML tags
+    r"|&(?:#\d+|#x[0-9a-f]+|[a-z]+);"  # HTML entities
+    r"|\]\([^)\s]{0,500}\)"  # markdown link/image targets: ](url)
+    r"|https?://\S+",  # bare URLs
+    re.I,
+)
+_BIT_TABLES = [bytes((b >> bit) & 1 for b in range(256)) for bit in range(8)]
+
+
+def to_signed(fp: int) -> int:
+    """The same 64 bits as a signed int (what SQLite INTEGER stores)."""
+    fp &= _MASK
+    return fp - (1 << 64) if fp >> 63 else fp
+
+
+def from_signed(fp: int) -> int:
+    """The same 64 bits as an unsigned int in ``[0, 2**64)``."""
+    return fp & _MASK
+
+
+def _normalized(text: str) -> str:
+    return normalize_title(_MARKUP.sub(" ", text))
+
+
+def fingerprint(text: str) -> int | None:
+    """Signed 64-bit SimHash of ``text``; None when fewer than :data:`MIN_CHARS` remain.
+
+    Normalization: markup stripped, :func:`monitor.text.fold` (width, case, script),
+    whitespace and punctuation dropped. Shingles are the *set* of character 4-grams, each
+    hashed with blake2b (stable across processes, unlike ``hash()``).
+    """
+    norm = _normalized(text)
+    if len(norm) < MIN_CHARS:
+        return None
+    shingles = {norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)}
+    digests = b"".join(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest() for s in shingles)
+    n = len(shingles)
+    fp = 0
+    for byte in range(8):  # count set bits column by column, in C (bytes.translate/count)
+        column = digests[byte::8]
+        for bit in range(8):
+            if 2 * column.translate(_BIT_TABLES[bit]).count(1) > n:
+                fp |= 1 << (8 * (7 - byte) + bit)
+    return to_signed(fp)
+
+
+def hamming(a: int, b: int) -> int:
+    """Differing bits between two fingerprints (signed or unsigned)."""
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def is_copy(a: int | None, b: int | None, max_distance: int = DEFAULT_MAX_DISTANCE) -> bool:
+    """Whether two fingerprints name the same article. None (too short) is never a copy."""
+    return a is not None and b is not None and hamming(a, b) <= max_distance
+
+
+def band_keys(fp: int) -> list[int]:
+    """What a store indexes for each fingerprint: ``(band << 16) | band_value``, 4 bands.
+
+    Keys are distinct across bands and small (< 2**18). Looking up the same keys for a new
+    fingerprint finds every stored one within Hamming distance 3 (pigeonhole: 3 differing
+    bits leave one band whole); use :func:`probe_keys` to find the default
+    :data:`DEFAULT_MAX_DISTANCE` of 7.
+    """
+    u = fp & _MASK
+    return [(i << _WIDTH) | ((u >> (i * _WIDTH)) & _BAND) for i in range(BANDS)]
+
+
+def probe_keys(fp: int, radius: int = 1) -> list[int]:
+    """Keys to look up among stored :func:`band_keys`: each band and its neighbours.
+
+    Radius r probes every band value within r bits, so every stored fingerprint within
+    ``4·(r+1) − 1`` bits shares a key with the probe (some band differs in ≤ r bits):
+    r=0 → distance 3 (4 keys), r=1 → 7 (68 keys), r=2 → 11 (548 keys).
+    """
+    if not 0 <= radius <= 2:
+        raise ValueError("radius must be 0, 1 or 2")
+    flips = [0]
+    if radius >= 1:
+        flips += [1 << b for b in range(_WIDTH)]
+    if radius >= 2:
+        flips += [(1 << a) | (1 << b) for a, b in combinations(range(_WIDTH), 2)]
+    return [(key & ~_BAND) | ((key & _BAND) ^ f) for key in band_keys(fp) for f in flips]
+
+
+# --- level 2: reports of one event ----------------------------------------------------------
+
+LEAD_CHARS = 300  # how much of the text counts as the lead
+DEFAULT_THRESHOLD = 0.3  # similarity at or above which two stories report one event
+DEFAULT_WINDOW = timedelta(hours=72)
+DATE_MATCH = 2.0  # both stories name, or were published on, a common day
+DATE_MISMATCH = 0.4  # both have days and share none: most likely another event on the topic
+TITLE_WEIGHT = 2.0  # a title is the story's own summary of its event
+ENTITY_WEIGHT = 3.0  # Latin names (Putin, NATO) and numbers with a unit (50分, 10万) are specific
+
+# Bigrams that say nothing about which event a story reports are dropped: those with a
+# function character, and news boilerplate.
+_STOP_CHARS = (
+    "的了在是和与及其将对为这也已于而并等被从到把向以之所但有个们着就都要还又或上下不他她它称说"
+)
+_STOP = str.maketrans(dict.fromkeys(_STOP_CHARS, " "))
+_COMMON_WORDS = (
+    "记者 报道 报导 编译 综合 新闻 消息 据悉 表示 指出 认为 强调 声明 今天 昨天 目前 已经 进行 "
+    "问题 可能 双方 本月 今年 去年 明年 周一 周二 周三 周四 周五 周六 周日 当地 时间 总统 美国 "
+    "中国 政府 国家 官员 领导 导人"
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
+_LATIN_STOP = frozenset(["the", "of", "and", "in", "on", "to", "for", "via", "by", "at", "an"])
+
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]{{2,}}")
+_LATIN = re.compile(f"[^\\W\\d_{CJK_CHARS}]{{2,}}")
+_DATE = re.compile(r"(\d{1,2})月(\d{1,2})[日号]")
+_NUMBER = re.compile(f"(\\d+(?:[.,]\\d+)*)([{CJK_CHARS}%]?)")
+
+
+# Candidate search (see _candidates): a story probes with its 32 rarest tokens; a token
+# in more than 100 titles is a topic, not an event; 3 shared tokens make a candidate.
+PROBE_TOKENS = 32
+MAX_DF = 100
+MIN_SHARED = 3
+
+# Token weights take these values only; see EventFeatures.layers.
+_LEVELS = (1.0, TITLE_WEIGHT, ENTITY_WEIGHT, ENTITY_WEIGHT * TITLE_WEIGHT)
+_STEPS = tuple(hi - lo for lo, hi in zip((0.0, *_LEVELS), _LEVELS, strict=False))
+
+
+@dataclass(frozen=True, eq=False)
+class EventFeatures:
+    """What :func:`similarity` compares. Plain data: a store may cache it per story.
+
+    ``layers[k]`` holds the tokens whose weight is at least ``_LEVELS[k]`` (lead bigram 1,
+    title bigram 2, lead entity 3, title entity 6), so the weighted overlap of two stories
+    is a few C-speed set intersections: Σ_k step_k · |a.layers[k] ∩ b.layers[k]|.
+    """
+
+    layers: tuple[frozenset[str], ...]  # bigrams, "@latin" words, "#number+unit" tokens
+    total: float  # sum of the token weights
+    days: frozenset[tuple[int, int]]  # (month, day) mentioned, or the publication days
+    published: datetime | None  # aware, UTC
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return self.layers[0]
+
+
+def _bigrams(s: str) -> set[str]:
+    runs = _CJK_RUN.findall(s.translate(_STOP))
+    return {run[i : i + 2] for run in runs for i in range(len(run) - 1)} - _COMMON
+
+
+def _entities(s: str) -> set[str]:
+    out = {"@" + w for w in _LATIN.findall(s) if w not in _LATIN_STOP}
+    out.update(f"#{num}{unit}" for num, unit in _NUMBER.findall(_DATE.sub(" ", s)))
+    return out
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    if t is None:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def features(
+    title: str, text: str, published: datetime | None, *, folded: bool = False
+) -> EventFeatures:
+    """Features of a story from its title and lead (first :data:`LEAD_CHARS` of ``text``).
+
+    Tokens: character bigrams of the Chinese runs (title ones weigh :data:`TITLE_WEIGHT`),
+    Latin words and numbers with their unit (:data:`ENTITY_WEIGHT`). Days: the ``X月Y日``
+    dates the title and lead mention, plus the publication day and the day before
+    (reports follow the event, and UTC shifts the day). A naive ``published`` is UTC.
+    ``folded=True`` says title and text are already :func:`~monitor.text.fold`-ed (e.g.
+    from :func:`monitor.match.fold_story`), which saves most of the cost.
+    """
+    t, lead = (title, text[:LEAD_CHARS]) if folded else (fold(title), fold(text[:LEAD_CHARS]))
+    by_weight = (_bigrams(lead), _bigrams(t), _entities(lead), _entities(t))
+    layers = tuple(frozenset().union(*by_weight[k:]) for k in range(len(_LEVELS)))
+    total = sum(step * len(layer) for step, layer in zip(_STEPS, layers, strict=True))
+    days = {(int(m), int(d)) for m, d in _DATE.findall(t + " " + lead)}
+    published = _utc(published)
+    if published is not None:
+        days.update(((p := published - timedelta(days=b)).month, p.day) for b in (0, 1))
+    return EventFeatures(layers, total, frozenset(days), published)
+
+
+def lexical(a: EventFeatures, b: EventFeatures) -> float:
+    """Weighted Dice overlap of the two stories' tokens, in [0, 1]."""
+    if not a.total or not b.total:
+        return 0.0
+    shared = sum(s * len(x & y) for s, x, y in zip(_STEPS, a.layers, b.layers, strict=True))
+    return 2 * shared / (a.total + b.total)
+
+
+def similarity(a: EventFeatures, b: EventFeatures) -> float:
+    """How likely two stories report one event, in [0, 1]: words scaled by day evidence."""
+    score = lexical(a, b)
+    if a.days and b.days:
+        score *= DATE_MATCH if a.days & b.days else DATE_MISMATCH
+    return min(1.0, score)
+
+
+def _in_window(a: EventFeatures, b: EventFeatures, window: timedelta | None) -> bool:
+    if window is None or a.published is None or b.published is None:
+        return True  # an unknown time is compared by similarity alone
+    return abs(a.published - b.published) <= window
+
+
+def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
+    """Pairs (i, j), i < j, worth scoring: one story's title shares at least
+    :data:`MIN_SHARED` of the other's rarest :data:`PROBE_TOKENS` tokens.
+
+    A title names the event's actors and action, so reports of one event meet here, and
+    indexing only titles keeps this cheap: O(n · PROBE_TOKENS · MAX_DF) at worst. A token
+    in more than :data:`MAX_DF` titles names a topic, not an event, and finds nothing.
+    """
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(feats):
+        for tok in f.layers[1]:  # title bigrams and all entities
+            postings[tok].append(i)
+    df = {tok: len(ids) for tok, ids in postings.items() if len(ids) <= MAX_DF}
+    indexed = frozenset(df)
+    pairs: set[tuple[int, int]] = set()
+    for i, f in enumerate(feats):
+        probe = sorted(f.tokens & indexed, key=df.__getitem__)[:PROBE_TOKENS]
+        seen = Counter(chain.from_iterable(map(postings.__getitem__, probe)))
+        seen.pop(i, None)
+        pairs.update((min(i, j), max(i, j)) for j, k in seen.items() if k >= MIN_SHARED)
+    return pairs
+
+
+def group_events(
+    stories: Sequence[tuple[Hashable, EventFeatures]],
+    *,
+    window: timedelta | None = DEFAULT_WINDOW,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[list[Hashable]]:
+    """Stories grouped by event; every story is in exactly one group (maybe alone).
+
+    Only candidate pairs from an inverted index over titles are scored
+    (:func:`_candidates`), so the cost grows with n, not n².
+
+    Candidate pairs within ``window`` (None: no limit; a story without time has no limit)
+    and with ``similarity ≥ threshold`` merge best-first, *average-link* with a floor:
+    two groups merge only when their cross pairs average at least ``threshold`` and none
+    is below ``threshold / 3`` (0 outside the window). So A≈B and B≈C do not chain A and
+    C into one group when A and C are unrelated.
+    Groups are ordered by their first story, members in input order.
+    """
+    feats = [f for _, f in stories]
+    sims: dict[tuple[int, int], float] = {}
+
+    def sim(i: int, j: int) -> float:
+        key = (i, j) if i < j else (j, i)
+        if key not in sims:
+            a, b = feats[key[0]], feats[key[1]]
+            sims[key] = similarity(a, b) if _in_window(a, b, window) else 0.0
+        return sims[key]
+
+    edges = sorted(((sim(i, j), i, j) for i, j in _candidates(feats)), reverse=True)
+    group_of = list(range(len(feats)))
+    members = {i: [i] for i in range(len(feats))}
+    for s, i, j in edges:
+        if s < threshold:
+            break
+        gi, gj = group_of[i], group_of[j]
+        if gi == gj:
+            continue
+        a, b = members[gi], members[gj]
+        cross = [sim(x, y) for x in a for y in b]
+        if min(cross) < threshold / 3 or sum(cross) < threshold * len(cross):
+            continue
+        a.extend(b)
+        for x in b:
+            group_of[x] = gi
+        del members[gj]
+    keys = [k for k, _ in stories]
+    return [[keys[x] for x in sorted(g)] for g in sorted(members.values(), key=min)]

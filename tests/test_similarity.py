@@ -1,0 +1,322 @@
+"""Story grouping: copies of one article (SimHash) and reports of one event."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import monitor.similarity as sim_module
+from monitor.models import Item
+from monitor.parsers import parse
+from monitor.similarity import (
+    DEFAULT_MAX_DISTANCE,
+    DEFAULT_THRESHOLD,
+    MIN_CHARS,
+    band_keys,
+    features,
+    fingerprint,
+    from_signed,
+    group_events,
+    hamming,
+    is_copy,
+    lexical,
+    probe_keys,
+    similarity,
+    to_signed,
+)
+from monitor.text import fold, to_traditional
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@cache
+def seed(n: int) -> Item:
+    (path,) = SEEDS.glob(f"{n:03d}_*.txt")
+    (item,) = parse(path.read_bytes())
+    return item
+
+
+def published(item: Item) -> datetime:
+    t = datetime.fromisoformat(item.published.replace("Z", "+00:00"))  # "2021-12-30" or full
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@cache
+def seed_features(n: int, with_time: bool = True):
+    it = seed(n)
+    return features(it.title, it.text, published(it) if with_time else None)
+
+
+# --- level 1: copies ----------------------------------------------------------------------------
+
+AD = "欢迎订阅本台新闻电子报，每天获取最新消息。"
+EDITOR = "（责任编辑：李明）"
+
+
+def widen(s: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s)
+
+
+def variants(text: str) -> dict[str, str]:
+    paras = text.split("\n")
+    edited = "\n".join([paras[0], AD, *paras[1:], EDITOR])
+    return {
+        "whitespace": "  \n\n ".join(paras).replace("，", " ， "),
+        "markup": "".join(f'<p class="x">{p}&nbsp;</p>\n' for p in paras)
+        + "[原文链接](https://example.com/a/b?c=1)",
+        "width": widen(text),
+        "script": to_traditional(text),
+        "ad and editor line": edited,
+        "edited characters": edited.replace("美国", "美囯", 1).replace("总统", "總統", 2),
+        "all at once": to_traditional(widen(edited)).replace("\n", "<br/>\n"),
+    }
+
+
+@pytest.mark.parametrize("n", range(5))
+def test_copies_of_an_article_are_copies(n):
+    text = seed(n).text
+    fp = fingerprint(text)
+    for name, copy in variants(text).items():
+        assert is_copy(fp, fingerprint(copy)), (name, hamming(fp, fingerprint(copy)))
+
+
+def test_whitespace_markup_width_and_script_do_not_change_the_fingerprint():
+    text = seed(0).text
+    for name in ("whitespace", "markup", "width", "script"):
+        assert fingerprint(variants(text)[name]) == fingerprint(text), name
+
+
+def test_different_articles_on_one_topic_are_not_copies():
+    fps = [fingerprint(seed(n).text) for n in range(5)]
+    for i in range(5):
+        for j in range(i + 1, 5):
+            assert not is_copy(fps[i], fps[j]), (i, j)
+            assert hamming(fps[i], fps[j]) > 2 * DEFAULT_MAX_DISTANCE  # a wide margin
+    # 000 and 002 report the same phone call, in different words: still not a copy.
+    assert hamming(fps[0], fps[2]) > 20
+
+
+def test_short_texts_have_no_fingerprint():
+    assert fingerprint("") is None
+    assert fingerprint("拜登与普京通话。" * 3) is None  # 21 characters once punctuation goes
+    assert fingerprint("<p>" + "，。 " * 100 + "</p>") is None  # only markup and punctuation
+    assert fingerprint("拜登普京" * (MIN_CHARS // 4)) is not None
+    assert not is_copy(None, None) and not is_copy(fingerprint(seed(0).text), None)
+
+
+def test_fingerprints_are_stable_signed_64_bit_ints():
+    # Stored in SQLite: the same text must give the same value in every process, forever.
+    assert fingerprint(seed(2).text) == fingerprint(seed(2).text)
+    assert fingerprint(seed(2).text) == 4886408702737039132
+    for n in range(5):
+        fp = fingerprint(seed(n).text)
+        assert -(2**63) <= fp < 2**63
+        assert to_signed(from_signed(fp)) == fp
+        assert 0 <= from_signed(fp) < 2**64
+        assert hamming(fp, from_signed(fp)) == 0  # either form works
+    assert to_signed(2**64 - 1) == -1 and from_signed(-1) == 2**64 - 1
+
+
+def test_band_keys_are_distinct_per_band():
+    assert len(set(band_keys(0))) == 4
+    assert len(set(band_keys(-1))) == 4
+    assert band_keys(0x0001_0002_0003_0004) == [4, (1 << 16) | 3, (2 << 16) | 2, (3 << 16) | 1]
+
+
+def flip(fp: int, bits: list[int]) -> int:
+    for b in bits:
+        fp ^= 1 << b
+    return to_signed(fp)
+
+
+@pytest.mark.parametrize("distance", range(0, 8))
+def test_probe_keys_find_every_fingerprint_within_seven_bits(distance):
+    rng = random.Random(distance)
+    for _ in range(300):
+        a = rng.getrandbits(64)
+        b = flip(a, rng.sample(range(64), distance))
+        assert set(probe_keys(a)) & set(band_keys(b))
+        if distance <= 3:
+            assert set(band_keys(a)) & set(band_keys(b))
+
+
+def test_probe_radius_bounds_the_guarantee():
+    a = 0
+    b = flip(a, [0, 1, 16, 17, 32, 33, 48, 49])  # 2 bits in every band: distance 8
+    assert not set(probe_keys(a, radius=1)) & set(band_keys(b))
+    assert set(probe_keys(a, radius=2)) & set(band_keys(b))
+    assert len(probe_keys(a, radius=0)) == 4 and len(probe_keys(a)) == 68
+
+
+# --- level 2: events ---------------------------------------------------------------------------
+
+SEED_KEYS = ["000", "001", "002", "003", "004"]
+EXPECTED_SEED_GROUPS = [["000", "002"], ["001", "003"], ["004"]]
+
+
+def seed_stories(with_time: bool = True):
+    return [(k, seed_features(int(k), with_time)) for k in SEED_KEYS]
+
+
+def test_seed_events_group_as_expected():
+    # 000/002: the second Biden-Putin call (30 Dec 2021); 001/003: the 7 Dec video summit;
+    # 004: the Biden-Zelensky call of 27 Jan 2022.
+    assert group_events(seed_stories()) == EXPECTED_SEED_GROUPS
+
+
+def test_seed_events_group_by_similarity_alone_without_the_window():
+    assert group_events(seed_stories(), window=None) == EXPECTED_SEED_GROUPS
+    assert group_events(seed_stories(), window=timedelta(days=3650)) == EXPECTED_SEED_GROUPS
+
+
+def test_seed_similarity_separates_events_with_a_margin():
+    f = {n: seed_features(n) for n in range(5)}
+    same = [similarity(f[0], f[2]), similarity(f[1], f[3])]
+    other = [similarity(f[i], f[j]) for i in range(5) for j in range(i + 1, 5)]
+    other = [s for s in other if s not in same]
+    assert min(same) >= DEFAULT_THRESHOLD + 0.1
+    assert max(other) <= DEFAULT_THRESHOLD - 0.15
+
+
+def test_mentioned_dates_separate_events_even_without_publication_times():
+    # 001 mentions no date in its lead, so without its time it is judged on words only and
+    # stays alone; the others' mentioned dates (12月30日, 12月7日, 1月27日) still separate.
+    groups = group_events(seed_stories(with_time=False), window=None)
+    assert ["000", "002"] in groups and ["004"] in groups
+    assert not any({"000", "004"} <= set(g) or {"003", "000"} <= set(g) for g in groups)
+
+
+def test_words_alone_cannot_tell_follow_up_events_apart():
+    """Why dates are part of the score: the second call (004) shares as many words with
+    the first (000) as the two reports of one summit (001, 003) share with each other."""
+    f = {n: seed_features(n) for n in range(5)}
+    assert lexical(f[0], f[4]) > 0.8 * lexical(f[1], f[3])
+    assert similarity(f[0], f[4]) < 0.5 * similarity(f[1], f[3])
+
+
+def test_group_order_follows_the_input():
+    stories = seed_stories()
+    order = [4, 2, 1, 0, 3]
+    assert group_events([stories[i] for i in order]) == [["004"], ["002", "000"], ["001", "003"]]
+
+
+KISHIDA_A = (
+    "日澳首脑视频会谈 签署《互惠准入协定》",
+    "日本首相岸田文雄（Fumio Kishida）与澳大利亚总理莫里森（Scott Morrison）1月6日举行视频"
+    "会谈，双方签署《互惠准入协定》，为两国军队在对方境内开展联合训练提供法律框架。",
+)
+KISHIDA_B = (
+    "岸田与莫里森签署互惠准入协定 日澳防务合作升级",
+    "澳大利亚总理斯科特·莫里森周四（1月6日）与日本首相岸田文雄通过视频签署了《互惠准入协定》"
+    "（Reciprocal Access Agreement），允许两国军队赴对方境内训练。莫里森说，这是日澳关系的里程碑。",
+)
+HONG_KONG = (
+    "香港立法会新一届议员宣誓就职",
+    "香港立法会周四（1月6日）举行宣誓仪式，新一届议员在政府官员监誓下宣誓就职。记者报道，"
+    "仪式在立法会综合大楼举行，行政长官林郑月娥出席并致辞。",
+)
+TAIWAN_STOCKS = (
+    "台湾股市周四收盘上涨 电子股领涨",
+    "台湾股市周四（1月6日）收盘上涨，加权指数涨1.2%，电子股领涨。记者报道，外资连续第三天买超，"
+    "市场关注美国联储局会议纪要。",
+)
+DAY = datetime(2022, 1, 6, 9, tzinfo=UTC)
+
+
+def test_two_outlets_reporting_one_event_in_different_words_group():
+    a = features(*KISHIDA_A, DAY)
+    b = features(*KISHIDA_B, DAY + timedelta(hours=5))
+    assert similarity(a, b) >= DEFAULT_THRESHOLD
+    assert group_events([("a", a), ("b", b)]) == [["a", "b"]]
+    # Traditional and full-width editions of one report fold together.
+    tb = features(to_traditional(KISHIDA_B[0]), widen(to_traditional(KISHIDA_B[1])), DAY)
+    assert group_events([("a", a), ("tb", tb)]) == [["a", "tb"]]
+
+
+def test_same_day_stories_sharing_only_generic_words_do_not_group():
+    stories = [
+        ("hk", features(*HONG_KONG, DAY)),
+        ("tw", features(*TAIWAN_STOCKS, DAY)),
+        ("a", features(*KISHIDA_A, DAY)),
+    ]
+    # They share the day, 周四, 记者报道 and (1月6日): not enough.
+    assert similarity(stories[0][1], stories[1][1]) < DEFAULT_THRESHOLD / 3
+    assert group_events(stories) == [["hk"], ["tw"], ["a"]]
+
+
+def test_the_window_keeps_republished_stories_apart_unless_disabled():
+    first = features(*KISHIDA_A, DAY)
+    later = features(*KISHIDA_B, DAY + timedelta(days=5))  # mentions 1月6日: same event
+    assert group_events([("a", first), ("b", later)]) == [["a"], ["b"]]
+    assert group_events([("a", first), ("b", later)], window=None) == [["a", "b"]]
+    assert group_events([("a", first), ("b", later)], window=timedelta(days=6)) == [["a", "b"]]
+
+
+def test_a_story_without_time_is_compared_by_similarity_alone():
+    timeless = features(*KISHIDA_B, None)
+    assert group_events([("a", features(*KISHIDA_A, DAY)), ("b", timeless)]) == [["a", "b"]]
+    assert group_events([("hk", features(*HONG_KONG, DAY)), ("b", timeless)]) == [["hk"], ["b"]]
+
+
+def test_naive_times_are_utc():
+    naive = features(*KISHIDA_A, datetime(2022, 1, 6, 9))
+    assert naive.published == DAY and naive.days == features(*KISHIDA_A, DAY).days
+
+
+def test_prefolded_input_gives_the_same_features():
+    it = seed(3)
+    f1 = features(it.title, it.text, None)
+    f2 = features(fold(it.title), fold(it.text), None, folded=True)
+    assert f1.layers == f2.layers and f1.days == f2.days
+
+
+def test_entities_dates_and_numbers_are_extracted():
+    f = seed_features(0)
+    assert {"@vladimir", "@putin", "@reuters", "#50分"} <= f.tokens
+    assert (12, 30) in f.days and (12, 31) in f.days
+    assert "#12月" not in f.tokens and "#30日" not in f.tokens  # dates are days, not numbers
+
+
+def chars(start: int, n: int) -> str:
+    """n distinct CJK characters, disjoint between different starts."""
+    return "".join(chr(0x4E00 + 500 + start + i) for i in range(n))
+
+
+def test_average_link_does_not_chain_different_stories_through_a_middle_one():
+    # B shares half its words with A and half with C; A and C share nothing.
+    p, q = chars(0, 12), chars(100, 12)
+    a = features(p, p + chars(200, 6), DAY)
+    b = features(p + q, p + q, DAY)
+    c = features(q, q + chars(300, 6), DAY)
+    assert similarity(a, b) >= DEFAULT_THRESHOLD and similarity(b, c) >= DEFAULT_THRESHOLD
+    assert similarity(a, c) == 0
+    groups = group_events([("a", a), ("b", b), ("c", c)])
+    assert not any({"a", "c"} <= set(g) for g in groups)
+    assert len(groups) == 2
+
+
+def test_grouping_compares_candidates_not_all_pairs(monkeypatch):
+    rng = random.Random(7)
+    n = 1500
+    stories = []
+    for k in range(n):
+        title = "".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(16))
+        lead = "".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(150))
+        stories.append((k, features(title, lead, DAY + timedelta(minutes=k))))
+    twin = (n, features(title, lead, DAY))  # the last story again
+    calls = 0
+    real = sim_module.similarity
+
+    def counting(a, b):
+        nonlocal calls
+        calls += 1
+        return real(a, b)
+
+    monkeypatch.setattr(sim_module, "similarity", counting)
+    groups = group_events([*stories, twin])
+    assert calls < 10 * n  # all pairs would be ~1,100,000
+    assert [n - 1, n] in groups and len(groups) == n
