@@ -8,6 +8,7 @@ import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import click
 from rich.console import Console
@@ -138,6 +139,11 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+def readable_key(key: str) -> str:
+    """``url:`` keys percent-decoded for people; ``show`` and ``explain`` accept either form."""
+    return unquote(key) if key.startswith("url:") else key
+
+
 def _when(row: dict) -> str:
     return (row.get("published") or row.get("first_seen") or "")[:16].replace("T", " ")
 
@@ -167,7 +173,7 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     table.add_column("title", ratio=1)
     table.add_column("key", overflow="fold")  # keys are for copying: never cut
     for r in rows:
-        table.add_row(_when(r), r["site"] or "", r["title"], r["story_key"])
+        table.add_row(_when(r), r["site"] or "", r["title"], readable_key(r["story_key"]))
     out.print(table)
 
 

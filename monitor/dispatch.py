@@ -44,10 +44,19 @@ def rendered(
     return render.render(d, fmt)
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _deliver_one(config: Config, db, watch: Watch, d, how: Delivery, env: Mapping[str, str]) -> str:
     if how.kind == "file":
         content = rendered(config, db, watch, d, how.format, images=how.images)
-        return str(deliver.write_file(Path(how.path), d, how.format, content))
+        path = deliver.write_file(Path(how.path), d, how.format, content)
+        return _shown(path)
     if how.kind == "stdout":
         deliver.write_stdout(rendered(config, db, watch, d, how.format, images=how.images))
         return "stdout"

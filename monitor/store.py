@@ -476,10 +476,12 @@ def find_item_id(db: sqlite_utils.Database, key: str) -> int | None:
     row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (key,)).fetchone()
     if row:
         return row[0]
-    if key.startswith(("http://", "https://", "//")):
+    # URLs, and url: keys as tables show them (percent-decoded), go through url_key().
+    as_url = key[4:] if key.startswith("url://") else key
+    if as_url.startswith(("http://", "https://", "//")):
         try:
             row = conn.execute(
-                "SELECT item_id FROM item_urls WHERE url_key = ?", (url_key(key),)
+                "SELECT item_id FROM item_urls WHERE url_key = ?", (url_key(as_url),)
             ).fetchone()
         except ValueError:
             row = None

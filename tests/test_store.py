@@ -160,3 +160,13 @@ def test_find_item_by_key_url_or_id(db):
     story = store.get_story(db, s.item_id)
     assert story["sightings"][0]["source"] == "s"
     assert story["keys"] == [s.story_key]
+
+
+def test_url_keys_are_found_in_their_readable_form(db):
+    s = save_items(
+        db,
+        [(item("标题", "https://www.rfi.fr/cn/%E6%AC%A7%E6%B4%B2/x"), Sighting("s", "1"))],
+        now=NOW,
+    )[0]
+    assert s.story_key.startswith("url://")
+    assert store.find_item_id(db, "url://www.rfi.fr/cn/欧洲/x") == s.item_id
