@@ -19,9 +19,10 @@ Why dates are part of the score: follow-up stories on one topic (three Biden-Put
 contacts in December 2021) share nearly all their vocabulary; bigram overlap between
 two different calls is as high as between two reports of one call. What differs is
 *when*: the dates the stories mention (``12月30日``) and when they were published. A
-shared date multiplies the lexical score by :data:`DATE_MATCH`, disjoint dates by
+shared day multiplies the lexical score by :data:`DATE_MATCH`, disjoint days by
 :data:`DATE_MISMATCH`; a story with neither a date mention nor a publication time is
-scored on words alone.
+scored on words alone. The price: two different events on one topic, reported the same
+day without dates in their leads, may group — words cannot tell them apart either.
 """
 
 from __future__ import annotations
@@ -187,7 +188,8 @@ class EventFeatures:
 
     layers: tuple[frozenset[str], ...]  # bigrams, "@latin" words, "#number+unit" tokens
     total: float  # sum of the token weights
-    days: frozenset[tuple[int, int]]  # (month, day) mentioned, or the publication days
+    mentioned: frozenset[tuple[int, int]]  # (month, day) dates in the title and lead
+    days: frozenset[tuple[int, int]]  # mentioned and publication days
     published: datetime | None  # aware, UTC
 
     @property
@@ -202,8 +204,14 @@ def _bigrams(s: str) -> set[str]:
 
 def _entities(s: str) -> set[str]:
     out = {"@" + w for w in _LATIN.findall(s) if w not in _LATIN_STOP}
-    out.update(f"#{num}{unit}" for num, unit in _NUMBER.findall(_DATE.sub(" ", s)))
+    for num, unit in _NUMBER.findall(_DATE.sub(" ", s)):
+        if not (unit == "年" and len(num) == 4):  # a year says little about the event
+            out.add(f"#{num}{unit}")
     return out
+
+
+def _dates(s: str) -> list[tuple[int, int]]:
+    return [(int(m), int(d)) for m, d in _DATE.findall(s)]
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -219,8 +227,8 @@ def features(
 
     Tokens: character bigrams of the Chinese runs (title ones weigh :data:`TITLE_WEIGHT`),
     Latin words and numbers with their unit (:data:`ENTITY_WEIGHT`). Days: the ``X月Y日``
-    dates the title and lead mention, plus the publication day and the day before
-    (reports follow the event, and UTC shifts the day). A naive ``published`` is UTC.
+    dates the title and lead mention (Arabic digits only), plus the publication day and
+    the day before (reports follow the event; UTC shifts the day). Naive times are UTC.
     ``folded=True`` says title and text are already :func:`~monitor.text.fold`-ed (e.g.
     from :func:`monitor.match.fold_story`), which saves most of the cost.
     """
@@ -228,11 +236,12 @@ def features(
     by_weight = (_bigrams(lead), _bigrams(t), _entities(lead), _entities(t))
     layers = tuple(frozenset().union(*by_weight[k:]) for k in range(len(_LEVELS)))
     total = sum(step * len(layer) for step, layer in zip(_STEPS, layers, strict=True))
-    days = {(int(m), int(d)) for m, d in _DATE.findall(t + " " + lead)}
+    mentioned = {(m, d) for m, d in _dates(t + " " + lead) if 1 <= m <= 12 and 1 <= d <= 31}
     published = _utc(published)
+    days = set(mentioned)
     if published is not None:
         days.update(((p := published - timedelta(days=b)).month, p.day) for b in (0, 1))
-    return EventFeatures(layers, total, frozenset(days), published)
+    return EventFeatures(layers, total, frozenset(mentioned), frozenset(days), published)
 
 
 def lexical(a: EventFeatures, b: EventFeatures) -> float:
@@ -244,11 +253,18 @@ def lexical(a: EventFeatures, b: EventFeatures) -> float:
 
 
 def similarity(a: EventFeatures, b: EventFeatures) -> float:
-    """How likely two stories report one event, in [0, 1]: words scaled by day evidence."""
-    score = lexical(a, b)
-    if a.days and b.days:
-        score *= DATE_MATCH if a.days & b.days else DATE_MISMATCH
-    return min(1.0, score)
+    """How likely two stories report one event, in [0, 1]: words scaled by day evidence.
+
+    Dates both stories mention decide first (two stories of one morning about calls on
+    12月30日 and 1月27日 are two events); else mentioned and publication days together.
+    """
+    if a.mentioned and b.mentioned:
+        same_day = bool(a.mentioned & b.mentioned)
+    elif a.days and b.days:
+        same_day = bool(a.days & b.days)
+    else:
+        return lexical(a, b)
+    return min(1.0, lexical(a, b) * (DATE_MATCH if same_day else DATE_MISMATCH))
 
 
 def _in_window(a: EventFeatures, b: EventFeatures, window: timedelta | None) -> bool:

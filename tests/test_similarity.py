@@ -190,6 +190,15 @@ def test_mentioned_dates_separate_events_even_without_publication_times():
     assert not any({"000", "004"} <= set(g) or {"003", "000"} <= set(g) for g in groups)
 
 
+def test_stories_of_one_day_that_mention_different_dates_stay_apart():
+    # As if the Zelensky call (1月27日) had been reported the morning of the Putin call
+    # story (12月30日, 12月31日): the publication day is shared, the mentioned dates are not.
+    it = seed(4)
+    zelensky = features(it.title, it.text, published(seed(0)))
+    assert similarity(seed_features(0), zelensky) < DEFAULT_THRESHOLD / 2
+    assert group_events([("000", seed_features(0)), ("004", zelensky)]) == [["000"], ["004"]]
+
+
 def test_words_alone_cannot_tell_follow_up_events_apart():
     """Why dates are part of the score: the second call (004) shares as many words with
     the first (000) as the two reports of one summit (001, 003) share with each other."""
