@@ -17,7 +17,7 @@ from rich.table import Table
 
 from . import __version__, ingest, store
 from .canonical import SiteRules
-from .config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from .config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config
 from .logs import setup_logging
 
 # Piped output is read by people too (and by `less`): give tables room instead of 80 columns.
@@ -66,11 +66,16 @@ class Context:
                 raise click.ClickException(str(e)) from e
         return self._config
 
+    def optional_config(self) -> Config | None:
+        """The config when there is one: ``import`` also works without any."""
+        if self.config_path is None and not DEFAULT_CONFIG.exists():
+            return None
+        return self.config
+
     def rules(self) -> SiteRules:
         """Site rules from the config when there is one; the shipped defaults otherwise."""
-        if self.config_path is None and not DEFAULT_CONFIG.exists():
-            return SiteRules.load_default()
-        return self.config.rules
+        config = self.optional_config()
+        return config.rules if config else SiteRules.load_default()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -127,7 +132,16 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
     """
     files, missing = ingest.find_files(paths)
     with progress_bar(len(files), "importing") as advance:
-        report = ingest.import_files(ctx.db, files, ctx.rules(), now=utcnow(), progress=advance)
+        config = ctx.optional_config()
+        settings = config.settings if config else Settings()
+        report = ingest.import_files(
+            ctx.db,
+            files,
+            ctx.rules(),
+            now=utcnow(),
+            progress=advance,
+            copy_similarity=settings.copy_similarity,
+        )
     report.rejected[:0] = missing
     for r in report.rejected:
         err.print(f"[{'red' if r.failed else 'yellow'}]rejected[/] {r.path}: {r.reason}")

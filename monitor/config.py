@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .canonical import SiteRules
+from .similarity import DEFAULT_COPY_SIMILARITY
 
 DEFAULT_CONFIG = Path("config") / "monitor.toml"
 SOURCE_KINDS = ("feed", "page", "mirror", "dir")
@@ -92,7 +93,7 @@ class Settings:
     digest_lookback: timedelta = timedelta(days=7)
     group_window: timedelta = timedelta(hours=72)
     group_threshold: float | None = None  # None: similarity's documented default
-    copy_distance: int | None = None  # None: similarity's documented default
+    copy_similarity: float = DEFAULT_COPY_SIMILARITY  # share of sentences a copy shares
 
 
 @dataclass(frozen=True)
@@ -269,11 +270,15 @@ def _settings(file: str, data: Any) -> Settings:
         digest_lookback=t.duration("digest_lookback", d.digest_lookback),
         group_window=t.duration("group_window", d.group_window),
         group_threshold=t.get("group_threshold", (int, float)),
-        copy_distance=t.get("copy_distance", int),
+        copy_similarity=float(t.get("copy_similarity", (int, float), d.copy_similarity)),
     )
     for key in ("concurrency", "per_host", "max_bytes"):
         if getattr(s, key) < 1:
             raise t.error(key, "must be at least 1")
+    for key in ("copy_similarity", "group_threshold"):
+        value = getattr(s, key)
+        if value is not None and not 0 < value <= 1:
+            raise t.error(key, "must be a fraction in (0, 1]")
     t.done()
     return s
 

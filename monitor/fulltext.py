@@ -38,7 +38,12 @@ def _tokens(folded: str) -> list[str]:
 
 def segment(text: str) -> str:
     """Text as the indexer should see it: folded, Chinese runs as bigrams."""
-    return " ".join(_tokens(fold(text)))
+    return segment_folded(fold(text))
+
+
+def segment_folded(folded: str) -> str:
+    """:func:`segment` for text already folded (the store folds once for several uses)."""
+    return " ".join(_tokens(folded))
 
 
 class QueryTooShort(ValueError):

@@ -16,6 +16,7 @@ import sqlite_utils
 from .canonical import SiteRules, assign_keys
 from .models import Item, NotAnArticle, ParseError
 from .parsers import parse
+from .similarity import DEFAULT_COPY_SIMILARITY
 from .store import Saved, Sighting, save_items
 
 # Files a folder walk picks up; a file named explicitly is always tried.
@@ -85,6 +86,7 @@ def import_files(
     site: str | None = None,
     batch_size: int = 500,
     progress: Callable[[Path], None] | None = None,
+    copy_similarity: float = DEFAULT_COPY_SIMILARITY,
 ) -> ImportReport:
     """Load files into the store; a bad file is rejected with its reason, the rest load."""
     report = ImportReport()
@@ -101,10 +103,10 @@ def import_files(
             where = Sighting(source, str(path.resolve()))
             batch.extend((item, where) for item in items)
         if len(batch) >= batch_size:
-            report.count(save_items(db, batch, now=now))
+            report.count(save_items(db, batch, now=now, copy_similarity=copy_similarity))
             batch = []
         if progress:
             progress(path)
     if batch:
-        report.count(save_items(db, batch, now=now))
+        report.count(save_items(db, batch, now=now, copy_similarity=copy_similarity))
     return report

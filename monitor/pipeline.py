@@ -237,7 +237,10 @@ class Poller:
         saved: list[Saved] = []
         with transaction(self.db) as conn:
             if work.items:
-                saved = write_items(conn, work.items, now=now)
+                saved = write_items(
+                    conn, work.items, now=now,
+                    copy_similarity=self.config.settings.copy_similarity,
+                )
             if work.entries:
                 ids = {}
                 for (_item, where), s in zip(work.items, saved, strict=True):

@@ -1,14 +1,12 @@
 """Story grouping: the same article in several places, and the same event in several articles.
 
 Level 1 (copies). A mirror page, a Hexo archive of a bridge item or a reposted text often
-carries no link back to its original, so URL keys cannot join them. :func:`fingerprint`
-is a 64-bit SimHash over character 4-grams of the folded text with whitespace,
-punctuation and leftover markup removed: a copy with an added editor line, an ad sentence
-and a few changed characters differs by 0-8 bits, another article on the same topic by
-20-40. Fingerprints are *signed* 64-bit ints so they fit SQLite ``INTEGER`` as is; every
-function here accepts the signed or the unsigned form. A store indexes
-:func:`band_keys` and looks up :func:`probe_keys` to find candidates, then checks
-:func:`is_copy`.
+carries no link back to its original, so URL keys cannot join them. :func:`sketch` keeps
+the smallest hashes of the story's sentences (folded, letters only): copies share nearly
+all sentences, different articles on one topic share next to none, even when they quote
+the same names. A store indexes the sketch hashes and confirms candidates with
+:func:`sketch_similarity` (a bottom-k MinHash estimate of the Jaccard similarity). About
+thirty hashes per story, where a character-shingle SimHash needs one per character.
 
 Level 2 (events). Two outlets' reports of one event share names, places, numbers and the
 event's date, though hardly a sentence. :func:`features` reads the title and lead only
@@ -33,23 +31,20 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain, combinations
+from itertools import chain
 
-from .text import CJK_CHARS, fold, normalize_title
+from .text import CJK_CHARS, fold
 
 # --- level 1: copies of one article --------------------------------------------------------
 
-SHINGLE = 4  # characters per shingle: 4 CJK chars ≈ two words, specific enough
-MIN_CHARS = 60  # normalized characters below which a fingerprint is noise, not identity
-BANDS = 4  # index bands of 16 bits each, see band_keys()
-# On the seeds, copies with one or two added sentences (ad, editor line) and up to five
-# changed characters measure 0-10 bits (median 4, 95% ≤ 7); different articles on one
-# topic 22-40. 7 is also what probe_keys(radius=1) is guaranteed to find.
-DEFAULT_MAX_DISTANCE = 7
-_WIDTH = 64 // BANDS
-_BAND = (1 << _WIDTH) - 1
+SENTENCE_CHARS = 8  # letters a sentence needs to count: shorter ones are boilerplate ("完")
+SKETCH_SIZE = 8  # the k smallest sentence hashes kept per story (bottom-k MinHash)
+MIN_SENTENCES = 3  # fewer sentences than this (a feed's one-line summary) is no identity
+# Copies with an added editor line, an ad sentence, a rewrapped or re-marked-up body or
+# a few changed characters estimate 0.7-1.0 on the seeds; different articles on one topic
+# share no sentence (0.0). Half the sentences in common is a copy.
+DEFAULT_COPY_SIMILARITY = 0.5
 
-_MASK = (1 << 64) - 1
 _MARKUP = re.compile(
     r"<[^>]{0,300}>"  # HTML tags
     r"|&(?:#\d+|#x[0-9a-f]+|[a-z]+);"  # HTML entities
@@ -57,83 +52,61 @@ _MARKUP = re.compile(
     r"|https?://\S+",  # bare URLs
     re.I,
 )
-_BIT_TABLES = [bytes((b >> bit) & 1 for b in range(256)) for bit in range(8)]
+# Sentence ends: Chinese and Latin full stops, question and exclamation marks, semicolons.
+# Line breaks are not ends: mirrors rewrap lines in the middle of sentences.
+_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
+_NOT_LETTER = re.compile(r"[\W_]+")
 
 
-def to_signed(fp: int) -> int:
-    """The same 64 bits as a signed int (what SQLite INTEGER stores)."""
-    fp &= _MASK
-    return fp - (1 << 64) if fp >> 63 else fp
+def _signed(h: bytes) -> int:
+    return int.from_bytes(h, "big", signed=True)  # fits SQLite INTEGER as is
 
 
-def from_signed(fp: int) -> int:
-    """The same 64 bits as an unsigned int in ``[0, 2**64)``."""
-    return fp & _MASK
+def sentence_hashes(text: str, *, folded: bool = False) -> set[int]:
+    """Stable 64-bit hashes of the text's sentences, folded and stripped to letters.
 
-
-def _normalized(text: str) -> str:
-    return normalize_title(_MARKUP.sub(" ", text))
-
-
-def fingerprint(text: str) -> int | None:
-    """Signed 64-bit SimHash of ``text``; None when fewer than :data:`MIN_CHARS` remain.
-
-    Normalization: markup stripped, :func:`monitor.text.fold` (width, case, script),
-    whitespace and punctuation dropped. Shingles are the *set* of character 4-grams, each
-    hashed with blake2b (stable across processes, unlike ``hash()``).
+    Folding (width, case, script) and dropping whitespace, punctuation and markup make a
+    sentence hash the same in every copy; blake2b keeps it the same in every process.
     """
-    norm = _normalized(text)
-    if len(norm) < MIN_CHARS:
+    if not folded:
+        text = fold(_MARKUP.sub(" ", text))
+    out = set()
+    for sentence in _SENTENCE_END.split(text):
+        core = _NOT_LETTER.sub("", sentence)
+        if len(core) >= SENTENCE_CHARS:
+            out.add(_signed(hashlib.blake2b(core.encode(), digest_size=8).digest()))
+    return out
+
+
+def sketch(text: str, *, folded: bool = False) -> list[int] | None:
+    """The story's content sketch: its :data:`SKETCH_SIZE` smallest sentence hashes, sorted;
+    None when it has fewer than :data:`MIN_SENTENCES` sentences (too little to identify it).
+    """
+    hashes = sentence_hashes(text, folded=folded)
+    if len(hashes) < MIN_SENTENCES:
         return None
-    shingles = {norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)}
-    digests = b"".join(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest() for s in shingles)
-    n = len(shingles)
-    fp = 0
-    for byte in range(8):  # count set bits column by column, in C (bytes.translate/count)
-        column = digests[byte::8]
-        for bit in range(8):
-            if 2 * column.translate(_BIT_TABLES[bit]).count(1) > n:
-                fp |= 1 << (8 * (7 - byte) + bit)
-    return to_signed(fp)
+    return sorted(hashes)[:SKETCH_SIZE]
 
 
-def hamming(a: int, b: int) -> int:
-    """Differing bits between two fingerprints (signed or unsigned)."""
-    return ((a ^ b) & _MASK).bit_count()
+def sketch_similarity(a: Sequence[int] | None, b: Sequence[int] | None) -> float:
+    """Estimated Jaccard similarity of two stories' sentence sets, from their sketches.
 
-
-def is_copy(a: int | None, b: int | None, max_distance: int = DEFAULT_MAX_DISTANCE) -> bool:
-    """Whether two fingerprints name the same article. None (too short) is never a copy."""
-    return a is not None and b is not None and hamming(a, b) <= max_distance
-
-
-def band_keys(fp: int) -> list[int]:
-    """What a store indexes for each fingerprint: ``(band << 16) | band_value``, 4 bands.
-
-    Keys are distinct across bands and small (< 2**18). Looking up the same keys for a new
-    fingerprint finds every stored one within Hamming distance 3 (pigeonhole: 3 differing
-    bits leave one band whole); use :func:`probe_keys` to find the default
-    :data:`DEFAULT_MAX_DISTANCE` of 7.
+    Bottom-k estimator: of the k smallest hashes of the union, the share in both.
     """
-    u = fp & _MASK
-    return [(i << _WIDTH) | ((u >> (i * _WIDTH)) & _BAND) for i in range(BANDS)]
+    if not a or not b:
+        return 0.0
+    sa, sb = set(a), set(b)
+    union = sorted(sa | sb)[: min(SKETCH_SIZE, len(sa | sb))]
+    return sum(1 for h in union if h in sa and h in sb) / len(union)
 
 
-def probe_keys(fp: int, radius: int = 1) -> list[int]:
-    """Keys to look up among stored :func:`band_keys`: each band and its neighbours.
-
-    Radius r probes every band value within r bits, so every stored fingerprint within
-    ``4·(r+1) − 1`` bits shares a key with the probe (some band differs in ≤ r bits):
-    r=0 → distance 3 (4 keys), r=1 → 7 (68 keys), r=2 → 11 (548 keys).
-    """
-    if not 0 <= radius <= 2:
-        raise ValueError("radius must be 0, 1 or 2")
-    flips = [0]
-    if radius >= 1:
-        flips += [1 << b for b in range(_WIDTH)]
-    if radius >= 2:
-        flips += [(1 << a) | (1 << b) for a, b in combinations(range(_WIDTH), 2)]
-    return [(key & ~_BAND) | ((key & _BAND) ^ f) for key in band_keys(fp) for f in flips]
+def is_copy(
+    a: Sequence[int] | None,
+    b: Sequence[int] | None,
+    threshold: float = DEFAULT_COPY_SIMILARITY,
+) -> bool:
+    """Whether two sketches name the same article. None (too short) is never a copy."""
+    return bool(a) and bool(b) and sketch_similarity(a, b) >= threshold
 
 
 # --- level 2: reports of one event ----------------------------------------------------------

@@ -26,8 +26,9 @@ from pathlib import Path
 import sqlite_utils
 
 from .canonical import url_key
-from .fulltext import QueryTooShort, fts_query, segment
+from .fulltext import QueryTooShort, fts_query, segment_folded
 from .models import Item
+from .similarity import DEFAULT_COPY_SIMILARITY, sketch, sketch_similarity
 from .text import fold, to_traditional
 
 DEFAULT_DB = Path("data") / "monitor.db"
@@ -140,7 +141,7 @@ CREATE TABLE source_entries (
 );
 """
 
-# v2: digests and their history, event groups, content fingerprints for copy detection.
+# v2: digests and their history, event groups, content sketches for copy detection.
 _V2 = """
 CREATE INDEX items_first_seen ON items(first_seen);
 CREATE TABLE digests (
@@ -170,15 +171,12 @@ CREATE TABLE story_groups (
     group_id INTEGER NOT NULL
 );
 CREATE INDEX story_groups_group ON story_groups(group_id);
-CREATE TABLE item_fingerprints (
-    item_id INTEGER PRIMARY KEY REFERENCES items(id),
-    simhash INTEGER NOT NULL
-);
-CREATE TABLE item_bands (
-    band INTEGER NOT NULL,
+CREATE TABLE item_sketches (
+    hash INTEGER NOT NULL,
     item_id INTEGER NOT NULL REFERENCES items(id),
-    PRIMARY KEY (band, item_id)
+    PRIMARY KEY (hash, item_id)
 ) WITHOUT ROWID;
+CREATE INDEX item_sketches_item ON item_sketches(item_id);
 """
 
 # Each entry moves the store one version up; append, never edit a released one.
@@ -303,7 +301,9 @@ def _find_story(conn: sqlite3.Connection, item: Item, aliases) -> int | None:
     return None
 
 
-def _insert_item(conn: sqlite3.Connection, item: Item, ts: str) -> int:
+def _insert_item(
+    conn: sqlite3.Connection, item: Item, ts: str, folded_text: str, sk: list[int] | None
+) -> int:
     cur = conn.execute(
         """INSERT INTO items (story_key, title, url, canonical_url, site, author, published,
                summary, text, html, images, tags, lang, format, title_key, first_seen, last_seen)
@@ -333,8 +333,13 @@ def _insert_item(conn: sqlite3.Connection, item: Item, ts: str) -> int:
     item_id = cur.lastrowid
     conn.execute(
         "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-        (item_id, segment(item.title), segment(item.text)),
+        (item_id, segment_folded(fold(item.title)), segment_folded(folded_text)),
     )
+    if sk:
+        conn.executemany(
+            "INSERT OR IGNORE INTO item_sketches (hash, item_id) VALUES (?, ?)",
+            [(h, item_id) for h in sk],
+        )
     return item_id
 
 
@@ -343,17 +348,46 @@ def save_items(
     entries: Iterable[tuple[Item, Sighting]],
     *,
     now: datetime,
+    copy_similarity: float = DEFAULT_COPY_SIMILARITY,
 ) -> list[Saved]:
     """Store a batch of keyed items in one transaction; a story is stored once, every
     sighting is kept. Items must have ``story_key`` set (see canonical.assign_keys)."""
     with transaction(db) as conn:
-        return write_items(conn, entries, now=now)
+        return write_items(conn, entries, now=now, copy_similarity=copy_similarity)
+
+
+def _find_copy(conn: sqlite3.Connection, sk: list[int], threshold: float) -> int | None:
+    """A stored story whose sentences this one mostly shares (a copy without a shared URL)."""
+    marks = ",".join("?" * len(sk))
+    candidates = conn.execute(
+        f"SELECT item_id FROM item_sketches WHERE hash IN ({marks}) "
+        "GROUP BY item_id ORDER BY count(*) DESC, item_id LIMIT 5",
+        sk,
+    ).fetchall()
+    for (item_id,) in candidates:
+        theirs = [
+            h
+            for (h,) in conn.execute(
+                "SELECT hash FROM item_sketches WHERE item_id = ? ORDER BY hash", (item_id,)
+            )
+        ]
+        if sketch_similarity(sk, theirs) >= threshold:
+            return item_id
+    return None
 
 
 def write_items(
-    conn: sqlite3.Connection, entries: Iterable[tuple[Item, Sighting]], *, now: datetime
+    conn: sqlite3.Connection,
+    entries: Iterable[tuple[Item, Sighting]],
+    *,
+    now: datetime,
+    copy_similarity: float = DEFAULT_COPY_SIMILARITY,
 ) -> list[Saved]:
-    """The body of :func:`save_items`, for callers that hold a wider transaction (a poll)."""
+    """The body of :func:`save_items`, for callers that hold a wider transaction (a poll).
+
+    A story is found by key, by URL alias, by outlet + title (when a side has no link),
+    and last by content: a copy sharing ``copy_similarity`` of its sentences.
+    """
     ts = iso(now)
     results: list[Saved] = []
     for item, where in entries:
@@ -362,7 +396,11 @@ def write_items(
         aliases = _alias_keys(item)
         item_id = _find_story(conn, item, aliases)
         if item_id is None:
-            item_id = _insert_item(conn, item, ts)
+            folded_text = fold(item.text)
+            sk = sketch(folded_text, folded=True)
+            item_id = _find_copy(conn, sk, copy_similarity) if sk else None
+        if item_id is None:
+            item_id = _insert_item(conn, item, ts, folded_text, sk)
             status = "new"
         else:
             status = None

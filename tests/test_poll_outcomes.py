@@ -748,11 +748,11 @@ def test_a_failing_write_is_recorded_and_does_not_stop_the_batch(
     http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
     real = pipeline.write_items
 
-    def flaky(conn, entries, *, now):
+    def flaky(conn, entries, **kwargs):
         entries = list(entries)
         if entries and entries[0][1].source == "bad":
             raise RuntimeError("disk on fire")
-        return real(conn, entries, now=now)
+        return real(conn, entries, **kwargs)
 
     monkeypatch.setattr(pipeline, "write_items", flaky)
     reports = poll(db, config)

@@ -170,3 +170,54 @@ def test_url_keys_are_found_in_their_readable_form(db):
     )[0]
     assert s.story_key.startswith("url://")
     assert store.find_item_id(db, "url://www.rfi.fr/cn/欧洲/x") == s.item_id
+
+
+COPY = "\n".join(
+    f"第{i}段：美国总统拜登周五表示，他已经警告俄罗斯总统普京，对乌克兰采取行动将引发制裁。"
+    for i in range(6)
+)
+
+
+def test_a_copy_without_a_shared_link_is_one_more_sighting(db):
+    original = item("拜登警告普京", "https://news.example/a", "RFI", text=COPY)
+    repost = item(
+        "转载：拜登警告普京",
+        "https://blog.example/x",
+        "某博客",
+        text="【转载】\n" + COPY.replace("美国", "美國") + "\n（责任编辑：某某）",
+    )
+    saved = save_items(
+        db, [(original, Sighting("rfi", "u1")), (repost, Sighting("blog", "u2"))], now=NOW
+    )
+    assert [s.status for s in saved] == ["new", "merged"]
+    assert count(db, "items") == 1
+    story = store.get_story(db, saved[0].item_id)
+    assert {s["source"] for s in story["sightings"]} == {"rfi", "blog"}
+    assert repost.story_key in story["keys"]
+    assert story["title"] == "拜登警告普京"  # first seen wins
+
+
+def test_same_topic_different_text_is_not_a_copy(db):
+    other = "\n".join(
+        f"第{i}段：乌克兰总统泽连斯基表示，感谢盟友的支持，局势仍然紧张。" for i in range(6)
+    )
+    saved = save_items(
+        db,
+        [
+            (item("A", "https://a.example/1", text=COPY), Sighting("a", "1")),
+            (item("B", "https://b.example/2", text=other), Sighting("b", "2")),
+        ],
+        now=NOW,
+    )
+    assert [s.status for s in saved] == ["new", "new"]
+
+
+def test_copy_threshold_is_a_setting(db):
+    half = "\n".join(
+        COPY.split("\n")[:3] + [f"另一段{i}：完全不同的内容在这里继续写下去。" for i in range(3)]
+    )
+    a = item("A", "https://a.example/1", text=COPY)
+    b = item("B", "https://b.example/2", text=half)
+    save_items(db, [(a, Sighting("a", "1"))], now=NOW)
+    strict = save_items(db, [(b, Sighting("b", "2"))], now=NOW, copy_similarity=0.9)
+    assert strict[0].status == "new"
