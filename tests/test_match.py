@@ -292,3 +292,17 @@ def test_explain_verdict_agrees_with_match(rule):
 def test_explain_rejects_an_invalid_rule():
     with pytest.raises(ValueError, match="^regex:"):
         explain(Rule(regex="[", any=("x",)), title="", text="")
+
+
+def test_fold_paths_agree_on_simplified_traditional_and_mixed_text():
+    from monitor.text import fold, to_traditional
+
+    simplified = "美国总统拜登（Joe Biden）周五表示，他已经警告俄罗斯总统普京。" * 20
+    for text in (
+        simplified,
+        to_traditional(simplified),
+        simplified[:100] + to_traditional(simplified),
+    ):
+        folded = fold(text)
+        assert folded == fold(folded)  # idempotent
+        assert "美国总统拜登(joe biden)周五表示,他已经警告俄罗斯总统普京。" in folded

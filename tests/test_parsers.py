@@ -11,13 +11,14 @@ import os
 import re
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
 from monitor.models import NotAnArticle, ParseError
 from monitor.parsers import dates, detect, parse
-from monitor.parsers.html import clean_html, html_to_text, squeeze, summarize
-from monitor.text import CJK_CHARS
+from monitor.parsers.html import clean_html, html_to_text, join_url, squeeze, summarize
+from monitor.text import CJK_CHARS, detect_lang
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -640,3 +641,38 @@ def test_parse_when(value, expected):
 
 def test_epoch_ms():
     assert dates.from_epoch_ms(1643384702000) == "2022-01-28T15:45:02Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("歐洲各國在烏克蘭問題上立場不一，德國與法國主張對話。", "zh-Hant"),
+        ("欧洲各国在乌克兰问题上立场不一，德国与法国主张对话。", "zh-Hans"),
+        ("English lead paragraph. " * 20 + "歐洲各國在烏克蘭問題上立場不一。" * 10, "zh-Hant"),
+        ("English only, with one 字.", "other"),
+        ("", "other"),
+    ],
+)
+def test_detect_lang_votes_on_the_script(text: str, lang: str):
+    assert detect_lang(text) == lang
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://i.example/a/b.jpg?w=770&resize=770%2C433",
+        "https://i.example/a/b.jpg?",  # urljoin drops the empty query
+        "HTTPS://i.example/a.jpg",
+        "https:///i.example/a.jpg",
+        "https://i.example/a;p",
+        " https://i.example/a.jpg",
+        "/img/a.jpg",
+        "img/a b.jpg",
+        "//cdn.example/a.jpg",
+        "data:image/png;base64,xx",
+    ],
+)
+def test_join_url_is_urljoin(url: str):
+    base = "https://mirror.example/posts/1.html"
+    assert join_url(base, url) == urljoin(base, url)
+    assert join_url(None, url) == url

@@ -8,18 +8,19 @@ caller uses feedparser: XML errors, a DOCTYPE or entities, another encoding, ``x
 unknown elements inside an entry, repeated fields, nested markup, xhtml or base64 content.
 
 With a document URL, feedparser rewrites relative URIs in HTML bodies through its sgmllib
-processor. A body in plain markup (:data:`_PLAIN_HTML`) comes out of that processor as the
-same tree with sorted, resolved attributes, so it is returned as :class:`RawHTML` and
-:func:`resolve_uris` does that on the tree ``feed._item`` parses anyway. Other markup still
-goes through feedparser's processor.
+processor. A body in plain markup (see :data:`_NOT_PLAIN_TAG`) comes out of that processor
+as the same tree with sorted, resolved attributes, so it is returned as :class:`RawHTML`
+and :func:`resolve_uris` does that on the tree ``feed._item`` parses anyway. Other markup
+still goes through feedparser's processor.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from feedparser.datetimes import _parse_date
-from feedparser.html import _cp1252
+from feedparser.html import _BaseHTMLProcessor, _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import (
     RelativeURIResolver,
@@ -30,7 +31,7 @@ from feedparser.urls import (
 from feedparser.util import FeedParserDict
 from lxml import etree
 
-from monitor.parsers.html import _SETTLED_URL
+from monitor.parsers.html import SETTLED_URL
 
 ATOM = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -43,7 +44,7 @@ _HTML_TYPES = _FeedParserMixin.html_types
 _looks_like_html = _FeedParserMixin.looks_like_html
 _content_type = _FeedParserMixin.map_content_type
 _RELATIVE = RelativeURIResolver.relative_uris
-_HTML_VOID = "area|base|basefont|br|col|command|embed|frame|hr|img|input|isindex|keygen|link|meta|param|source|track|wbr"  # noqa: E501
+_HTML_VOID = "|".join(sorted(_BaseHTMLProcessor.elements_no_end_tag))
 
 # Entry keys feed._item reads: an unknown element stored under one of them is not harmless.
 _READ_KEYS = {"link", "links", "content", "summary", "title", "title_detail", "id", "author",
@@ -120,28 +121,28 @@ def resolve_uris(root: etree._Element, base: str) -> None:
         items = el.attrib.items()
         if not items:
             continue
-        tag = el.tag
-        new = sorted(
-            (
-                k,
-                _absolute(base, v) or v
-                if (tag, k) in _RELATIVE
-                else v.lower()
-                if k in ("rel", "type")
-                else v,
-            )
-            for k, v in items
-        )
+        new = sorted((k, _resolved(el.tag, k, v, base)) for k, v in items)
         if new != items:
             el.attrib.clear()
             for k, v in new:
                 el.set(k, v)
 
 
+def _resolved(tag: str, key: str, value: str, base: str) -> str:
+    if (tag, key) in _RELATIVE:
+        return _absolute(base, value) or value
+    return value.lower() if key in ("rel", "type") else value
+
+
+def _join(base: str, uri: str) -> str:
+    """feedparser's ``_urljoin``, quick for settled http(s) URLs (it returns them as given)."""
+    return uri if SETTLED_URL.match(uri) else _urljoin(base, uri)
+
+
 def _absolute(base: str, value: str) -> str:
     """``make_safe_absolute_uri(base, value.strip())``, quick for settled http(s) URLs."""
     value = value.strip()
-    return value if _SETTLED_URL.match(value) else make_safe_absolute_uri(base, value)
+    return value if SETTLED_URL.match(value) else make_safe_absolute_uri(base, value)
 
 
 def _fix(s: str) -> str:
@@ -245,7 +246,7 @@ class _Reader:
                 is_link = a.get("ispermalink", "true") == "true"
                 value = _strip(child)
                 if value and is_link:
-                    value = _urljoin(self.base, value)
+                    value = _join(self.base, value)
                 e["id"] = value = self.fix(value)
                 if is_link:
                     e.setdefault("link", value)
@@ -287,7 +288,7 @@ class _Reader:
                     raise Fallback
                 text = _strip(child)
                 if text and "url" not in a:
-                    a["url"] = self.fix(_urljoin(self.base, text))
+                    a["url"] = self.fix(_join(self.base, text))
                 e.setdefault("media_thumbnail", []).append(a)
             elif name in _HARMLESS or (name == "source" and not self.atom):
                 if len(child):
@@ -340,7 +341,7 @@ class _Reader:
             if a:
                 raise Fallback
             value = _strip(el)
-            value = self.fix(_urljoin(self.base, value) if value else value)
+            value = self.fix(_join(self.base, value) if value else value)
             value = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value.replace("&amp;", "&"))
             e["link"] = value
             links.append(
@@ -351,7 +352,7 @@ class _Reader:
         a.setdefault("type", "application/atom+xml" if a["rel"] == "self" else "text/html")
         a = _enforce_href(a)
         if "href" in a:
-            a["href"] = _urljoin(self.base, a["href"])
+            a["href"] = _join(self.base, a["href"])
         links.append(a)
         if "href" in a and a["rel"] == "alternate" and _content_type(a["type"]) in _HTML_TYPES:
             e["link"] = a["href"]
@@ -391,6 +392,15 @@ def _name(el) -> str:
     tag = el.tag
     if not isinstance(tag, str):
         return ""
+    name = _known_name(tag)
+    if name is None:  # unknown namespace: feedparser uses the prefix the document gave it
+        local = tag.split("}", 1)[1]
+        name = f"{el.prefix}:{local}".lower() if el.prefix else local.lower()
+    return name
+
+
+@lru_cache(maxsize=1024)
+def _known_name(tag: str) -> str | None:
     if tag[0] != "{":
         return tag.lower()
     uri, local = tag[1:].split("}", 1)
@@ -398,8 +408,8 @@ def _name(el) -> str:
     if "backend.userland.com/rss" in uri:
         uri = "http://backend.userland.com/rss"
     prefix = _NAMESPACES.get(uri)
-    if prefix is None:  # unknown namespace: feedparser uses the prefix the document gave it
-        prefix = el.prefix or ""
+    if prefix is None:
+        return None
     return f"{prefix}:{local}".lower() if prefix else local.lower()
 
 
@@ -442,8 +452,7 @@ def _check_feed_level(elements: list, *, titles_allowed: bool) -> None:
             if name in ("item", "entry") or name in _SETS_HAS_CONTENT:
                 raise Fallback
             if name in _TITLE and not (
-                (titles_allowed and sub is el)
-                or _name(sub.getparent()) in ("image", "textinput", "textInput")
+                (titles_allowed and sub is el) or _name(sub.getparent()) in ("image", "textinput")
             ):
                 raise Fallback
 

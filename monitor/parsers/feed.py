@@ -58,9 +58,10 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     link = entry.get("link") or None
     body = entry["content"][0].get("value", "") if entry.get("content") else ""
     summary_html = entry.get("summary", "")
-    root = fragment(body or summary_html)
-    if isinstance(body or summary_html, fastfeed.RawHTML):  # feedparser would have resolved
-        fastfeed.resolve_uris(root, (body or summary_html).base)
+    main_html = body or summary_html
+    root = fragment(main_html)
+    if isinstance(main_html, fastfeed.RawHTML):  # URIs feedparser would have resolved
+        fastfeed.resolve_uris(root, main_html.base)
     text = html_to_text(root)
     # A separate description is the outlet's own abstract: better than a cut of the text.
     summary = html_to_text(summary_html) if body and summary_html else ""

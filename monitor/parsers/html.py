@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache, partial
+from html import escape as html_escape
 from urllib.parse import urljoin
 
 import nh3
@@ -98,7 +99,7 @@ def html_to_text(html: str | etree._Element) -> str:
     _gather(root, buf.append)
     if root.tail:
         buf.append(root.tail)
-    lines = (squeeze(seg) for seg in "".join(buf).split(_BREAK) if seg)
+    lines = (squeeze(seg) for seg in "".join(buf).split(_BREAK) if seg and not seg.isspace())
     return "\n".join(line for line in lines if line)
 
 
@@ -113,14 +114,21 @@ def _gather(el: etree._Element, add: Callable[[str], object]) -> None:
     if el.text:
         add(el.text)
     for child in el:
-        if isinstance(child.tag, str):  # not a comment or processing instruction
-            _gather(child, add)
+        child_tag = child.tag
+        if isinstance(child_tag, str):  # not a comment or processing instruction
+            if len(child) or child_tag in _NOT_PLAIN_INLINE:
+                _gather(child, add)
+            elif child.text:  # a leaf <a>, <b>, <img>...: what _gather would do, minus the call
+                add(child.text)
         if child.tail:
             add(child.tail)
     if block:
         add(_BREAK)
     elif tag in _CELLS:
         add(" ")
+
+
+_NOT_PLAIN_INLINE = BLOCKS | DROPPED | _CELLS  # elements _gather must visit itself
 
 
 def drop_tree(el: etree._Element) -> None:
@@ -142,7 +150,7 @@ text_content = etree.XPath("string()")
 # An absolute http(s) URL that urljoin returns as it is, whatever the base: lowercase scheme,
 # plain ASCII host, no whitespace or controls (urlsplit strips them), no ";params" and no
 # empty "?" or "#" (urlunparse drops those).
-_SETTLED_URL = re.compile(
+SETTLED_URL = re.compile(
     r"https?://[-a-zA-Z0-9._~%!$&'()*+,=:@]+(?:/[^\x00-\x20?#;]*)?"
     r"(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
 )
@@ -150,7 +158,7 @@ _SETTLED_URL = re.compile(
 
 def join_url(base: str | None, url: str) -> str:
     """``urljoin(base, url)``, skipped for the absolute URLs it would not change."""
-    if not base or _SETTLED_URL.match(url):
+    if not base or SETTLED_URL.match(url):
         return url
     return urljoin(base, url)
 
@@ -225,15 +233,18 @@ def _cleaner(base: str | None) -> Callable[[str], str]:
 
 
 # lxml.html.tostring drops these; the sanitizer would too, but keep the input identical.
-_META_CONTENT_TYPE = re.compile(r'<meta http-equiv="Content-Type"[^>]*>', re.I)
+_META_CONTENT_TYPE = re.compile(r'<meta http-equiv="Content-Type"[^>]*>')
 
 
 def _serialize(root: etree._Element) -> str:
-    if root.tag == "body" and not root.attrib:  # fragment()'s container: only what it holds
+    if root.tag != "body":
+        html = etree.tostring(root, encoding="unicode", method="html")
+    elif not root.attrib:  # fragment()'s container: only what it holds, in one call
         html = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
         html = html[len("<body>") : -len("</body>")]
     else:
-        html = etree.tostring(root, encoding="unicode", method="html")
+        inner = (etree.tostring(c, encoding="unicode", method="html") for c in root)
+        html = html_escape(root.text or "") + "".join(inner)
     return _META_CONTENT_TYPE.sub("", html)
 
 

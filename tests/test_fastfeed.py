@@ -1,0 +1,449 @@
+"""The lxml fast path must give the Items feedparser gives, field by field.
+
+Every well-formed variant below is parsed twice through ``feed.parse``: once as it runs
+(fastfeed), once with fastfeed switched off (feedparser), with and without a document
+URL. A seeded random generator adds feeds that mix the same pieces in other orders.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from xml.sax.saxutils import escape
+
+import pytest
+
+from monitor.models import ParseError
+from monitor.parsers import fastfeed, feed
+
+URL = "https://news.example/feeds/rss.xml"
+NS = (
+    'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" '
+    'xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
+    'xmlns:wfw="http://wellformedweb.org/commentAPI/"'
+)
+BODY = (
+    "<p>俄罗斯总统<a href='/tag/putin'>普京</a>与法国总统马克龙（Emmanuel Macron）通电话。</p>\n"
+    '<p>双方讨论了<b>乌克兰</b>局势。<img src="/img/call.jpg" alt="通话"></p>'
+)
+PLAIN_BODY = (
+    '<p>双方讨论了<a href="/tag/ukraine" title="乌克兰">乌克兰</a>局势&amp;制裁。</p>\n'
+    '<figure><img alt="图" src="img/2.jpg"><figcaption>图说</figcaption></figure>'
+)
+
+
+def rss(items: str, *, channel_title: str = "联合早报 国际") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" {NS}><channel>'
+        f"<title>{channel_title}</title><link>https://www.zaobao.com/</link>"
+        f"<description>国际新闻</description>{items}</channel></rss>"
+    ).encode()
+
+
+def atom(entries: str, *, title: str = "端傳媒") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+        f'xmlns:media="http://search.yahoo.com/mrss/"><title>{title}</title>'
+        f"<id>tag:example.org,2022:feed</id><updated>2022-02-01T12:00:00Z</updated>{entries}</feed>"
+    ).encode()
+
+
+def rdf(items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        '<channel rdf:about="https://example.org/rss"><title>示例新闻 RDF</title>'
+        "<link>https://example.org/</link><description>RSS 1.0</description></channel>"
+        f"{items}</rdf:RDF>"
+    ).encode()
+
+
+def item(*parts: str) -> str:
+    return "<item>" + "".join(parts) + "</item>"
+
+
+def entry(*parts: str) -> str:
+    return "<entry>" + "".join(parts) + "</entry>"
+
+
+def both_paths(data: bytes, url: str | None) -> tuple[list[dict], list[dict]]:
+    fast = [it.to_dict() for it in feed.parse(data, url=url)]
+    real_read = fastfeed.read
+    fastfeed.read = lambda *a, **k: None
+    try:
+        reference = [it.to_dict() for it in feed.parse(data, url=url)]
+    finally:
+        fastfeed.read = real_read
+    return fast, reference
+
+
+def assert_same(data: bytes, url: str | None, *, fast: bool = True) -> list[dict]:
+    assert (fastfeed.read(data, url) is not None) is fast, "fast path taken?"
+    got, reference = both_paths(data, url)
+    assert len(got) == len(reference)
+    for i, (g, r) in enumerate(zip(got, reference, strict=True)):
+        for key in r:
+            assert g[key] == r[key], f"item {i}, field {key!r}"
+    return got
+
+
+RSS_VARIANTS = {
+    "description_only": rss(
+        item(
+            "<title>欧盟准备对俄制裁方案</title><link>https://www.zaobao.com/a/1</link>",
+            f"<description>{escape(BODY)}</description>",
+        )
+    ),
+    "content_encoded_cdata": rss(
+        item(
+            "<title>普京与马克龙通话</title><link>https://www.zaobao.com/a/2</link>",
+            "<description><![CDATA[<p>普京与马克龙通电话。</p>]]></description>",
+            f"<content:encoded><![CDATA[{BODY}]]></content:encoded>",
+        )
+    ),
+    "content_before_description": rss(
+        item(
+            "<title>t</title>",
+            f"<content:encoded><![CDATA[{PLAIN_BODY}]]></content:encoded>",
+            "<description>先有正文，后有摘要。</description>",
+        )
+    ),
+    "plain_markup_body": rss(
+        item(
+            "<title>t</title><link>/a/3</link>",
+            f"<description><![CDATA[{PLAIN_BODY}]]></description>",
+        )
+    ),
+    "dc_creator_and_author": rss(
+        item(
+            "<title>t</title><dc:creator> 早报记者 </dc:creator>",
+            "<author>editor@zaobao.com (编辑部)</author><description>正文。</description>",
+        )
+    ),
+    "categories": rss(
+        item(
+            "<title>t</title><category>俄罗斯</category><category domain='x'>乌克兰</category>",
+            "<category>俄罗斯</category><category domain='y'></category><category>北约</category>",
+            "<dc:subject>欧洲</dc:subject><description>正文。</description>",
+        )
+    ),
+    "media_and_enclosures": rss(
+        item(
+            "<title>t</title><description>正文。</description>",
+            '<media:content url="https://cdn.example/1.jpg" type="IMAGE/JPEG"/>',
+            '<media:content url="https://cdn.example/v.mp4" type="video/mp4"/>',
+            '<media:content url="https://cdn.example/2.png" medium="image"/>',
+            '<media:thumbnail url="https://cdn.example/t.jpg"/>',
+            "<media:thumbnail>/thumb/text.jpg</media:thumbnail>",
+            '<enclosure url="https://cdn.example/a.mp3" type="audio/mpeg" length="1"/>',
+            '<enclosure url="/img/e.png" type="image/png" length="1"/>',
+        )
+    ),
+    "guid_permalink_no_link": rss(
+        item(
+            "<title>t</title><guid>https://www.zaobao.com/a/4?amp</guid><description>正文。</description>",
+        )
+    ),
+    "guid_relative_permalink": rss(
+        item(
+            "<title>t</title><guid isPermaLink='true'>/a/5</guid><link>/a/5b</link>",
+            "<description>x</description>",
+        )
+    ),
+    "guid_not_permalink": rss(
+        item(
+            "<title>t</title><guid isPermaLink='false'>zb-6</guid><link>https://www.zaobao.com/a/6</link>",
+            "<description>x</description>",
+        )
+    ),
+    "guid_before_empty_link": rss(
+        item(
+            "<title>t</title><guid>https://www.zaobao.com/a/7</guid><link></link><description>x</description>",
+        )
+    ),
+    "html_looking_title": rss(
+        item(
+            "<title>&lt;b&gt;乌克兰&lt;/b&gt;危机 &amp;amp; 欧洲</title>",
+            "<description>x</description>",
+        )
+    ),
+    "harmless_extras": rss(
+        item(
+            "<title>t</title><comments>https://www.zaobao.com/c/1</comments>",
+            "<slash:comments>3</slash:comments><wfw:commentRss>https://www.zaobao.com/c/1/rss</wfw:commentRss>",
+            "<source url='https://other.example/rss'>别家</source><description>x</description>",
+        )
+    ),
+    "no_title": rss(item(f"<link>/a/8</link><description>{escape(BODY)}</description>")),
+    "latin1_and_c1": rss(
+        item(
+            "<title>杰克·沙利文 café &#150; 会谈</title><description>Ã©t&#233; · x</description>",
+        )
+    ),
+    "not_plain_markup_body": rss(
+        item(
+            "<title>t</title><link>/a/9</link>",
+            "<description><![CDATA[<p class='x'>单引号<br/><!-- 注释 -->&#39;引号&#39;"
+            "<a href=/rel>无引号</a>"
+            '<img src="a.png" src="b.png"> &copy; a &lt; b</p>]]></description>',
+        )
+    ),
+    "two_items_and_channel_title_after": (
+        f'<?xml version="1.0"?><rss version="2.0"><channel>{item("<title>一</title>")}'
+        f"{item('<title>二</title><link>/2</link>')}<title>后置标题</title></channel></rss>"
+    ).encode(),
+    "no_xml_declaration": f'<rss version="2.0"><channel><title>t</title>{item("<title>x</title>")}'
+    f"</channel></rss>".encode(),
+}
+
+DATES = [
+    "Sat, 29 Jan 2022 08:30:00 +0800",
+    "Sat, 29 Jan 2022 08:30:00 -0500",
+    "Sat, 29 Jan 2022 08:30:00 GMT",
+    "Sat, 29 Jan 2022 08:30:00 EST",
+    "Sat, 29 Jan 2022 08:30:00 UT",
+    "29 Jan 2022 08:30 +0530",
+    "Sat, 29 Jan 22 08:30:00 PST",
+    "2022-01-29T08:30:00+08:00",
+    "Invalid Date",
+    "",
+]
+
+
+@pytest.mark.parametrize("url", [None, URL], ids=["no-url", "url"])
+@pytest.mark.parametrize("name", sorted(RSS_VARIANTS))
+def test_rss_variants_match_feedparser(name: str, url: str | None):
+    assert_same(RSS_VARIANTS[name], url)
+
+
+@pytest.mark.parametrize("when", DATES)
+def test_rss_dates_match_feedparser(when: str):
+    data = rss(item(f"<title>t</title><pubDate>{when}</pubDate><description>x</description>"))
+    assert_same(data, None)
+
+
+def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():
+    data = rss(item(
+        "<title>t</title><pubDate>Invalid Date</pubDate>",
+        "<dc:date>2022-01-26T21:00:00+02:00</dc:date><description>x</description>",
+    ))  # fmt: skip
+    (got,) = assert_same(data, None)
+    assert got["published"] == "2022-01-26T19:00:00Z"
+
+
+@pytest.fixture
+def shanghai_clock():
+    """Run in UTC+8 so a time.mktime() conversion would be visibly wrong."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Shanghai"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_published_is_utc_whatever_the_machine_zone(shanghai_clock):
+    data = rss(item("<title>t</title><pubDate>Sat, 29 Jan 2022 08:30:00 +0800</pubDate>"))
+    (got,) = assert_same(data, None)
+    assert got["published"] == "2022-01-29T00:30:00Z"
+
+
+ATOM_VARIANTS = {
+    "content_html_and_summary": atom(
+        entry(
+            '<title type="html">&lt;b&gt;烏克蘭&lt;/b&gt;危機</title>',
+            "<id>tag:example.org,2022:1</id>",
+            '<link rel="alternate" href="https://example.org/a/1"/>',
+            "<published>2022-02-01T10:00:00+08:00</published>",
+            "<updated>2022-02-01T11:30:00+08:00</updated>",
+            "<author><name>端傳媒記者</name></author>",
+            "<category term='國際'/><category term='x' label='歐洲'/>",
+            "<summary>歐洲各國立場不一。</summary>",
+            f'<content type="html">{escape(BODY)}</content>',
+        )
+    ),
+    "content_text": atom(
+        entry(
+            "<title>純文字</title><id>https://example.org/a/2</id>",
+            '<link href="https://example.org/a/2"/><updated>2022-01-31T23:00:00-05:00</updated>',
+            '<content type="text">這是純文字 &lt;不是標籤&gt;。</content>',
+        )
+    ),
+    "summary_only": atom(
+        entry(
+            "<title>只有摘要</title><id>tag:x,1</id><updated>2022-01-31T23:00:00Z</updated>",
+            '<summary type="html">&lt;p&gt;摘要&lt;img src="/i.png"&gt;&lt;/p&gt;</summary>',
+        )
+    ),
+    "updated_only_no_published": atom(
+        entry(
+            "<title>t</title><id>tag:x,2</id><updated>2022-01-31T23:00:00-05:00</updated>",
+            f"<content type='html'>{escape(PLAIN_BODY)}</content>",
+        )
+    ),
+    "links_among_others": atom(
+        entry(
+            "<title>t</title><id>tag:x,3</id>",
+            '<link rel="self" href="https://example.org/self"/>',
+            '<link rel="enclosure" type="image/jpeg" href="/enc.jpg"/>',
+            '<link rel="related" href="https://example.org/rel"/>',
+            '<link rel="alternate" type="application/atom+xml" href="https://example.org/feed"/>',
+            '<link rel="ALTERNATE" type="text/html" href="/a/3"/>',
+            "<content type='html'>正文</content>",
+        )
+    ),
+    "id_stands_in_for_link": atom(entry("<title>t</title><id>/a/4</id><content>正文</content>")),
+    "author_name_and_email": atom(
+        entry(
+            "<title>t</title><id>tag:x,5</id>",
+            "<author><email>a@example.org</email><name> 記者 </name><uri>/about</uri></author>",
+        )
+    ),
+    "author_uri_only": atom(
+        entry("<title>t</title><id>tag:x,6</id><author><uri>https://example.org/me</uri></author>")
+    ),
+    "media_thumbnail": atom(
+        entry("<title>t</title><id>tag:x,7</id><media:thumbnail url='https://cdn.example/t.jpg'/>")
+    ),
+}
+
+
+@pytest.mark.parametrize("url", [None, URL], ids=["no-url", "url"])
+@pytest.mark.parametrize("name", sorted(ATOM_VARIANTS))
+def test_atom_variants_match_feedparser(name: str, url: str | None):
+    assert_same(ATOM_VARIANTS[name], url)
+
+
+def test_atom_xhtml_content_goes_to_feedparser():
+    data = atom(entry(
+        "<title>t</title><id>tag:x,8</id>",
+        '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>正文</p></div></content>',
+    ))  # fmt: skip
+    (got,) = assert_same(data, URL, fast=False)
+    assert got["text"] == "正文"
+
+
+@pytest.mark.parametrize("url", [None, URL], ids=["no-url", "url"])
+def test_rss10_matches_feedparser(url: str | None):
+    data = rdf(
+        '<item rdf:about="https://example.org/a/1"><title>乌克兰总统发表全国讲话</title>'
+        "<link>https://example.org/a/1</link><description>泽连斯基呼吁民众保持冷静。</description>"
+        "<dc:date>2022-01-26T21:00:00+02:00</dc:date><dc:creator>编辑</dc:creator>"
+        f"<dc:subject>乌克兰</dc:subject><content:encoded><![CDATA[{BODY}]]></content:encoded></item>"
+        '<item rdf:about="https://example.org/a/2"><title>第二条</title><link>/a/2</link></item>'
+    )
+    got = assert_same(data, url)
+    assert got[0]["format"] == "rss" and got[0]["tags"] == ["乌克兰"]
+
+
+# --- what the fast path leaves to feedparser --------------------------------------------
+
+FALLBACKS = {
+    "undefined_entity": rss(item("<title>a&nbsp;b</title><description>x</description>")),
+    "doctype": b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY t "x">]>'
+    + rss(item("<title>&t;</title>")).split(b"?>", 1)[1],
+    "other_encoding": rss(item("<title>标题</title>"))
+    .decode()
+    .replace("UTF-8", "GB2312")
+    .encode("gb2312"),
+    "xml_base": rss(item('<title xml:base="https://x.example/">t</title><link>a</link>')),
+    "unknown_element_in_item": rss(
+        item(
+            "<title>t</title><itunes:summary xmlns:itunes="
+            '"http://www.itunes.com/DTDs/PodCast-1.0.dtd">s</itunes:summary>'
+        )
+    ),
+    "two_descriptions": rss(
+        item("<title>t</title><description>a</description><description>b</description>")
+    ),
+    "markup_inside_description": rss(
+        item("<title>t</title><description><p>直接的标签</p></description>")
+    ),
+    "atom_0_3": b'<feed xmlns="http://purl.org/atom/ns#" version="0.3"><title>t</title>'
+    b"<entry><title>x</title></entry></feed>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FALLBACKS))
+def test_documents_the_fast_path_does_not_understand_go_to_feedparser(name: str):
+    assert_same(FALLBACKS[name], URL, fast=False)
+
+
+def test_malformed_xml_falls_back_and_feedparser_still_recovers_entries():
+    data = rss(item("<title>坏&掉</title><link>/a/1</link><description>正文</description>"))
+    assert fastfeed.read(data, URL) is None
+    (got,) = feed.parse(data, url=URL)
+    assert got.url == "https://news.example/a/1" and got.text == "正文"
+
+
+def test_malformed_xml_that_feedparser_cannot_read_either_is_a_parse_error():
+    data = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>x'
+    assert fastfeed.read(data, None) is None
+    with pytest.raises(ParseError, match="unreadable feed"):
+        feed.parse(data)
+
+
+def test_valid_empty_feed_has_no_items_on_the_fast_path():
+    data = rss("")
+    assert fastfeed.read(data, None) == ("rss", "联合早报 国际", [])
+    assert feed.parse(data) == []
+
+
+# --- random mixes -----------------------------------------------------------------------
+
+WORDS = ["美国", "总统", "Vladimir", "Putin", "，", "。", "“", "”", "‧", "50", "·", "é"]
+INLINE = ["b", "a", "span", "strong", "em", "ok"]
+
+
+def random_html(rng: random.Random, depth: int = 0) -> str:
+    out = []
+    for _ in range(rng.randint(1, 5)):
+        r = rng.random()
+        out.append(rng.choice(["", " ", "\n  "]))
+        if r < 0.45 or depth > 2:
+            out.append(rng.choice(WORDS))
+        elif r < 0.55:
+            src = rng.choice(["/i/1.jpg", "https://cdn.example/2.png", "rel.gif", "data:x"])
+            out.append(rng.choice([f'<img src="{src}" alt="图">', f"<img src='{src}'/>"]))
+        elif r < 0.6:
+            out.append(rng.choice(["&amp;", "&nbsp;", "&#39;", "<br>", "<br/>", "<!-- c -->"]))
+        else:
+            tag = rng.choice(["p", "div", *INLINE])
+            attrs = rng.choice(["", ' href="/t/1"', ' href="https://e.example/x?a=1&amp;b=2"',
+                                ' class="c" title="题"', " onclick='x()'"])  # fmt: skip
+            out.append(f"<{tag}{attrs}>{random_html(rng, depth + 1)}</{tag}>")
+    return "".join(out)
+
+
+def random_item(rng: random.Random, n: int) -> str:
+    body = random_html(rng)
+    parts = [
+        f"<title>{escape(rng.choice(['标题', '<b>粗体</b>标题', 'A &amp; B', '']))} {n}</title>",
+        rng.choice(["", f"<link>{rng.choice(['/a/', 'https://www.example.com/a/'])}{n}</link>"]),
+        rng.choice(
+            ["", f"<guid>https://g.example/{n}</guid>", f"<guid isPermaLink='false'>g{n}</guid>"]
+        ),
+        rng.choice(["", f"<pubDate>{rng.choice(DATES)}</pubDate>"]),
+        rng.choice(["", "<dc:creator>记者</dc:creator>"]),
+        rng.choice(["", "<category>国际</category>", "<category domain='d'>欧洲</category>"]),
+        rng.choice(["", f"<description>{escape(body)}</description>"]),
+        rng.choice(["", f"<content:encoded><![CDATA[{random_html(rng)}]]></content:encoded>"]),
+        rng.choice(["", '<enclosure url="/e.jpg" type="image/jpeg" length="1"/>']),
+        rng.choice(["", '<media:content url="https://cdn.example/m.jpg" medium="image"/>']),
+    ]
+    rng.shuffle(parts)
+    return item(*parts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_rss_feeds_match_feedparser(seed: int):
+    rng = random.Random(seed)
+    data = rss("".join(random_item(rng, n) for n in range(5)))
+    assert_same(data, rng.choice([None, URL]))
