@@ -238,7 +238,9 @@ class Poller:
         with transaction(self.db) as conn:
             if work.items:
                 saved = write_items(
-                    conn, work.items, now=now,
+                    conn,
+                    work.items,
+                    now=now,
                     copy_similarity=self.config.settings.copy_similarity,
                 )
             if work.entries:
