@@ -25,6 +25,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,16 @@ from .corpus import DEFAULT_CACHE, Spec, ensure
 TIMES: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
 T2S, S2T = "OpenCC t2s", "OpenCC s2t"
+FAST = "fastfeed.read (lxml feed reader, entry dicts)"
+STORE = "store (write_items)"
+FTS_SQL = "SQLite: FTS5 index inserts (items_fts, replayed alone)"
+STORE_STEPS = (
+    ("fold", "fold for the store (NFKC + casefold + OpenCC t2s)"),
+    ("segment", "FTS bigram segmentation (segment)"),
+    ("segment_folded", "FTS bigram segmentation (segment_folded)"),
+    ("sketch", "content sketch (sketch)"),
+    ("_find_copy", "copy lookup by sketch (_find_copy)"),
+)
 
 
 def timed(name: str, fn):
@@ -128,9 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         ):
             patch(feedmod, attr, name)
         feedmod.feedparser.parse = timed("feedparser.parse", feedmod.feedparser.parse)
+        fast = getattr(feedmod, "fastfeed", None)  # the lxml fast path, where monitor has it
+        if fast is not None:
+            patch(fast, "read", FAST)
         patch(text, "to_simplified", T2S)
         patch(text, "to_traditional", S2T)
-        patch(store, "segment", "FTS segmentation (segment)")
 
         t = time.perf_counter()
         parsed = [parse(b, url=u) for b, u in zip(bodies, urls, strict=True)]
@@ -150,40 +163,40 @@ def main(argv: list[str] | None = None) -> None:
             for i, (batch, u) in enumerate(zip(parsed, urls, strict=True))
             for it in batch
         ]
-        fts_rows = []
-        real_insert = store._insert_item
-
-        def keep_fts(conn, item, ts):  # remember what went into items_fts, for the replay
-            item_id = real_insert(conn, item, ts)
-            fts_rows.append((item_id, store.segment(item.title), store.segment(item.text)))
-            return item_id
-
-        store._insert_item = keep_fts
+        # The store's own steps, whichever this version of monitor.store has.
+        steps = [(m, lab) for m, lab in STORE_STEPS if callable(getattr(store, m, None))]
+        for attr, label in steps:
+            patch(store, attr, label)
         t = time.perf_counter()
         with transaction(db) as conn:
             write_items(conn, where, now=datetime.now(UTC))
-        TIMES["store (write_items, incl. segmentation)"] = time.perf_counter() - t
-        store._insert_item = real_insert
-        # keep_fts segmented every new item a second time: take that back out.
-        TIMES["FTS segmentation (segment)"] /= 2
-        TIMES["store (write_items, incl. segmentation)"] -= TIMES["FTS segmentation (segment)"]
+        TIMES[STORE] = time.perf_counter() - t
+        for attr, _label in steps:
+            setattr(store, attr, getattr(store, attr).__wrapped__)
         # Replay only the FTS5 inserts into an empty index: the index's share of the SQL.
+        from monitor.fulltext import segment
+
+        fts_rows = [
+            (i, segment(title), segment(body))
+            for i, title, body in db.conn.execute("SELECT id, title, text FROM items")
+        ]
         db3 = open_db(tmp / "fts-only.db")
         t = time.perf_counter()
         with transaction(db3) as conn:
             conn.executemany(
                 "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)", fts_rows
             )
-        TIMES["FTS5 insert (SQL only, replayed)"] = time.perf_counter() - t
+        TIMES[FTS_SQL] = time.perf_counter() - t
 
         # The end-to-end poll below runs without the wrappers.
         feedmod.feedparser.parse = feedmod.feedparser.parse.__wrapped__
+        if fast is not None:
+            fast.read = fast.read.__wrapped__
         for attr in ("fragment", "html_to_text", "images_in", "clean_html", "detect_lang"):
             setattr(feedmod, attr, getattr(feedmod, attr).__wrapped__)
         feedmod.summarize = feedmod.summarize.__wrapped__
         text.to_simplified = text.to_simplified.__wrapped__
         text.to_traditional = text.to_traditional.__wrapped__
-        store.segment = store.segment.__wrapped__
 
         cfg = parse_config(
             {
@@ -205,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if "tmp" in locals():
+            shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(items)
     print(
@@ -212,10 +227,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("| stage | s | µs/item | share of parse+key+store |")
     print("|---|---:|---:|---:|")
-    seg = TIMES["FTS segmentation (segment)"]
     stages = {
         "HTTP fetch (monitor.fetch, 16 at once, 0 ms latency)": http_wall,
-        "feedparser.parse": TIMES["feedparser.parse"],
+        FAST: TIMES[FAST],
+        "feedparser.parse (feeds fastfeed declines)": TIMES["feedparser.parse"],
         **{
             k: TIMES[k]
             for k in (
@@ -233,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             for k in TIMES
             if k
             in (
+                FAST,
                 "feedparser.parse",
                 "lxml fragment parse",
                 "text extraction (html_to_text)",
@@ -243,24 +259,20 @@ def main(argv: list[str] | None = None) -> None:
             )
         ),
         "keying (assign_keys)": TIMES["keying (assign_keys)"],
-        "FTS segmentation (segment)": seg,
-        "SQLite: FTS5 index inserts (items_fts)": TIMES["FTS5 insert (SQL only, replayed)"],
-        "SQLite: everything else in write_items": TIMES["store (write_items, incl. segmentation)"]
-        - seg
-        - TIMES["FTS5 insert (SQL only, replayed)"],
+        **{label: TIMES[label] for _m, label in STORE_STEPS if label in TIMES},
+        FTS_SQL: TIMES[FTS_SQL],
+        "SQLite: everything else in write_items": TIMES[STORE]
+        - sum(TIMES[label] for _m, label in STORE_STEPS if label in TIMES)
+        - TIMES[FTS_SQL],
     }
-    total = (
-        parse_wall
-        + TIMES["keying (assign_keys)"]
-        + TIMES["store (write_items, incl. segmentation)"]
-    )
+    total = parse_wall + TIMES["keying (assign_keys)"] + TIMES[STORE]
     for k, v in stages.items():
         share = "" if k.startswith("HTTP") else f"{100 * v / total:.0f} %"
         print(f"| {k} | {v:.2f} | {1e6 * v / n:.0f} | {share} |")
     opencc = TIMES[T2S] + TIMES[S2T]
     calls = CALLS[T2S] + CALLS[S2T]
     print(
-        f"| of which OpenCC conversions ({calls} calls; inside detect_lang, keying, segment) "
+        f"| of which OpenCC conversions ({calls} calls; inside lang, keys, fold) "
         f"| {opencc:.2f} | {1e6 * opencc / n:.0f} | {100 * opencc / total:.0f} % |"
     )
     print(

@@ -66,6 +66,7 @@ class Counters:
     by_kind: dict[str, int] = field(default_factory=dict)
     ok_by_kind: dict[str, int] = field(default_factory=dict)
     max_concurrent: int = 0
+    connections: int = 0  # TCP connections accepted (keep-alive reuse shows here)
     _active: int = 0
 
     def as_dict(self) -> dict:
@@ -79,6 +80,7 @@ class Counters:
             "by_kind": dict(self.by_kind),
             "200_by_kind": dict(self.ok_by_kind),
             "max_concurrent": self.max_concurrent,
+            "connections": self.connections,
         }
 
 
@@ -97,6 +99,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
+
+    def setup(self):
+        super().setup()
+        owner = self.server.owner
+        with owner.lock:
+            owner.counters.connections += 1
 
     def do_GET(self):  # noqa: N802 - stdlib name
         owner = self.server.owner

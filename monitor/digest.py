@@ -20,7 +20,7 @@ import sqlite_utils
 from . import similarity
 from .config import Config, Watch, parse_duration
 from .fulltext import QueryTooShort, fts_query
-from .match import Matcher, Rule
+from .match import FoldedStory, Matcher, Rule, fold_story
 from .models import Digest, DigestEntry, DigestStory
 from .store import iso, transaction
 
@@ -42,6 +42,7 @@ class Story:
     sources: set[str] = field(default_factory=set)
     mirror_links: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    folded: FoldedStory | None = None  # folded once, shared by matching and grouping
 
     @property
     def when(self) -> datetime:
@@ -138,8 +139,13 @@ def load_stories(
     params: list = [iso(start)]
     match = _prefilter(watch)
     if match:
-        sql += " AND id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
-        params.append(match)
+        # Ids grow with first_seen: bounding the FTS scan by the window's first id keeps a
+        # common term from walking the whole index.
+        first = db.conn.execute(
+            "SELECT min(id) FROM items WHERE first_seen >= ?", (iso(start),)
+        ).fetchone()[0]
+        sql += " AND id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid >= ?)"
+        params += [match, first or 0]
     if exclude_delivered:
         sql += (
             " AND id NOT IN (SELECT di.item_id FROM digest_items di JOIN digests d "
@@ -180,11 +186,19 @@ def matching(stories: Sequence[Story], watch: Watch) -> list[Story]:
     matcher = Matcher(rule_of(watch))
     out = []
     for s in stories:
-        m = matcher.match(title=s.title, text=s.text, sources=s.sources, site=s.site)
+        if s.folded is None:
+            s.folded = fold_story(s.title, s.text)
+        m = matcher.match(s.folded, sources=s.sources, site=s.site)
         if m:
             s.terms = list(m.terms)
             out.append(s)
     return out
+
+
+def _folded(s: Story) -> tuple[str, str]:
+    if s.folded is None:
+        s.folded = fold_story(s.title, s.text)
+    return s.folded.folded_title, s.folded.folded_text
 
 
 def group(stories: Sequence[Story], config: Config) -> list[list[Story]]:
@@ -193,7 +207,7 @@ def group(stories: Sequence[Story], config: Config) -> list[list[Story]]:
     if config.settings.group_threshold is not None:
         kwargs["threshold"] = config.settings.group_threshold
     by_id = {s.item_id: s for s in stories}
-    feats = [(s.item_id, similarity.features(s.title, s.text, s.when)) for s in stories]
+    feats = [(s.item_id, similarity.features(*_folded(s), s.when, folded=True)) for s in stories]
     return [[by_id[i] for i in g] for g in similarity.group_events(feats, **kwargs)]
 
 

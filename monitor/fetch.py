@@ -217,6 +217,10 @@ async def fetch(client: httpx.AsyncClient, req: FetchRequest, *, now: datetime) 
         try:
             if response.is_success:
                 body = await _read_capped(response, req.max_bytes)
+            elif response.status_code == 304:
+                # An unread body makes httpcore drop the connection; a 304 has none, so
+                # reading it keeps the connection (and its TLS session) for the next poll.
+                await response.aread()
         finally:
             await response.aclose()
     except (httpx.HTTPError, httpx.InvalidURL, BodyTooLarge) as exc:

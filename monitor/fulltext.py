@@ -6,12 +6,14 @@ inside a sentence is never found. We index text rewritten as overlapping charact
 words (普京, 北约) are one bigram; longer words are a phrase; Latin words stay whole words.
 Both sides are folded first (width, case, Traditional → Simplified), so ``烏克蘭`` finds
 ``乌克兰``. A one-character query cannot be answered from bigrams; :func:`fts_query`
-reports it so the caller can fall back to a scan.
+reports it so the caller can fall back to a scan. Because the indexed text is already
+folded and space-separated, the index uses FTS5's plain ``ascii`` tokenizer.
 """
 
 from __future__ import annotations
 
 import re
+from operator import add
 
 from .text import CJK_CHARS, fold
 
@@ -20,17 +22,12 @@ _TERMS = re.compile(r'"([^"]+)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _bigrams(run: str) -> list[str]:
-    if len(run) == 1:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
-
-
 def _tokens(folded: str) -> list[str]:
+    """Bigrams of each Chinese run (built in C with map), words elsewhere."""
     out: list[str] = []
     for i, part in enumerate(_RUNS.split(folded)):
         if i % 2:  # a CJK run
-            out.extend(_bigrams(part))
+            out.extend(map(add, part[:-1], part[1:]) if len(part) > 1 else (part,))
         else:
             out.extend(_WORD.findall(part))
     return out
