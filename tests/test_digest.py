@@ -1,0 +1,176 @@
+"""Digest selection on the real seeds, through the store: grouping, delivery at most once,
+and nothing marked when a delivery fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor import digest, dispatch, ingest, store
+from monitor.cli import main
+from monitor.config import parse_config
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+NOW = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+KEYS = {
+    "000": "epochtimes:n13473224",
+    "002": "epochtimes:n13470319",
+    "004": "url://www.rfi.fr/cn/",  # prefix
+}
+
+
+def config_for(tmp_path, deliveries):
+    return parse_config(
+        {
+            "watch": [
+                {
+                    "name": "ukraine",
+                    "any": ["普京", "泽连斯基"],
+                    "timezone": "Asia/Shanghai",
+                    "delivery": deliveries,
+                }
+            ]
+        },
+        file="test.toml",
+        base=tmp_path,
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = store.open_db(tmp_path / "m.db")
+    files, _ = ingest.find_files([SEEDS])
+    report = ingest.import_files(db, files, ingest.SiteRules.load_default(), now=NOW)
+    assert report.new == 5
+    return db
+
+
+def titles_of(entry):
+    return [entry.headline.title, *(s.title for s in entry.also)]
+
+
+def test_seed_digest_groups_events_and_orders_newest_first(db, tmp_path):
+    config = config_for(tmp_path, [])
+    sel = digest.build(db, config, config.watch("ukraine"), now=NOW + timedelta(hours=1))
+    heads = [e.headline.title for e in sel.digest.entries]
+    assert heads == [
+        "美乌总统新年来二度通话 拜登警告俄罗斯明显可能2月入侵乌克兰",  # 2022-01-28, alone
+        "拜登普京本月第二度通话 双方互发警告",  # 12-31, with 002 (12-30)
+        "视频2小时！拜登威胁制裁，普京：北约需承诺不东扩",  # 12-08 09:29, with 001 (01:56)
+    ]
+    assert [len(e.also) for e in sel.digest.entries] == [0, 1, 1]
+    assert sel.digest.entries[1].also[0].title == "本月第二次会谈 拜登普京结束通话"
+    assert sel.digest.entries[2].also[0].site == "Aljazeera 半岛网"
+    # Times are in the watch's zone; a date-only source stays a date.
+    assert sel.digest.entries[0].headline.published == "2022-01-28T23:45:02+08:00"
+    assert sel.digest.entries[1].headline.published == "2021-12-31"
+    assert sel.digest.entries[1].matched_terms == ["普京", "泽连斯基"]
+
+
+def test_a_story_is_delivered_once_per_watch(db, tmp_path):
+    out = tmp_path / "digests"
+    config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "md"}])
+    watch = config.watch("ukraine")
+    first = dispatch.send(db, config, watch, now=NOW + timedelta(hours=1))
+    assert (first.status, first.stories, first.groups) == ("delivered", 5, 3)
+    (written,) = out.iterdir()
+    assert "拜登普京本月第二度通话" in written.read_text(encoding="utf-8")
+    second = dispatch.send(db, config, watch, now=NOW + timedelta(hours=2))
+    assert second.status == "empty" and len(list(out.iterdir())) == 1
+    # Groups are stored for users to query.
+    groups = {r[0] for r in db.conn.execute("SELECT group_id FROM story_groups")}
+    assert len(groups) == 3
+    # A new matching story later is the only one in the next digest.
+    late = NOW + timedelta(days=1)
+    body = "".join(
+        f"<p>第{i}段：普京周四在莫斯科表示，俄方将在下周回应北约的书面答复，并提出新的建议。</p>"
+        for i in range(5)
+    )
+    (tmp_path / "late.txt").write_text(
+        "<!--1643700000000-->\n[普京回应北约书面答复](https://www.rfi.fr/cn/late-story)\n"
+        f"------\n\n<div>{body}</div>\n",
+        encoding="utf-8",
+    )
+    ingest.import_files(db, [tmp_path / "late.txt"], ingest.SiteRules.load_default(), now=late)
+    third = dispatch.send(db, config, watch, now=late + timedelta(hours=1))
+    assert (third.status, third.stories) == ("delivered", 1)
+
+
+def test_a_failed_delivery_marks_nothing_and_the_next_run_sends_it(db, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    config = config_for(tmp_path, [{"kind": "file", "path": str(blocked / "sub")}])
+    watch = config.watch("ukraine")
+    failed = dispatch.send(db, config, watch, now=NOW + timedelta(hours=1))
+    assert failed.status == "failed" and failed.error
+    row = db.conn.execute("SELECT status, error FROM digests").fetchone()
+    assert row[0] == "failed" and row[1]
+    blocked.unlink()
+    retry = dispatch.send(db, config, watch, now=NOW + timedelta(hours=2))
+    assert (retry.status, retry.stories) == ("delivered", 5)
+
+
+def test_empty_digest_is_not_sent_unless_asked(db, tmp_path):
+    out = tmp_path / "digests"
+    config = parse_config(
+        {
+            "watch": [
+                {
+                    "name": "nothing",
+                    "any": ["莫斯科地铁"],
+                    "delivery": [{"kind": "file", "path": str(out)}],
+                }
+            ]
+        },
+        file="t.toml",
+        base=tmp_path,
+    )
+    watch = config.watch("nothing")
+    assert dispatch.send(db, config, watch, now=NOW).status == "empty"
+    assert not out.exists()
+    assert dispatch.send(db, config, watch, now=NOW, send_empty=True).status == "delivered"
+    assert len(list(out.iterdir())) == 1
+
+
+@pytest.mark.parametrize("since, expected", [("2021-12-01", 3), ("24h", 3), ("last", 3)])
+def test_since(db, tmp_path, since, expected):
+    config = config_for(tmp_path, [])
+    sel = digest.build(
+        db, config, config.watch("ukraine"), since=since, now=NOW + timedelta(hours=1)
+    )
+    assert len(sel.digest.entries) == expected
+
+
+def test_since_outside_the_window_finds_nothing(db, tmp_path):
+    config = config_for(tmp_path, [])
+    later = NOW + timedelta(days=3)
+    sel = digest.build(db, config, config.watch("ukraine"), since="24h", now=later)
+    assert sel.digest.entries == []
+    with pytest.raises(ValueError, match="--since"):
+        digest.build(db, config, config.watch("ukraine"), since="yesterday", now=later)
+
+
+def test_cli_digest_and_explain(tmp_path):
+    cfg = tmp_path / "monitor.toml"
+    out = tmp_path / "digests"
+    cfg.write_text(
+        f'[[watch]]\nname = "ukraine"\nany = ["普京", "泽连斯基"]\n'
+        f'[[watch.delivery]]\nkind = "file"\npath = "{out}"\nformat = "json"\n',
+        encoding="utf-8",
+    )
+    run = CliRunner()
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    assert run.invoke(main, [*base, "import", str(SEEDS)]).exit_code == 0
+    shown = run.invoke(main, [*base, "digest", "--watch", "ukraine", "--format", "md"])
+    assert shown.exit_code == 0 and "Also reported by" in shown.output
+    sent = run.invoke(main, [*base, "digest", "--send"])
+    assert sent.exit_code == 0 and len(list(out.iterdir())) == 1
+    again = run.invoke(main, [*base, "digest", "--send"])
+    assert again.exit_code == 0 and "no new stories" in again.output
+    why = run.invoke(main, [*base, "explain", KEYS["002"], "--watch", "ukraine"])
+    assert "普京" in why.output and "MATCH" in why.output
+    unknown = run.invoke(main, [*base, "digest", "--watch", "nope"])
+    assert unknown.exit_code != 0 and "no watch named 'nope'" in unknown.output
