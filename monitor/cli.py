@@ -464,7 +464,6 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
 
     KEY is a story key (as `search` prints), any of its URLs, or its numeric id.
     """
-    from .digest import rule_of
     from .match import explain as explain_match
 
     config, db = ctx.config, ctx.db
@@ -477,7 +476,7 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
     for w in _watches(config, watch_name):
         out.print(f"\n[bold]watch {w.name}[/]")
         lines = explain_match(
-            rule_of(w),
+            w.rule,
             title=story["title"],
             text=story["text"],
             sources=sources,

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .canonical import SiteRules
+from .match import Rule
 from .similarity import DEFAULT_COPY_SIMILARITY
 
 DEFAULT_CONFIG = Path("config") / "monitor.toml"
@@ -65,14 +66,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Watch:
     name: str
-    any: tuple[str, ...] = ()
-    all: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    regex: str | None = None
-    sources: tuple[str, ...] = ()
-    exclude_sources: tuple[str, ...] = ()
-    sites: tuple[str, ...] = ()
-    exclude_sites: tuple[str, ...] = ()
+    rule: Rule  # what matches: terms, regex, source and site filters
     schedule: str | None = None  # cron expression, in the watch's time zone
     timezone: str = "Asia/Shanghai"
     deliveries: tuple[Delivery, ...] = ()
@@ -184,17 +178,23 @@ def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
     return url
 
 
-def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> Source:
-    where = f"source #{index + 1}"
+def _named(file: str, kind: str, index: int, data: Any, names: set[str]) -> tuple[_Table, str]:
+    """A [[source]] or [[watch]] table and its unique, non-empty name."""
+    where = f"{kind} #{index + 1}"
     if isinstance(data, dict) and isinstance(data.get("name"), str):
-        where = f"source '{data['name']}'"
+        where = f"{kind} '{data['name']}'"
     t = _Table(file, where, data)
     name = t.get("name", str, required=True).strip()
     if not name:
         raise t.error("name", "must not be empty")
     if name in names:
-        raise t.error("name", f"duplicate source name {name!r}")
+        raise t.error("name", f"duplicate {kind} name {name!r}")
     names.add(name)
+    return t, name
+
+
+def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> Source:
+    t, name = _named(file, "source", index, data, names)
     kind = t.get("kind", str, required=True)
     if kind not in SOURCE_KINDS:
         raise t.error("kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
@@ -337,16 +337,8 @@ def _watch(
     settings: Settings,
     source_names: set[str],
 ) -> Watch:
-    where = f"watch #{index + 1}"
-    if isinstance(data, dict) and isinstance(data.get("name"), str):
-        where = f"watch '{data['name']}'"
-    t = _Table(file, where, data)
-    name = t.get("name", str, required=True).strip()
-    if not name:
-        raise t.error("name", "must not be empty")
-    if name in names:
-        raise t.error("name", f"duplicate watch name {name!r}")
-    names.add(name)
+    t, name = _named(file, "watch", index, data, names)
+    where = t.where
     regex = t.get("regex", str)
     if regex is not None:
         try:
@@ -378,12 +370,10 @@ def _watch(
     deliveries = tuple(_delivery(file, base, where, i, d) for i, d in enumerate(raw_deliveries))
     watch = Watch(
         name=name,
-        regex=regex,
+        rule=Rule(regex=regex, **terms, **filters),
         schedule=schedule,
         timezone=tz,
         deliveries=deliveries,
-        **terms,
-        **filters,
     )
     t.done()
     return watch

@@ -20,7 +20,7 @@ import sqlite_utils
 from . import similarity
 from .config import Config, Watch, parse_duration
 from .fulltext import QueryTooShort, fts_query
-from .match import FoldedStory, Matcher, Rule, fold_story
+from .match import FoldedStory, Matcher, fold_story
 from .models import Digest, DigestEntry, DigestStory
 from .store import iso, transaction
 
@@ -67,19 +67,6 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def rule_of(watch: Watch) -> Rule:
-    return Rule(
-        any=watch.any,
-        all=watch.all,
-        exclude=watch.exclude,
-        regex=watch.regex,
-        sources=watch.sources,
-        exclude_sources=watch.exclude_sources,
-        sites=watch.sites,
-        exclude_sites=watch.exclude_sites,
-    )
-
-
 # --- the window ----------------------------------------------------------------------------
 
 
@@ -112,13 +99,14 @@ def window_start(
 
 def _prefilter(watch: Watch) -> str | None:
     """An FTS5 expression that every matching story satisfies, to skip scanning the rest."""
-    if watch.regex:
+    rule = watch.rule
+    if rule.regex:
         return None
     try:
-        if watch.any:
-            return " OR ".join(f"({fts_query(t)})" for t in watch.any)
-        if watch.all:
-            return " AND ".join(f"({fts_query(t)})" for t in watch.all)
+        if rule.any:
+            return " OR ".join(f"({fts_query(t)})" for t in rule.any)
+        if rule.all:
+            return " AND ".join(f"({fts_query(t)})" for t in rule.all)
     except (QueryTooShort, ValueError):
         return None
     return None
@@ -183,7 +171,7 @@ def _attach_sightings(conn: sqlite3.Connection, stories: dict[int, Story], confi
 
 
 def matching(stories: Sequence[Story], watch: Watch) -> list[Story]:
-    matcher = Matcher(rule_of(watch))
+    matcher = Matcher(watch.rule)
     out = []
     for s in stories:
         if s.folded is None:

@@ -317,15 +317,19 @@ class Poller:
     def _parse_fetched(self, source: Source, res: fetching.FetchResult) -> list[Item]:
         return self._parse(source, _utf8_body(res), res.final_url)
 
-    async def _poll_document(self, source: Source, state: SourceState, now: datetime) -> _Work:
+    async def _fetch_own(self, source: Source, state: SourceState, now: datetime):
+        """The source's own URL, conditionally; the work is finished unless it says OK."""
         res = await self._get(
             source, state.url, now, etag=state.etag, last_modified=state.last_modified
         )
-        work = _Work(requests=1, bytes=res.bytes)
-        base = _result_from(res)
-        if res.outcome is not fetching.Outcome.OK:
-            work.result = base
+        work = _Work(requests=1, bytes=res.bytes, result=_result_from(res))
+        return res, work, res.outcome is fetching.Outcome.OK
+
+    async def _poll_document(self, source: Source, state: SourceState, now: datetime) -> _Work:
+        res, work, ok = await self._fetch_own(source, state, now)
+        if not ok:
             return work
+        base = work.result
         try:
             items = self._parse_fetched(source, res)
         except (ParseError, UnicodeError) as e:
@@ -340,14 +344,10 @@ class Poller:
         return work
 
     async def _poll_mirror(self, source: Source, state: SourceState, now: datetime) -> _Work:
-        res = await self._get(
-            source, state.url, now, etag=state.etag, last_modified=state.last_modified
-        )
-        work = _Work(requests=1, bytes=res.bytes)
-        base = _result_from(res)
-        if res.outcome is not fetching.Outcome.OK:
-            work.result = base
+        res, work, ok = await self._fetch_own(source, state, now)
+        if not ok:
             return work
+        base = work.result
         try:
             listing = parse_listing(
                 res.text, base_url=res.final_url, fmt=source.index_format, page_url=source.page_url

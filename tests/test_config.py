@@ -147,7 +147,7 @@ def test_parse_config_without_file():
 def test_shipped_watch_and_delivery():
     config = load_config(ROOT / "config" / "monitor.toml")
     watch = config.watch("ukraine")
-    assert watch.any == ("普京", "泽连斯基") and watch.timezone == "Asia/Shanghai"
+    assert watch.rule.any == ("普京", "泽连斯基") and watch.timezone == "Asia/Shanghai"
     (delivery,) = watch.deliveries
     assert delivery.kind == "file" and delivery.path == (ROOT / "data" / "digests").resolve()
 
