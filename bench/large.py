@@ -319,12 +319,16 @@ def digest_phase(db, runs: int = 3) -> dict:
         }
     from monitor import digest
     from monitor.config import Watch, parse_config
+    from monitor.match import Rule
 
     (last,) = db.conn.execute("SELECT max(first_seen) FROM items").fetchone()
     now = datetime.fromisoformat(last.replace("Z", "+00:00")) + timedelta(seconds=30)
     since = f"{DIGEST_NEW_ITEMS}m"
     config = parse_config({"monitor": {}, "source": []})
-    watches = [Watch(**w) for w in DIGEST_WATCHES]
+    watches = [
+        Watch(name=w["name"], rule=Rule(**{k: v for k, v in w.items() if k != "name"}))
+        for w in DIGEST_WATCHES
+    ]
     (window_items,) = db.conn.execute(
         "SELECT count(*) FROM items WHERE first_seen >= ?",
         ((now - timedelta(minutes=DIGEST_NEW_ITEMS)).strftime("%Y-%m-%dT%H:%M:%SZ"),),
