@@ -7,9 +7,7 @@ URL. A seeded random generator adds feeds that mix the same pieces in other orde
 
 from __future__ import annotations
 
-import os
 import random
-import time
 from xml.sax.saxutils import escape
 
 import pytest
@@ -233,20 +231,6 @@ def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():
     ))  # fmt: skip
     (got,) = assert_same(data, None)
     assert got["published"] == "2022-01-26T19:00:00Z"
-
-
-@pytest.fixture
-def shanghai_clock():
-    """Run in UTC+8 so a time.mktime() conversion would be visibly wrong."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Shanghai"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def test_published_is_utc_whatever_the_machine_zone(shanghai_clock):

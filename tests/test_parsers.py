@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -454,20 +453,6 @@ def test_archive_without_title_line_is_a_parse_error():
 
 
 # --- RSS / Atom -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def shanghai_clock():
-    """Run in UTC+8 so a time.mktime() conversion would be visibly wrong."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Shanghai"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def test_rss20(shanghai_clock):
