@@ -70,6 +70,30 @@ def store(tmp_path_factory) -> tuple[Path, date]:
     )
     assert done.returncode == 0, done.stderr
     assert "5 new" in done.stdout, done.stdout
+    # One delivered digest, so the per-watch query has something to count.
+    config = db.parent / "monitor.toml"
+    config.write_text(
+        '[[watch]]\nname = "ukraine"\nany = ["普京", "泽连斯基"]\n'
+        f'[[watch.delivery]]\nkind = "file"\npath = "{db.parent / "digests"}"\n',
+        encoding="utf-8",
+    )
+    sent = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "--db",
+            str(db),
+            "--config",
+            str(config),
+            "digest",
+            "--send",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sent.returncode == 0, sent.stderr
     return db, imported_on
 
 
@@ -191,6 +215,8 @@ def test_other_canned_queries_run(ds, store):
     assert sum(per_outlet.values()) == 5
     assert per_outlet["大纪元"] == 2
     assert ds.rows("/monitor/broken_sources.json") == []
+    per_watch = ds.rows("/monitor/stories_per_watch.json")
+    assert [(r["watch"], r["stories"], r["digests"]) for r in per_watch] == [("ukraine", 5, 1)]
     new_today = ds.rows("/monitor/new_today.json")
     if date.today() == imported_on:  # not across local midnight
         assert len(new_today) == 5

@@ -174,3 +174,43 @@ def test_cli_digest_and_explain(tmp_path):
     assert "普京" in why.output and "MATCH" in why.output
     unknown = run.invoke(main, [*base, "digest", "--watch", "nope"])
     assert unknown.exit_code != 0 and "no watch named 'nope'" in unknown.output
+
+
+def test_run_schedules_each_watch_by_its_cron_expression(tmp_path):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from monitor.cli import schedule_digests
+
+    out = str(tmp_path / "d")
+    config = parse_config(
+        {
+            "watch": [
+                {
+                    "name": "morning",
+                    "any": ["普京"],
+                    "schedule": "0 8 * * *",
+                    "timezone": "Asia/Shanghai",
+                    "delivery": [{"kind": "file", "path": out}],
+                },
+                {
+                    "name": "unscheduled",
+                    "any": ["普京"],
+                    "delivery": [{"kind": "file", "path": out}],
+                },
+                {"name": "nowhere", "any": ["普京"], "schedule": "0 9 * * *"},  # no delivery
+            ]
+        },
+        file="t.toml",
+        base=tmp_path,
+    )
+    scheduler = BackgroundScheduler(timezone=UTC)
+    schedule_digests(str(tmp_path / "m.db"), config)(scheduler)
+    scheduler.start(paused=True)
+    try:
+        (job,) = scheduler.get_jobs()
+        assert job.id == "digest:morning"
+        fire = job.trigger.get_next_fire_time(None, datetime(2026, 11, 22, 1, 0, tzinfo=UTC))
+        # 08:00 in Shanghai is 00:00 UTC: the next one after 01:00 UTC is tomorrow's.
+        assert fire.astimezone(UTC) == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    finally:
+        scheduler.shutdown(wait=False)
