@@ -83,11 +83,12 @@ def monitor_config(job: dict, sources: list[dict]):
 
 
 def _count_parses():
-    """Wrap monitor.pipeline.parse (at run time, in this process only) to count calls/items."""
-    from monitor import pipeline
+    """Wrap monitor.ingest.parse (the parse step of polls and imports; at run time, in this
+    process only) to count calls/items."""
+    from monitor import ingest
 
     counts = {"documents": 0, "items": 0}
-    real = pipeline.parse
+    real = ingest.parse
 
     def counting(data, **kw):
         items = real(data, **kw)
@@ -95,7 +96,7 @@ def _count_parses():
         counts["items"] += len(items)
         return items
 
-    pipeline.parse = counting
+    ingest.parse = counting
     return counts
 
 

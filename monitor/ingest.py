@@ -49,6 +49,24 @@ class ImportReport:
             setattr(self, s.status, getattr(self, s.status) + 1)
 
 
+def documents_in(root: Path) -> list[Path]:
+    """Document files below ``root``, sorted, skipping hidden files and folders (``.git``)."""
+    return [
+        f
+        for f in sorted(root.rglob("*"))
+        if f.is_file()
+        and f.suffix.lower() in DOCUMENT_SUFFIXES
+        and not any(part.startswith(".") for part in f.relative_to(root).parts)
+    ]
+
+
+def parse_and_key(
+    data: bytes, rules: SiteRules, *, url: str | None = None, site: str | None = None
+) -> list[Item]:
+    """The one path from bytes to keyed items, for imports and for polled sources."""
+    return [assign_keys(item, rules) for item in parse(data, url=url, site=site)]
+
+
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]:
     """Expand folders (recursively, skipping hidden ones) into document files, sorted."""
     found: list[Path] = []
@@ -56,13 +74,7 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found.extend(
-                f
-                for f in sorted(p.rglob("*"))
-                if f.is_file()
-                and f.suffix.lower() in DOCUMENT_SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
+            found.extend(documents_in(p))
         elif p.is_file():
             found.append(p)
         else:
@@ -73,7 +85,7 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
 def load_file(path: Path, rules: SiteRules, *, site: str | None = None) -> list[Item]:
     """Parse and key one file; raises ParseError (or OSError) with the reason."""
     data = path.read_bytes()
-    return [assign_keys(item, rules) for item in parse(data, site=site)]
+    return parse_and_key(data, rules, site=site)
 
 
 def import_files(

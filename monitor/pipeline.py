@@ -23,12 +23,11 @@ import httpx
 import sqlite_utils
 
 from . import fetch as fetching
-from .canonical import SiteRules, assign_keys
+from .canonical import SiteRules
 from .config import Config, Source
 from .decide import Policy, PollResult, SourceState, next_state
-from .ingest import DOCUMENT_SUFFIXES
+from .ingest import documents_in, parse_and_key
 from .models import Item, NotAnArticle, ParseError
-from .parsers import parse
 from .parsers.listing import parse_listing
 from .state import (
     EntryRecord,
@@ -312,7 +311,7 @@ class Poller:
         return res
 
     def _parse(self, source: Source, content: bytes, url: str | None) -> list[Item]:
-        return [assign_keys(i, self.rules) for i in parse(content, url=url, site=source.site)]
+        return parse_and_key(content, self.rules, url=url, site=source.site)
 
     def _parse_fetched(self, source: Source, res: fetching.FetchResult) -> list[Item]:
         return self._parse(source, _utf8_body(res), res.final_url)
@@ -405,14 +404,8 @@ class Poller:
         work = _Work(requests=0)
         handled = load_entries(self.db.conn, source.name)
         root = source.path
-        for path in sorted(root.rglob("*")):
+        for path in documents_in(root):
             rel = path.relative_to(root)
-            if (
-                not path.is_file()
-                or path.suffix.lower() not in DOCUMENT_SUFFIXES
-                or any(p.startswith(".") for p in rel.parts)
-            ):
-                continue
             st = path.stat()
             old = handled.get(str(rel))
             if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import respx
 
+import monitor.ingest as ingest
 import monitor.pipeline as pipeline
 from monitor.canonical import assign_keys
 from monitor.config import Config, parse_config
@@ -184,13 +185,13 @@ def http():
 def parse_calls(monkeypatch):
     """Counts calls of the parser the pipeline uses (document URL or None per call)."""
     calls: list[str | None] = []
-    real = pipeline.parse
+    real = ingest.parse
 
     def counting(data, *, url=None, site=None):
         calls.append(url)
         return real(data, url=url, site=site)
 
-    monkeypatch.setattr(pipeline, "parse", counting)
+    monkeypatch.setattr(ingest, "parse", counting)
     return calls
 
 
@@ -719,14 +720,14 @@ def test_an_unexpected_exception_is_recorded_and_does_not_stop_the_batch(
     config = make_config(tmp_path, feed("bad", FEED), feed("good", OTHER))
     http.get(FEED).respond(200, content=RSS.format(decl="").encode())
     http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
-    real = pipeline.parse
+    real = ingest.parse
 
     def flaky(data, *, url=None, site=None):
         if url == FEED:
             raise RuntimeError("parser bug")
         return real(data, url=url, site=site)
 
-    monkeypatch.setattr(pipeline, "parse", flaky)
+    monkeypatch.setattr(ingest, "parse", flaky)
     reports = poll(db, config)
 
     bad, good = one(reports, "bad"), one(reports, "good")
