@@ -73,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--like-runs", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=16, help="monitor [monitor] concurrency")
     ap.add_argument("--per-host", type=int, default=16, help="monitor [monitor] per_host")
+    ap.add_argument(
+        "--parse-workers", type=int, default=0, help="monitor [monitor] parse_workers"
+    )
     ap.add_argument("--reader-workers", type=int, default=8)
     ap.add_argument("--cache", type=Path, default=corpus.DEFAULT_CACHE)
     ap.add_argument("--out", type=Path, default=RESULTS, help="where results go")
@@ -144,6 +147,7 @@ def feed_job(ctx: Ctx, system: str, root: Path, feeds: int, db: Path) -> dict:
         "db": str(db),
         "concurrency": a.concurrency,
         "per_host": a.per_host,
+        "parse_workers": a.parse_workers,
         "reader_workers": a.reader_workers,
     }
 
@@ -226,6 +230,7 @@ def _line(r: dict, entries: int) -> str:
         f"  sc{r['scenario']} {r['phase']:<4} {r['system']:<7} rep{r['rep']}: {r['wall']:7.2f}s "
         f"{entries / r['wall']:8.0f} entries/s  req={h['requests']} 200={h['200']} "
         f"304={h['304']} rss={r['rss_mb']:.0f}MB stored={r.get('stored')}"
+        + (f" index={r['index_wall']:.2f}s" if r.get("indexed") else "")
         + (f" errors={r['errors']}" if r.get("errors") else "")
     )
 

@@ -77,32 +77,52 @@ def monitor_config(job: dict, sources: list[dict]):
         # Every corpus feed lives on one host (127.0.0.1); the default per_host = 2 would
         # make this a test of politeness, not of speed. See bench/README.md.
         "per_host": job.get("per_host", 16),
+        "parse_workers": job.get("parse_workers", 0),
         "timeout": 120,
     }
     return parse_config({"monitor": settings, "source": sources})
 
 
 def _count_parses():
-    """Wrap monitor.ingest.parse (the parse step of polls and imports; at run time, in this
-    process only) to count calls/items."""
-    from monitor import ingest
+    """Count the documents and items monitor's poller parses (wrapping, at run time and in
+    this process, the one method every fetched document goes through, wherever it is then
+    parsed: here or in a worker process)."""
+    from monitor.pipeline import Poller
 
     counts = {"documents": 0, "items": 0}
-    real = ingest.parse
+    real = Poller._parse_fetched
 
-    def counting(data, **kw):
-        items = real(data, **kw)
+    async def counting(self, source, res):
+        items = await real(self, source, res)
         counts["documents"] += 1
         counts["items"] += len(items)
         return items
 
-    ingest.parse = counting
+    Poller._parse_fetched = counting
     return counts
+
+
+def _tree_rss_mb() -> float:
+    """Peak RSS of this process plus the current RSS of its descendants (parse workers).
+
+    Summing RSS counts the pages the workers share with each other (the fork server's
+    imports) once per process: an upper bound of the memory the system uses.
+    """
+    import psutil
+
+    total = _rss_mb()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            total += child.memory_info().rss / 2**20
+        except psutil.Error:
+            continue
+    return total
 
 
 def monitor_feeds(job: dict) -> dict:
     from monitor.pipeline import poll_once
-    from monitor.store import open_db
+    from monitor.store import index_pending, open_db
+    from monitor.workers import ParsePool
 
     base = job["base"]
     sources = [
@@ -114,17 +134,34 @@ def monitor_feeds(job: dict) -> dict:
     parsed = _count_parses()
     rss_ready = _rss_mb()
     before = _stats(base)
+    workers = config.settings.parse_workers
     started = time.perf_counter()
-    reports = poll_once(db, config, list(config.sources), now=datetime.now(UTC))
+    # The pool starts inside the timed region (as `monitor poll` starts its own); it is
+    # passed in only so that its workers' memory can be read before it stops.
+    pool = ParsePool(config.rules, workers) if workers else None
+    try:
+        reports = poll_once(db, config, list(config.sources), now=datetime.now(UTC), pool=pool)
+        rss = _tree_rss_mb()
+    finally:
+        if pool is not None:
+            pool.close()
     wall = time.perf_counter() - started
     http = _delta(_stats(base), before)
-    rss = _rss_mb()
+    # The search index is brought up to date after the poll, as `monitor poll` and the
+    # daemon do: timed apart, so both "stored" and "stored and searchable" can be reported.
+    started = time.perf_counter()
+    indexed = index_pending(db)
+    index_wall = time.perf_counter() - started
+    rss = max(rss, _rss_mb())
     items = db.conn.execute("SELECT count(*) FROM items").fetchone()[0]
     outcomes: dict[str, int] = {}
     for r in reports:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
     return {
         "wall": wall,
+        "index_wall": index_wall,
+        "indexed": indexed,
+        "parse_workers": workers,
         "http": http,
         "rss_mb": rss,
         "rss_ready_mb": rss_ready,

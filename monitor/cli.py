@@ -33,12 +33,12 @@ def utcnow() -> datetime:
 def progress_bar(total: int, label: str):
     """A progress bar on a terminal; silent when output is piped or in CI."""
     if not err.is_terminal or total < 2:
-        yield lambda *_: None
+        yield lambda *_, step=1: None
         return
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda *_: bar.advance(task)
+        yield lambda *_, step=1: bar.advance(task, step)
 
 
 class Context:
@@ -142,6 +142,7 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
             progress=advance,
             copy_similarity=settings.copy_similarity,
         )
+    index_queued(ctx.db)
     report.rejected[:0] = missing
     for r in report.rejected:
         err.print(f"[{'red' if r.failed else 'yellow'}]rejected[/] {r.path}: {r.reason}")
@@ -151,6 +152,14 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
     )
     if report.failed:
         sys.exit(1)
+
+
+def index_queued(db) -> None:
+    """Index the stories a command just stored (see store.index_pending), with a bar."""
+    pending = store.pending_count(db.conn)
+    if pending:
+        with progress_bar(pending, "indexing") as advance:
+            store.index_pending(db, progress=lambda n: advance(step=n))
 
 
 def readable_key(key: str) -> str:
@@ -290,6 +299,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
         sources = due_sources(config, load_states(ctx.db), now)
     with progress_bar(len(sources), "polling") as advance:
         reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
+    index_queued(ctx.db)
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.source])
     table = Table(

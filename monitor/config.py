@@ -88,6 +88,7 @@ class Settings:
     group_window: timedelta = timedelta(hours=72)
     group_threshold: float | None = None  # None: similarity's documented default
     copy_similarity: float = DEFAULT_COPY_SIMILARITY  # share of sentences a copy shares
+    parse_workers: int = 0  # processes that parse fetched documents; 0: the polling process
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,10 @@ def _settings(file: str, data: Any) -> Settings:
         group_window=t.duration("group_window", d.group_window),
         group_threshold=t.get("group_threshold", (int, float)),
         copy_similarity=float(t.get("copy_similarity", (int, float), d.copy_similarity)),
+        parse_workers=t.get("parse_workers", int, d.parse_workers),
     )
+    if s.parse_workers < 0:
+        raise t.error("parse_workers", "must be 0 (parse in the polling process) or more")
     for key in ("concurrency", "per_host", "max_bytes"):
         if getattr(s, key) < 1:
             raise t.error(key, "must be at least 1")

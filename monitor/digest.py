@@ -134,7 +134,11 @@ def load_stories(
             "SELECT min(id) FROM items INDEXED BY items_first_seen WHERE first_seen >= ?",
             (iso(start),),
         ).fetchone()[0]
-        sql += " AND id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid >= ?)"
+        # Stories queued for indexing (store.index_pending) go to the matcher unfiltered.
+        sql += (
+            " AND (id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid >= ?)"
+            " OR id IN (SELECT item_id FROM fts_pending))"
+        )
         params += [match, first or 0]
     if exclude_delivered:
         sql += (

@@ -52,16 +52,30 @@ def query_terms(query: str) -> list[str]:
     return [fold(a or b) for a, b in _TERMS.findall(query)]
 
 
-def fts_query(query: str) -> str:
-    """An FTS5 MATCH expression: every term must occur (AND), each term as a phrase."""
-    phrases = []
+def phrases(query: str) -> list[list[str]]:
+    """Each term of ``query`` as the token phrase the index holds for it."""
+    out = []
     for term in query_terms(query):
         toks = _tokens(term)
         if not toks:
             continue
         if len(toks) == 1 and len(toks[0]) == 1 and _RUNS.fullmatch(toks[0]):
             raise QueryTooShort(term)
-        phrases.append('"' + " ".join(t.replace('"', '""') for t in toks) + '"')
-    if not phrases:
+        out.append(toks)
+    if not out:
         raise ValueError("empty search query")
-    return " AND ".join(phrases)
+    return out
+
+
+def fts_query(query: str) -> str:
+    """An FTS5 MATCH expression: every term must occur (AND), each term as a phrase."""
+    return " AND ".join(
+        '"' + " ".join(t.replace('"', '""') for t in toks) + '"' for toks in phrases(query)
+    )
+
+
+def phrases_in(wanted: list[list[str]], *columns: str) -> bool:
+    """Whether every phrase occurs in one of the segmented columns: what MATCH answers,
+    for text not yet indexed. The ``ascii`` tokenizer lower-cases ASCII; so do we."""
+    padded = [f" {c.lower()} " for c in columns]
+    return all(any(f" {' '.join(toks).lower()} " in c for c in padded) for toks in wanted)

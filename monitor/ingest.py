@@ -16,7 +16,7 @@ import sqlite_utils
 from .canonical import SiteRules, assign_keys
 from .models import Item, NotAnArticle, ParseError
 from .parsers import parse
-from .similarity import DEFAULT_COPY_SIMILARITY
+from .similarity import DEFAULT_COPY_SIMILARITY, sketch
 from .store import Saved, Sighting, save_items
 
 # Files a folder walk picks up; a file named explicitly is always tried.
@@ -63,8 +63,15 @@ def documents_in(root: Path) -> list[Path]:
 def parse_and_key(
     data: bytes, rules: SiteRules, *, url: str | None = None, site: str | None = None
 ) -> list[Item]:
-    """The one path from bytes to keyed items, for imports and for polled sources."""
-    return [assign_keys(item, rules) for item in parse(data, url=url, site=site)]
+    """The one path from bytes to keyed items, for imports and for polled sources.
+
+    Each item leaves with its content sketch, so a parse in a worker process also does
+    the sketch's folding and hashing there rather than in the writer.
+    """
+    items = [assign_keys(item, rules) for item in parse(data, url=url, site=site)]
+    for item in items:
+        item.sketch = tuple(sketch(item.text) or ())
+    return items
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]:

@@ -39,6 +39,7 @@ from .state import (
     write_state,
 )
 from .store import Saved, Sighting, known_keys, known_urls, transaction, write_items
+from .workers import ParsePool
 
 log = logging.getLogger("monitor.poll")
 
@@ -120,8 +121,10 @@ class Poller:
         rand: Callable[[], float] = random.random,
         client: httpx.AsyncClient | None = None,
         blocked: dict[str, datetime] | None = None,
+        pool: ParsePool | None = None,
     ):
         self.db = db
+        self.pool = pool
         self.config = config
         self.rules: SiteRules = config.rules
         self.rand = rand
@@ -313,8 +316,11 @@ class Poller:
     def _parse(self, source: Source, content: bytes, url: str | None) -> list[Item]:
         return parse_and_key(content, self.rules, url=url, site=source.site)
 
-    def _parse_fetched(self, source: Source, res: fetching.FetchResult) -> list[Item]:
-        return self._parse(source, _utf8_body(res), res.final_url)
+    async def _parse_fetched(self, source: Source, res: fetching.FetchResult) -> list[Item]:
+        data = _utf8_body(res)
+        if self.pool is not None:
+            return await self.pool.parse(data, url=res.final_url, site=source.site)
+        return self._parse(source, data, res.final_url)
 
     async def _fetch_own(self, source: Source, state: SourceState, now: datetime):
         """The source's own URL, conditionally; the work is finished unless it says OK."""
@@ -330,7 +336,7 @@ class Poller:
             return work
         base = work.result
         try:
-            items = self._parse_fetched(source, res)
+            items = await self._parse_fetched(source, res)
         except (ParseError, UnicodeError) as e:
             work.result = PollResult(
                 "parse_error", ok=False, status=res.status, error=str(e), moved_to=base.moved_to
@@ -392,7 +398,7 @@ class Poller:
         if page.outcome is not fetching.Outcome.OK:
             return page, [], None, page.error or page.outcome.value
         try:
-            items = self._parse_fetched(source, page)
+            items = await self._parse_fetched(source, page)
         except NotAnArticle as e:
             return page, [], EntryRecord(url, "rejected", reason=str(e)), None
         except (ParseError, UnicodeError) as e:
@@ -497,14 +503,26 @@ def poll_once(
     on_report: Callable[[PollReport], None] | None = None,
     client: httpx.AsyncClient | None = None,
     blocked: dict[str, datetime] | None = None,
+    pool: ParsePool | None = None,
 ) -> list[PollReport]:
-    """Synchronous entry point: one pass over ``sources``."""
+    """Synchronous entry point: one pass over ``sources``.
+
+    Parsing runs in ``pool`` when given (the daemon keeps one across ticks), else in a
+    pool of this call's own when ``parse_workers`` is set, else in this process.
+    """
+    own = None
+    if pool is None and config.settings.parse_workers:
+        pool = own = ParsePool(config.rules, config.settings.parse_workers)
 
     async def go():
-        poller = Poller(db, config, client=client, blocked=blocked)
+        poller = Poller(db, config, client=client, blocked=blocked, pool=pool)
         try:
             return await poller.poll(sources, now=now, stop=stop, on_report=on_report)
         finally:
             await poller.aclose()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    finally:
+        if own is not None:
+            own.close()

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config
 from .pipeline import due_sources, poll_once
 from .state import load_states
+from .store import index_pending
 
 log = logging.getLogger("monitor.run")
 
@@ -31,11 +32,16 @@ def tick(
     stop: threading.Event | None = None,
     blocked: dict | None = None,
 ) -> int:
-    """Poll the sources that are due at ``now``; returns how many ran."""
+    """Poll the sources that are due at ``now``, then index what they stored; returns how
+    many sources ran. Indexing runs even when stopping: it is short, and it only adds."""
     due = due_sources(config, load_states(db), now)
-    if not due or (stop is not None and stop.is_set()):
-        return 0
-    return len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked))
+    ran = 0
+    if due and not (stop is not None and stop.is_set()):
+        ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked))
+    indexed = index_pending(db)
+    if indexed:
+        log.info("indexed %d stories for search", indexed)
+    return ran
 
 
 def run_daemon(

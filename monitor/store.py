@@ -7,6 +7,9 @@ Tables (documented for users in the README, "Reading the store"):
 - ``item_urls``: every URL seen for a story, in comparison form (``url_key``) and canonical form.
 - ``sightings``: where and when a story was seen (source, file or URL), one row per place.
 - ``items_fts``: contentless FTS5 index over bigram-segmented title and text (see fulltext.py).
+- ``fts_pending``: stories stored but not yet in ``items_fts``. Indexing is half the cost of
+  storing a story, so a poll only queues it and :func:`index_pending` indexes the queue in
+  batches after the poll; :func:`search` reads the queue directly, so results never lag.
 
 Every write of a batch is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a crash leaves the
 store as it was before or after the batch, never half-way.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +29,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .canonical import url_key
-from .fulltext import QueryTooShort, fts_query, segment_folded
+from .fulltext import QueryTooShort, fts_query, phrases, phrases_in, segment_folded
 from .models import Item
 from .similarity import DEFAULT_COPY_SIMILARITY, sketch, sketch_similarity
 from .text import fold, to_traditional
@@ -181,8 +184,15 @@ CREATE TABLE item_sketches (
 CREATE INDEX item_sketches_item ON item_sketches(item_id);
 """
 
+# v3: full-text indexing queued by the write, done in batches after it (index_pending).
+_V3 = """
+CREATE TABLE fts_pending (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id)
+);
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 
 class StoreError(RuntimeError):
@@ -303,9 +313,7 @@ def _find_story(conn: sqlite3.Connection, item: Item, aliases) -> int | None:
     return None
 
 
-def _insert_item(
-    conn: sqlite3.Connection, item: Item, ts: str, folded_text: str, sk: list[int] | None
-) -> int:
+def _insert_item(conn: sqlite3.Connection, item: Item, ts: str, sk: Sequence[int] | None) -> int:
     cur = conn.execute(
         """INSERT INTO items (story_key, title, url, canonical_url, site, author, published,
                summary, text, html, images, tags, lang, format, title_key, first_seen, last_seen)
@@ -333,10 +341,7 @@ def _insert_item(
         ),
     )
     item_id = cur.lastrowid
-    conn.execute(
-        "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-        (item_id, segment_folded(fold(item.title)), segment_folded(folded_text)),
-    )
+    conn.execute("INSERT INTO fts_pending (item_id) VALUES (?)", (item_id,))
     if sk:
         conn.executemany(
             "INSERT OR IGNORE INTO item_sketches (hash, item_id) VALUES (?, ?)",
@@ -358,7 +363,7 @@ def save_items(
         return write_items(conn, entries, now=now, copy_similarity=copy_similarity)
 
 
-def _find_copy(conn: sqlite3.Connection, sk: list[int], threshold: float) -> int | None:
+def _find_copy(conn: sqlite3.Connection, sk: Sequence[int], threshold: float) -> int | None:
     """A stored story whose sentences this one mostly shares (a copy without a shared URL)."""
     marks = ",".join("?" * len(sk))
     candidates = conn.execute(
@@ -398,11 +403,10 @@ def write_items(
         aliases = _alias_keys(item)
         item_id = _find_story(conn, item, aliases)
         if item_id is None:
-            folded_text = fold(item.text)
-            sk = sketch(folded_text, folded=True)
+            sk = item.sketch if item.sketch is not None else sketch(item.text)
             item_id = _find_copy(conn, sk, copy_similarity) if sk else None
         if item_id is None:
-            item_id = _insert_item(conn, item, ts, folded_text, sk)
+            item_id = _insert_item(conn, item, ts, sk)
             status = "new"
         else:
             status = None
@@ -436,6 +440,62 @@ def write_items(
             )
         results.append(Saved(status or ("seen" if seen else "merged"), item_id, item.story_key))
     return results
+
+
+INDEX_BATCH = 500
+
+
+def pending_count(conn: sqlite3.Connection) -> int:
+    """Stories stored but not yet in the full-text index."""
+    return conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
+
+
+def index_pending(
+    db: sqlite_utils.Database,
+    *,
+    batch: int = INDEX_BATCH,
+    progress: Callable[[int], object] | None = None,
+) -> int:
+    """Index the queued stories, oldest first, one transaction per ``batch``; returns how
+    many. Safe to stop between batches: the rest stay queued and are still searchable."""
+    done = 0
+    while True:
+        with transaction(db) as conn:
+            rows = conn.execute(
+                "SELECT p.item_id, i.title, i.text FROM fts_pending p "
+                "JOIN items i ON i.id = p.item_id ORDER BY p.item_id LIMIT ?",
+                (batch,),
+            ).fetchall()
+            if not rows:
+                # Queue rows whose story is gone would loop forever; drop them.
+                conn.execute("DELETE FROM fts_pending")
+                return done
+            conn.executemany(
+                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+                [(i, segment_folded(fold(t)), segment_folded(fold(x))) for i, t, x in rows],
+            )
+            # Exactly the rows read (the write lock is held), plus any whose story is gone.
+            conn.execute("DELETE FROM fts_pending WHERE item_id <= ?", (rows[-1][0],))
+        done += len(rows)
+        if progress:
+            progress(len(rows))
+
+
+def _pending_matches(conn: sqlite3.Connection, wanted: list[list[str]], limit: int) -> list:
+    """Queued (not yet indexed) stories that hold every phrase, newest first."""
+    out = []
+    for row in conn.execute(
+        f"SELECT {_LIST_COLUMNS}, items.text AS queued_text FROM items "
+        "WHERE items.id IN (SELECT item_id FROM fts_pending) ORDER BY items.id DESC"
+    ):
+        title = segment_folded(fold(row["title"]))
+        if phrases_in(wanted, title, segment_folded(fold(row["queued_text"]))):
+            found = dict(row)
+            del found["queued_text"]
+            out.append(found)
+            if len(out) >= limit:
+                break
+    return out
 
 
 def known_urls(conn: sqlite3.Connection, urls: Iterable[str]) -> set[str]:
@@ -482,7 +542,7 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
     conn.row_factory = sqlite3.Row
     try:
         try:
-            match = fts_query(query)
+            wanted = phrases(query)
         except QueryTooShort:
             return _scan(conn, query, limit)
         rows = conn.execute(
@@ -490,9 +550,13 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
                     SELECT rowid FROM items_fts WHERE items_fts MATCH ?
                     ORDER BY rowid DESC LIMIT ?
                 ) AS hits ON items.id = hits.rowid ORDER BY items.id DESC""",
-            (match, limit),
+            (fts_query(query), limit),
         ).fetchall()
-        return [dict(r) for r in rows]
+        found = [dict(r) for r in rows]
+        queued = _pending_matches(conn, wanted, limit)
+        if not queued:
+            return found
+        return sorted(found + queued, key=lambda r: r["id"], reverse=True)[:limit]
     finally:
         conn.row_factory = None
 

@@ -39,12 +39,16 @@ def config_for(tmp_path, deliveries):
     )
 
 
-@pytest.fixture
-def db(tmp_path):
+@pytest.fixture(params=["queued", "indexed"])
+def db(tmp_path, request):
+    """The seeds, still queued for the full-text index or indexed: digests are the same."""
     db = store.open_db(tmp_path / "m.db")
     files, _ = ingest.find_files([SEEDS])
     report = ingest.import_files(db, files, ingest.SiteRules.load_default(), now=NOW)
     assert report.new == 5
+    if request.param == "indexed":
+        assert store.index_pending(db) == 5
+    assert store.pending_count(db.conn) == (5 if request.param == "queued" else 0)
     return db
 
 

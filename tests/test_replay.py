@@ -180,6 +180,9 @@ def test_replay_stores_each_story_once_and_rereads_nothing(site, cli):
     titles = {t for (t,) in rows(cli.db, "SELECT title FROM items")}
     assert len(titles) == 5
     assert {seed_item(p).title for p in ("001", "003", "004")} <= titles
+    # `monitor poll` indexes what it stored before it exits.
+    assert rows(cli.db, "SELECT count(*) FROM items_fts") == [(5,)]
+    assert rows(cli.db, "SELECT count(*) FROM fts_pending") == [(0,)]
     # The b5 feed item is one more sighting of seed 000's story, not a sixth story.
     (story,) = rows(cli.db, "SELECT id FROM items WHERE story_key = 'epochtimes:n13473224'")
     sources = {

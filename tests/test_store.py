@@ -111,8 +111,9 @@ def test_a_failing_batch_leaves_the_store_as_before(db):
     assert count(db, "sightings") == 0
 
 
-@pytest.fixture
-def corpus(db):
+@pytest.fixture(params=["queued", "indexed"])
+def corpus(db, request):
+    """Four stories, either still queued for the full-text index or indexed."""
     texts = {
         "a": ("拜登普京通话", "美国总统拜登警告俄罗斯总统普京（Vladimir Putin）。"),
         "b": ("乌克兰局势", "泽连斯基表示感谢。北约东扩。"),
@@ -126,6 +127,10 @@ def corpus(db):
             [(item(title, f"https://n.example/{name}", text=text), Sighting("s", name))],
             now=NOW,
         )[0].item_id
+    assert count(db, "fts_pending") == 4 and count(db, "items_fts") == 0
+    if request.param == "indexed":
+        assert store.index_pending(db) == 4
+        assert count(db, "fts_pending") == 0 and count(db, "items_fts") == 4
     return ids
 
 
@@ -139,6 +144,8 @@ def corpus(db):
         ("putin", {"a"}),
         ("PUTIN", {"a"}),
         ("nato", {"c"}),
+        ("put", set()),  # Latin words match whole, as the index tokenizes them
+        ("拜登 putin", {"a"}),  # terms may sit in different columns (title, text)
         ("北约 泽连斯基", {"b"}),
         ("热", {"d"}),  # one character: scan fallback
         ("莫斯科", set()),
@@ -147,6 +154,56 @@ def corpus(db):
 def test_search_finds_chinese_words_inside_sentences(db, corpus, query, expected):
     found = {r["id"] for r in store.search(db, query)}
     assert found == {corpus[n] for n in expected}
+
+
+def test_index_pending_works_in_batches_and_search_merges_both_halves(db):
+    ids = [
+        save_items(
+            db,
+            [
+                (
+                    item(f"新闻{n}", f"https://n.example/{n}", text="普京讲话。"),
+                    Sighting("s", str(n)),
+                )
+            ],
+            now=NOW,
+        )[0].item_id
+        for n in range(5)
+    ]
+    steps = []
+    assert store.index_pending(db, batch=2, progress=steps.append) == 5
+    assert steps == [2, 2, 1]
+    assert store.index_pending(db) == 0
+    newer = [
+        save_items(
+            db,
+            [(item(f"快讯{n}", f"https://n.example/q{n}", text="普京讲话。"), Sighting("s", n))],
+            now=NOW,
+        )[0].item_id
+        for n in "ab"
+    ]
+    assert count(db, "fts_pending") == 2
+    # Newest first across the index and the queue, cut at the limit.
+    assert [r["id"] for r in store.search(db, "普京", limit=4)] == [*newer[::-1], ids[4], ids[3]]
+    assert [r["id"] for r in store.search(db, "普京")] == [*newer[::-1], *ids[::-1]]
+
+
+def test_a_store_from_before_the_index_queue_is_migrated(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for script in store.MIGRATIONS[:2]:
+        for stmt in store._statements(script):
+            conn.execute(stmt)
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    db = store.open_db(path)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert count(db, "fts_pending") == 0
+    save_items(db, [(item("标题", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
+    assert count(db, "fts_pending") == 1
 
 
 def test_find_item_by_key_url_or_id(db):

@@ -1,0 +1,86 @@
+"""Parsing in worker processes, so a busy poll uses more than one core.
+
+Parsing, keying and sketching a feed item is pure Python and lxml work that holds the GIL;
+on a poll of many feeds it is most of the CPU time, and the event loop thread that fetches
+and writes would otherwise do it all. With ``parse_workers = N`` those steps run in N
+processes and the loop only fetches and writes. Workers start from a fork server (not a
+fork of the threaded daemon) and ignore Ctrl-C: the daemon decides when they stop.
+
+A pool that breaks (a worker killed by the OOM killer) is not fatal: parsing falls back to
+the calling process and the poll goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from .canonical import SiteRules
+from .ingest import parse_and_key
+from .models import Item
+
+log = logging.getLogger("monitor.workers")
+
+_rules: SiteRules | None = None  # in a worker: the site rules its pool was started with
+
+
+def _start(rules: SiteRules) -> None:
+    global _rules
+    _rules = rules
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _parse(data: bytes, url: str | None, site: str | None) -> list[Item]:
+    return parse_and_key(data, _rules, url=url, site=site)
+
+
+class ParsePool:
+    """``parse_and_key`` in ``workers`` processes, awaited from the event loop."""
+
+    def __init__(self, rules: SiteRules, workers: int):
+        self.rules = rules
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+
+    def _executor(self) -> ProcessPoolExecutor | None:
+        if self._pool is None and not self._broken:
+            try:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["monitor.workers"])
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=ctx, initializer=_start, initargs=(self.rules,)
+                )
+            except (OSError, ValueError) as e:  # no /dev/shm, no fork server, ...
+                log.warning("parse workers unavailable (%s); parsing in process", e)
+                self._broken = True
+        return self._pool
+
+    async def parse(self, data: bytes, *, url: str | None, site: str | None) -> list[Item]:
+        pool = self._executor()
+        if pool is not None:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    pool, _parse, data, url, site
+                )
+            except BrokenProcessPool as e:
+                log.warning("parse workers stopped (%s); parsing in process from now on", e)
+                self._broken = True
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+        return parse_and_key(data, self.rules, url=url, site=site)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
