@@ -73,9 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--like-runs", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=16, help="monitor [monitor] concurrency")
     ap.add_argument("--per-host", type=int, default=16, help="monitor [monitor] per_host")
-    ap.add_argument(
-        "--parse-workers", type=int, default=0, help="monitor [monitor] parse_workers"
-    )
+    ap.add_argument("--parse-workers", type=int, default=0, help="monitor [monitor] parse_workers")
     ap.add_argument("--reader-workers", type=int, default=8)
     ap.add_argument("--cache", type=Path, default=corpus.DEFAULT_CACHE)
     ap.add_argument("--out", type=Path, default=RESULTS, help="where results go")

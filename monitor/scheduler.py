@@ -20,6 +20,7 @@ from .config import Config
 from .pipeline import due_sources, poll_once
 from .state import load_states
 from .store import index_pending
+from .workers import ParsePool
 
 log = logging.getLogger("monitor.run")
 
@@ -31,13 +32,14 @@ def tick(
     now: datetime,
     stop: threading.Event | None = None,
     blocked: dict | None = None,
+    pool: ParsePool | None = None,
 ) -> int:
     """Poll the sources that are due at ``now``, then index what they stored; returns how
     many sources ran. Indexing runs even when stopping: it is short, and it only adds."""
     due = due_sources(config, load_states(db), now)
     ran = 0
     if due and not (stop is not None and stop.is_set()):
-        ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked))
+        ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
     indexed = index_pending(db)
     if indexed:
         log.info("indexed %d stories for search", indexed)
@@ -55,10 +57,12 @@ def run_daemon(
     """Run until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT)."""
     scheduler = BackgroundScheduler(timezone=UTC)
     blocked: dict = {}  # hosts that asked us to wait (Retry-After), kept across ticks
+    workers = config.settings.parse_workers
+    pool = ParsePool(config.rules, workers) if workers else None  # started on first use
 
     def job() -> None:
         try:
-            tick(db, config, now=clock(), stop=stop, blocked=blocked)
+            tick(db, config, now=clock(), stop=stop, blocked=blocked, pool=pool)
         except Exception:  # the daemon outlives any one bad tick
             log.exception("poll tick failed")
 
@@ -83,4 +87,6 @@ def run_daemon(
     finally:
         log.info("stopping: finishing the writes in progress")
         scheduler.shutdown(wait=True)
+        if pool is not None:
+            pool.close()
         log.info("stopped")

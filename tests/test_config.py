@@ -85,6 +85,8 @@ page_url = "https://mirror.example/p/{id}.md"
         ),
         ('[monitor]\ntimezone="Mars/Olympus"', "[monitor]: key 'timezone'"),
         ("[monitor]\nconcurrency=0", "[monitor]: key 'concurrency'"),
+        ("[monitor]\nparse_workers=-1", "[monitor]: key 'parse_workers'"),
+        ('[monitor]\nparse_workers="2"', "[monitor]: key 'parse_workers'"),
         ('[[site]]\nname="x"\npatterns=["("]\nkey_prefix="x"', "x"),
         ('[[watches]]\nname="x"', "unknown top-level key 'watches'"),
         (

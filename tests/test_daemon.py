@@ -190,7 +190,8 @@ def _count(path: Path, sql: str) -> int:
         return 0
 
 
-def test_monitor_run_polls_then_stops_cleanly_on_sigterm(tmp_path):
+@pytest.mark.parametrize("parse_workers", [0, 1])
+def test_monitor_run_polls_then_stops_cleanly_on_sigterm(tmp_path, parse_workers):
     folder = tmp_path / "drop"
     folder.mkdir()
     seeds = sorted(SEEDS.iterdir())
@@ -204,7 +205,8 @@ def test_monitor_run_polls_then_stops_cleanly_on_sigterm(tmp_path):
         config_path.write_text(
             "[monitor]\n"
             'tick = "1s"\n'
-            "timeout = 5\n\n"
+            "timeout = 5\n"
+            f"parse_workers = {parse_workers}\n\n"
             "[[source]]\n"
             'name = "local-feed"\n'
             'kind = "feed"\n'

@@ -153,10 +153,11 @@ site = "大纪元"
 """
 
 
-@pytest.fixture
-def cli(tmp_path):
+@pytest.fixture(params=[0, 2], ids=["in-process", "parse-workers"])
+def cli(tmp_path, request):
+    """The CLI on the replay config, parsing in the polling process or in worker processes."""
     config = tmp_path / "monitor.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(f"[monitor]\nparse_workers = {request.param}\n{CONFIG}", encoding="utf-8")
     db = tmp_path / "monitor.db"
     runner = CliRunner()
 

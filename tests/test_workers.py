@@ -1,0 +1,61 @@
+"""Parse worker processes: same items as parsing in process, errors cross back, and a pool
+that dies falls back to parsing in process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from monitor import ingest
+from monitor.canonical import SiteRules
+from monitor.models import ParseError
+from monitor.workers import ParsePool
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+RULES = SiteRules.load_default()
+
+
+def seed_bytes(prefix: str) -> bytes:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_bytes()
+
+
+def parse_with(pool: ParsePool, data: bytes):
+    return asyncio.run(pool.parse(data, url=None, site=None))
+
+
+@pytest.fixture
+def pool():
+    with ParsePool(RULES, 1) as p:
+        yield p
+
+
+def test_workers_give_the_same_keyed_and_sketched_items(pool, monkeypatch):
+    expected = ingest.parse_and_key(seed_bytes("000"), RULES)
+
+    def not_here(*_a, **_kw):
+        raise AssertionError("parsed in the polling process")
+
+    monkeypatch.setattr(ingest, "parse", not_here)  # the workers keep the real one
+    (item,) = parse_with(pool, seed_bytes("000"))
+    assert item.to_dict() == expected[0].to_dict()
+    assert item.story_key == "epochtimes:n13473224"
+    assert item.sketch == expected[0].sketch and len(item.sketch) == 8
+
+
+def test_a_parse_error_comes_back_as_itself(pool):
+    with pytest.raises(ParseError):
+        parse_with(pool, b"\x00\x01 not a document")
+
+
+def test_a_killed_pool_falls_back_to_parsing_in_process(pool):
+    assert parse_with(pool, seed_bytes("001"))
+    for pid in list(pool._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    (item,) = parse_with(pool, seed_bytes("002"))
+    assert item.story_key == "epochtimes:n13470319"
+    assert pool._pool is None  # and later documents go straight to this process
+    assert parse_with(pool, seed_bytes("003"))
