@@ -347,9 +347,15 @@ def _summ(runs: list[dict], entries: int | None) -> dict:
         "304": med([r["http"]["304"] for r in runs if "http" in r]),
         "rss_mb": med([r["rss_mb"] for r in runs]),
         "stored": med([r.get("stored") for r in runs]),
+        "index_s": med([r.get("index_wall") for r in runs]),
     }
     if entries:
         out["items_per_s"] = med([entries / w for w in walls])
+        if out["index_s"] is not None:
+            # Stored and searchable: the poll plus the index catch-up that follows it.
+            out["searchable_per_s"] = med(
+                [entries / (r["wall"] + r.get("index_wall", 0)) for r in runs]
+            )
     return out
 
 
@@ -382,6 +388,13 @@ def summarize(results: dict, truth: Truth | None, scale_truth: Truth | None) -> 
                     f"stories {cks[0]['stored']}/{cks[0]['expected']}, "
                     f"{cks[0]['duplicates']} duplicates"
                 )
+                m = s["monitor"]
+                if m.get("searchable_per_s") and s["reader"].get("items_per_s"):
+                    note += (
+                        f"; search index after the poll {m['index_s']:.2f} s: stored and "
+                        f"searchable {m['searchable_per_s']:.0f} items/s = "
+                        f"{m['searchable_per_s'] / s['reader']['items_per_s']:.2f}× reader"
+                    )
                 r = ratio(s["monitor"].get("items_per_s"), s["reader"].get("items_per_s"))
                 verdict = _cmp(r, lambda x: x >= 5) + " speed, " + _v(ok) + " stories"
                 target = "≥ 5× reader items/s; stories = truth"

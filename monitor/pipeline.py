@@ -2,8 +2,9 @@
 
 Fetches run concurrently (a global limit, a per-host limit, per-host Retry-After); parsing
 and writing run on the event loop's thread, so writes never interleave. A poll of one source
-is one transaction: its items, its handled entries, its state and its fetch log land
-together or not at all. A failing source is a value (its report), never an exception.
+is one unit of a group commit (store.GroupCommit): its items, its handled entries, its state
+and its fetch log land together or not at all, and the sources finished within a second
+share one transaction. A failing source is a value (its report), never an exception.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .state import (
     write_fetch,
     write_state,
 )
-from .store import Saved, Sighting, known_keys, known_urls, transaction, write_items
+from .store import GroupCommit, Saved, Sighting, known_keys, known_urls, write_items
 from .workers import ParsePool
 
 log = logging.getLogger("monitor.poll")
@@ -173,6 +174,7 @@ class Poller:
         cancelled; a source whose writes began always finishes them (writes do not await).
         """
         self._slots = asyncio.Semaphore(self.config.settings.concurrency)
+        self._batch = GroupCommit(self.db)
         states = load_states(self.db)
         reports: list[PollReport] = []
 
@@ -188,12 +190,21 @@ class Poller:
 
         tasks = [asyncio.create_task(run(s)) for s in sources]
         watcher = asyncio.create_task(_cancel_on(stop, tasks)) if stop is not None else None
+        ticker = asyncio.create_task(self._commit_when_due())
         try:
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            ticker.cancel()
             if watcher:
                 watcher.cancel()
+            self._batch.commit()  # what finished is stored, also when stopping
         return reports
+
+    async def _commit_when_due(self) -> None:
+        """Commit an open batch once it is old enough, even if no further source ends."""
+        while True:
+            await asyncio.sleep(self._batch.max_seconds / 2)
+            self._batch.commit_if_due()
 
     async def _poll_one(self, source: Source, state: SourceState | None, now: datetime):
         state = state or SourceState(name=source.name)
@@ -237,7 +248,7 @@ class Poller:
         new_state = next_state(state, result, policy, now=now, rand=self.rand())
         error = "; ".join(filter(None, [result.error, *work.errors])) or None
         saved: list[Saved] = []
-        with transaction(self.db) as conn:
+        with self._batch.unit() as conn:
             if work.items:
                 saved = write_items(
                     conn,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -257,6 +258,54 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+class GroupCommit:
+    """Several units of work in one transaction, each in its own savepoint.
+
+    A commit writes every page the transaction touched to the WAL; the random-keyed indexes
+    (sketch hashes, URL keys, story keys) touch a different page per row, so committing
+    each source of a poll on its own costs more than writing its rows. Units share a
+    transaction until ``max_units`` of them or ``max_seconds`` have gone by; a unit that
+    fails is rolled back alone. A crash loses the uncommitted units whole, never half.
+    Call :meth:`commit_if_due` from a timer so a quiet batch does not wait for the next unit.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, *, max_units: int = 50, max_seconds=1.0):
+        self.conn = db.conn
+        self.max_units = max_units
+        self.max_seconds = max_seconds
+        self.units = 0
+        self.opened: float | None = None  # monotonic time of BEGIN; None: no open batch
+
+    @contextmanager
+    def unit(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        if self.opened is None:
+            conn.execute("BEGIN IMMEDIATE")
+            self.opened, self.units = time.monotonic(), 0
+        conn.execute("SAVEPOINT unit")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO unit")
+            conn.execute("RELEASE unit")
+            raise
+        conn.execute("RELEASE unit")
+        self.units += 1
+        if self.units >= self.max_units:
+            self.commit()
+        else:
+            self.commit_if_due()
+
+    def commit_if_due(self) -> None:
+        if self.opened is not None and time.monotonic() - self.opened >= self.max_seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.opened is not None:
+            self.opened = None
+            self.conn.execute("COMMIT")
 
 
 # --- writes --------------------------------------------------------------------------------

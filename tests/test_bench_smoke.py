@@ -55,6 +55,8 @@ def test_cold_poll_stores_every_story_once(results):
     assert mon["stored"] == truth["stories"]
     assert mon["check"]["duplicates"] == 0
     assert mon["http"]["200"] == 5
+    assert mon["parsed_items"] == 25  # counted wherever parsing runs
+    assert mon["indexed"] == mon["stored"]  # the index catch-up after the poll took them all
     rdr = next(r for r in cold if r["system"] == "reader")
     assert rdr["stored"] == truth["entries"]  # reader keeps every feed's copy
 

@@ -278,3 +278,35 @@ def test_copy_threshold_is_a_setting(db):
     save_items(db, [(a, Sighting("a", "1"))], now=NOW)
     strict = save_items(db, [(b, Sighting("b", "2"))], now=NOW, copy_similarity=0.9)
     assert strict[0].status == "new"
+
+
+def test_group_commit_keeps_units_whole_and_commits_in_batches(db):
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    batch = store.GroupCommit(db, max_units=2, max_seconds=3600)
+    for n in range(3):
+        with batch.unit() as conn:
+            conn.execute("INSERT INTO sources (name, kind) VALUES (?, 'feed')", (f"s{n}",))
+    assert statements.count("COMMIT") == 1  # after the second unit; the third is open
+    with pytest.raises(RuntimeError), batch.unit() as conn:
+        conn.execute("INSERT INTO sources (name, kind) VALUES ('broken', 'feed')")
+        raise RuntimeError("this unit fails")
+    batch.commit()
+    db.conn.set_trace_callback(None)
+    assert statements.count("COMMIT") == 2
+    names = [r[0] for r in db.conn.execute("SELECT name FROM sources ORDER BY name")]
+    assert names == ["s0", "s1", "s2"]  # the failed unit alone was rolled back
+
+
+def test_group_commit_commits_an_old_batch_when_asked(db):
+    batch = store.GroupCommit(db, max_units=100, max_seconds=0)
+    with batch.unit() as conn:
+        conn.execute("INSERT INTO sources (name, kind) VALUES ('a', 'feed')")
+    assert batch.opened is None  # already committed: a batch of age >= max_seconds
+    batch = store.GroupCommit(db, max_units=100, max_seconds=3600)
+    with batch.unit() as conn:
+        conn.execute("INSERT INTO sources (name, kind) VALUES ('b', 'feed')")
+    batch.commit_if_due()
+    assert batch.opened is not None  # young: still open
+    batch.commit()
+    assert batch.opened is None
