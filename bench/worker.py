@@ -152,6 +152,7 @@ def monitor_feeds(job: dict) -> dict:
     started = time.perf_counter()
     indexed = index_pending(db)
     index_wall = time.perf_counter() - started
+    rss_poll = rss
     rss = max(rss, _rss_mb())
     items = db.conn.execute("SELECT count(*) FROM items").fetchone()[0]
     outcomes: dict[str, int] = {}
@@ -164,6 +165,7 @@ def monitor_feeds(job: dict) -> dict:
         "parse_workers": workers,
         "http": http,
         "rss_mb": rss,
+        "rss_poll_mb": rss_poll,
         "rss_ready_mb": rss_ready,
         "stored": items,
         "processed": sum(r.new + r.seen for r in reports),

@@ -510,24 +510,28 @@ def index_pending(
     done = 0
     while True:
         with transaction(db) as conn:
-            rows = conn.execute(
-                "SELECT p.item_id, i.title, i.text FROM fts_pending p "
-                "JOIN items i ON i.id = p.item_id ORDER BY p.item_id LIMIT ?",
-                (batch,),
+            ids = conn.execute(
+                "SELECT item_id FROM fts_pending ORDER BY item_id LIMIT ?", (batch,)
             ).fetchall()
-            if not rows:
-                # Queue rows whose story is gone would loop forever; drop them.
-                conn.execute("DELETE FROM fts_pending")
+            if not ids:
                 return done
+            last = ids[-1][0]
+            # Streamed row by row (a generator into executemany): a batch of long texts,
+            # folded and segmented all at once, would cost tens of MB.
+            rows = conn.execute(
+                "SELECT id, title, text FROM items WHERE id IN "
+                "(SELECT item_id FROM fts_pending WHERE item_id <= ?)",
+                (last,),
+            )
             conn.executemany(
                 "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-                [(i, segment_folded(fold(t)), segment_folded(fold(x))) for i, t, x in rows],
+                ((i, segment_folded(fold(t)), segment_folded(fold(x))) for i, t, x in rows),
             )
             # Exactly the rows read (the write lock is held), plus any whose story is gone.
-            conn.execute("DELETE FROM fts_pending WHERE item_id <= ?", (rows[-1][0],))
-        done += len(rows)
+            conn.execute("DELETE FROM fts_pending WHERE item_id <= ?", (last,))
+        done += len(ids)
         if progress:
-            progress(len(rows))
+            progress(len(ids))
 
 
 def _pending_matches(conn: sqlite3.Connection, wanted: list[list[str]], limit: int) -> list:
