@@ -69,9 +69,12 @@ def phrases(query: str) -> list[list[str]]:
 
 def fts_query(query: str) -> str:
     """An FTS5 MATCH expression: every term must occur (AND), each term as a phrase."""
-    return " AND ".join(
-        '"' + " ".join(t.replace('"', '""') for t in toks) + '"' for toks in phrases(query)
-    )
+    return match_expression(phrases(query))
+
+
+def match_expression(wanted: list[list[str]]) -> str:
+    """:func:`fts_query` for phrases already made."""
+    return " AND ".join('"' + " ".join(t.replace('"', '""') for t in toks) + '"' for toks in wanted)
 
 
 def phrases_in(wanted: list[list[str]], *columns: str) -> bool:

@@ -16,7 +16,7 @@ import sqlite_utils
 from .canonical import SiteRules, assign_keys
 from .models import Item, NotAnArticle, ParseError
 from .parsers import parse
-from .similarity import DEFAULT_COPY_SIMILARITY, sketch
+from .similarity import DEFAULT_COPY_SIMILARITY, story_sketch
 from .store import Saved, Sighting, save_items
 
 # Files a folder walk picks up; a file named explicitly is always tried.
@@ -61,16 +61,23 @@ def documents_in(root: Path) -> list[Path]:
 
 
 def parse_and_key(
-    data: bytes, rules: SiteRules, *, url: str | None = None, site: str | None = None
+    data: bytes,
+    rules: SiteRules,
+    *,
+    url: str | None = None,
+    site: str | None = None,
+    with_sketch: bool = False,
 ) -> list[Item]:
     """The one path from bytes to keyed items, for imports and for polled sources.
 
-    Each item leaves with its content sketch, so a parse in a worker process also does
-    the sketch's folding and hashing there rather than in the writer.
+    ``with_sketch`` also fills each item's content sketch: parse workers do, so the
+    folding and hashing happen there; in process the writer makes it only for stories
+    no key finds.
     """
     items = [assign_keys(item, rules) for item in parse(data, url=url, site=site)]
-    for item in items:
-        item.sketch = tuple(sketch(item.text) or ())
+    if with_sketch:
+        for item in items:
+            item.sketch = story_sketch(item.text)
     return items
 
 

@@ -39,8 +39,8 @@ class Item:
     story_key: str | None = None
     # Outlet + normalized title: lets a link-less copy meet its linked original.
     title_key: str | None = None
-    # Content sketch (similarity.sketch), filled with the keys; () when the text is too short
-    # to identify the story, None when not computed yet.
+    # Content sketch (similarity.story_sketch), filled by parse workers; () when the text is
+    # too short to identify the story, None when not computed yet.
     sketch: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self, *, with_html: bool = True) -> dict:

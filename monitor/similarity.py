@@ -88,6 +88,12 @@ def sketch(text: str, *, folded: bool = False) -> list[int] | None:
     return sorted(hashes)[:SKETCH_SIZE]
 
 
+def story_sketch(text: str) -> tuple[int, ...]:
+    """The sketch the store keeps for a story's plain text (folded, no markup pass);
+    ``()`` when the text is too short to identify the story."""
+    return tuple(sketch(fold(text), folded=True) or ())
+
+
 def sketch_similarity(a: Sequence[int] | None, b: Sequence[int] | None) -> float:
     """Estimated Jaccard similarity of two stories' sentence sets, from their sketches.
 

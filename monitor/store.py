@@ -30,9 +30,9 @@ from pathlib import Path
 import sqlite_utils
 
 from .canonical import url_key
-from .fulltext import QueryTooShort, fts_query, phrases, phrases_in, segment_folded
+from .fulltext import QueryTooShort, match_expression, phrases, phrases_in, segment_folded
 from .models import Item
-from .similarity import DEFAULT_COPY_SIMILARITY, sketch, sketch_similarity
+from .similarity import DEFAULT_COPY_SIMILARITY, sketch_similarity, story_sketch
 from .text import fold, to_traditional
 
 DEFAULT_DB = Path("data") / "monitor.db"
@@ -452,7 +452,8 @@ def write_items(
         aliases = _alias_keys(item)
         item_id = _find_story(conn, item, aliases)
         if item_id is None:
-            sk = item.sketch if item.sketch is not None else sketch(item.text)
+            # Only stories no key found need one; parse workers send it along ready-made.
+            sk = item.sketch if item.sketch is not None else story_sketch(item.text)
             item_id = _find_copy(conn, sk, copy_similarity) if sk else None
         if item_id is None:
             item_id = _insert_item(conn, item, ts, sk)
@@ -603,7 +604,7 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
                     SELECT rowid FROM items_fts WHERE items_fts MATCH ?
                     ORDER BY rowid DESC LIMIT ?
                 ) AS hits ON items.id = hits.rowid ORDER BY items.id DESC""",
-            (fts_query(query), limit),
+            (match_expression(wanted), limit),
         ).fetchall()
         found = [dict(r) for r in rows]
         queued = _pending_matches(conn, wanted, limit)

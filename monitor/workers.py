@@ -35,7 +35,7 @@ def _start(rules: SiteRules) -> None:
 
 
 def _parse(data: bytes, url: str | None, site: str | None) -> list[Item]:
-    return parse_and_key(data, _rules, url=url, site=site)
+    return parse_and_key(data, _rules, url=url, site=site, with_sketch=True)
 
 
 class ParsePool:

@@ -34,7 +34,7 @@ def pool():
 
 
 def test_workers_give_the_same_keyed_and_sketched_items(pool, monkeypatch):
-    expected = ingest.parse_and_key(seed_bytes("000"), RULES)
+    expected = ingest.parse_and_key(seed_bytes("000"), RULES, with_sketch=True)
 
     def not_here(*_a, **_kw):
         raise AssertionError("parsed in the polling process")
