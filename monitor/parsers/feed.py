@@ -4,8 +4,9 @@ Well-formed feeds are read by :mod:`fastfeed` straight from an lxml tree; everyt
 (and anything that reader is unsure of) goes through feedparser, which is the reference
 for what an entry holds. Both hand ``_item`` the same entry dicts.
 
-feedparser's own HTML sanitizer is switched off: bodies go through :func:`clean_html`
-like every other format, and skipping the second pass is most of feedparser's cost.
+feedparser's own HTML sanitizer is switched off: bodies go through the same sanitizer as
+every other format, and skipping the second pass is most of feedparser's cost. Text and
+images are read off the sanitizer's output (:mod:`monitor.parsers.body`), not a tree.
 Times are converted with ``calendar.timegm`` because feedparser's ``*_parsed`` values are
 UTC struct_times; ``time.mktime`` would shift them by the machine's zone.
 """
@@ -18,7 +19,8 @@ import time
 import feedparser
 
 from monitor.models import Image, Item, ParseError
-from monitor.parsers import fastfeed
+from monitor.parsers import body, fastfeed
+from monitor.parsers.body import text as body_text
 from monitor.parsers.html import (
     clean_html,
     dedupe_images,
@@ -59,13 +61,10 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     body = entry["content"][0].get("value", "") if entry.get("content") else ""
     summary_html = entry.get("summary", "")
     main_html = body or summary_html
-    root = fragment(main_html)
-    if isinstance(main_html, fastfeed.RawHTML):  # URIs feedparser would have resolved
-        fastfeed.resolve_uris(root, main_html.base)
-    text = html_to_text(root)
+    text, images, html = _body(main_html, base, link)
     # A separate description is the outlet's own abstract: better than a cut of the text.
-    summary = html_to_text(summary_html) if body and summary_html else ""
-    images = images_in(root, base=link or base) + _media_images(entry)
+    summary = body_text(summary_html) if body and summary_html else ""
+    images += _media_images(entry)
     title = entry.get("title", "")
     if "html" in entry.get("title_detail", {}).get("type", ""):
         title = html_to_text(title)
@@ -80,12 +79,27 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         published=_published(entry),
         summary=summarize(summary or text),
         text=text,
-        html=clean_html(root, base=base),  # one sanitizer per feed, not per entry
+        html=html,
         images=dedupe_images(images),
         tags=_tags(entry),
         lang=detect_lang(title + "\n" + text),
         alt_urls=[guid] if guid.startswith(("http://", "https://")) and guid != link else [],
     )
+
+
+def _body(html: str, base: str | None, link: str | None) -> tuple[str, list[Image], str]:
+    """Text, images and stored HTML: off the sanitizer's output, or from a tree when the
+    body needs one (see :mod:`monitor.parsers.body`)."""
+    raw = isinstance(html, fastfeed.RawHTML)  # URIs feedparser would have resolved
+    if raw:
+        base = html.base
+    got = body.read(html, base=base, image_base=link or base, sort_attributes=raw)
+    if got is not None:
+        return got
+    root = fragment(html)
+    if raw:
+        fastfeed.resolve_uris(root, base)
+    return html_to_text(root), images_in(root, base=link or base), clean_html(root, base=base)
 
 
 def _published(entry) -> str | None:

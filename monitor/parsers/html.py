@@ -29,11 +29,12 @@ from monitor.text import CJK_CHARS
 # punctuation, curly quotes, dashes, ellipsis and the interpuncts used in transliterated
 # names (弗拉基米尔‧普京, 杰克·沙利文).
 WIDE = CJK_CHARS + "\u3000-\u303f\u3040-\u30ff\uff00-\uffef\u2010-\u2027\u00b7\u2e3a\u2e3b"
-_BREAK = "\ue000"  # private-use character: marks a block edge while text is gathered
-_CELLS = frozenset(("td", "th"))
+BREAK = "\ue000"  # private-use character: marks a block edge while text is gathered
+CELLS = frozenset(("td", "th"))
 # A space with a wide character on either side; starts with the literal so re can skip ahead.
 _SPACE_BY_WIDE = re.compile(f" (?:(?=[{WIDE}])|(?<=[{WIDE}] ))")
 _WIDE_CHAR = re.compile(f"[{WIDE}]")
+_SPACE = re.compile(r"\s")
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
@@ -99,7 +100,12 @@ def html_to_text(html: str | etree._Element) -> str:
     _gather(root, buf.append)
     if root.tail:
         buf.append(root.tail)
-    lines = (squeeze(seg) for seg in "".join(buf).split(_BREAK) if seg and not seg.isspace())
+    return lines_of("".join(buf))
+
+
+def lines_of(marked: str) -> str:
+    """Text whose block edges are marked with :data:`BREAK`, one squeezed line per block."""
+    lines = (squeeze(seg) for seg in marked.split(BREAK) if seg and not seg.isspace())
     return "\n".join(line for line in lines if line)
 
 
@@ -110,7 +116,7 @@ def _gather(el: etree._Element, add: Callable[[str], object]) -> None:
         return
     block = tag in BLOCKS
     if block:
-        add(_BREAK)
+        add(BREAK)
     if el.text:
         add(el.text)
     for child in el:
@@ -123,12 +129,12 @@ def _gather(el: etree._Element, add: Callable[[str], object]) -> None:
         if child.tail:
             add(child.tail)
     if block:
-        add(_BREAK)
-    elif tag in _CELLS:
+        add(BREAK)
+    elif tag in CELLS:
         add(" ")
 
 
-_NOT_PLAIN_INLINE = BLOCKS | DROPPED | _CELLS  # elements _gather must visit itself
+_NOT_PLAIN_INLINE = BLOCKS | DROPPED | CELLS  # elements _gather must visit itself
 
 
 def drop_tree(el: etree._Element) -> None:
@@ -210,17 +216,24 @@ def clean_html(html: str | etree._Element, *, base: str | None = None) -> str:
         html = _serialize(rename_pseudo_links(html))
     elif _PSEUDO_LINK.search(html):
         html = _serialize(rename_pseudo_links(fragment(html)))
-    cleaned = _cleaner(base)(html)
+    return tidy(cleaner(base)(html))
+
+
+def tidy(cleaned: str) -> str:
+    """The sanitizer's output with pretty-print whitespace squeezed (:func:`squeeze`)."""
     if _LOOSE_SPACE.search(cleaned):
         cleaned = _squeeze_markup(cleaned)
     return cleaned.strip()
 
 
-@lru_cache(maxsize=32)
-def _cleaner(base: str | None) -> Callable[[str], str]:
-    """A configured sanitizer per base URL: building one costs more than a clean."""
+@lru_cache(maxsize=64)
+def cleaner(
+    base: str | None, tags: frozenset[str] = frozenset(ALLOWED_TAGS)
+) -> Callable[[str], str]:
+    """A configured sanitizer per base URL and tag list: building one costs more than a
+    clean. Relative links are resolved against ``base``."""
     options = dict(
-        tags=ALLOWED_TAGS,
+        tags=set(tags),
         clean_content_tags=DROPPED,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
@@ -263,8 +276,14 @@ def _squeeze_markup(html: str) -> str:
             continue
         if not part:
             continue
+        if _SPACE.search(part) is None:  # most runs of Chinese text: nothing to squeeze
+            prev = part[-1]
+            continue
+        if prev is None and part.isspace():  # a line's leading whitespace: always dropped
+            parts[i] = ""
+            continue
         core = squeeze(part)  # inner whitespace done; the edges depend on the neighbours
-        if core == part:  # no whitespace at all: most runs of Chinese text
+        if core == part:  # only spaces that stay (between Latin words)
             prev = part[-1]
             continue
         after_prev = prev is not None and prev != " " and not _is_wide(prev)
@@ -319,7 +338,11 @@ _SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』）)]*)")
 def summarize(text: str, limit: int = 200) -> str | None:
     """About ``limit`` characters from the start of ``text``, on one line, ending at a
     sentence end when one falls in the second half, else cut with an ellipsis."""
-    flat = squeeze(text.replace("\n", " "))
+    # The squeezed start of a long text is the start of the squeezed text: squeeze a
+    # prefix first, and the whole text only when the prefix comes out too short.
+    flat = squeeze(text[: limit * 4].replace("\n", " "))
+    if len(flat) <= limit and len(text) > limit * 4:
+        flat = squeeze(text.replace("\n", " "))
     if len(flat) <= limit:
         return flat or None
     cut = flat[:limit]

@@ -1,0 +1,96 @@
+"""Feed bodies read without building a tree: sanitize first, then read the sanitizer's output.
+
+nh3 (html5ever) parses a body once and writes it back normalized: lower-case tag names,
+every attribute double-quoted, ``<`` and ``&`` escaped in text, comments and dropped
+elements (:data:`~monitor.parsers.html.DROPPED`) gone. Text and images can then be read
+off that string with regular expressions, at a fraction of the cost of an lxml tree walk.
+The first pass keeps the block elements the stored HTML does not allow (``<section>``,
+``<article>`` …) so that their line breaks reach the text; the stored HTML loses them
+after, as the sanitizer would have dropped them.
+
+Some bodies need the tree (:data:`_TREE_ONLY`): lazy-loaded images (``data-src``), images
+inside ``<noscript>``, figure captions and the mirrors' ``<ok href>`` links.
+:func:`read` returns None for those and the caller takes the tree path of
+:mod:`monitor.parsers.html`, which stays the reference for what a body holds.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from monitor.models import Image
+from monitor.parsers.html import (
+    ALLOWED_TAGS,
+    BLOCKS,
+    BREAK,
+    CELLS,
+    cleaner,
+    dedupe_images,
+    join_url,
+    lines_of,
+    tidy,
+)
+
+_WIDE_TAGS = frozenset(ALLOWED_TAGS | BLOCKS)
+# Attributes in nh3's output: double-quoted values, with no ">" left unescaped in them.
+_ATTRS = r'(?:[^>"]|"[^"]*")*'
+_EXTRA_BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(sorted(BLOCKS - ALLOWED_TAGS))})\b{_ATTRS}>")
+_BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(sorted(BLOCKS))})\b{_ATTRS}>")
+_CELL_END = re.compile(rf"</(?:{'|'.join(sorted(CELLS))})>")
+_ANY_TAG = re.compile(rf"<{_ATTRS}>")
+_IMG = re.compile(rf"<img\b({_ATTRS})>")
+_SRC = re.compile(r'\ssrc="([^"]*)"')
+_TREE_ONLY = re.compile(
+    r"<(?:figure|noscript|ok\b|span\b[^>]*\bhref\s*=|img\b[^>]*\bdata-src)", re.I
+)
+# A start tag of plain markup (see fastfeed.RawHTML) with at least two attributes.
+_MULTI_ATTR = re.compile(r'<[a-zA-Z][a-zA-Z0-9]*((?:\s+[^\s=>/"]+\s*=\s*"[^"]*"){2,})\s*/?>')
+_ATTR = re.compile(r'\s+([^\s=>/"]+)\s*=\s*"[^"]*"')
+
+
+def read(
+    html: str, *, base: str | None, image_base: str | None, sort_attributes: bool = False
+) -> tuple[str, list[Image], str] | None:
+    """``(text, images, stored HTML)`` of a body; None when it needs the tree path.
+
+    ``base`` resolves relative links in the stored HTML, ``image_base`` the image
+    URLs that are still relative after that. ``sort_attributes`` orders each tag's
+    attributes by name, as feedparser's relative-URI pass leaves them.
+    """
+    if _TREE_ONLY.search(html):
+        return None
+    if sort_attributes:
+        html = _MULTI_ATTR.sub(_sort_attributes, html)
+    wide = cleaner(base, _WIDE_TAGS)(html)
+    stored = tidy(_EXTRA_BLOCK_TAG.sub("", wide))
+    return text_of_clean(wide), images_of_clean(wide, base=image_base), stored
+
+
+def text(html: str) -> str:
+    """Plain text of a fragment, as :func:`monitor.parsers.html.html_to_text` reads it."""
+    return text_of_clean(cleaner(None, _WIDE_TAGS)(html))
+
+
+def text_of_clean(cleaned: str) -> str:
+    # Block tags mark line breaks and cells end with a space, as html._gather does.
+    marked = _ANY_TAG.sub("", _CELL_END.sub(" ", _BLOCK_TAG.sub(BREAK, cleaned)))
+    return lines_of(unescape(marked) if "&" in marked else marked)
+
+
+def images_of_clean(cleaned: str, *, base: str | None) -> list[Image]:
+    found = []
+    for m in _IMG.finditer(cleaned):
+        src = _SRC.search(m.group(1))
+        url = unescape(src.group(1)).strip() if src else ""
+        if url and not url.startswith("data:"):
+            found.append(Image(join_url(base, url)))
+    return dedupe_images(found)
+
+
+def _sort_attributes(m: re.Match[str]) -> str:
+    tag = m.group(0)
+    attrs = m.group(1)
+    parts = [(name.lower(), a.group(0)) for a in _ATTR.finditer(attrs) for name in [a.group(1)]]
+    ordered = "".join(p for _, p in sorted(parts))
+    return tag[: m.start(1) - m.start(0)] + ordered + tag[m.end(1) - m.start(0) :]
