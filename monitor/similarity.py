@@ -32,6 +32,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
+from operator import add
 
 from .text import CJK_CHARS, fold
 
@@ -130,7 +131,6 @@ ENTITY_WEIGHT = 3.0  # Latin names (Putin, NATO) and numbers with a unit (50分,
 _STOP_CHARS = (
     "的了在是和与及其将对为这也已于而并等被从到把向以之所但有个们着就都要还又或上下不他她它称说"
 )
-_STOP = re.compile(f"[{_STOP_CHARS}]")
 _COMMON_WORDS = (
     "记者 报道 报导 编译 综合 新闻 消息 据悉 表示 指出 认为 强调 声明 今天 昨天 目前 已经 进行 "
     "问题 可能 双方 本月 今年 去年 明年 周一 周二 周三 周四 周五 周六 周日 当地 时间 总统 美国 "
@@ -139,7 +139,23 @@ _COMMON_WORDS = (
 _COMMON = frozenset(_COMMON_WORDS.split())
 _LATIN_STOP = frozenset(["the", "of", "and", "in", "on", "to", "for", "via", "by", "at", "an"])
 
-_CJK_PAIR = re.compile(f"(?=([{CJK_CHARS}]{{2}}))")  # every overlapping pair, in one call
+
+
+def _ranges_without(ranges: str, drop: str) -> str:
+    """A character-class body for the ``lo-hi`` ranges in ``ranges`` minus ``drop``."""
+    codes = [c for lo, hi in re.findall(r"(.)-(.)", ranges) for c in range(ord(lo), ord(hi) + 1)]
+    kept = sorted(set(codes) - set(map(ord, drop)))
+    spans, start = [], kept[0]
+    for prev, cur in zip(kept, kept[1:] + [-1], strict=True):
+        if cur != prev + 1:
+            spans.append(f"{chr(start)}-{chr(prev)}" if prev > start else chr(start))
+            start = cur
+    return "".join(spans)
+
+
+# Runs of two or more Chinese characters that are not stop characters: their overlapping
+# pairs are the bigrams. One class with the stop characters cut out scans in one pass.
+_PAIRABLE_RUN = re.compile(f"[{_ranges_without(CJK_CHARS, _STOP_CHARS)}]{{2,}}")
 _LATIN = re.compile(f"[^\\W\\d_{CJK_CHARS}]{{2,}}")
 _DATE = re.compile(r"(\d{1,2})月(\d{1,2})[日号]")
 _NUMBER = re.compile(f"(\\d+(?:[.,]\\d+)*)([{CJK_CHARS}%]?)")
@@ -177,8 +193,9 @@ class EventFeatures:
 
 
 def _bigrams(s: str) -> set[str]:
-    # One regex pass for the stop characters, one for every overlapping pair: both in C.
-    out = set(_CJK_PAIR.findall(_STOP.sub(" ", s)))
+    out: set[str] = set()
+    for run in _PAIRABLE_RUN.findall(s):
+        out.update(map(add, run[:-1], run[1:]))  # the pairs, made in C
     out -= _COMMON
     return out
 
@@ -214,8 +231,11 @@ def features(
     from :func:`monitor.match.fold_story`), which saves most of the cost.
     """
     t, lead = (title, text[:LEAD_CHARS]) if folded else (fold(title), fold(text[:LEAD_CHARS]))
-    by_weight = (_bigrams(lead), _bigrams(t), _entities(lead), _entities(t))
-    layers = tuple(frozenset().union(*by_weight[k:]) for k in range(len(_LEVELS)))
+    # Each layer is the next one plus the tokens of its own weight (see EventFeatures).
+    top = frozenset(_entities(t))
+    entities = top.union(_entities(lead))
+    title = entities.union(_bigrams(t))
+    layers = (title.union(_bigrams(lead)), title, entities, top)
     total = sum(step * len(layer) for step, layer in zip(_STEPS, layers, strict=True))
     mentioned = {(m, d) for m, d in _dates(t + " " + lead) if 1 <= m <= 12 and 1 <= d <= 31}
     published = _utc(published)
