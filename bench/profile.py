@@ -5,13 +5,15 @@
 1. HTTP: the N feeds fetched with monitor.fetch (its client, 16 at once, no added latency),
    from a corpus server in a separate process.
 2. Parsing: ``monitor.parsers.parse`` over the same bytes, with each step of
-   ``monitor.parsers.feed`` timed through wrappers installed in this process only
-   (feedparser, lxml fragment parse, text extraction, image scan, nh3 sanitizing,
-   language detection, summary). OpenCC conversions are timed on their own as well; they
-   happen inside language detection, keying and FTS segmentation.
+   ``monitor.parsers.feed`` and ``monitor.parsers.body`` timed through wrappers installed
+   in this process only (feedparser, nh3 sanitizing, text and images off its output, the
+   stored HTML's whitespace, the tree path for the bodies that need it, language
+   detection, summary). OpenCC conversions are timed on their own as well; they happen
+   inside language detection and keying.
 3. Keying: ``monitor.canonical.assign_keys``.
-4. Store: ``monitor.store.write_items`` into a fresh store in one transaction, with
-   ``segment`` (the FTS bigram text) timed apart from the SQL.
+4. Store: ``monitor.store.write_items`` into a fresh store in one transaction (folding and
+   the content sketch timed apart from the SQL), then the full-text catch-up that
+   ``monitor poll`` runs after the poll (``store.index_pending``).
 5. End to end: ``monitor.pipeline.poll_once`` of the same feeds into another fresh store.
 
 With ``--cprofile`` the end-to-end poll also runs under cProfile; the top functions by own
@@ -41,13 +43,26 @@ TIMES: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
 T2S, S2T = "OpenCC t2s", "OpenCC s2t"
 FAST = "fastfeed.read (lxml feed reader, entry dicts)"
+FEEDPARSER = "feedparser.parse (feeds fastfeed declines)"
 STORE = "store (write_items)"
-FTS_SQL = "SQLite: FTS5 index inserts (items_fts, replayed alone)"
+INDEX = "full-text catch-up after the poll (index_pending)"
+SANITIZE = "sanitize (nh3, block tags kept for the text)"
+# (module, attribute, label): the parse steps timed in place.
+PARSE_STEPS = (
+    ("body", "text_of_clean", "text off the sanitizer's output"),
+    ("body", "images_of_clean", "images off the sanitizer's output"),
+    ("body", "tidy", "stored HTML: whitespace squeezed (tidy)"),
+    ("feed", "body_text", "summary text (body.text)"),
+    ("feed", "fragment", "tree path: lxml fragment parse (bodies that need it)"),
+    ("feed", "html_to_text", "tree path: text"),
+    ("feed", "images_in", "tree path: images"),
+    ("feed", "clean_html", "tree path: sanitize"),
+    ("feed", "detect_lang", "language detection (detect_lang)"),
+    ("feed", "summarize", "summary (summarize)"),
+)
 STORE_STEPS = (
     ("fold", "fold for the store (NFKC + casefold + OpenCC t2s)"),
-    ("segment", "FTS bigram segmentation (segment)"),
-    ("segment_folded", "FTS bigram segmentation (segment_folded)"),
-    ("sketch", "content sketch (sketch)"),
+    ("story_sketch", "content sketch (story_sketch)"),
     ("_find_copy", "copy lookup by sketch (_find_copy)"),
 )
 
@@ -129,19 +144,16 @@ def main(argv: list[str] | None = None) -> None:
         bodies, http_wall = asyncio.run(fetch_all(urls))
         nbytes = sum(len(b) for b in bodies)
 
-        for attr, name in (
-            ("fragment", "lxml fragment parse"),
-            ("html_to_text", "text extraction (html_to_text)"),
-            ("images_in", "image scan (images_in)"),
-            ("clean_html", "sanitize (clean_html: serialize + nh3 + squeeze)"),
-            ("detect_lang", "language detection (detect_lang)"),
-            ("summarize", "summary (summarize)"),
-        ):
-            patch(feedmod, attr, name)
-        feedmod.feedparser.parse = timed("feedparser.parse", feedmod.feedparser.parse)
-        fast = getattr(feedmod, "fastfeed", None)  # the lxml fast path, where monitor has it
-        if fast is not None:
-            patch(fast, "read", FAST)
+        import monitor.parsers.body as bodymod
+
+        modules = {"body": bodymod, "feed": feedmod}
+        patched = [(modules[m], attr) for m, attr, _ in PARSE_STEPS]
+        for (module, attr), (_m, _a, label) in zip(patched, PARSE_STEPS, strict=True):
+            patch(module, attr, label)
+        plain_cleaner = bodymod.cleaner
+        bodymod.cleaner = lambda *a: timed(SANITIZE, plain_cleaner(*a))
+        feedmod.feedparser.parse = timed(FEEDPARSER, feedmod.feedparser.parse)
+        patch(feedmod.fastfeed, "read", FAST)
         patch(text, "to_simplified", T2S)
         patch(text, "to_traditional", S2T)
 
@@ -171,30 +183,18 @@ def main(argv: list[str] | None = None) -> None:
         with transaction(db) as conn:
             write_items(conn, where, now=datetime.now(UTC))
         TIMES[STORE] = time.perf_counter() - t
-        for attr, _label in steps:
-            setattr(store, attr, getattr(store, attr).__wrapped__)
-        # Replay only the FTS5 inserts into an empty index: the index's share of the SQL.
-        from monitor.fulltext import segment
-
-        fts_rows = [
-            (i, segment(title), segment(body))
-            for i, title, body in db.conn.execute("SELECT id, title, text FROM items")
-        ]
-        db3 = open_db(tmp / "fts-only.db")
         t = time.perf_counter()
-        with transaction(db3) as conn:
-            conn.executemany(
-                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)", fts_rows
-            )
-        TIMES[FTS_SQL] = time.perf_counter() - t
+        store.index_pending(db)
+        TIMES[INDEX] = time.perf_counter() - t
 
         # The end-to-end poll below runs without the wrappers.
+        for attr, _label in steps:
+            setattr(store, attr, getattr(store, attr).__wrapped__)
+        for module, attr in patched:
+            setattr(module, attr, getattr(module, attr).__wrapped__)
+        bodymod.cleaner = plain_cleaner
         feedmod.feedparser.parse = feedmod.feedparser.parse.__wrapped__
-        if fast is not None:
-            fast.read = fast.read.__wrapped__
-        for attr in ("fragment", "html_to_text", "images_in", "clean_html", "detect_lang"):
-            setattr(feedmod, attr, getattr(feedmod, attr).__wrapped__)
-        feedmod.summarize = feedmod.summarize.__wrapped__
+        feedmod.fastfeed.read = feedmod.fastfeed.read.__wrapped__
         text.to_simplified = text.to_simplified.__wrapped__
         text.to_traditional = text.to_traditional.__wrapped__
 
@@ -225,58 +225,33 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{a.feeds} feeds, {n} items, {nbytes / 2**20:.1f} MB, one process (corpus {root.name})\n"
     )
-    print("| stage | s | µs/item | share of parse+key+store |")
+    print("| stage | s | µs/item | share of parse+key+store+index |")
     print("|---|---:|---:|---:|")
+    parse_steps = [FAST, FEEDPARSER, SANITIZE, *(label for _m, _a, label in PARSE_STEPS)]
+    store_steps = [label for _m, label in STORE_STEPS if label in TIMES]
     stages = {
         "HTTP fetch (monitor.fetch, 16 at once, 0 ms latency)": http_wall,
-        FAST: TIMES[FAST],
-        "feedparser.parse (feeds fastfeed declines)": TIMES["feedparser.parse"],
-        **{
-            k: TIMES[k]
-            for k in (
-                "lxml fragment parse",
-                "text extraction (html_to_text)",
-                "image scan (images_in)",
-                "sanitize (clean_html: serialize + nh3 + squeeze)",
-                "language detection (detect_lang)",
-                "summary (summarize)",
-            )
-        },
-        "rest of parse (entry mapping, detect, decode)": parse_wall
-        - sum(
-            TIMES[k]
-            for k in TIMES
-            if k
-            in (
-                FAST,
-                "feedparser.parse",
-                "lxml fragment parse",
-                "text extraction (html_to_text)",
-                "image scan (images_in)",
-                "sanitize (clean_html: serialize + nh3 + squeeze)",
-                "language detection (detect_lang)",
-                "summary (summarize)",
-            )
-        ),
+        **{k: TIMES[k] for k in parse_steps},
+        "rest of parse (entry mapping, dates, detect, decode)": parse_wall
+        - sum(TIMES[k] for k in parse_steps),
         "keying (assign_keys)": TIMES["keying (assign_keys)"],
-        **{label: TIMES[label] for _m, label in STORE_STEPS if label in TIMES},
-        FTS_SQL: TIMES[FTS_SQL],
+        **{label: TIMES[label] for label in store_steps},
         "SQLite: everything else in write_items": TIMES[STORE]
-        - sum(TIMES[label] for _m, label in STORE_STEPS if label in TIMES)
-        - TIMES[FTS_SQL],
+        - sum(TIMES[label] for label in store_steps),
+        INDEX: TIMES[INDEX],
     }
-    total = parse_wall + TIMES["keying (assign_keys)"] + TIMES[STORE]
+    total = parse_wall + TIMES["keying (assign_keys)"] + TIMES[STORE] + TIMES[INDEX]
     for k, v in stages.items():
         share = "" if k.startswith("HTTP") else f"{100 * v / total:.0f} %"
         print(f"| {k} | {v:.2f} | {1e6 * v / n:.0f} | {share} |")
     opencc = TIMES[T2S] + TIMES[S2T]
     calls = CALLS[T2S] + CALLS[S2T]
     print(
-        f"| of which OpenCC conversions ({calls} calls; inside lang, keys, fold) "
+        f"| of which OpenCC conversions ({calls} calls; inside lang and keys) "
         f"| {opencc:.2f} | {1e6 * opencc / n:.0f} | {100 * opencc / total:.0f} % |"
     )
     print(
-        f"| **parse + key + store, one thread** | {total:.2f} | {1e6 * total / n:.0f} | "
+        f"| **parse + key + store + index, one thread** | {total:.2f} | {1e6 * total / n:.0f} | "
         f"{n / total:,.0f} items/s |"
     )
     print(

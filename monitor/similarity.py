@@ -56,7 +56,8 @@ _MARKUP = re.compile(
 # Sentence ends: Chinese and Latin full stops, question and exclamation marks, semicolons.
 # Line breaks are not ends: mirrors rewrap lines in the middle of sentences.
 _SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
-_NOT_LETTER = re.compile(r"[\W_]+")
+_END_MARK = "\ue001"  # private use: stands for a sentence end between two passes
+_LETTERS_OR_MARK = re.compile(f"[^\\W_]+|{_END_MARK}")  # the mark is not a letter
 
 
 def _signed(h: bytes) -> int:
@@ -71,12 +72,17 @@ def sentence_hashes(text: str, *, folded: bool = False) -> set[int]:
     """
     if not folded:
         text = fold(_MARKUP.sub(" ", text))
-    out = set()
-    for sentence in _SENTENCE_END.split(text):
-        core = _NOT_LETTER.sub("", sentence)
-        if len(core) >= SENTENCE_CHARS:
-            out.add(_signed(hashlib.blake2b(core.encode(), digest_size=8).digest()))
-    return out
+    if _END_MARK in text:
+        text = text.replace(_END_MARK, "")  # a non-letter anyway; the mark must be unique
+    # A few passes over the whole text instead of regex calls per sentence: mark the ends,
+    # keep the runs of letters and the marks (a run matches in one step, where removing
+    # what is not a letter tries a match at every letter), split at the marks.
+    letters = "".join(_LETTERS_OR_MARK.findall(_SENTENCE_END.sub(_END_MARK, text)))
+    return {
+        _signed(hashlib.blake2b(core.encode(), digest_size=8).digest())
+        for core in letters.split(_END_MARK)
+        if len(core) >= SENTENCE_CHARS
+    }
 
 
 def sketch(text: str, *, folded: bool = False) -> list[int] | None:
@@ -138,7 +144,6 @@ _COMMON_WORDS = (
 )
 _COMMON = frozenset(_COMMON_WORDS.split())
 _LATIN_STOP = frozenset(["the", "of", "and", "in", "on", "to", "for", "via", "by", "at", "an"])
-
 
 
 def _ranges_without(ranges: str, drop: str) -> str:
