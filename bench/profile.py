@@ -46,6 +46,7 @@ FAST = "fastfeed.read (lxml feed reader, entry dicts)"
 FEEDPARSER = "feedparser.parse (feeds fastfeed declines)"
 STORE = "store (write_items)"
 INDEX = "full-text catch-up after the poll (index_pending)"
+INDEX_FOLD = "of which folding for the index (NFKC + casefold + t2s)"
 SANITIZE = "sanitize (nh3, block tags kept for the text)"
 # (module, attribute, label): the parse steps timed in place.
 PARSE_STEPS = (
@@ -63,7 +64,7 @@ PARSE_STEPS = (
 STORE_STEPS = (
     ("story_sketch", "content sketch (story_sketch)"),
     ("_find_copy", "copy lookup by sketch (_find_copy)"),
-    ("fold", INDEX_FOLD := "of which folding for the index (NFKC + casefold + t2s)"),
+    ("fold", INDEX_FOLD),
 )
 
 

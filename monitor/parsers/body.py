@@ -25,6 +25,7 @@ from monitor.parsers.html import (
     BLOCKS,
     BREAK,
     CELLS,
+    PSEUDO_LINK_TAG,
     cleaner,
     dedupe_images,
     join_url,
@@ -41,9 +42,7 @@ _CELL_END = re.compile(rf"</(?:{'|'.join(sorted(CELLS))})>")
 _ANY_TAG = re.compile(rf"<{_ATTRS}>")
 _IMG = re.compile(rf"<img\b({_ATTRS})>")
 _SRC = re.compile(r'\ssrc="([^"]*)"')
-_TREE_ONLY = re.compile(
-    r"<(?:figure|noscript|ok\b|span\b[^>]*\bhref\s*=|img\b[^>]*\bdata-src)", re.I
-)
+_TREE_ONLY = re.compile(rf"<(?:figure|noscript|img\b[^>]*\bdata-src|{PSEUDO_LINK_TAG})", re.I)
 # A start tag of plain markup (see fastfeed.RawHTML) with at least two attributes.
 _MULTI_ATTR = re.compile(r'<[a-zA-Z][a-zA-Z0-9]*((?:\s+[^\s=>/"]+\s*=\s*"[^"]*"){2,})\s*/?>')
 _ATTR = re.compile(r'\s+([^\s=>/"]+)\s*=\s*"[^"]*"')
@@ -89,8 +88,6 @@ def images_of_clean(cleaned: str, *, base: str | None) -> list[Image]:
 
 
 def _sort_attributes(m: re.Match[str]) -> str:
-    tag = m.group(0)
-    attrs = m.group(1)
-    parts = [(name.lower(), a.group(0)) for a in _ATTR.finditer(attrs) for name in [a.group(1)]]
-    ordered = "".join(p for _, p in sorted(parts))
-    return tag[: m.start(1) - m.start(0)] + ordered + tag[m.end(1) - m.start(0) :]
+    attrs = sorted((a.group(1).lower(), a.group(0)) for a in _ATTR.finditer(m.group(1)))
+    ordered = "".join(text for _name, text in attrs)
+    return m.string[m.start(0) : m.start(1)] + ordered + m.string[m.end(1) : m.end(0)]

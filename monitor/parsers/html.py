@@ -62,7 +62,8 @@ BLOCKS = frozenset({
 })  # fmt: skip
 
 # The mirror marks links as <ok href> (and sometimes <span href>) to dodge filters.
-_PSEUDO_LINK = re.compile(r"<(?:ok\b|span\b[^>]*\bhref\s*=)", re.IGNORECASE)
+PSEUDO_LINK_TAG = r"ok\b|span\b[^>]*\bhref\s*="  # what follows "<"
+_PSEUDO_LINK = re.compile(f"<(?:{PSEUDO_LINK_TAG})", re.IGNORECASE)
 # A tag, with quoted attribute values that may themselves hold ">".
 _TAG = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
 # Whitespace that might need squeezing: next to a tag edge or a wide character.
