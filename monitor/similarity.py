@@ -198,9 +198,10 @@ class EventFeatures:
 
 
 def _bigrams(s: str) -> set[str]:
-    out: set[str] = set()
-    for run in _PAIRABLE_RUN.findall(s):
-        out.update(map(add, run[:-1], run[1:]))  # the pairs, made in C
+    # All in C: the runs joined by a non-letter, every adjacent pair made, and the pairs
+    # that straddle two runs (they hold the non-letter) filtered out.
+    joined = "\0".join(_PAIRABLE_RUN.findall(s))
+    out = set(filter(str.isalpha, map(add, joined, joined[1:])))
     out -= _COMMON
     return out
 
@@ -291,12 +292,15 @@ def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
     for i, f in enumerate(feats):
         for tok in f.layers[1]:  # title bigrams and all entities
             postings[tok].append(i)
-    df = {tok: len(ids) for tok, ids in postings.items() if len(ids) <= MAX_DF}
-    indexed = frozenset(df)
+    # Tokens ranked rarest first, ties by the token itself, so the probe is the same in
+    # every process (set order is not); a probe is then a sort of small ints.
+    order = sorted((len(ids), tok) for tok, ids in postings.items() if len(ids) <= MAX_DF)
+    rank = {tok: r for r, (_, tok) in enumerate(order)}
+    by_rank = [postings[tok] for _, tok in order].__getitem__
     pairs: set[tuple[int, int]] = set()
     for i, f in enumerate(feats):
-        probe = sorted(f.tokens & indexed, key=df.__getitem__)[:PROBE_TOKENS]
-        seen = Counter(chain.from_iterable(map(postings.__getitem__, probe)))
+        probe = sorted(map(rank.__getitem__, rank.keys() & f.tokens))[:PROBE_TOKENS]
+        seen = Counter(chain.from_iterable(map(by_rank, probe)))
         seen.pop(i, None)
         pairs.update((min(i, j), max(i, j)) for j, k in seen.items() if k >= MIN_SHARED)
     return pairs

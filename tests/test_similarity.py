@@ -309,3 +309,42 @@ def test_grouping_compares_candidates_not_all_pairs(monkeypatch):
     groups = group_events([*stories, twin])
     assert calls < 10 * n  # all pairs would be ~1,100,000
     assert [n - 1, n] in groups and len(groups) == n
+
+
+CANDIDATES_IN_A_PROCESS = """
+import json, sys
+from datetime import datetime, timezone
+from monitor.similarity import EventFeatures, _candidates
+
+def story(tokens):
+    tokens = frozenset(tokens)
+    return EventFeatures((tokens, tokens, frozenset(), frozenset()), 2.0 * len(tokens),
+                         frozenset(), frozenset(), datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+shared = [f"s{k:02d}" for k in range(40)]
+a = story(shared)  # 40 title tokens, each in one other title too: all equally rare
+b = story([*shared[:3], *(f"b{k:02d}" for k in range(32))])  # its own 32 rarer ones first
+f = story(shared[3:])
+print(json.dumps(sorted(_candidates([a, b, f]))))
+"""
+
+
+def test_candidate_search_is_the_same_in_every_process():
+    """Equally rare tokens are probed in one order, not in the set order of the process's
+    string hashes: otherwise a digest could group differently from run to run."""
+    import os
+    import subprocess
+    import sys
+
+    results = set()
+    for seed in range(8):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        out = subprocess.run(
+            [sys.executable, "-c", CANDIDATES_IN_A_PROCESS],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        results.add(out)
+    assert len(results) == 1
