@@ -427,11 +427,14 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
     config, db = ctx.config, ctx.db
     watches = _watches(config, watch_name)
     now = utcnow()
+    cache = digest.StoryCache()  # each story folded and featurized once for all watches
     if send:
         failed = False
         for w in watches:
             try:
-                r = dispatch.send(db, config, w, now=now, since=since, send_empty=send_empty)
+                r = dispatch.send(
+                    db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
+                )
             except ValueError as e:
                 raise click.ClickException(str(e)) from e
             if r.status == "empty":
@@ -453,7 +456,7 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
     chunks = []
     for w in watches:
         try:
-            selection = digest.build(db, config, w, since=since, now=now)
+            selection = digest.build(db, config, w, since=since, now=now, cache=cache)
         except ValueError as e:
             raise click.UsageError(str(e)) from e
         chunks.append(dispatch.rendered(config, db, w, selection.digest, fmt, images=images))
@@ -553,7 +556,8 @@ def run(ctx: Context) -> None:
 
 
 def schedule_digests(db_path: str | None, config: Config):
-    """Each watch with a schedule gets a cron job that sends its digest.
+    """Each schedule (cron expression and time zone) gets a cron job that sends the digests
+    of its watches in turn, sharing the stories they load.
 
     Jobs run on scheduler threads beside the poll tick, so each opens its own connection.
     """
@@ -563,25 +567,33 @@ def schedule_digests(db_path: str | None, config: Config):
 
         from apscheduler.triggers.cron import CronTrigger
 
-        from . import dispatch
+        from . import digest, dispatch
 
+        by_schedule: dict[tuple[str, str], list] = {}
         for w in config.watches:
-            if not w.schedule or not w.deliveries:
-                continue
+            if w.schedule and w.deliveries:
+                by_schedule.setdefault((w.schedule, w.timezone), []).append(w)
 
-            def job(w=w) -> None:
+        for (schedule, timezone), watches in by_schedule.items():
+
+            def job(watches=watches) -> None:
                 db = store.open_db(db_path)
+                cache = digest.StoryCache()
                 try:
-                    dispatch.send(db, config, w, now=utcnow())
-                except Exception:
-                    logging.getLogger("monitor.digest").exception("digest %s failed", w.name)
+                    for w in watches:  # one failing watch does not stop the others
+                        try:
+                            dispatch.send(db, config, w, now=utcnow(), cache=cache)
+                        except Exception:
+                            logging.getLogger("monitor.digest").exception(
+                                "digest %s failed", w.name
+                            )
                 finally:
                     db.conn.close()
 
             scheduler.add_job(
                 job,
-                CronTrigger.from_crontab(w.schedule, timezone=ZoneInfo(w.timezone)),
-                id=f"digest:{w.name}",
+                CronTrigger.from_crontab(schedule, timezone=ZoneInfo(timezone)),
+                id="digest:" + ",".join(w.name for w in watches),
                 max_instances=1,
                 coalesce=True,
             )

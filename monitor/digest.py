@@ -7,12 +7,15 @@ failed delivery marks nothing, so the next run sends the same stories again.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -25,6 +28,7 @@ from .models import Digest, DigestEntry, DigestStory
 from .store import iso, transaction
 
 LEAD_CHARS = 120
+_SENTENCE_END = "。！？；!?;…"
 
 
 @dataclass
@@ -41,13 +45,30 @@ class Story:
     url: str | None
     sources: set[str] = field(default_factory=set)
     mirror_links: list[str] = field(default_factory=list)
-    terms: list[str] = field(default_factory=list)
-    folded: FoldedStory | None = None  # folded once, shared by matching and grouping
 
-    @property
+    # Folded text and event features are computed once per story and shared by every
+    # watch built with the same StoryCache: on a day's digests they are most of the work.
+    @cached_property
     def when(self) -> datetime:
         """Publication time (date-only at midnight UTC), else when it was first stored."""
         return parse_time(self.published) or parse_time(self.first_seen)
+
+    @cached_property
+    def folded(self) -> FoldedStory:
+        return fold_story(self.title, self.text)
+
+    @cached_property
+    def features(self) -> similarity.EventFeatures:
+        f = self.folded
+        return similarity.features(f.folded_title, f.folded_text, self.when, folded=True)
+
+
+class StoryCache(dict[int, Story]):
+    """Stories already loaded in this run, by item id, to share across the watches built
+    at one time (``monitor digest`` for every watch, watches on the same schedule).
+
+    Keep one only for one run: it does not see later changes to the store.
+    """
 
 
 @dataclass
@@ -119,6 +140,7 @@ def load_stories(
     *,
     start: datetime,
     exclude_delivered: bool,
+    cache: StoryCache | None = None,
 ) -> list[Story]:
     # Ids first (the first_seen index covers them), whole rows only for the candidates:
     # reading every window row's text before the FTS filter cost a second per watch.
@@ -147,18 +169,20 @@ def load_stories(
         )
         params.append(watch.name)
     ids = [r[0] for r in db.conn.execute(sql + " ORDER BY id", params)]
-    stories: dict[int, Story] = {}
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
+    cache = StoryCache() if cache is None else cache
+    missing = [i for i in ids if i not in cache]
+    loaded: dict[int, Story] = {}
+    for i in range(0, len(missing), 500):
+        chunk = missing[i : i + 500]
         rows = db.conn.execute(
             "SELECT id, story_key, title, text, site, published, first_seen, "
-            f"coalesce(canonical_url, url) FROM items WHERE id IN ({','.join('?' * len(chunk))})"
-            " ORDER BY id",
+            f"coalesce(canonical_url, url) FROM items WHERE id IN ({','.join('?' * len(chunk))})",
             chunk,
         )
-        stories.update((r[0], Story(*r)) for r in rows)
-    _attach_sightings(db.conn, stories, config)
-    return list(stories.values())
+        loaded.update((r[0], Story(*r)) for r in rows)
+    _attach_sightings(db.conn, loaded, config)
+    cache.update(loaded)
+    return [cache[i] for i in ids if i in cache]
 
 
 def _attach_sightings(conn: sqlite3.Connection, stories: dict[int, Story], config: Config):
@@ -186,23 +210,15 @@ def _attach_sightings(conn: sqlite3.Connection, stories: dict[int, Story], confi
 # --- matching, grouping, ordering ----------------------------------------------------------
 
 
-def matching(stories: Sequence[Story], watch: Watch) -> list[Story]:
+def matching(stories: Sequence[Story], watch: Watch) -> dict[int, list[str]]:
+    """The stories the watch takes: item id → the terms that matched, in input order."""
     matcher = Matcher(watch.rule)
-    out = []
+    out = {}
     for s in stories:
-        if s.folded is None:
-            s.folded = fold_story(s.title, s.text)
-        m = matcher.match(s.folded, sources=s.sources, site=s.site)
-        if m:
-            s.terms = list(m.terms)
-            out.append(s)
+        terms = matcher.terms(s.folded, sources=s.sources, site=s.site)
+        if terms is not None:
+            out[s.item_id] = terms
     return out
-
-
-def _folded(s: Story) -> tuple[str, str]:
-    if s.folded is None:
-        s.folded = fold_story(s.title, s.text)
-    return s.folded.folded_title, s.folded.folded_text
 
 
 def group(stories: Sequence[Story], config: Config) -> list[list[Story]]:
@@ -211,7 +227,7 @@ def group(stories: Sequence[Story], config: Config) -> list[list[Story]]:
     if config.settings.group_threshold is not None:
         kwargs["threshold"] = config.settings.group_threshold
     by_id = {s.item_id: s for s in stories}
-    feats = [(s.item_id, similarity.features(*_folded(s), s.when, folded=True)) for s in stories]
+    feats = [(s.item_id, s.features) for s in stories]
     return [[by_id[i] for i in g] for g in similarity.group_events(feats, **kwargs)]
 
 
@@ -222,9 +238,26 @@ def _local(value: str | None, tz: ZoneInfo) -> str | None:
     return t.astimezone(tz).isoformat() if t else value
 
 
-def lead(text: str, limit: int = LEAD_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def lead(text: str | None, limit: int = LEAD_CHARS) -> str:
+    """About ``limit`` characters of ``text`` for a digest: whole sentences when they fit.
+
+    The cut falls after the last sentence end within the limit if that keeps at least
+    60% of it; otherwise the text is cut at ``limit`` and ends with ``…``.
+    """
+    if not text:
+        return ""
+    # Collapsing a prefix gives a prefix of the collapsed whole: enough when it is longer
+    # than the limit, and much cheaper than collapsing a long text.
+    s = " ".join(text[: 2 * limit].split())
+    if len(s) <= limit:
+        s = " ".join(text.split())
+        if len(s) <= limit:
+            return s
+    head = s[:limit]
+    end = max(map(head.rfind, _SENTENCE_END))
+    if end + 1 >= limit * 0.6:
+        return head[: end + 1]
+    return head.rstrip() + "…"
 
 
 def to_digest_story(s: Story, tz: ZoneInfo) -> DigestStory:
@@ -239,6 +272,20 @@ def to_digest_story(s: Story, tz: ZoneInfo) -> DigestStory:
     )
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """A day's stories make millions of small acyclic objects (texts, feature sets); the
+    cycle collector's full passes over them cost a quarter of the build and free nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_cycle_collector_paused()
 def build(
     db: sqlite_utils.Database,
     config: Config,
@@ -246,15 +293,16 @@ def build(
     *,
     since: str = "last",
     now: datetime,
+    cache: StoryCache | None = None,
 ) -> Selection:
-    """The digest ``watch`` would get now; nothing is written."""
+    """The digest ``watch`` would get now; nothing is written. Pass one ``cache`` to the
+    builds of one run to fold and featurize each story once."""
     start, exclude, description = window_start(
         db, watch, since, now=now, lookback=config.settings.digest_lookback
     )
-    stories = matching(
-        load_stories(db, watch, config, start=start, exclude_delivered=exclude), watch
-    )
-    groups = group(stories, config)
+    loaded = load_stories(db, watch, config, start=start, exclude_delivered=exclude, cache=cache)
+    terms = matching(loaded, watch)
+    groups = group([s for s in loaded if s.item_id in terms], config)
     for g in groups:
         g.sort(key=lambda s: (s.when, s.item_id), reverse=True)  # newest is the headline
     groups.sort(key=lambda g: (g[0].when, len({s.site for s in g})), reverse=True)
@@ -272,10 +320,10 @@ def build(
             DigestEntry(
                 headline=to_digest_story(head, tz),
                 also=[to_digest_story(s, tz) for s in rest],
-                matched_terms=sorted({t for s in g for t in s.terms}),
+                matched_terms=sorted({t for s in g for t in terms[s.item_id]}),
             )
         )
-        members.extend((s.item_id, head.item_id, s.terms) for s in g)
+        members.extend((s.item_id, head.item_id, terms[s.item_id]) for s in g)
     return Selection(digest, members)
 
 

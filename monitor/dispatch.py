@@ -85,15 +85,17 @@ def send(
     since: str = "last",
     send_empty: bool = False,
     env: Mapping[str, str] | None = None,
+    cache: digest.StoryCache | None = None,
 ) -> SendResult:
-    """Build the watch's digest and deliver it; record it as delivered or failed."""
+    """Build the watch's digest and deliver it; record it as delivered or failed.
+    ``cache``: shared by the watches sent in one run (see :class:`digest.StoryCache`)."""
     env = os.environ if env is None else env
     if not watch.deliveries:
         raise ValueError(
             f"watch {watch.name!r} has no delivery configured "
             "(add [[watch.delivery]] to the config)"
         )
-    selection = digest.build(db, config, watch, since=since, now=now)
+    selection = digest.build(db, config, watch, since=since, now=now, cache=cache)
     d = selection.digest
     stories, groups = len(selection.members), len(d.entries)
     if not d.entries and not send_empty:

@@ -221,15 +221,9 @@ class Matcher:
     ) -> Match | None:
         """The terms that matched and where, or None. Pass a pre-folded ``story`` to skip
         folding ``title``/``text`` (it wins when both are given)."""
-        if not (self.source_ok(sources) and self.site_ok(site)):
-            return None
         if story is None:
             story = fold_story(title, text)
-        if any(t.occurs(story) for t in self._exclude):
-            return None
-        if not all(t.occurs(story) for t in self._all):
-            return None
-        if self._any and not any(t.occurs(story) for t in self._any):
+        if not self._passes(story, sources, site):
             return None
         regex_hit = None
         if self._regex is not None and (regex_hit := self._regex_hit(story)) is None:
@@ -239,6 +233,31 @@ class Matcher:
         if regex_hit is not None:
             hits.append(regex_hit)
         return Match(terms=list(dict.fromkeys(h.term for h in hits)), hits=hits)
+
+    def terms(
+        self, story: FoldedStory, *, sources: Iterable[str] = (), site: str | None = None
+    ) -> list[str] | None:
+        """``match(...).terms`` without finding where: no snippets (a digest needs none)."""
+        if not self._passes(story, sources, site):
+            return None
+        if self._regex is not None and not any(
+            self._regex.search(folded) for _, _, folded in story.fields()
+        ):
+            return None
+        found = [t.raw for t in (*self._any, *self._all) if t.occurs(story)]
+        if self._regex is not None:
+            found.append(self.rule.regex or "")
+        return list(dict.fromkeys(found))
+
+    def _passes(self, story: FoldedStory, sources: Iterable[str], site: str | None) -> bool:
+        """Filters and terms, the regex aside."""
+        if not (self.source_ok(sources) and self.site_ok(site)):
+            return False
+        if any(t.occurs(story) for t in self._exclude):
+            return False
+        if not all(t.occurs(story) for t in self._all):
+            return False
+        return not self._any or any(t.occurs(story) for t in self._any)
 
 
 def explain(

@@ -36,7 +36,6 @@ __all__ = [
     "digest_to_dict",
     "entry_id",
     "format_time",
-    "make_lead",
     "render",
     "render_atom",
     "safe_url",
@@ -48,7 +47,6 @@ SCHEMA = "monitor-digest/1"
 # Atom ids: tag URIs (RFC 4151) under a fixed authority, so they never change between renders.
 TAG_PREFIX = "tag:monitor,2021:"
 ATOM_NS = "http://www.w3.org/2005/Atom"
-LEAD_CHARS = 120
 
 # C0/C1 controls (except tab/newline, which are whitespace anyway), bidi overrides and
 # other format characters that could disguise text or break terminals and XML.
@@ -56,7 +54,6 @@ _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_SENTENCE_END = "。！？；!?;…"
 
 
 # --- text and link hygiene ---------------------------------------------------------------
@@ -87,22 +84,6 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     return url
-
-
-def make_lead(text: str | None, limit: int = LEAD_CHARS) -> str:
-    """About ``limit`` characters of ``text`` for a digest: whole sentences when they fit.
-
-    The cut falls after the last sentence end within the limit if that keeps at least
-    60% of it; otherwise the text is cut at ``limit`` and ends with ``…``.
-    """
-    s = clean(text)
-    if len(s) <= limit:
-        return s
-    head = s[:limit]
-    end = max(head.rfind(ch) for ch in _SENTENCE_END)
-    if end + 1 >= limit * 0.6:
-        return head[: end + 1]
-    return head.rstrip() + "…"
 
 
 def format_time(value: str | None) -> str:

@@ -3,6 +3,7 @@ and nothing marked when a delivery fails."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,6 +158,58 @@ def test_since_outside_the_window_finds_nothing(db, tmp_path):
         digest.build(db, config, config.watch("ukraine"), since="yesterday", now=later)
 
 
+def several_watches(tmp_path):
+    return parse_config(
+        {
+            "watch": [
+                {"name": "ukraine", "any": ["普京", "泽连斯基"]},
+                {"name": "calls", "all": ["拜登", "通话"], "exclude": ["视频"]},
+                {"name": "nato", "any": ["北约", "NATO"]},
+                {"name": "dates", "regex": r"\d+月\d+日"},
+                {"name": "none", "any": ["莫斯科地铁"]},
+            ]
+        },
+        file="t.toml",
+        base=tmp_path,
+    )
+
+
+def as_data(sel):
+    return sel.digest, sel.members
+
+
+def test_watches_built_with_one_cache_get_the_same_digests(db, tmp_path, monkeypatch):
+    config = several_watches(tmp_path)
+    now = NOW + timedelta(hours=1)
+    alone = [as_data(digest.build(db, config, w, now=now)) for w in config.watches]
+    assert [len(d.entries) for d, _ in alone] == [3, 2, 2, 3, 0]
+
+    calls = []
+    real = digest.similarity.features
+    monkeypatch.setattr(
+        digest.similarity, "features", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+    )
+    cache = digest.StoryCache()
+    shared = [as_data(digest.build(db, config, w, now=now, cache=cache)) for w in config.watches]
+    assert shared == alone
+    # Each story was featurized once for all the watches that took it.
+    assert len(calls) == len(set(calls)) == 5 and len(cache) == 5
+
+
+def test_building_a_digest_restores_the_cycle_collector(db, tmp_path):
+    config = config_for(tmp_path, [])
+    watch = config.watch("ukraine")
+    assert gc.isenabled()
+    digest.build(db, config, watch, now=NOW)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        digest.build(db, config, watch, now=NOW)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
 def test_cli_digest_and_explain(tmp_path):
     cfg = tmp_path / "monitor.toml"
     out = tmp_path / "digests"
@@ -202,6 +255,18 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path):
                     "delivery": [{"kind": "file", "path": out}],
                 },
                 {"name": "nowhere", "any": ["普京"], "schedule": "0 9 * * *"},  # no delivery
+                {
+                    "name": "evening",
+                    "any": ["北约"],
+                    "schedule": "0 20 * * *",
+                    "delivery": [{"kind": "file", "path": out}],
+                },
+                {
+                    "name": "evening-too",  # same schedule and zone: one job for both
+                    "any": ["泽连斯基"],
+                    "schedule": "0 20 * * *",
+                    "delivery": [{"kind": "file", "path": out}],
+                },
             ]
         },
         file="t.toml",
@@ -211,8 +276,8 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path):
     schedule_digests(str(tmp_path / "m.db"), config)(scheduler)
     scheduler.start(paused=True)
     try:
-        (job,) = scheduler.get_jobs()
-        assert job.id == "digest:morning"
+        evening, job = sorted(scheduler.get_jobs(), key=lambda j: j.id)
+        assert (evening.id, job.id) == ("digest:evening,evening-too", "digest:morning")
         fire = job.trigger.get_next_fire_time(None, datetime(2026, 11, 22, 1, 0, tzinfo=UTC))
         # 08:00 in Shanghai is 00:00 UTC: the next one after 01:00 UTC is tomorrow's.
         assert fire.astimezone(UTC) == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -130,6 +130,29 @@ def test_regex_runs_on_folded_text_and_ignores_case():
     assert m(Rule(any=("北约",), regex=r"莫斯科\d"), **kw) is None
 
 
+@pytest.mark.parametrize(
+    "rule",
+    [
+        Rule(any=("普京", "泽连斯基", "NATO")),
+        Rule(all=("拜登", "普京"), exclude=("视频",)),
+        Rule(any=("北约",), all=("峰会",)),
+        Rule(regex=r"\d+月\d+日"),
+        Rule(any=("普京",), regex=r"莫斯科"),
+        Rule(any=("乌克兰",), sources=("rfi",)),
+        Rule(any=("乌克兰",), sites=("大纪元",)),
+    ],
+)
+def test_terms_without_snippets_agree_with_match(rule):
+    matcher = Matcher(rule)
+    for n in range(5):
+        it = seed(n)
+        story = fold_story(it.title, it.text)
+        for sources in ([], ["rfi"], ["dw"]):
+            full = matcher.match(story, sources=sources, site=it.site)
+            terms = matcher.terms(story, sources=sources, site=it.site)
+            assert terms == (full.terms if full else None), (n, sources)
+
+
 def test_snippet_survives_folds_that_change_length():
     # ㍻ folds to two characters and ß to "ss": folded offsets differ from the original.
     text = "㍻" * 40 + "Straße " * 5 + "北约峰会在布鲁塞尔举行" + "㍿" * 40

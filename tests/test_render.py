@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ import feedparser
 import pytest
 
 from monitor.canonical import SiteRules, assign_keys
+from monitor.digest import lead
 from monitor.models import Digest, DigestEntry, DigestStory
 from monitor.parsers import parse
 from monitor.render import (
@@ -30,7 +32,6 @@ from monitor.render import (
     digest_to_dict,
     entry_id,
     format_time,
-    make_lead,
     render,
     render_atom,
     safe_url,
@@ -81,7 +82,7 @@ def seed_digest() -> Digest:
             site=item.site,
             published=_in_zone(item.published),
             url=item.canonical_url or item.url,
-            lead=make_lead(item.text),
+            lead=lead(item.text),
             mirror_links=[MIRROR + path.name],
             image=item.images[0].url if item.images else None,
         )
@@ -222,14 +223,25 @@ def test_safe_url(url, ok):
     assert (safe_url(url) is not None) is ok
 
 
-def test_make_lead():
-    assert make_lead("  短文。 ") == "短文。"
+def test_lead():
+    assert lead("  短文。 ") == "短文。"
     sentences = "第一句话说完了。" * 30
-    lead = make_lead(sentences)
-    assert lead.endswith("。") and 72 <= len(lead) <= 120
+    cut = lead(sentences)
+    assert cut.endswith("。") and 72 <= len(cut) <= 120
     run_on = "没有句号" * 60
-    lead = make_lead(run_on)
-    assert lead.endswith("…") and len(lead) == 121
+    cut = lead(run_on)
+    assert cut.endswith("…") and len(cut) == 121
+
+
+def test_lead_of_a_long_text_is_the_lead_of_its_collapsed_whole():
+    """The lead reads only a prefix of a long text; whitespace runs must not change it."""
+    rng = random.Random(5)
+    pieces = ["北约", "峰会", "。", " ", "\n\n", "      ", "Putin", "！", "\t"]
+    for _ in range(500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 400)))
+        collapsed = " ".join(text.split())
+        assert lead(text) == lead(collapsed), text
+        assert lead(text).rstrip("…") in collapsed
 
 
 # --- JSON --------------------------------------------------------------------------------
