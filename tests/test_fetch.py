@@ -521,6 +521,24 @@ def test_outcomes_have_values_flags_and_descriptions():
 # --------------------------------------------------------------------------- client
 
 
+def test_clients_share_one_tls_context_instead_of_reloading_the_ca_bundle(monkeypatch):
+    """Each poll (each daemon tick) makes a client; loading the CA bundle costs ~40 ms."""
+    import ssl
+
+    asyncio.run(make_client().aclose())  # the process's first client loads it
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counting(self, *args, **kwargs):
+        loads.append(args or kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    for proxy in (None, None, "http://127.0.0.1:9"):
+        asyncio.run(make_client(proxy=proxy).aclose())
+    assert loads == []
+
+
 def test_make_client_configuration():
     client = make_client(timeout_connect=3, timeout_read=7, user_agent="ua/1")
     assert client.headers["user-agent"] == "ua/1"
