@@ -233,7 +233,7 @@ def test_cli_digest_and_explain(tmp_path):
     assert unknown.exit_code != 0 and "no watch named 'nope'" in unknown.output
 
 
-def test_run_schedules_each_watch_by_its_cron_expression(tmp_path):
+def test_run_schedules_each_watch_by_its_cron_expression(tmp_path, monkeypatch):
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from monitor.cli import schedule_digests
@@ -283,3 +283,16 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path):
         assert fire.astimezone(UTC) == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
     finally:
         scheduler.shutdown(wait=False)
+
+    # The shared job sends every watch of its schedule with one cache, even when one fails.
+    sent = []
+
+    def send(db, config, watch, *, now, cache):
+        sent.append((watch.name, cache))
+        if watch.name == "evening":
+            raise RuntimeError("mail server down")
+
+    monkeypatch.setattr(dispatch, "send", send)
+    evening.func()
+    assert [name for name, _ in sent] == ["evening", "evening-too"]
+    assert sent[0][1] is sent[1][1]
