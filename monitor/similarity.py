@@ -146,10 +146,11 @@ _COMMON = frozenset(_COMMON_WORDS.split())
 _LATIN_STOP = frozenset(["the", "of", "and", "in", "on", "to", "for", "via", "by", "at", "an"])
 
 
-def _ranges_without(ranges: str, drop: str) -> str:
-    """A character-class body for the ``lo-hi`` ranges in ``ranges`` minus ``drop``."""
+def _letters_without(ranges: str, drop: str) -> str:
+    """A character-class body for the letters of the ``lo-hi`` ranges in ``ranges`` minus
+    ``drop`` (code points not yet assigned in the ranges are no letters)."""
     codes = [c for lo, hi in re.findall(r"(.)-(.)", ranges) for c in range(ord(lo), ord(hi) + 1)]
-    kept = sorted(set(codes) - set(map(ord, drop)))
+    kept = sorted({c for c in codes if chr(c).isalpha()} - set(map(ord, drop)))
     spans, start = [], kept[0]
     for prev, cur in zip(kept, kept[1:] + [-1], strict=True):
         if cur != prev + 1:
@@ -159,8 +160,9 @@ def _ranges_without(ranges: str, drop: str) -> str:
 
 
 # Runs of two or more Chinese characters that are not stop characters: their overlapping
-# pairs are the bigrams. One class with the stop characters cut out scans in one pass.
-_PAIRABLE_RUN = re.compile(f"[{_ranges_without(CJK_CHARS, _STOP_CHARS)}]{{2,}}")
+# pairs are the bigrams. One class with the stop characters cut out scans in one pass; it
+# holds letters only, which _bigrams relies on to drop the pairs that straddle two runs.
+_PAIRABLE_RUN = re.compile(f"[{_letters_without(CJK_CHARS, _STOP_CHARS)}]{{2,}}")
 _LATIN = re.compile(f"[^\\W\\d_{CJK_CHARS}]{{2,}}")
 _DATE = re.compile(r"(\d{1,2})月(\d{1,2})[日号]")
 _NUMBER = re.compile(f"(\\d+(?:[.,]\\d+)*)([{CJK_CHARS}%]?)")
