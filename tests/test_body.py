@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import random
+import re
 from html import escape
 
 import pytest
 
 from monitor.parsers import body
 from monitor.parsers.fastfeed import resolve_uris
-from monitor.parsers.html import clean_html, fragment, html_to_text, images_in
+from monitor.parsers.html import (
+    _AFTER_COMMON_BLOCK,
+    _LOOSE_SPACE,
+    _squeeze_markup,
+    _squeeze_single_spaces,
+    clean_html,
+    cleaner,
+    fragment,
+    html_to_text,
+    images_in,
+    tidy,
+)
 
 BASE = "https://www.example.com/feeds/world.xml"
 LINK = "https://news.example.org/a/2021/12/31/story.html"
@@ -159,3 +171,43 @@ def test_line_breaks_of_blocks_the_stored_html_drops():
 )
 def test_bodies_that_need_the_tree_are_left_to_it(html: str):
     assert body.read(html, base=BASE, image_base=LINK) is None
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_tidy_squeezes_single_spaces_the_quick_way_to_the_same_markup(seed: int):
+    """``tidy`` decides single spaces from their neighbours; the tag-by-tag pass is the
+    reference. Half the bodies keep only single spaces between words, the quick way's."""
+    html = LEAD + random_html(random.Random(3000 + seed), plain=True)
+    if seed % 2:
+        html = single_spaces(html)
+    for cleaned in (cleaner(BASE)(html), cleaner(BASE, body._WIDE_TAGS)(html)):
+        squeezed = _squeeze_markup(cleaned) if _LOOSE_SPACE.search(cleaned) else cleaned
+        assert tidy(cleaned) == squeezed.strip()
+
+
+def single_spaces(html: str) -> str:
+    """Whitespace runs made one space, and none left beside a tag."""
+    return re.sub(r"\s*(<[^<>]*>)\s*", r"\1", re.sub(r"\s+", " ", html))
+
+
+def test_tidy_takes_the_quick_way_for_single_spaces():
+    quick = 0
+    for seed in range(200):
+        html = single_spaces(LEAD + random_html(random.Random(3000 + seed), plain=True))
+        cleaned = _AFTER_COMMON_BLOCK.sub(">", cleaner(BASE)(html))
+        quick += _squeeze_single_spaces(cleaned) is not None
+    assert quick >= 150
+
+
+@pytest.mark.parametrize(
+    ("cleaned", "tidied"),
+    [
+        ("<p>普京 与拜登</p>\n<p>Putin 说</p>", "<p>普京与拜登</p><p>Putin说</p>"),
+        ('<p><img alt="图 片"></p>\n <p>a b</p>', '<p><img alt="图 片"></p><p>a b</p>'),
+        ("<p>a <b>b</b> 中</p>\n", "<p>a <b>b</b>中</p>"),
+        ("<p>a\tb 中</p>", "<p>a b中</p>"),
+        ("<p>a\tb</p>", "<p>a\tb</p>"),  # nothing beside a tag or a wide character
+    ],
+)  # fmt: skip
+def test_tidy_keeps_spaces_in_tags_and_between_latin_words(cleaned: str, tidied: str):
+    assert tidy(cleaned) == tidied

@@ -8,6 +8,7 @@ URL. A seeded random generator adds feeds that mix the same pieces in other orde
 from __future__ import annotations
 
 import random
+import re
 from xml.sax.saxutils import escape
 
 import pytest
@@ -431,3 +432,53 @@ def test_random_rss_feeds_match_feedparser(seed: int):
     rng = random.Random(seed)
     data = rss("".join(random_item(rng, n) for n in range(5)))
     assert_same(data, rng.choice([None, URL]))
+
+
+# --- plain markup -----------------------------------------------------------------------
+
+
+def _one_pattern_definition() -> re.Pattern[str]:
+    """The plain-markup test as one search: a "<" that opens no plain tag, with repeated
+    attribute names found by a case-blind back-reference. Slow; the module's pieces must
+    agree with it."""
+    ws = fastfeed._WS
+
+    def attr(group: str) -> str:
+        dup = rf"(?![^<>]*{ws}(?i:(?P={group})){ws}*=)"
+        value = '"[^"<>&]*(?:&amp;[^"<>&]*)*"'
+        return rf"{ws}+(?P<{group}>[a-zA-Z_][-a-zA-Z0-9_:.]*){dup}{ws}*={ws}*{value}"
+
+    void = fastfeed._VOID
+    return re.compile(
+        rf"""<(?!
+          /(?!{void}{ws}*>)[a-zA-Z][a-zA-Z0-9]*{ws}*>
+        | [a-zA-Z][a-zA-Z0-9]*(?:{attr("a")})*{ws}*>
+        | [a-zA-Z][a-zA-Z0-9]*(?:{attr("b")})+{ws}*/>
+        | {void}{ws}*/>
+        )""",
+        re.X,
+    )
+
+
+PIECES = ["<p>", "</p>", "<br>", "<br/>", "</br>", '<img src="a"/>', '<img src="a" SRC="b">',
+          '<a title=" title=x">', '<a title=" title =x" href="y">', '<a href="1" hreF = "2">',
+          '<a href="x&amp;y">', "<a href='x'>", "</a>", "< p>", "<p ", "a<b", '<x y="1" Y="2">',
+          '<div\n class="c">', "<hr />", "</hr>", "<!-- c -->", "<", ">", "中文", "&amp;", '"',
+          '<b title="a>b">', "<B>", "</ B>", '<a k="\u212a=">', '<a k="x \u212a=">',
+          '<img alt="İ" src="s">', '<a id="x \u0130d=">', " ", "=", "src=", "\u017f"]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_plain_markup_check_agrees_with_its_one_pattern_definition(seed: int):
+    reference = _one_pattern_definition()
+    reader = fastfeed._Reader(None)
+    reader.fix = fastfeed._repair
+    rng = random.Random(seed)
+    plain = 0
+    for _ in range(500):
+        s = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 8)))
+        s = s if rng.random() < 0.5 else random_html(rng)
+        expected = reference.search(s) is None and not fastfeed._NOT_PLAIN_REF.search(s)
+        assert reader._plain_html(s) == expected, s
+        plain += expected
+    assert 50 < plain < 450

@@ -8,7 +8,7 @@ caller uses feedparser: XML errors, a DOCTYPE or entities, another encoding, ``x
 unknown elements inside an entry, repeated fields, nested markup, xhtml or base64 content.
 
 With a document URL, feedparser rewrites relative URIs in HTML bodies through its sgmllib
-processor. A body in plain markup (see :data:`_NOT_PLAIN_TAG`) comes out of that processor
+processor. A body in plain markup (see :data:`_PLAIN_TAG`) comes out of that processor
 as the same tree with sorted, resolved attributes, so it is returned as :class:`RawHTML`
 and :func:`resolve_uris` does that on the tree ``feed._item`` parses anyway. Other markup
 still goes through feedparser's processor.
@@ -66,27 +66,24 @@ _SETS_HAS_CONTENT = {"content", "content:encoded", "fullitem"}
 _WS = "[ \\t\\n\\r\\f]"  # HTML whitespace; \s would also take U+3000, which HTML does not
 
 
-def _attr(group: str) -> str:
-    """A double-quoted attribute whose name does not come again later in the same tag."""
-    dup = rf"(?![^<>]*{_WS}(?i:(?P={group})){_WS}*=)"
-    value = '"[^"<>&]*(?:&amp;[^"<>&]*)*"'
-    return rf"{_WS}+(?P<{group}>[a-zA-Z_][-a-zA-Z0-9_:.]*){dup}{_WS}*={_WS}*{value}"
-
-
+_ATTR = rf'{_WS}+([a-zA-Z_][-a-zA-Z0-9_:.]*){_WS}*={_WS}*"[^"<>&]*(?:&amp;[^"<>&]*)*"'
 _VOID = f"(?i:{_HTML_VOID})"
-# A "<" that does not open markup feedparser's sgmllib pass leaves as the same tree (a plain
-# tag with double-quoted attributes, no repeats, no end tag for a void element), or an "&"
-# that is not one of a few named entities. Searches jump from "<" to "<", so the cost follows
-# the markup rather than the text.
-_NOT_PLAIN_TAG = re.compile(
-    rf"""<(?!
+# Markup feedparser's sgmllib pass leaves as the same tree: a plain tag with double-quoted
+# attributes, none named again later in the tag (:func:`_plain_tag`), no end tag for a
+# void element. Whether a "<" opens one depends only on the text up to the next ">" or
+# "<": :data:`_MARKUP` cuts that piece out.
+_PLAIN_TAG = re.compile(
+    rf"""<(?:
       /(?!{_VOID}{_WS}*>)[a-zA-Z][a-zA-Z0-9]*{_WS}*>
-    | [a-zA-Z][a-zA-Z0-9]*(?:{_attr("a")})*{_WS}*>
-    | [a-zA-Z][a-zA-Z0-9]*(?:{_attr("b")})+{_WS}*/>
+    | [a-zA-Z][a-zA-Z0-9]*(?:{_ATTR})*{_WS}*>
+    | [a-zA-Z][a-zA-Z0-9]*(?:{_ATTR})+{_WS}*/>
     | {_VOID}{_WS}*/>
     )""",
     re.X,
 )
+_ATTR_NAME = re.compile(_ATTR)
+_MARKUP = re.compile("<[^<>]*>?")
+# "&" that is not one of a few named entities.
 _NOT_PLAIN_REF = re.compile("&(?!(?:amp|lt|gt|quot|nbsp);)")
 _C1 = re.compile("[\x80-\x9f]")
 _BASE_ATTR = re.compile(rb"[\s:]base\s*=")  # xml:base (or feedparser's bare "base")
@@ -333,7 +330,9 @@ class _Reader:
         return self.fix(resolve_relative_uris(value, self.base, "utf-8", ctype)), ctype
 
     def _plain_html(self, s: str) -> bool:
-        return not (_NOT_PLAIN_TAG.search(s) or _NOT_PLAIN_REF.search(s)) and self.fix(s) == s
+        # A body repeats a few tags many times (<p>, </p>): each distinct one is matched once.
+        tags_plain = all(map(_plain_tag, set(_MARKUP.findall(s))))
+        return tags_plain and not _NOT_PLAIN_REF.search(s) and self.fix(s) == s
 
     def _link(self, el, e: dict, links: list) -> None:
         a = _attrs(el)
@@ -385,6 +384,28 @@ class _Reader:
                 tags[-1]["term"] = value
             else:
                 _add_tag(tags, value, None, None)
+
+
+def _plain_tag(tag: str) -> bool:
+    """A piece of :data:`_MARKUP` is one plain tag whose attribute names do not come
+    again after them, as ``WS name WS* =``, anywhere in the tag (values included)."""
+    if _PLAIN_TAG.match(tag) is None:
+        return False
+    if "=" not in tag:
+        return True
+    # As the case-blind comparison of the pattern this replaced: each character's simple
+    # lower case, which str.lower() also gives, but for "İ" (it gives two characters).
+    low = (tag.replace("\u0130", "i") if "\u0130" in tag else tag).lower()
+    if len(low) != len(tag):
+        return False
+    return not any(
+        _named_again(m[1].lower()).search(low, m.end(1)) for m in _ATTR_NAME.finditer(tag)
+    )
+
+
+@lru_cache(maxsize=256)
+def _named_again(name: str) -> re.Pattern[str]:
+    return re.compile(f"{_WS}{re.escape(name)}{_WS}*=")
 
 
 def _name(el) -> str:

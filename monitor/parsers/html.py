@@ -66,9 +66,17 @@ PSEUDO_LINK_TAG = r"ok\b|span\b[^>]*\bhref\s*="  # what follows "<"
 _PSEUDO_LINK = re.compile(f"<(?:{PSEUDO_LINK_TAG})", re.IGNORECASE)
 # A tag, with quoted attribute values that may themselves hold ">".
 _TAG = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
-# Whitespace that might need squeezing: next to a tag edge or a wide character.
-_LOOSE_SPACE = re.compile(f"[>{WIDE}]\\s|\\s[<{WIDE}]")
+# Whitespace that might need squeezing: next to a tag edge or a wide character. It starts
+# with the whitespace so that the search tests one class per character, not two.
+_LOOSE_SPACE = re.compile(f"\\s(?:(?<=[>{WIDE}]\\s)|(?=[<{WIDE}]))")
 _BLOCK_TAG = re.compile(rf"</?({'|'.join(sorted(BLOCKS))})\b", re.IGNORECASE)
+# Pretty-print whitespace after the tags that most often end a line in feed bodies:
+# :func:`_squeeze_markup` always drops it. The search jumps from ">" to ">".
+_COMMON_LINE_ENDS = ("</p>", "<p>", "<br>", "</div>", "<div>", "</li>", "<li>", "</ul>", "</ol>",
+                     "</h1>", "</h2>", "</h3>", "</h4>", "</blockquote>")  # fmt: skip
+_AFTER_COMMON_BLOCK = re.compile(
+    ">(?:{})\\s+".format("|".join(f"(?<={tag})" for tag in _COMMON_LINE_ENDS))
+)
 
 
 def squeeze(s: str) -> str:
@@ -223,7 +231,9 @@ def clean_html(html: str | etree._Element, *, base: str | None = None) -> str:
 def tidy(cleaned: str) -> str:
     """The sanitizer's output with pretty-print whitespace squeezed (:func:`squeeze`)."""
     if _LOOSE_SPACE.search(cleaned):
-        cleaned = _squeeze_markup(cleaned)
+        cleaned = _AFTER_COMMON_BLOCK.sub(">", cleaned)
+        squeezed = _squeeze_single_spaces(cleaned)
+        cleaned = _squeeze_markup(cleaned) if squeezed is None else squeezed
     return cleaned.strip()
 
 
@@ -300,6 +310,34 @@ def _squeeze_markup(html: str) -> str:
         if text:
             prev = text[-1]
     return "".join(parts)
+
+
+def _squeeze_single_spaces(html: str) -> str | None:
+    """:func:`_squeeze_markup` for markup whose only whitespace is single spaces, each
+    inside a tag or between two characters of text; None for any other markup.
+
+    Such a space stays unless a wide character touches it, so it is decided from its two
+    neighbours alone, without splitting the markup into tags and text.
+    """
+    pieces = html.split(" ")
+    if "" in pieces or not all(map(str.isprintable, pieces)):
+        return None  # a run of spaces, an edge, or other whitespace (isprintable: no)
+    out = [pieces[0]]
+    in_tag = False
+    for before, after in zip(pieces, pieces[1:], strict=False):
+        lt, gt = before.rfind("<"), before.rfind(">")
+        if lt != gt:  # the piece holds a tag edge: the last one says where the space is
+            in_tag = lt > gt
+        if not in_tag:
+            left, right = before[-1], after[0]
+            if left == ">" or right == "<":
+                return None  # a space beside a tag: depends on the text across it
+            if _is_wide(left) or _is_wide(right):
+                out.append(after)
+                continue
+        out.append(" ")
+        out.append(after)
+    return "".join(out)
 
 
 def _is_wide(ch: str) -> bool:
