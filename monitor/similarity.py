@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
-from operator import add
 
 from .text import CJK_CHARS, fold
 
@@ -142,7 +143,22 @@ _COMMON_WORDS = (
     "问题 可能 双方 本月 今年 去年 明年 周一 周二 周三 周四 周五 周六 周日 当地 时间 总统 美国 "
     "中国 政府 国家 官员 领导 导人"
 )
-_COMMON = frozenset(_COMMON_WORDS.split())
+
+
+def pair_code(pair: str) -> int:
+    """A bigram as the int that stands for it in :class:`EventFeatures`: the code points
+    of its two characters, the first one in the high 32 bits, so that codes sort as the
+    bigrams do."""
+    return ord(pair[0]) << 32 | ord(pair[1])
+
+
+def pair_text(code: int) -> str:
+    """The bigram :func:`pair_code` made ``code`` from."""
+    return chr(code >> 32) + chr(code & 0xFFFFFFFF)
+
+
+_COMMON = frozenset(map(pair_code, _COMMON_WORDS.split()))
+_LITTLE_ENDIAN = sys.byteorder == "little"
 _LATIN_STOP = frozenset(["the", "of", "and", "in", "on", "to", "for", "via", "by", "at", "an"])
 
 
@@ -188,22 +204,38 @@ class EventFeatures:
     is a few C-speed set intersections: Σ_k step_k · |a.layers[k] ∩ b.layers[k]|.
     """
 
-    layers: tuple[frozenset[str], ...]  # bigrams, "@latin" words, "#number+unit" tokens
+    layers: tuple[frozenset[int | str], ...]  # pair_code bigrams, "@latin", "#number+unit"
     total: float  # sum of the token weights
     mentioned: frozenset[tuple[int, int]]  # (month, day) dates in the title and lead
     days: frozenset[tuple[int, int]]  # mentioned and publication days
     published: datetime | None  # aware, UTC
 
     @property
-    def tokens(self) -> frozenset[str]:
+    def tokens(self) -> frozenset[int | str]:
         return self.layers[0]
 
 
-def _bigrams(s: str) -> set[str]:
-    # All in C: the runs joined by a non-letter, every adjacent pair made, and the pairs
-    # that straddle two runs (they hold the non-letter) filtered out.
-    joined = "\0".join(_PAIRABLE_RUN.findall(s))
-    out = set(filter(str.isalpha, map(add, joined, joined[1:])))
+def _bigrams(s: str) -> set[int]:
+    """The :func:`pair_code` of every pair of adjacent characters in the pairable runs.
+
+    Ints rather than two-character strings, made in C: the runs joined by NUL and encoded
+    big-endian, four bytes a character, then read as 64-bit words from the start and from
+    one character in, so that every adjacent pair is one word. Pairs with a NUL in them
+    (they straddle two runs, or pad the end) are dropped after.
+    """
+    runs = _PAIRABLE_RUN.findall(s)
+    if not runs:
+        return set()
+    chars = "\0".join(runs)
+    data = chars.encode("utf-32-be")
+    from_first = array("Q", data + b"\0\0\0\0" if len(chars) % 2 else data)
+    from_second = array("Q", data[4 : 4 + 8 * ((len(chars) - 1) // 2)])
+    if _LITTLE_ENDIAN:
+        from_first.byteswap()
+        from_second.byteswap()
+    out = set(from_first)
+    out.update(from_second)
+    out.difference_update([ord(run[-1]) << 32 for run in runs], [ord(run[0]) for run in runs])
     out -= _COMMON
     return out
 
@@ -290,15 +322,18 @@ def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
     indexing only titles keeps this cheap: O(n · PROBE_TOKENS · MAX_DF) at worst. A token
     in more than :data:`MAX_DF` titles names a topic, not an event, and finds nothing.
     """
-    postings: dict[str, list[int]] = defaultdict(list)
+    postings: dict[int | str, list[int]] = defaultdict(list)
     for i, f in enumerate(feats):
         for tok in f.layers[1]:  # title bigrams and all entities
             postings[tok].append(i)
-    # Tokens ranked rarest first, ties by the token itself, so the probe is the same in
-    # every process (set order is not); a probe is then a sort of small ints.
-    order = sorted((len(ids), tok) for tok, ids in postings.items() if len(ids) <= MAX_DF)
-    rank = {tok: r for r, (_, tok) in enumerate(order)}
-    by_rank = [postings[tok] for _, tok in order].__getitem__
+    # Tokens ranked rarest first, ties by the token itself (entity strings, then bigrams in
+    # their text's order), so the probe is the same in every process (set order is not);
+    # a probe is then a sort of small ints.
+    order = sorted(
+        (len(ids), tok.__class__ is int, tok) for tok, ids in postings.items() if len(ids) <= MAX_DF
+    )
+    rank = {tok: r for r, (_, _, tok) in enumerate(order)}
+    by_rank = [postings[tok] for _, _, tok in order].__getitem__
     pairs: set[tuple[int, int]] = set()
     for i, f in enumerate(feats):
         probe = sorted(map(rank.__getitem__, rank.keys() & f.tokens))[:PROBE_TOKENS]

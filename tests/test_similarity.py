@@ -21,6 +21,8 @@ from monitor.similarity import (
     group_events,
     is_copy,
     lexical,
+    pair_code,
+    pair_text,
     sentence_hashes,
     similarity,
     sketch,
@@ -348,3 +350,27 @@ def test_candidate_search_is_the_same_in_every_process():
         ).stdout
         results.add(out)
     assert len(results) == 1
+
+
+def bigrams_one_by_one(s: str) -> set[str]:
+    """Every adjacent pair inside each pairable run, common words left out."""
+    runs = sim_module._PAIRABLE_RUN.findall(s)
+    pairs = {run[k : k + 2] for run in runs for k in range(len(run) - 1)}
+    return pairs - set(sim_module._COMMON_WORDS.split())
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_bigram_codes_are_the_adjacent_pairs_of_each_run(seed: int):
+    rng = random.Random(seed)
+    pieces = ["普京", "与", "拜登", "通话", "的", "烏克蘭", "記者", "NATO", "50", "，", "。", " ",
+              "美国", "总统", "乌", "\u4e00", "\u9fff", "\u3400", "\uf900", "𠀀"]  # fmt: skip
+    for _ in range(50):
+        s = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        codes = sim_module._bigrams(s)
+        assert {pair_text(c) for c in codes} == bigrams_one_by_one(s), s
+        assert codes == {pair_code(p) for p in bigrams_one_by_one(s)}
+
+
+def test_bigram_codes_sort_as_their_text():
+    pairs = ["一丁", "一七", "丁一", "普京", "拜登", "乌克", "\u3400\u9fff", "\uf900\u4e00"]
+    assert sorted(pairs) == [pair_text(c) for c in sorted(map(pair_code, pairs))]
