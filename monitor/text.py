@@ -59,11 +59,19 @@ def _fold_pattern() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_fold_table())) + "]")
 
 
+# The full-width marks Chinese text is full of: replaced in C before the scan, which
+# would otherwise call back into Python for each of them.
+_COMMON_WIDE = ("\uff0c", "\uff08", "\uff09", "\uff1a", "\uff1b", "\uff01", "\uff1f", "\u3000")
+
+
 def _fold_chars(s: str) -> str:
     """Apply the fold table. Most text (Simplified) needs few changes: a regex scan that
     maps only the hits is ~4x faster than str.translate; Traditional text changes on
     every few characters, where translate wins. A 200-character sample decides."""
     table, pattern = _fold_table(), _fold_pattern()
+    for wide in _COMMON_WIDE:
+        if wide in s:
+            s = s.replace(wide, table[ord(wide)])
     if len(pattern.findall(s, 0, 200)) > 40:
         return s.translate(table)
     return pattern.sub(lambda m: table[ord(m.group())], s)

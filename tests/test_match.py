@@ -329,3 +329,19 @@ def test_fold_paths_agree_on_simplified_traditional_and_mixed_text():
         folded = fold(text)
         assert folded == fold(folded)  # idempotent
         assert "美国总统拜登(joe biden)周五表示,他已经警告俄罗斯总统普京。" in folded
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fold_chars_is_the_fold_table_applied_once(seed: int):
+    """The replacements in C, the scan and the translate are three ways to one result."""
+    import random
+
+    from monitor.text import _fold_chars, _fold_table
+
+    table = _fold_table()
+    rng = random.Random(seed)
+    keys = [chr(k) for k in sorted(table)]
+    pool = [*keys[:50], *rng.sample(keys, 50), "美", "国", "，", "（", "a", " ", "。", "\u3000"]
+    for _ in range(100):
+        s = "".join(rng.choice(pool) for _ in range(rng.randint(0, 300)))
+        assert _fold_chars(s) == s.translate(table)
