@@ -29,7 +29,7 @@ import string
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
@@ -131,6 +131,9 @@ def _netloc(scheme: str, netloc: str) -> str:
     return f"{userinfo}{at}{_host(host)}{':' + port if port else ''}"
 
 
+# Keying asks for the same URL several times (story key, site, aliases): a pure function
+# of the string, so the answers are kept for the URLs of a poll or two.
+@lru_cache(maxsize=4096)
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` that its equivalent spellings share (scheme kept).
 
