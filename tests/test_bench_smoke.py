@@ -91,3 +91,13 @@ def test_summary_table_and_json(results):
     saved = json.loads((out / "latest.json").read_text())
     assert saved["summary"] == json.loads(json.dumps(res["summary"]))
     assert (out / "latest.md").read_text().count("| 5 parse from disk") == 5
+
+
+def test_the_fixed_workload_for_instruction_counts_runs(tmp_path, capsys):
+    """bench/ingest_once.py: parse, key and store a few corpus feeds, and parse only."""
+    from bench import corpus, ingest_once
+
+    root, _ = corpus.ensure(corpus.Spec(feeds=3, items=5, mirror_pages=4, mirror_known=2), tmp_path)
+    assert ingest_once.main([str(root), "--feeds", "2"]) == 0
+    assert ingest_once.main([str(root), "--feeds", "2", "--parse-only", "--root", "."]) == 0
+    assert capsys.readouterr().out.splitlines() == ["10 items from 2 feeds"] * 2
