@@ -495,6 +495,11 @@ def write_items(
 INDEX_BATCH = 500
 
 
+def _index_columns(title: str, text: str) -> tuple[str, str]:
+    """A story's title and text as ``items_fts`` holds them (folded, bigram-segmented)."""
+    return segment_folded(fold(title)), segment_folded(fold(text))
+
+
 def pending_count(conn: sqlite3.Connection) -> int:
     """Stories stored but not yet in the full-text index."""
     return conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
@@ -526,7 +531,7 @@ def index_pending(
             )
             conn.executemany(
                 "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-                ((i, segment_folded(fold(t)), segment_folded(fold(x))) for i, t, x in rows),
+                ((i, *_index_columns(t, x)) for i, t, x in rows),
             )
             # Exactly the rows read (the write lock is held), plus any whose story is gone.
             conn.execute("DELETE FROM fts_pending WHERE item_id <= ?", (last,))
@@ -542,8 +547,7 @@ def _pending_matches(conn: sqlite3.Connection, wanted: list[list[str]], limit: i
         f"SELECT {_LIST_COLUMNS}, items.text AS queued_text FROM items "
         "WHERE items.id IN (SELECT item_id FROM fts_pending) ORDER BY items.id DESC"
     ):
-        title = segment_folded(fold(row["title"]))
-        if phrases_in(wanted, title, segment_folded(fold(row["queued_text"]))):
+        if phrases_in(wanted, *_index_columns(row["title"], row["queued_text"])):
             found = dict(row)
             del found["queued_text"]
             out.append(found)
