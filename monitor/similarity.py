@@ -57,9 +57,10 @@ _MARKUP = re.compile(
 )
 # Sentence ends: Chinese and Latin full stops, question and exclamation marks, semicolons.
 # Line breaks are not ends: mirrors rewrap lines in the middle of sentences.
-_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
-_END_MARK = "\ue001"  # private use: stands for a sentence end between two passes
-_LETTERS_OR_MARK = re.compile(f"[^\\W_]+|{_END_MARK}")  # the mark is not a letter
+# One pass finds both the runs of letters and the sentence ends, which stay as they are:
+# what it keeps holds no other non-letter, so its ends can split it after.
+_LETTERS_OR_END = re.compile(r"[^\W_]+|[。！？!?；;]|\.(?=\s|$)")
+_END = re.compile(r"[。！？!?；;.]")
 
 
 # Each sentence hash: a copy of one empty 8-byte blake2b state fed the sentence (cheaper
@@ -76,14 +77,11 @@ def sentence_hashes(text: str, *, folded: bool = False) -> set[int]:
     """
     if not folded:
         text = fold(_MARKUP.sub(" ", text))
-    if _END_MARK in text:
-        text = text.replace(_END_MARK, "")  # a non-letter anyway; the mark must be unique
-    # A few passes over the whole text instead of regex calls per sentence: mark the ends,
-    # keep the runs of letters and the marks (a run matches in one step, where removing
-    # what is not a letter tries a match at every letter), split at the marks.
-    letters = "".join(_LETTERS_OR_MARK.findall(_SENTENCE_END.sub(_END_MARK, text)))
+    # Two passes over the whole text instead of regex calls per sentence: keep the runs of
+    # letters and the ends (a run matches in one step, where removing what is not a letter
+    # tries a match at every letter), then split at the ends.
     out = set()
-    for core in letters.split(_END_MARK):
+    for core in _END.split("".join(_LETTERS_OR_END.findall(text))):
         if len(core) >= SENTENCE_CHARS:
             h = _EMPTY_HASH.copy()
             h.update(core.encode())
@@ -337,11 +335,13 @@ def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
     order = sorted(
         (len(ids), tok.__class__ is int, tok) for tok, ids in postings.items() if len(ids) <= MAX_DF
     )
-    rank = {tok: r for r, (_, _, tok) in enumerate(order)}
-    by_rank = [postings[tok] for _, _, tok in order].__getitem__
+    # Ranks count from 1: filter(None, map(rank.get, tokens)) keeps the ranked ones in one
+    # lookup each.
+    rank = {tok: r for r, (_, _, tok) in enumerate(order, 1)}
+    by_rank = [(), *(postings[tok] for _, _, tok in order)].__getitem__
     pairs: set[tuple[int, int]] = set()
     for i, f in enumerate(feats):
-        probe = sorted(map(rank.__getitem__, rank.keys() & f.tokens))[:PROBE_TOKENS]
+        probe = sorted(filter(None, map(rank.get, f.tokens)))[:PROBE_TOKENS]
         seen = Counter(chain.from_iterable(map(by_rank, probe)))
         seen.pop(i, None)
         pairs.update((min(i, j), max(i, j)) for j, k in seen.items() if k >= MIN_SHARED)

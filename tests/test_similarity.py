@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -16,6 +18,7 @@ from monitor.similarity import (
     DEFAULT_COPY_SIMILARITY,
     DEFAULT_THRESHOLD,
     MIN_SENTENCES,
+    SENTENCE_CHARS,
     SKETCH_SIZE,
     features,
     group_events,
@@ -126,6 +129,29 @@ def test_sketches_are_stable_sorted_signed_64_bit_ints():
     assert all(-(2**63) <= h < 2**63 for h in s2)
     # A stored sketch must keep comparing equal across versions and processes.
     assert s2[0] == GOLDEN_FIRST_HASH
+
+
+def _reference_sentence_hashes(folded: str) -> set[int]:
+    """sentence_hashes by its definition: split at the ends, keep each sentence's letters."""
+    out = set()
+    for sentence in re.split(r"[。！？!?；;]|\.(?=\s|$)", folded):
+        core = "".join(c for c in sentence if c.isalnum())  # what [^\W_] matches
+        if len(core) >= SENTENCE_CHARS:
+            digest = hashlib.blake2b(core.encode(), digest_size=8).digest()
+            out.add(int.from_bytes(digest, "big", signed=True))
+    return out
+
+
+def test_sentence_hashes_match_their_definition_on_random_text():
+    rng = random.Random(6)
+    # Letters of several scripts, digits, the sentence ends (a Latin full stop counts only
+    # before whitespace or at the end), other punctuation, underscores, spaces, line
+    # breaks and a private-use character.
+    alphabet = "拜登普京通话乌克兰北约abcXYZ0123٣éß。！？!?；;.….,，、：_ \n\t\ue001-"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 120)))
+        assert sentence_hashes(text, folded=True) == _reference_sentence_hashes(text), text
+    assert _reference_sentence_hashes(fold(seed(2).text)) == sentence_hashes(fold(seed(2).text))
 
 
 def test_sentence_hashes_ignore_line_breaks_inside_sentences():
