@@ -101,3 +101,16 @@ def test_the_fixed_workload_for_instruction_counts_runs(tmp_path, capsys):
     assert ingest_once.main([str(root), "--feeds", "2"]) == 0
     assert ingest_once.main([str(root), "--feeds", "2", "--parse-only", "--root", "."]) == 0
     assert capsys.readouterr().out.splitlines() == ["10 items from 2 feeds"] * 2
+
+
+def test_the_index_variants_are_filled_and_priced_against_the_shipped_table(tmp_path, capsys):
+    """bench/fts_variants.py: every variant gets the same stories; ratios are to the shipped."""
+    from bench import corpus, fts_variants
+
+    root, _ = corpus.ensure(corpus.Spec(feeds=3, items=5, mirror_pages=4, mirror_known=2), tmp_path)
+    assert fts_variants.main([str(root), "--feeds", "2", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("10 stories, 2 feeds: ")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in out if line.startswith("| ")}
+    assert set(fts_variants.VARIANTS) <= set(rows)
+    assert " | 1.00× | " in rows["shipped"]
