@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor import __version__
+from monitor import __version__, http_pool
 
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 10 * MB
@@ -539,15 +539,19 @@ def make_client(
 
     Redirects stay off here because :func:`fetch` follows them itself.
     """
-    return httpx.AsyncClient(
+    limits = httpx.Limits(max_connections=max_connections)
+    client = httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept": ACCEPT},
         timeout=httpx.Timeout(timeout_read, connect=timeout_connect),
-        limits=httpx.Limits(max_connections=max_connections),
+        limits=limits,
         proxy=proxy,
         verify=tls_context(),
         http2=False,
         follow_redirects=False,
     )
+    # Direct connections: a pool whose bookkeeping stays linear in its size.
+    http_pool.install(client, tls_context(), limits)
+    return client
 
 
 # --------------------------------------------------------------------------- politeness
