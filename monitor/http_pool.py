@@ -73,20 +73,25 @@ class _Backend(httpcore.AsyncNetworkBackend):
 class LinearPool(httpcore.AsyncConnectionPool):
     """The stock pool, with its assignment pass rewritten to look at each connection once.
 
-    Same decisions as httpcore 1.0.9: closed connections are dropped, expired ones closed,
-    idle ones beyond ``max_keepalive_connections`` closed (oldest first; the stock pass
+    Same decisions as httpcore 1.0.9: closed connections are dropped, expired ones closed
+    (checked when a request is waiting, the only time a dead one could be handed out), idle
+    ones beyond ``max_keepalive_connections`` closed (oldest first; the stock pass
     compares the count of *all* connections there, a bug fixed upstream in the same
     change), then each queued request gets the first connection that can take it, else a
     new one, else an idle one is closed to make room.
     """
 
     def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        queued = [r for r in self._requests if r.is_queued()]
         closing = []
         live = []
         for conn in self._connections:
             if conn.is_closed():
                 continue
-            if conn.has_expired():  # idle past keep-alive, or the server closed it
+            # Only an idle connection expires (past keep-alive, or the server closed it),
+            # and asking polls its socket: done before handing connections to waiting
+            # requests, not on every release.
+            if queued and conn.is_idle() and conn.has_expired():
                 closing.append(conn)
             else:
                 live.append(conn)
@@ -97,7 +102,7 @@ class LinearPool(httpcore.AsyncConnectionPool):
         closing += surplus
         self._connections = live
 
-        for request in [r for r in self._requests if r.is_queued()]:
+        for request in queued:
             origin = request.request.url.origin
             conn = next(
                 (c for c in live if c.can_handle_request(origin) and c.is_available()), None

@@ -157,6 +157,23 @@ def test_idle_connections_beyond_the_keepalive_limit_are_closed():
     assert busy >= 2 and after == 2
 
 
+def test_a_connection_idle_past_its_keepalive_is_closed_before_the_next_request():
+    with _Server() as server:
+
+        async def main() -> list[int]:
+            client, pool = _pool(keepalive_expiry=0.1)
+            async with client:
+                first = await client.get(server.url + "/1")
+                kept = pool.connections[0]
+                await asyncio.sleep(0.3)
+                second = await client.get(server.url + "/2")
+                assert pool.connections and kept not in pool.connections
+                return [first.status_code, second.status_code]
+
+        assert asyncio.run(main()) == [200, 200]
+    assert server.connections == 2
+
+
 def test_a_full_pool_closes_an_idle_connection_to_another_host():
     with _Server() as a, _Server() as b:
 
