@@ -337,19 +337,23 @@ def digest_phase(db, runs: int = 3) -> dict:
     totals, per_watch = [], {}
     for _ in range(runs):
         # One run builds every watch's digest, as `monitor digest` and a shared schedule do:
-        # with one story cache (monitors that have it), each story is folded once.
-        shared = {"cache": digest.StoryCache()} if hasattr(digest, "StoryCache") else {}
+        # with one story cache, each story is folded once (and, where the cache is a context
+        # manager, the cycle collector waits for the run, as in the CLI).
+        cache = digest.StoryCache() if hasattr(digest, "StoryCache") else None
+        run = cache if hasattr(cache, "__enter__") else contextlib.nullcontext()
+        shared = {"cache": cache} if cache is not None else {}
         started = time.perf_counter()
-        for w in watches:
-            t = time.perf_counter()
-            sel = digest.build(db, config, w, since=since, now=now, **shared)
-            per_watch.setdefault(w.name, []).append(
-                {
-                    "s": time.perf_counter() - t,
-                    "stories": len(sel.members),
-                    "groups": len(sel.digest.entries),
-                }
-            )
+        with run:
+            for w in watches:
+                t = time.perf_counter()
+                sel = digest.build(db, config, w, since=since, now=now, **shared)
+                per_watch.setdefault(w.name, []).append(
+                    {
+                        "s": time.perf_counter() - t,
+                        "stories": len(sel.members),
+                        "groups": len(sel.digest.entries),
+                    }
+                )
         totals.append(time.perf_counter() - started)
     total = statistics.median(totals)
     return {

@@ -427,39 +427,41 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
     config, db = ctx.config, ctx.db
     watches = _watches(config, watch_name)
     now = utcnow()
-    cache = digest.StoryCache()  # each story folded and featurized once for all watches
+    # One story cache for all watches: each story is folded and featurized once.
     if send:
         failed = False
-        for w in watches:
-            try:
-                r = dispatch.send(
-                    db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
-                )
-            except ValueError as e:
-                raise click.ClickException(str(e)) from e
-            if r.status == "empty":
-                err.print(f"{w.name}: no new stories; nothing sent")
-            elif r.status == "failed":
-                failed = True
-                err.print(
-                    f"[red]{w.name}: delivery failed[/]: {r.error} "
-                    "(nothing marked; the next run sends these stories again)"
-                )
-            else:
-                err.print(
-                    f"{w.name}: sent {r.stories} stories in {r.groups} groups → "
-                    + "; ".join(r.outputs)
-                )
+        with digest.StoryCache() as cache:
+            for w in watches:
+                try:
+                    r = dispatch.send(
+                        db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
+                    )
+                except ValueError as e:
+                    raise click.ClickException(str(e)) from e
+                if r.status == "empty":
+                    err.print(f"{w.name}: no new stories; nothing sent")
+                elif r.status == "failed":
+                    failed = True
+                    err.print(
+                        f"[red]{w.name}: delivery failed[/]: {r.error} "
+                        "(nothing marked; the next run sends these stories again)"
+                    )
+                else:
+                    err.print(
+                        f"{w.name}: sent {r.stories} stories in {r.groups} groups → "
+                        + "; ".join(r.outputs)
+                    )
         if failed:
             sys.exit(1)
         return
     chunks = []
-    for w in watches:
-        try:
-            selection = digest.build(db, config, w, since=since, now=now, cache=cache)
-        except ValueError as e:
-            raise click.UsageError(str(e)) from e
-        chunks.append(dispatch.rendered(config, db, w, selection.digest, fmt, images=images))
+    with digest.StoryCache() as cache:
+        for w in watches:
+            try:
+                selection = digest.build(db, config, w, since=since, now=now, cache=cache)
+            except ValueError as e:
+                raise click.UsageError(str(e)) from e
+            chunks.append(dispatch.rendered(config, db, w, selection.digest, fmt, images=images))
     text = "\n".join(chunks)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -578,15 +580,15 @@ def schedule_digests(db_path: str | None, config: Config):
 
             def job(watches=watches) -> None:
                 db = store.open_db(db_path)
-                cache = digest.StoryCache()
                 try:
-                    for w in watches:  # one failing watch does not stop the others
-                        try:
-                            dispatch.send(db, config, w, now=utcnow(), cache=cache)
-                        except Exception:
-                            logging.getLogger("monitor.digest").exception(
-                                "digest %s failed", w.name
-                            )
+                    with digest.StoryCache() as cache:
+                        for w in watches:  # one failing watch does not stop the others
+                            try:
+                                dispatch.send(db, config, w, now=utcnow(), cache=cache)
+                            except Exception:
+                                logging.getLogger("monitor.digest").exception(
+                                    "digest %s failed", w.name
+                                )
                 finally:
                     db.conn.close()
 

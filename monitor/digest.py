@@ -67,8 +67,24 @@ class StoryCache(dict[int, Story]):
     """Stories already loaded in this run, by item id, to share across the watches built
     at one time (``monitor digest`` for every watch, watches on the same schedule).
 
-    Keep one only for one run: it does not see later changes to the store.
+    Keep one only for one run: it does not see later changes to the store. Used as a
+    context manager (``with StoryCache() as cache:``), it pauses the cycle collector for
+    the run, as :func:`build` does for one watch, and empties itself at the end: the
+    stories are freed by reference counting before the collector resumes, instead of
+    being walked by a full pass after each watch (0.1–0.2 s of a day's digests).
     """
+
+    _collector_was_on = False
+
+    def __enter__(self) -> StoryCache:
+        self._collector_was_on = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.clear()
+        if self._collector_was_on:
+            gc.enable()
 
 
 @dataclass

@@ -210,6 +210,29 @@ def test_building_a_digest_restores_the_cycle_collector(db, tmp_path):
         gc.enable()
 
 
+def test_a_story_cache_run_pauses_the_collector_and_frees_its_stories(db, tmp_path):
+    config = several_watches(tmp_path)
+    now = NOW + timedelta(hours=1)
+    alone = [as_data(digest.build(db, config, w, now=now)) for w in config.watches]
+    assert gc.isenabled()
+    with digest.StoryCache() as cache:
+        assert not gc.isenabled()
+        shared = [
+            as_data(digest.build(db, config, w, now=now, cache=cache)) for w in config.watches
+        ]
+        assert not gc.isenabled()  # between watches too
+        assert len(cache) == 5
+    assert gc.isenabled() and len(cache) == 0
+    assert shared == alone
+    gc.disable()
+    try:
+        with digest.StoryCache():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
 def test_cli_digest_and_explain(tmp_path):
     cfg = tmp_path / "monitor.toml"
     out = tmp_path / "digests"
