@@ -429,28 +429,30 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
     now = utcnow()
     # One story cache for all watches: each story is folded and featurized once.
     if send:
+        # Sending keeps the cycle collector running between watches (a delivery may wait on
+        # the network); only printing pauses it for the whole run.
+        cache = digest.StoryCache()
         failed = False
-        with digest.StoryCache() as cache:
-            for w in watches:
-                try:
-                    r = dispatch.send(
-                        db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
-                    )
-                except ValueError as e:
-                    raise click.ClickException(str(e)) from e
-                if r.status == "empty":
-                    err.print(f"{w.name}: no new stories; nothing sent")
-                elif r.status == "failed":
-                    failed = True
-                    err.print(
-                        f"[red]{w.name}: delivery failed[/]: {r.error} "
-                        "(nothing marked; the next run sends these stories again)"
-                    )
-                else:
-                    err.print(
-                        f"{w.name}: sent {r.stories} stories in {r.groups} groups → "
-                        + "; ".join(r.outputs)
-                    )
+        for w in watches:
+            try:
+                r = dispatch.send(
+                    db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
+                )
+            except ValueError as e:
+                raise click.ClickException(str(e)) from e
+            if r.status == "empty":
+                err.print(f"{w.name}: no new stories; nothing sent")
+            elif r.status == "failed":
+                failed = True
+                err.print(
+                    f"[red]{w.name}: delivery failed[/]: {r.error} "
+                    "(nothing marked; the next run sends these stories again)"
+                )
+            else:
+                err.print(
+                    f"{w.name}: sent {r.stories} stories in {r.groups} groups → "
+                    + "; ".join(r.outputs)
+                )
         if failed:
             sys.exit(1)
         return
@@ -580,15 +582,15 @@ def schedule_digests(db_path: str | None, config: Config):
 
             def job(watches=watches) -> None:
                 db = store.open_db(db_path)
+                cache = digest.StoryCache()
                 try:
-                    with digest.StoryCache() as cache:
-                        for w in watches:  # one failing watch does not stop the others
-                            try:
-                                dispatch.send(db, config, w, now=utcnow(), cache=cache)
-                            except Exception:
-                                logging.getLogger("monitor.digest").exception(
-                                    "digest %s failed", w.name
-                                )
+                    for w in watches:  # one failing watch does not stop the others
+                        try:
+                            dispatch.send(db, config, w, now=utcnow(), cache=cache)
+                        except Exception:
+                            logging.getLogger("monitor.digest").exception(
+                                "digest %s failed", w.name
+                            )
                 finally:
                     db.conn.close()
 

@@ -71,7 +71,9 @@ class StoryCache(dict[int, Story]):
     context manager (``with StoryCache() as cache:``), it pauses the cycle collector for
     the run, as :func:`build` does for one watch, and empties itself at the end: the
     stories are freed by reference counting before the collector resumes, instead of
-    being walked by a full pass after each watch (0.1–0.2 s of a day's digests).
+    being walked by a full pass after each watch (0.1–0.2 s of a day's digests). The
+    pause is process-wide, so a run that also delivers (and may wait on the network)
+    should not hold it.
     """
 
     _collector_was_on = False
