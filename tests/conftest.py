@@ -4,6 +4,7 @@ import os
 import time
 
 import pytest
+from tlscert import make_certificate
 
 
 @pytest.fixture
@@ -18,3 +19,9 @@ def shanghai_clock():
     else:
         os.environ["TZ"] = old
     time.tzset()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1/localhost: (certfile, keyfile)."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))

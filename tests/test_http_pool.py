@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpcore
 import httpx
 import pytest
+from tlscert import client_tls, server_tls
 
 from monitor import http_pool
 from monitor.fetch import make_client, tls_context
@@ -20,7 +22,13 @@ class _Server:
     close each connection that long after a response, without saying so (as servers do
     when their keep-alive timeout is shorter than the client's)."""
 
-    def __init__(self, *, delay: float = 0.0, close_after: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        delay: float = 0.0,
+        close_after: float | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.connections = 0
         self.requests = 0
         self.active = 0
@@ -59,7 +67,10 @@ class _Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> _Server:
@@ -135,11 +146,44 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_used():
     assert server.connections == 3
 
 
-def _pool(**kwargs) -> tuple[httpx.AsyncClient, http_pool.LinearPool]:
+def _pool(
+    tls: ssl.SSLContext | None = None, **kwargs
+) -> tuple[httpx.AsyncClient, http_pool.LinearPool]:
     client = httpx.AsyncClient()
     limits = httpx.Limits(**kwargs)
-    assert http_pool.install(client, tls_context(), limits)
+    assert http_pool.install(client, tls or tls_context(), limits)
     return client, client._transport._pool
+
+
+def test_https_through_the_pool_verifies_and_reuses_the_connection(certificate):
+    with _Server(tls=server_tls(certificate)) as server:
+
+        async def main() -> list[tuple[int, str]]:
+            client, pool = _pool(client_tls(certificate))
+            async with client:
+                out = []
+                for i in range(3):
+                    r = await client.get(f"{server.url}/{i}")
+                    stream = r.extensions["network_stream"]
+                    out.append((r.status_code, stream.get_extra_info("ssl_object").version()))
+                return out
+
+        results = asyncio.run(main())
+    assert [code for code, _ in results] == [200, 200, 200]
+    assert all(version.startswith("TLS") for _, version in results)
+    assert server.connections == 1
+
+
+def test_https_to_an_untrusted_certificate_fails(certificate):
+    with _Server(tls=server_tls(certificate)) as server:
+
+        async def main() -> None:
+            client, _ = _pool()  # the system's CAs do not know the test certificate
+            async with client:
+                await client.get(server.url + "/")
+
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            asyncio.run(main())
 
 
 def test_idle_connections_beyond_the_keepalive_limit_are_closed():
