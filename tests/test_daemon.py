@@ -16,10 +16,11 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from localhttp import LocalServer
 
 from monitor.config import parse_config
 from monitor.pipeline import poll_once
@@ -53,7 +54,7 @@ TITLES = [
 ]
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     """Serves RSS at /rss.xml with an ETag; answers a matching If-None-Match with 304.
 
     /slow.xml answers only once ``release`` is set (or after 15 s): a fetch in flight.
@@ -101,20 +102,13 @@ class FeedServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_port}"
+        super().__init__(Handler)
+        self.base = self.url
         self.url = f"{self.base}/rss.xml"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FeedServer:
-        self.thread.start()
-        return self
 
     def __exit__(self, *exc) -> None:
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+        super().__exit__(*exc)
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ used: each test drives its coroutine with asyncio.run.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import respx
+from localhttp import LocalServer
 
 from monitor import __version__
 from monitor.fetch import (
@@ -642,7 +642,7 @@ def test_host_limiter_observe(outcome, retry_after, blocked_for):
 # --------------------------------------------------------------------------- real sockets
 
 
-class _Server:
+class _Server(LocalServer):
     """A stdlib HTTP server on 127.0.0.1 serving one GBK feed with an ETag."""
 
     def __init__(self) -> None:
@@ -670,18 +670,7 @@ class _Server:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+        super().__init__(Handler)
 
 
 @pytest.fixture

@@ -6,18 +6,19 @@ import asyncio
 import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpcore
 import httpx
 import pytest
+from localhttp import LocalServer
 from tlscert import client_tls, server_tls
 
 from monitor import http_pool
 from monitor.fetch import make_client, tls_context
 
 
-class _Server:
+class _Server(LocalServer):
     """HTTP/1.1 with keep-alive; counts connections and requests. ``close_after`` makes it
     close each connection that long after a response, without saying so (as servers do
     when their keep-alive timeout is shorter than the client's)."""
@@ -65,22 +66,7 @@ class _Server:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        scheme = "https" if tls is not None else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+        super().__init__(Handler, tls=tls)
 
 
 @pytest.fixture(autouse=True)
