@@ -63,6 +63,19 @@ class Story:
         return similarity.features(f.folded_title, f.folded_text, self.when, folded=True)
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """A day's stories make millions of small acyclic objects (texts, feature sets); the
+    cycle collector's full passes over them cost a quarter of the build and free nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class StoryCache(dict[int, Story]):
     """Stories already loaded in this run, by item id, to share across the watches built
     at one time (``monitor digest`` for every watch, watches on the same schedule).
@@ -76,17 +89,14 @@ class StoryCache(dict[int, Story]):
     should not hold it.
     """
 
-    _collector_was_on = False
-
     def __enter__(self) -> StoryCache:
-        self._collector_was_on = gc.isenabled()
-        gc.disable()
+        self._paused = _cycle_collector_paused()
+        self._paused.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.clear()
-        if self._collector_was_on:
-            gc.enable()
+        self._paused.__exit__(*exc)
 
 
 @dataclass
@@ -288,19 +298,6 @@ def to_digest_story(s: Story, tz: ZoneInfo) -> DigestStory:
         lead=lead(s.text),
         mirror_links=list(s.mirror_links),
     )
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """A day's stories make millions of small acyclic objects (texts, feature sets); the
-    cycle collector's full passes over them cost a quarter of the build and free nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @_cycle_collector_paused()

@@ -540,17 +540,18 @@ def make_client(
     Redirects stay off here because :func:`fetch` follows them itself.
     """
     limits = httpx.Limits(max_connections=max_connections)
+    tls = tls_context()
     client = httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept": ACCEPT},
         timeout=httpx.Timeout(timeout_read, connect=timeout_connect),
         limits=limits,
         proxy=proxy,
-        verify=tls_context(),
+        verify=tls,
         http2=False,
         follow_redirects=False,
     )
     # Direct connections: a pool whose bookkeeping stays linear in its size.
-    http_pool.install(client, tls_context(), limits)
+    http_pool.install(client, tls, limits)
     return client
 
 
