@@ -5,7 +5,9 @@ Building the store
     ``<cache>/large-<VERSION>-<items>.db`` with monitor's own schema (``monitor.store.open_db``)
     and rows exactly as ``monitor.store.write_items`` would leave them for new stories:
     ``items``, ``item_keys``, ``item_urls``, ``sightings`` and the contentless ``items_fts``
-    filled with ``monitor.fulltext.segment`` of the title and text.
+    filled with ``monitor.fulltext.segment`` of the title and text; and, for the stories of
+    the last ``monitor.store.FEATURES_KEEP``, the ``event_features`` the daemon's index
+    catch-up keeps (``monitor.store.keep_event_features``, the same code).
 
     Speed comes from segmenting less, not differently: a text is a sequence of sentences from
     a pool of :data:`POOL` sentences, every sentence ends in ``。``, and bigrams never cross a
@@ -39,7 +41,8 @@ from pathlib import Path
 
 from .corpus import DEFAULT_CACHE, OUTLETS, WORDS, Writer
 
-VERSION = "large-v3"  # v3: ascii tokenizer, item_sketches; v1 could have a corrupt FTS index
+# v3: ascii tokenizer, item_sketches (v1 could have a corrupt FTS index); v4: event_features
+VERSION = "large-v4"
 POOL = 30000
 BATCH = 50000
 # term -> share of texts it is planted in (its own characters occur nowhere else).
@@ -64,7 +67,7 @@ def build(items: int, cache: Path = DEFAULT_CACHE, *, seed: int = 7) -> dict:
     """Build (or find) the large store; returns facts about it (and how long it took)."""
     from monitor.canonical import url_key
     from monitor.fulltext import segment
-    from monitor.store import open_db
+    from monitor.store import FEATURES_KEEP, keep_event_features, open_db
 
     path = store_path(items, cache)
     meta_path = path.with_suffix(".json")
@@ -192,6 +195,18 @@ def build(items: int, cache: Path = DEFAULT_CACHE, *, seed: int = 7) -> dict:
         elapsed = time.perf_counter() - started
         print(f"  large store: {done:,}/{items:,} items, {elapsed:.0f}s", flush=True)
     t = time.perf_counter()
+    features_since = T0 + timedelta(seconds=(items - 1) * 60) - FEATURES_KEEP
+    conn.execute("BEGIN")
+    keep_event_features(
+        conn,
+        conn.execute(
+            "SELECT id, title, text FROM items WHERE first_seen >= ?",
+            (features_since.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+        ).fetchall(),
+    )
+    conn.execute("COMMIT")
+    t_features = time.perf_counter() - t
+    t = time.perf_counter()
     conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
     conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', 4)")
     t_optimize = time.perf_counter() - t
@@ -212,6 +227,7 @@ def build(items: int, cache: Path = DEFAULT_CACHE, *, seed: int = 7) -> dict:
         "pool_s": round(t_pool, 1),
         "title_segment_s": round(t_seg, 1),
         "fts_optimize_s": round(t_optimize, 1),
+        "features_s": round(t_features, 1),
         "segment_checks": checked,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cached": False,

@@ -45,6 +45,7 @@ class Story:
     url: str | None
     sources: set[str] = field(default_factory=set)
     mirror_links: list[str] = field(default_factory=list)
+    stored_features: similarity.StoredFeatures | None = None  # kept by the index catch-up
 
     # Folded text and event features are computed once per story and shared by every
     # watch built with the same StoryCache: on a day's digests they are most of the work.
@@ -59,6 +60,8 @@ class Story:
 
     @cached_property
     def features(self) -> similarity.EventFeatures:
+        if self.stored_features is not None:
+            return similarity.decode_features(self.stored_features, self.when)
         f = self.folded
         return similarity.features(f.folded_title, f.folded_text, self.when, folded=True)
 
@@ -203,11 +206,17 @@ def load_stories(
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
         rows = db.conn.execute(
-            "SELECT id, story_key, title, text, site, published, first_seen, "
-            f"coalesce(canonical_url, url) FROM items WHERE id IN ({','.join('?' * len(chunk))})",
+            "SELECT id, story_key, items.title, text, site, published, first_seen, "
+            "coalesce(canonical_url, url), f.lead, f.title, f.entities, f.title_entities, "
+            "f.mentioned FROM items LEFT JOIN event_features f "
+            f"ON f.item_id = items.id AND f.version = {similarity.FEATURES_VERSION} "
+            f"WHERE id IN ({','.join('?' * len(chunk))})",
             chunk,
         )
-        loaded.update((r[0], Story(*r)) for r in rows)
+        for r in rows:
+            story = loaded[r[0]] = Story(*r[:8])
+            if r[8] is not None:
+                story.stored_features = similarity.StoredFeatures(*r[8:])
     _attach_sightings(db.conn, loaded, config)
     cache.update(loaded)
     return [cache[i] for i in ids if i in cache]

@@ -30,11 +30,13 @@ import re
 import struct
 import sys
 from array import array
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain
+from itertools import chain, compress, islice
+from operator import eq
+from typing import NamedTuple
 
 from .text import CJK_CHARS, fold
 
@@ -273,19 +275,88 @@ def features(
     ``folded=True`` says title and text are already :func:`~monitor.text.fold`-ed (e.g.
     from :func:`monitor.match.fold_story`), which saves most of the cost.
     """
+    return _assemble(*_text_parts(title, text, folded=folded), published)
+
+
+# What a store keeps of a story's features: they depend on its title and text only, which
+# never change once stored. Bump the version whenever what text_features returns for a
+# text changes (tests/test_similarity.py holds the features of the seeds under it): a
+# store then ignores the rows it kept and they are computed again.
+FEATURES_VERSION = 1
+
+
+class StoredFeatures(NamedTuple):
+    """The time-free part of :class:`EventFeatures`, in the columns of the store's
+    ``event_features`` table: bigram codes as little-endian int64 blobs, entities and
+    dates as space-separated text. Each field holds what its layer adds to the next one."""
+
+    lead: bytes  # bigrams of the lead only (layer 0)
+    title: bytes  # bigrams of the title (layer 1)
+    entities: str  # entities of the lead only (layer 2)
+    title_entities: str  # entities of the title (layer 3)
+    mentioned: str  # "month-day" dates the title and lead mention
+
+
+def _int64_blob(codes: set[int]) -> bytes:
+    out = array("q", sorted(codes))
+    if not _LITTLE_ENDIAN:
+        out.byteswap()
+    return out.tobytes()
+
+
+def _blob_codes(blob: bytes) -> array:
+    out = array("q", blob)
+    if not _LITTLE_ENDIAN:
+        out.byteswap()
+    return out
+
+
+def _text_parts(title: str, text: str, *, folded: bool) -> tuple:
+    """Title entities, lead-only entities, title bigrams, lead-only bigrams, mentioned days."""
     t, lead = (title, text[:LEAD_CHARS]) if folded else (fold(title), fold(text[:LEAD_CHARS]))
-    # Each layer is the next one plus the tokens of its own weight (see EventFeatures).
-    top = frozenset(_entities(t))
-    entities = top.union(_entities(lead))
-    title = entities.union(_bigrams(t))
-    layers = (title.union(_bigrams(lead)), title, entities, top)
-    total = sum(step * len(layer) for step, layer in zip(_STEPS, layers, strict=True))
+    top = _entities(t)
+    title_bigrams = _bigrams(t)
     mentioned = {(m, d) for m, d in _dates(t + " " + lead) if 1 <= m <= 12 and 1 <= d <= 31}
+    return top, _entities(lead) - top, title_bigrams, _bigrams(lead) - title_bigrams, mentioned
+
+
+def _assemble(top, entities, title_bigrams, lead_bigrams, mentioned, published) -> EventFeatures:
+    # Each layer is the next one plus the tokens of its own weight (see EventFeatures).
+    top = frozenset(top)
+    entities = top.union(entities)
+    title = entities.union(title_bigrams)
+    layers = (title.union(lead_bigrams), title, entities, top)
+    total = sum(step * len(layer) for step, layer in zip(_STEPS, layers, strict=True))
     published = _utc(published)
     days = set(mentioned)
     if published is not None:
         days.update(((p := published - timedelta(days=b)).month, p.day) for b in (0, 1))
     return EventFeatures(layers, total, frozenset(mentioned), frozenset(days), published)
+
+
+def text_features(title: str, text: str, *, folded: bool = False) -> StoredFeatures:
+    """What :func:`features` reads from the title and lead, in the form a store keeps."""
+    top, entities, title_bigrams, lead_bigrams, mentioned = _text_parts(title, text, folded=folded)
+    return StoredFeatures(
+        _int64_blob(lead_bigrams),
+        _int64_blob(title_bigrams),
+        " ".join(sorted(entities)),
+        " ".join(sorted(top)),
+        " ".join(f"{m}-{d}" for m, d in sorted(mentioned)),
+    )
+
+
+def decode_features(stored: StoredFeatures, published: datetime | None) -> EventFeatures:
+    """The :class:`EventFeatures` of :func:`features` from what a store kept and the
+    story's publication time, without reading the text again."""
+    return _assemble(
+        stored.title_entities.split(),
+        stored.entities.split(),
+        _blob_codes(stored.title),
+        _blob_codes(stored.lead),
+        [tuple(map(int, md.split("-"))) for md in stored.mentioned.split()],
+        published,
+    )
 
 
 def lexical(a: EventFeatures, b: EventFeatures) -> float:
@@ -342,9 +413,12 @@ def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = set()
     for i, f in enumerate(feats):
         probe = sorted(filter(None, map(rank.get, f.tokens)))[:PROBE_TOKENS]
-        seen = Counter(chain.from_iterable(map(by_rank, probe)))
-        seen.pop(i, None)
-        pairs.update((min(i, j), max(i, j)) for j, k in seen.items() if k >= MIN_SHARED)
+        # The stories met, sorted: one met at least MIN_SHARED times starts a run that long,
+        # where met[k] == met[k + MIN_SHARED - 1] (counted in C, not in a Counter and a loop).
+        met = sorted(chain.from_iterable(map(by_rank, probe)))
+        for j in set(compress(met, map(eq, met, islice(met, MIN_SHARED - 1, None)))):
+            if j != i:
+                pairs.add((i, j) if i < j else (j, i))
     return pairs
 
 

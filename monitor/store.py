@@ -10,6 +10,9 @@ Tables (documented for users in the README, "Reading the store"):
 - ``fts_pending``: stories stored but not yet in ``items_fts``. Indexing is half the cost of
   storing a story, so a poll only queues it and :func:`index_pending` indexes the queue in
   batches after the poll; :func:`search` reads the queue directly, so results never lag.
+- ``event_features``: what digests compare to group reports of one event (see
+  ``similarity.StoredFeatures``), made with the index from the same folded text, for the
+  stories of the last :data:`FEATURES_KEEP`; a digest computes the rest itself.
 
 Every write of a batch is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a crash leaves the
 store as it was before or after the batch, never half-way.
@@ -24,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -32,7 +35,13 @@ import sqlite_utils
 from .canonical import url_key
 from .fulltext import QueryTooShort, match_expression, phrases, phrases_in, segment_folded
 from .models import Item
-from .similarity import DEFAULT_COPY_SIMILARITY, sketch_similarity, story_sketch
+from .similarity import (
+    DEFAULT_COPY_SIMILARITY,
+    FEATURES_VERSION,
+    sketch_similarity,
+    story_sketch,
+    text_features,
+)
 from .text import fold, to_traditional
 
 DEFAULT_DB = Path("data") / "monitor.db"
@@ -192,8 +201,22 @@ CREATE TABLE fts_pending (
 );
 """
 
+# v4: event features kept from the index catch-up, so that a day's digests need not read
+# every lead again (similarity.StoredFeatures; rows of another version are ignored).
+_V4 = """
+CREATE TABLE event_features (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    version INTEGER NOT NULL,
+    lead BLOB NOT NULL,
+    title BLOB NOT NULL,
+    entities TEXT NOT NULL,
+    title_entities TEXT NOT NULL,
+    mentioned TEXT NOT NULL
+);
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 
 class StoreError(RuntimeError):
@@ -500,6 +523,49 @@ def _index_columns(title: str, text: str) -> tuple[str, str]:
     return segment_folded(fold(title)), segment_folded(fold(text))
 
 
+# Event features are kept for stories first seen this long before the newest one: a
+# digest's window (7 days the first time, see digest_lookback) and a day to spare.
+FEATURES_KEEP = timedelta(days=8)
+
+
+def _indexed(rows: Iterable[tuple[int, str, str]], features: list[tuple]) -> Iterator[tuple]:
+    """``items_fts`` rows for (id, title, text) rows; each story's event features, made from
+    the same folded text, go to ``features`` on the way."""
+    for item_id, title, text in rows:
+        title, text = fold(title), fold(text)
+        features.append((item_id, *text_features(title, text, folded=True)))
+        yield item_id, segment_folded(title), segment_folded(text)
+
+
+def keep_event_features(conn: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
+    """Keep the event features of (id, title, text) rows, as the index catch-up does."""
+    _write_event_features(
+        conn, ((i, *text_features(fold(t), fold(x), folded=True)) for i, t, x in rows)
+    )
+    prune_event_features(conn)
+
+
+def _write_event_features(conn: sqlite3.Connection, features: Iterable[tuple]) -> None:
+    conn.executemany(
+        f"INSERT OR REPLACE INTO event_features (item_id, version, lead, title, entities, "
+        f"title_entities, mentioned) VALUES (?, {FEATURES_VERSION}, ?, ?, ?, ?, ?)",
+        features,
+    )
+
+
+def prune_event_features(conn: sqlite3.Connection) -> None:
+    """Drop the features of stories first seen :data:`FEATURES_KEEP` before the newest."""
+    (newest,) = conn.execute("SELECT max(first_seen) FROM items").fetchone()
+    if newest is None:
+        return
+    cutoff = datetime.fromisoformat(newest.replace("Z", "+00:00")) - FEATURES_KEEP
+    (first,) = conn.execute(
+        "SELECT min(id) FROM items INDEXED BY items_first_seen WHERE first_seen >= ?",
+        (iso(cutoff),),
+    ).fetchone()
+    conn.execute("DELETE FROM event_features WHERE item_id < ?", (first,))
+
+
 def pending_count(conn: sqlite3.Connection) -> int:
     """Stories stored but not yet in the full-text index."""
     return conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
@@ -511,8 +577,9 @@ def index_pending(
     batch: int = INDEX_BATCH,
     progress: Callable[[int], object] | None = None,
 ) -> int:
-    """Index the queued stories, oldest first, one transaction per ``batch``; returns how
-    many. Safe to stop between batches: the rest stay queued and are still searchable."""
+    """Index the queued stories, oldest first, one transaction per ``batch``, and keep their
+    event features; returns how many. Safe to stop between batches: the rest stay queued
+    and are still searchable."""
     done = 0
     while True:
         with transaction(db) as conn:
@@ -520,6 +587,8 @@ def index_pending(
                 "SELECT item_id FROM fts_pending ORDER BY item_id LIMIT ?", (batch,)
             ).fetchall()
             if not ids:
+                if done:
+                    prune_event_features(conn)
                 return done
             last = ids[-1][0]
             # Streamed row by row (a generator into executemany): a batch of long texts,
@@ -529,10 +598,12 @@ def index_pending(
                 "(SELECT item_id FROM fts_pending WHERE item_id <= ?)",
                 (last,),
             )
+            features: list[tuple] = []
             conn.executemany(
                 "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-                ((i, *_index_columns(t, x)) for i, t, x in rows),
+                _indexed(rows, features),
             )
+            _write_event_features(conn, features)
             # Exactly the rows read (the write lock is held), plus any whose story is gone.
             conn.execute("DELETE FROM fts_pending WHERE item_id <= ?", (last,))
         done += len(ids)

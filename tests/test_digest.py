@@ -50,6 +50,7 @@ def db(tmp_path, request):
     if request.param == "indexed":
         assert store.index_pending(db) == 5
     assert store.pending_count(db.conn) == (5 if request.param == "queued" else 0)
+    db.indexed = request.param == "indexed"
     return db
 
 
@@ -184,16 +185,37 @@ def test_watches_built_with_one_cache_get_the_same_digests(db, tmp_path, monkeyp
     alone = [as_data(digest.build(db, config, w, now=now)) for w in config.watches]
     assert [len(d.entries) for d, _ in alone] == [3, 2, 2, 3, 0]
 
-    calls = []
-    real = digest.similarity.features
-    monkeypatch.setattr(
-        digest.similarity, "features", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
-    )
+    calls = {"features": [], "decode_features": []}
+    for name, made in calls.items():
+        real = getattr(digest.similarity, name)
+        monkeypatch.setattr(
+            digest.similarity,
+            name,
+            lambda *a, made=made, real=real, **k: made.append(a[0]) or real(*a, **k),
+        )
     cache = digest.StoryCache()
     shared = [as_data(digest.build(db, config, w, now=now, cache=cache)) for w in config.watches]
     assert shared == alone
-    # Each story was featurized once for all the watches that took it.
-    assert len(calls) == len(set(calls)) == 5 and len(cache) == 5
+    # Each story was featurized once for all the watches that took it: from the features
+    # the index catch-up kept, or from its text while it is still queued.
+    made = calls["decode_features" if db.indexed else "features"]
+    assert len(made) == len(set(made)) == 5 and len(cache) == 5
+    assert sum(map(len, calls.values())) == 5
+
+
+@pytest.mark.parametrize("db", ["indexed"], indirect=True)
+def test_digests_use_the_kept_event_features_of_their_version_only(db, tmp_path):
+    config = config_for(tmp_path, [])
+    build = lambda: as_data(digest.build(db, config, config.watch("ukraine"), now=NOW))  # noqa: E731
+    before = build()
+    assert [len(titles_of(e)) for e in before[0].entries] == [1, 2, 2]
+    # Kept rows are what the digest reads: emptied, no two stories share a word any more.
+    db.conn.execute("UPDATE event_features SET lead = x'', title = x'', entities = ''")
+    emptied = build()
+    assert [len(titles_of(e)) for e in emptied[0].entries] == [1, 1, 1, 1, 1]
+    # Rows of another feature version are ignored: the digest reads the texts again.
+    db.conn.execute("UPDATE event_features SET version = version + 1")
+    assert build() == before
 
 
 def test_building_a_digest_restores_the_cycle_collector(db, tmp_path):

@@ -17,9 +17,11 @@ from monitor.parsers import parse
 from monitor.similarity import (
     DEFAULT_COPY_SIMILARITY,
     DEFAULT_THRESHOLD,
+    FEATURES_VERSION,
     MIN_SENTENCES,
     SENTENCE_CHARS,
     SKETCH_SIZE,
+    decode_features,
     features,
     group_events,
     is_copy,
@@ -30,6 +32,7 @@ from monitor.similarity import (
     similarity,
     sketch,
     sketch_similarity,
+    text_features,
 )
 from monitor.text import fold, to_traditional
 
@@ -378,6 +381,39 @@ def test_candidate_search_is_the_same_in_every_process():
     assert len(results) == 1
 
 
+def candidates_by_definition(feats) -> set[tuple[int, int]]:
+    """Pairs (i, j), i < j, where j's title holds MIN_SHARED of i's PROBE_TOKENS rarest
+    tokens, or the other way round, written out plainly."""
+    from collections import Counter
+
+    titles = Counter(tok for f in feats for tok in f.layers[1])
+    rarity = {t: (n, t.__class__ is int, t) for t, n in titles.items() if n <= sim_module.MAX_DF}
+    pairs = set()
+    for i, f in enumerate(feats):
+        probe = sorted((t for t in f.tokens if t in rarity), key=rarity.__getitem__)
+        probe = probe[: sim_module.PROBE_TOKENS]
+        for j, g in enumerate(feats):
+            if j != i and len(set(probe) & g.layers[1]) >= sim_module.MIN_SHARED:
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+@pytest.mark.parametrize("letters", [20, 30, 60])
+@pytest.mark.parametrize("seed", range(3))
+def test_candidates_are_the_pairs_of_their_definition(seed: int, letters: int):
+    rng = random.Random(seed)
+    # A small alphabet, so that titles share tokens often and some exceed MAX_DF.
+    alphabet = [chr(0x4E00 + k) for k in range(letters)] + ["NATO ", "50万"]
+    feats = []
+    for _ in range(rng.randint(20, 160)):
+        title = "".join(rng.choices(alphabet, k=rng.randint(2, 14)))
+        lead = "".join(rng.choices(alphabet, k=rng.randint(0, 80)))
+        feats.append(features(title, lead, None))
+    found = sim_module._candidates(feats)
+    assert found == candidates_by_definition(feats)
+    assert found  # the case is not vacuous
+
+
 def bigrams_one_by_one(s: str) -> set[str]:
     """Every adjacent pair inside each pairable run, common words left out."""
     runs = sim_module._PAIRABLE_RUN.findall(s)
@@ -400,3 +436,59 @@ def test_bigram_codes_are_the_adjacent_pairs_of_each_run(seed: int):
 def test_bigram_codes_sort_as_their_text():
     pairs = ["一丁", "一七", "丁一", "普京", "拜登", "乌克", "\u3400\u9fff", "\uf900\u4e00"]
     assert sorted(pairs) == [pair_text(c) for c in sorted(map(pair_code, pairs))]
+
+
+# --- event features as a store keeps them ---------------------------------------------------
+
+
+def same_features(a, b) -> bool:
+    return (a.layers, a.total, a.mentioned, a.days, a.published) == (
+        b.layers,
+        b.total,
+        b.mentioned,
+        b.days,
+        b.published,
+    )
+
+
+@pytest.mark.parametrize("n", range(5))
+@pytest.mark.parametrize("with_time", [True, False])
+def test_stored_features_decode_to_the_features_of_the_text(n: int, with_time: bool):
+    it = seed(n)
+    when = published(it) if with_time else None
+    stored = text_features(it.title, it.text)
+    assert same_features(decode_features(stored, when), features(it.title, it.text, when))
+    folded = text_features(fold(it.title), fold(it.text), folded=True)
+    assert folded == stored
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_stored_features_round_trip_on_random_text(seed: int):
+    rng = random.Random(seed)
+    pieces = ["普京", "与", "拜登", "12月30日", "1月7号", "13月40日", "NATO", "Putin",
+              "the", "50分", "10万", "2021年", "3.5%", "，", "。", " ", "烏克蘭", "𠀀",
+              "\u3400"]  # fmt: skip
+    when = datetime(2022, 1, 1, 23, tzinfo=UTC)
+    for _ in range(30):
+        title = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 200)))
+        stored = text_features(title, text)
+        for t in (when, None):
+            assert same_features(decode_features(stored, t), features(title, text, t)), title
+
+
+# The kept features of the five seeds under FEATURES_VERSION. When this changes, so does what
+# stores keep: bump FEATURES_VERSION (stores then compute their kept rows anew) and update.
+GOLDEN_FEATURES = (1, "b3fee3eb8f99e3d95c74")
+
+
+def test_features_change_only_with_their_version():
+    h = hashlib.blake2b(digest_size=10)
+    for n in range(5):
+        it = seed(n)
+        for field in text_features(it.title, it.text):
+            h.update(field if isinstance(field, bytes) else field.encode())
+            h.update(b"\0")
+    assert (FEATURES_VERSION, h.hexdigest()) == GOLDEN_FEATURES, (
+        "event features changed: bump similarity.FEATURES_VERSION and update GOLDEN_FEATURES"
+    )

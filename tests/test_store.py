@@ -1,8 +1,8 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor import store
+from monitor import similarity, store
 from monitor.canonical import SiteRules, assign_keys
 from monitor.models import Item
 from monitor.store import Sighting, save_items
@@ -188,6 +188,55 @@ def test_index_pending_works_in_batches_and_search_merges_both_halves(db):
     assert [r["id"] for r in store.search(db, "普京")] == [*newer[::-1], *ids[::-1]]
 
 
+def kept_features(db):
+    return {
+        r[0]: (r[1], similarity.StoredFeatures(*r[2:]))
+        for r in db.conn.execute("SELECT * FROM event_features")
+    }
+
+
+def test_indexing_keeps_event_features_of_the_same_text(db):
+    texts = {
+        f"普京与拜登{n}月{n}日通话": f"据Reuters报道，双方讨论了{n}0万人的问题。乌克兰局势紧张。"
+        for n in range(1, 8)
+    }
+    saved = [
+        save_items(db, [(item(t, f"https://n.example/{k}", text=x), Sighting("s", t))], now=NOW)
+        for k, (t, x) in enumerate(texts.items())
+    ]
+    assert kept_features(db) == {}  # a poll only queues; the catch-up makes them
+    assert store.index_pending(db, batch=3) == 7
+    kept = kept_features(db)
+    assert set(kept) == {s[0].item_id for s in saved}
+    for s, (title, text) in zip(saved, texts.items(), strict=True):
+        version, stored = kept[s[0].item_id]
+        assert version == similarity.FEATURES_VERSION
+        assert stored == similarity.text_features(title, text)
+        assert "@reuters" in stored.entities
+
+
+def test_event_features_are_kept_for_the_last_days_of_stories_only(db):
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    ids = []
+    for day in (0, 1, 5, 9, 10):
+        when = start + timedelta(days=day)
+        s = save_items(
+            db,
+            [(item(f"新闻{day}", f"https://n.example/{day}"), Sighting("s", str(day)))],
+            now=when,
+        )
+        ids.append(s[0].item_id)
+    store.index_pending(db)
+    # The newest story is from day 10: eight days back is day 2, so days 0 and 1 go.
+    assert sorted(kept_features(db)) == ids[2:]
+    # A later catch-up keeps what is still within the window and adds the new story.
+    when = start + timedelta(days=14)
+    s = save_items(db, [(item("新闻14", "https://n.example/14"), Sighting("s", "14"))], now=when)
+    store.index_pending(db)
+    assert sorted(kept_features(db)) == [*ids[3:], s[0].item_id]
+    assert count(db, "items") == 6  # only the kept features go; the stories stay
+
+
 def test_a_store_from_before_the_index_queue_is_migrated(tmp_path):
     import sqlite3
 
@@ -200,7 +249,7 @@ def test_a_store_from_before_the_index_queue_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     db = store.open_db(path)
-    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
     assert count(db, "fts_pending") == 0
     save_items(db, [(item("标题", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
     assert count(db, "fts_pending") == 1
