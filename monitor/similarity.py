@@ -31,9 +31,10 @@ import struct
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from itertools import chain, compress, islice
 from operator import eq
 from typing import NamedTuple
@@ -202,22 +203,43 @@ _STEPS = tuple(hi - lo for lo, hi in zip((0.0, *_LEVELS), _LEVELS, strict=False)
 
 @dataclass(frozen=True, eq=False)
 class EventFeatures:
-    """What :func:`similarity` compares. Plain data: a store may cache it per story.
+    """What :func:`similarity` compares. Plain data: a store may keep it per story.
 
-    ``layers[k]`` holds the tokens whose weight is at least ``_LEVELS[k]`` (lead bigram 1,
-    title bigram 2, lead entity 3, title entity 6), so the weighted overlap of two stories
-    is a few C-speed set intersections: Σ_k step_k · |a.layers[k] ∩ b.layers[k]|.
+    ``parts`` are four disjoint collections of tokens: title entities, lead-only entities,
+    title bigrams and lead-only bigrams (bigrams as :func:`pair_code` ints, entities as
+    ``"@latin"`` and ``"#number+unit"``). ``layers[k]`` holds the tokens whose weight is at
+    least ``_LEVELS[k]`` (lead bigram 1, title bigram 2, lead entity 3, title entity 6), so
+    the weighted overlap of two stories is a few C-speed set intersections:
+    Σ_k step_k · |a.layers[k] ∩ b.layers[k]|. The layers are built on first use: a digest
+    compares only its candidate pairs, and finds them from the parts.
     """
 
-    layers: tuple[frozenset[int | str], ...]  # pair_code bigrams, "@latin", "#number+unit"
+    parts: tuple[Collection[int | str], ...]
     total: float  # sum of the token weights
     mentioned: frozenset[tuple[int, int]]  # (month, day) dates in the title and lead
     days: frozenset[tuple[int, int]]  # mentioned and publication days
     published: datetime | None  # aware, UTC
 
+    @cached_property
+    def layers(self) -> tuple[frozenset[int | str], ...]:
+        # Each layer is the next one plus the tokens of its own weight.
+        top, entities, title, lead = self.parts
+        top = frozenset(top)
+        entities = top.union(entities)
+        title = entities.union(title)
+        return (title.union(lead), title, entities, top)
+
     @property
     def tokens(self) -> frozenset[int | str]:
         return self.layers[0]
+
+    def title_tokens(self) -> Iterator[int | str]:
+        """The tokens of ``layers[1]`` (title bigrams and all entities), each once."""
+        return chain(*self.parts[:3])
+
+    def all_tokens(self) -> Iterator[int | str]:
+        """The tokens of ``layers[0]``, each once."""
+        return chain(*self.parts)
 
 
 def _bigrams(s: str) -> set[int]:
@@ -321,17 +343,17 @@ def _text_parts(title: str, text: str, *, folded: bool) -> tuple:
 
 
 def _assemble(top, entities, title_bigrams, lead_bigrams, mentioned, published) -> EventFeatures:
-    # Each layer is the next one plus the tokens of its own weight (see EventFeatures).
-    top = frozenset(top)
-    entities = top.union(entities)
-    title = entities.union(title_bigrams)
-    layers = (title.union(lead_bigrams), title, entities, top)
-    total = sum(step * len(layer) for step, layer in zip(_STEPS, layers, strict=True))
+    """Features from their disjoint parts (see :class:`EventFeatures`)."""
+    parts = (top, entities, title_bigrams, lead_bigrams)
+    # |layers[k]| is the size of the parts of weight _LEVELS[k] and more, since they are
+    # disjoint: the total weight needs no set.
+    sizes = [len(top), len(entities), len(title_bigrams), len(lead_bigrams)]
+    total = sum(step * sum(sizes[: 4 - k]) for k, step in enumerate(_STEPS))
     published = _utc(published)
     days = set(mentioned)
     if published is not None:
         days.update(((p := published - timedelta(days=b)).month, p.day) for b in (0, 1))
-    return EventFeatures(layers, total, frozenset(mentioned), frozenset(days), published)
+    return EventFeatures(parts, total, frozenset(mentioned), frozenset(days), published)
 
 
 def text_features(title: str, text: str, *, folded: bool = False) -> StoredFeatures:
@@ -398,7 +420,7 @@ def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
     """
     postings: dict[int | str, list[int]] = defaultdict(list)
     for i, f in enumerate(feats):
-        for tok in f.layers[1]:  # title bigrams and all entities
+        for tok in f.title_tokens():  # title bigrams and all entities
             postings[tok].append(i)
     # Tokens ranked rarest first, ties by the token itself (entity strings, then bigrams in
     # their text's order), so the probe is the same in every process (set order is not);
@@ -412,7 +434,7 @@ def _candidates(feats: Sequence[EventFeatures]) -> set[tuple[int, int]]:
     by_rank = [(), *(postings[tok] for _, _, tok in order)].__getitem__
     pairs: set[tuple[int, int]] = set()
     for i, f in enumerate(feats):
-        probe = sorted(filter(None, map(rank.get, f.tokens)))[:PROBE_TOKENS]
+        probe = sorted(filter(None, map(rank.get, f.all_tokens())))[:PROBE_TOKENS]
         # The stories met, sorted: one met at least MIN_SHARED times starts a run that long,
         # where met[k] == met[k + MIN_SHARED - 1] (counted in C, not in a Counter and a loop).
         met = sorted(chain.from_iterable(map(by_rank, probe)))

@@ -349,7 +349,7 @@ from monitor.similarity import EventFeatures, _candidates
 
 def story(tokens):
     tokens = frozenset(tokens)
-    return EventFeatures((tokens, tokens, frozenset(), frozenset()), 2.0 * len(tokens),
+    return EventFeatures((frozenset(), frozenset(), tokens, frozenset()), 2.0 * len(tokens),
                          frozenset(), frozenset(), datetime(2026, 1, 1, tzinfo=timezone.utc))
 
 shared = [f"s{k:02d}" for k in range(40)]
@@ -475,6 +475,12 @@ def test_stored_features_round_trip_on_random_text(seed: int):
         stored = text_features(title, text)
         for t in (when, None):
             assert same_features(decode_features(stored, t), features(title, text, t)), title
+        # The parts are disjoint, so they give the layers' sizes and weight without sets.
+        f = features(title, text, when)
+        assert sum(map(len, f.parts)) == len(f.tokens) == len(set(f.all_tokens()))
+        assert sorted(map(str, f.title_tokens())) == sorted(map(str, f.layers[1]))
+        steps = sim_module._STEPS
+        assert f.total == sum(s * len(layer) for s, layer in zip(steps, f.layers, strict=True))
 
 
 # The kept features of the five seeds under FEATURES_VERSION. When this changes, so does what
