@@ -528,13 +528,22 @@ def _index_columns(title: str, text: str) -> tuple[str, str]:
 FEATURES_KEEP = timedelta(days=8)
 
 
-def _indexed(rows: Iterable[tuple[int, str, str]], features: list[tuple]) -> Iterator[tuple]:
+FEATURES_CHUNK = 50
+
+
+def _indexed(conn: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> Iterator[tuple]:
     """``items_fts`` rows for (id, title, text) rows; each story's event features, made from
-    the same folded text, go to ``features`` on the way."""
+    the same folded text, are written on the way, a few at a time (a batch's worth held at
+    once would be a megabyte at the poll's peak memory)."""
+    features: list[tuple] = []
     for item_id, title, text in rows:
         title, text = fold(title), fold(text)
         features.append((item_id, *text_features(title, text, folded=True)))
+        if len(features) == FEATURES_CHUNK:
+            _write_event_features(conn, features)
+            features.clear()
         yield item_id, segment_folded(title), segment_folded(text)
+    _write_event_features(conn, features)
 
 
 def keep_event_features(conn: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
@@ -598,12 +607,9 @@ def index_pending(
                 "(SELECT item_id FROM fts_pending WHERE item_id <= ?)",
                 (last,),
             )
-            features: list[tuple] = []
             conn.executemany(
-                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-                _indexed(rows, features),
+                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)", _indexed(conn, rows)
             )
-            _write_event_features(conn, features)
             # Exactly the rows read (the write lock is held), plus any whose story is gone.
             conn.execute("DELETE FROM fts_pending WHERE item_id <= ?", (last,))
         done += len(ids)

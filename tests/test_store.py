@@ -195,7 +195,8 @@ def kept_features(db):
     }
 
 
-def test_indexing_keeps_event_features_of_the_same_text(db):
+def test_indexing_keeps_event_features_of_the_same_text(db, monkeypatch):
+    monkeypatch.setattr(store, "FEATURES_CHUNK", 2)  # written while the index rows stream
     texts = {
         f"普京与拜登{n}月{n}日通话": f"据Reuters报道，双方讨论了{n}0万人的问题。乌克兰局势紧张。"
         for n in range(1, 8)
