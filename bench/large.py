@@ -67,7 +67,7 @@ def build(items: int, cache: Path = DEFAULT_CACHE, *, seed: int = 7) -> dict:
     """Build (or find) the large store; returns facts about it (and how long it took)."""
     from monitor.canonical import url_key
     from monitor.fulltext import segment
-    from monitor.store import FEATURES_KEEP, keep_event_features, open_db
+    from monitor.store import FEATURES_KEEP, iso, keep_event_features, open_db
 
     path = store_path(items, cache)
     meta_path = path.with_suffix(".json")
@@ -200,8 +200,7 @@ def build(items: int, cache: Path = DEFAULT_CACHE, *, seed: int = 7) -> dict:
     keep_event_features(
         conn,
         conn.execute(
-            "SELECT id, title, text FROM items WHERE first_seen >= ?",
-            (features_since.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+            "SELECT id, title, text FROM items WHERE first_seen >= ?", (iso(features_since),)
         ).fetchall(),
     )
     conn.execute("COMMIT")

@@ -25,7 +25,7 @@ from .config import Config, Watch, parse_duration
 from .fulltext import QueryTooShort, fts_query
 from .match import FoldedStory, Matcher, fold_story
 from .models import Digest, DigestEntry, DigestStory
-from .store import iso, transaction
+from .store import first_id_since, iso, transaction
 
 LEAD_CHARS = 120
 _SENTENCE_END = "。！？；!?;…"
@@ -179,14 +179,9 @@ def load_stories(
     params: list = [iso(start)]
     match = _prefilter(watch)
     if match:
-        # Ids grow with first_seen: bounding the FTS scan by the window's first id keeps a
-        # common term from walking the whole index.
-        # INDEXED BY: left alone, SQLite answers min(id) by walking every rowid (1 s per
-        # million items) instead of the window's slice of the first_seen index.
-        first = db.conn.execute(
-            "SELECT min(id) FROM items INDEXED BY items_first_seen WHERE first_seen >= ?",
-            (iso(start),),
-        ).fetchone()[0]
+        # Bounding the FTS scan by the window's first id keeps a common term from walking
+        # the whole index.
+        first = first_id_since(db.conn, start)
         # Stories queued for indexing (store.index_pending) go to the matcher unfiltered.
         sql += (
             " AND (id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid >= ?)"

@@ -10,13 +10,13 @@ from datetime import datetime
 import sqlite_utils
 
 from .decide import SourceState
-from .store import iso
+from .store import iso, parse_iso
 
 _TIME_FIELDS = {"next_check", "last_attempt", "last_success", "retired_at"}
 
 
 def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    return parse_iso(value) if value else None
 
 
 def load_states(db: sqlite_utils.Database) -> dict[str, SourceState]:
