@@ -63,7 +63,7 @@ PARSE_STEPS = (
 )
 STORE_STEPS = (
     ("story_sketch", "content sketch (story_sketch)"),
-    ("_find_copy", "copy lookup by sketch (_find_copy)"),
+    ("_Known.find_copy", "copy lookup by sketch (find_copy)"),
     ("fold", INDEX_FOLD),
 )
 
@@ -83,6 +83,15 @@ def timed(name: str, fn):
 
 def patch(module, attr: str, name: str) -> None:
     setattr(module, attr, timed(name, getattr(module, attr)))
+
+
+def _owner(module, name: str) -> tuple[object, str] | None:
+    """``(object, attribute)`` for ``name`` or ``Class.method`` in module, if it is there."""
+    *path, attr = name.split(".")
+    owner = module
+    for part in path:
+        owner = getattr(owner, part, None)
+    return (owner, attr) if callable(getattr(owner, attr, None)) else None
 
 
 def start_server(root: Path, cache: Path) -> tuple[subprocess.Popen, str]:
@@ -177,9 +186,9 @@ def main(argv: list[str] | None = None) -> None:
             for it in batch
         ]
         # The store's own steps, whichever this version of monitor.store has.
-        steps = [(m, lab) for m, lab in STORE_STEPS if callable(getattr(store, m, None))]
-        for attr, label in steps:
-            patch(store, attr, label)
+        steps = [(*_owner(store, m), lab) for m, lab in STORE_STEPS if _owner(store, m)]
+        for owner, attr, label in steps:
+            patch(owner, attr, label)
         t = time.perf_counter()
         with transaction(db) as conn:
             write_items(conn, where, now=datetime.now(UTC))
@@ -189,8 +198,8 @@ def main(argv: list[str] | None = None) -> None:
         TIMES[INDEX] = time.perf_counter() - t
 
         # The end-to-end poll below runs without the wrappers.
-        for attr, _label in steps:
-            setattr(store, attr, getattr(store, attr).__wrapped__)
+        for owner, attr, _label in steps:
+            setattr(owner, attr, getattr(owner, attr).__wrapped__)
         for module, attr in patched:
             setattr(module, attr, getattr(module, attr).__wrapped__)
         bodymod.cleaner = plain_cleaner

@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -382,62 +382,155 @@ def _alias_keys(item: Item) -> list[tuple[str, str]]:
     return out
 
 
-def _find_story(conn: sqlite3.Connection, item: Item, aliases) -> int | None:
-    row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (item.story_key,)).fetchone()
-    if row:
-        return row[0]
-    for key, _ in aliases:
-        row = conn.execute("SELECT item_id FROM item_urls WHERE url_key = ?", (key,)).fetchone()
-        if row:
-            return row[0]
-    if item.title_key:
-        # Same outlet, same title: one story when at least one side carries no URL; two
-        # linked articles of one outlet may share a title ("每日新闻") and stay apart.
-        has_url = bool(item.canonical_url)
-        for item_id, canonical in conn.execute(
-            "SELECT id, canonical_url FROM items WHERE title_key = ? ORDER BY id",
-            (item.title_key,),
-        ):
-            if not has_url or canonical is None:
-                return item_id
-    return None
+# Keys read per query: far under SQLite's limit of bound parameters.
+_IN_CHUNK = 500
 
 
-def _insert_item(conn: sqlite3.Connection, item: Item, ts: str, sk: Sequence[int] | None) -> int:
-    cur = conn.execute(
-        """INSERT INTO items (story_key, title, url, canonical_url, site, author, published,
-               summary, text, html, images, tags, lang, format, title_key, first_seen, last_seen)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        (
-            item.story_key,
-            item.title,
-            item.url,
-            item.canonical_url,
-            item.site,
-            item.author,
-            item.published,
-            item.summary,
-            item.text,
-            item.html,
-            json.dumps(
-                [{"url": i.url, "caption": i.caption} for i in item.images], ensure_ascii=False
-            ),
-            json.dumps(item.tags, ensure_ascii=False),
-            item.lang,
-            item.format,
-            item.title_key,
-            ts,
-            ts,
-        ),
-    )
-    item_id = cur.lastrowid
-    conn.execute("INSERT INTO fts_pending (item_id) VALUES (?)", (item_id,))
-    if sk:
-        conn.executemany(
-            "INSERT OR IGNORE INTO item_sketches (hash, item_id) VALUES (?, ?)",
-            [(h, item_id) for h in sk],
+def _rows_in(conn: sqlite3.Connection, sql: str, values: Collection) -> Iterator[tuple]:
+    """The rows of ``sql`` (one ``IN ({})``) for ``values``, a chunk of them per query."""
+    values = list(values)
+    for k in range(0, len(values), _IN_CHUNK):
+        chunk = values[k : k + _IN_CHUNK]
+        yield from conn.execute(sql.format(",".join("?" * len(chunk))), chunk)
+
+
+class _Known:
+    """What the store holds for one batch's keys, URLs, titles and sketch hashes, read in a
+    few queries up front and kept current as the batch writes, so that an item finds a
+    story stored earlier in its own batch exactly as it finds one stored before it."""
+
+    def __init__(self, conn: sqlite3.Connection, items: list[Item], aliases: list[list]):
+        self.conn = conn
+        self.keys: dict[str, int] = dict(
+            _rows_in(
+                conn,
+                "SELECT key, item_id FROM item_keys WHERE key IN ({})",
+                {i.story_key for i in items},
+            )
         )
-    return item_id
+        self.urls: dict[str, int] = dict(
+            _rows_in(
+                conn,
+                "SELECT url_key, item_id FROM item_urls WHERE url_key IN ({})",
+                {k for a in aliases for k, _ in a},
+            )
+        )
+        # title_key -> [[id, canonical_url], ...] in id order; id -> its row, to update.
+        self.titles: dict[str, list[list]] = {}
+        self.title_rows: dict[int, list] = {}
+        for title_key, item_id, canonical in _rows_in(
+            conn,
+            "SELECT title_key, id, canonical_url FROM items WHERE title_key IN ({}) ORDER BY id",
+            {i.title_key for i in items if i.title_key},
+        ):
+            self._add_title(title_key, item_id, canonical)
+        # Sketch hash -> stories holding it: stored ones (for the hashes read so far) and
+        # the ones this batch wrote, whose sketches are kept until the batch's end.
+        self.by_hash: dict[int, list[int]] = {}
+        self.hashes_read: set[int] = set()
+        self.sketch_of: dict[int, Sequence[int]] = {}
+
+    def _add_title(self, title_key: str, item_id: int, canonical: str | None) -> None:
+        row = [item_id, canonical]
+        self.titles.setdefault(title_key, []).append(row)
+        self.title_rows[item_id] = row
+
+    def find(self, item: Item, aliases: list[tuple[str, str]]) -> int | None:
+        """The story an item belongs to by key, by URL alias, or by outlet and title."""
+        found = self.keys.get(item.story_key)
+        if found is not None:
+            return found
+        for key, _ in aliases:
+            found = self.urls.get(key)
+            if found is not None:
+                return found
+        if item.title_key:
+            # Same outlet, same title: one story when at least one side carries no URL; two
+            # linked articles of one outlet may share a title ("每日新闻") and stay apart.
+            has_url = bool(item.canonical_url)
+            for item_id, canonical in self.titles.get(item.title_key, ()):
+                if not has_url or canonical is None:
+                    return item_id
+        return None
+
+    def read_hashes(self, hashes: Collection[int]) -> None:
+        """Read which stored stories hold these sketch hashes: all of a batch's at once
+        before its first :meth:`find_copy`, which reads any it still lacks itself."""
+        hashes = [h for h in hashes if h not in self.hashes_read]
+        self.hashes_read.update(hashes)
+        for h, item_id in _rows_in(
+            self.conn, "SELECT hash, item_id FROM item_sketches WHERE hash IN ({})", hashes
+        ):
+            self.by_hash.setdefault(h, []).append(item_id)
+
+    def find_copy(self, sk: Sequence[int], threshold: float) -> int | None:
+        """A story whose sentences this one mostly shares (a copy without a shared URL):
+        the five sharing the most hashes (then the oldest) are compared in full."""
+        self.read_hashes(sk)
+        shared: dict[int, int] = {}
+        for h in sk:
+            for item_id in self.by_hash.get(h, ()):
+                shared[item_id] = shared.get(item_id, 0) + 1
+        for item_id in sorted(shared, key=lambda i: (-shared[i], i))[:5]:
+            theirs = self.sketch_of.get(item_id)
+            if theirs is None:
+                theirs = [
+                    h
+                    for (h,) in self.conn.execute(
+                        "SELECT hash FROM item_sketches WHERE item_id = ? ORDER BY hash",
+                        (item_id,),
+                    )
+                ]
+            if sketch_similarity(sk, theirs) >= threshold:
+                return item_id
+        return None
+
+    def added(self, item: Item, item_id: int, sk: Sequence[int] | None) -> None:
+        """A story this batch stored: later items find it by its title and sketch."""
+        if item.title_key:
+            self._add_title(item.title_key, item_id, item.canonical_url)
+        if sk:
+            self.sketch_of[item_id] = sk
+            for h in sk:
+                self.by_hash.setdefault(h, []).append(item_id)
+
+    def named(self, item_id: int, item: Item, aliases: list[tuple[str, str]]) -> None:
+        """The story's key and URLs as ``INSERT OR IGNORE`` leaves them: the first wins."""
+        self.keys.setdefault(item.story_key, item_id)
+        for key, _ in aliases:
+            self.urls.setdefault(key, item_id)
+
+    def linked(self, item_id: int, canonical: str) -> None:
+        row = self.title_rows.get(item_id)
+        if row is not None and row[1] is None:
+            row[1] = canonical
+
+
+def _item_row(item: Item, ts: str) -> tuple:
+    return (
+        item.story_key,
+        item.title,
+        item.url,
+        item.canonical_url,
+        item.site,
+        item.author,
+        item.published,
+        item.summary,
+        item.text,
+        item.html,
+        json.dumps([{"url": i.url, "caption": i.caption} for i in item.images], ensure_ascii=False),
+        json.dumps(item.tags, ensure_ascii=False),
+        item.lang,
+        item.format,
+        item.title_key,
+        ts,
+        ts,
+    )
+
+
+_INSERT_ITEM = """INSERT INTO items (story_key, title, url, canonical_url, site, author,
+    published, summary, text, html, images, tags, lang, format, title_key, first_seen,
+    last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
 
 
 def save_items(
@@ -453,26 +546,6 @@ def save_items(
         return write_items(conn, entries, now=now, copy_similarity=copy_similarity)
 
 
-def _find_copy(conn: sqlite3.Connection, sk: Sequence[int], threshold: float) -> int | None:
-    """A stored story whose sentences this one mostly shares (a copy without a shared URL)."""
-    marks = ",".join("?" * len(sk))
-    candidates = conn.execute(
-        f"SELECT item_id FROM item_sketches WHERE hash IN ({marks}) "
-        "GROUP BY item_id ORDER BY count(*) DESC, item_id LIMIT 5",
-        sk,
-    ).fetchall()
-    for (item_id,) in candidates:
-        theirs = [
-            h
-            for (h,) in conn.execute(
-                "SELECT hash FROM item_sketches WHERE item_id = ? ORDER BY hash", (item_id,)
-            )
-        ]
-        if sketch_similarity(sk, theirs) >= threshold:
-            return item_id
-    return None
-
-
 def write_items(
     conn: sqlite3.Connection,
     entries: Iterable[tuple[Item, Sighting]],
@@ -483,21 +556,40 @@ def write_items(
     """The body of :func:`save_items`, for callers that hold a wider transaction (a poll).
 
     A story is found by key, by URL alias, by outlet + title (when a side has no link),
-    and last by content: a copy sharing ``copy_similarity`` of its sentences.
+    and last by content: a copy sharing ``copy_similarity`` of its sentences. The batch's
+    lookups are a few queries for all its items (:class:`_Known`), not a few per item;
+    the result is the same as writing the items one at a time.
     """
-    ts = iso(now)
-    results: list[Saved] = []
-    for item, where in entries:
+    entries = list(entries)
+    for item, _ in entries:
         if not item.story_key:
             raise ValueError(f"item {item.title!r} has no story key")
-        aliases = _alias_keys(item)
-        item_id = _find_story(conn, item, aliases)
+    items = [item for item, _ in entries]
+    aliases = [_alias_keys(item) for item in items]
+    known = _Known(conn, items, aliases)
+    # Only stories no key finds need a sketch; parse workers send it along ready-made.
+    sketches = {
+        k: item.sketch if item.sketch is not None else story_sketch(item.text)
+        for k, (item, a) in enumerate(zip(items, aliases, strict=True))
+        if known.find(item, a) is None
+    }
+    known.read_hashes({h for sk in sketches.values() for h in sk})
+    ts = iso(now)
+    results: list[Saved] = []
+    named_keys, named_urls, new_sketches, queued = [], [], [], []
+    for k, ((item, where), item_aliases) in enumerate(zip(entries, aliases, strict=True)):
+        item_id = known.find(item, item_aliases)
+        sk = None
         if item_id is None:
-            # Only stories no key found need one; parse workers send it along ready-made.
-            sk = item.sketch if item.sketch is not None else story_sketch(item.text)
-            item_id = _find_copy(conn, sk, copy_similarity) if sk else None
+            sk = sketches.get(k)
+            if sk is None:  # a title match it had before the batch is gone (linked since)
+                sk = item.sketch if item.sketch is not None else story_sketch(item.text)
+            item_id = known.find_copy(sk, copy_similarity) if sk else None
         if item_id is None:
-            item_id = _insert_item(conn, item, ts, sk)
+            item_id = conn.execute(_INSERT_ITEM, _item_row(item, ts)).lastrowid
+            known.added(item, item_id, sk)
+            queued.append((item_id,))
+            new_sketches.extend((h, item_id) for h in sk or ())
             status = "new"
         else:
             status = None
@@ -509,20 +601,18 @@ def write_items(
                     "WHERE id = ? AND canonical_url IS NULL",
                     (item.url, item.canonical_url, item_id),
                 )
-        conn.execute(
-            "INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)",
-            (item.story_key, item_id),
+                known.linked(item_id, item.canonical_url)
+        known.named(item_id, item, item_aliases)
+        named_keys.append((item.story_key, item_id))
+        named_urls.extend((key, url, item_id, ts) for key, url in item_aliases)
+        # A new story has no sightings yet; a known one may have this very one.
+        seen = status is None and (
+            conn.execute(
+                "UPDATE sightings SET last_seen = ?, times_seen = times_seen + 1 "
+                "WHERE item_id = ? AND source = ? AND location = ?",
+                (ts, item_id, where.source, where.location),
+            ).rowcount
         )
-        conn.executemany(
-            "INSERT OR IGNORE INTO item_urls (url_key, url, item_id, first_seen) "
-            "VALUES (?, ?, ?, ?)",
-            [(k, u, item_id, ts) for k, u in aliases],
-        )
-        seen = conn.execute(
-            "UPDATE sightings SET last_seen = ?, times_seen = times_seen + 1 "
-            "WHERE item_id = ? AND source = ? AND location = ?",
-            (ts, item_id, where.source, where.location),
-        ).rowcount
         if not seen:
             conn.execute(
                 "INSERT INTO sightings (item_id, source, location, url, format, "
@@ -530,6 +620,16 @@ def write_items(
                 (item_id, where.source, where.location, item.url, item.format, ts, ts),
             )
         results.append(Saved(status or ("seen" if seen else "merged"), item_id, item.story_key))
+    # What only later batches read, written at the end in the order the items came.
+    conn.executemany("INSERT INTO fts_pending (item_id) VALUES (?)", queued)
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_sketches (hash, item_id) VALUES (?, ?)", new_sketches
+    )
+    conn.executemany("INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)", named_keys)
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_urls (url_key, url, item_id, first_seen) VALUES (?, ?, ?, ?)",
+        named_urls,
+    )
     return results
 
 

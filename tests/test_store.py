@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,6 +101,85 @@ def test_alias_url_joins_a_story(db):
     save_items(db, [(item("A", "https://news.example/a"), Sighting("s", "1"))], now=NOW)
     copy = item("A copy", "https://mirror.example/copy", alt_urls=["http://NEWS.example/a#top"])
     assert save_items(db, [(copy, Sighting("m", "2"))], now=NOW)[0].status == "merged"
+
+
+STORE_TABLES = {
+    "items": "id",
+    "item_keys": "key",
+    "item_urls": "url_key",
+    "sightings": "id",
+    "item_sketches": "hash, item_id",
+    "fts_pending": "item_id",
+}
+
+
+def dump(db):
+    return {
+        t: db.conn.execute(f"SELECT * FROM {t} ORDER BY {o}").fetchall()
+        for t, o in STORE_TABLES.items()
+    }
+
+
+def random_batch(rng, n):
+    """Items that meet each other every way a store joins stories: the same link in
+    another form, an alias, an outlet's title with and without a link, a copied text."""
+    paragraphs = [
+        "\n".join(f"第{i}段：{who}周五表示，{what}。" for i in range(6))
+        for who, what in [
+            ("美国总统拜登", "已经警告俄罗斯总统普京对乌克兰采取行动将引发制裁"),
+            ("乌克兰总统泽连斯基", "感谢盟友的支持而局势仍然紧张"),
+            ("德国总理朔尔茨", "天然气管道的审批仍需等待欧盟的决定"),
+        ]
+    ]
+    texts = [*paragraphs, *(p.replace("周五", "週五") + "\n（责任编辑：某某）" for p in paragraphs)]
+    texts += ["短讯", ""]
+    links = [None, None, *(f"https://news.example/{k}" for k in range(8))]
+    out = []
+    for _ in range(n):
+        url = rng.choice(links)
+        if url and rng.random() < 0.3:
+            url = url.replace("https://news.", "http://NEWS.") + "?utm_source=rss#top"
+        alt = [rng.choice(links[2:])] if rng.random() < 0.2 else []
+        it = item(
+            rng.choice(["每日新闻", "拜登警告普京", "今日要闻"]),
+            url,
+            rng.choice(["RFI", "DW 中文"]),
+            text=rng.choice(texts),
+            alt_urls=alt,
+        )
+        out.append((it, Sighting(rng.choice("ab"), rng.choice(["1", "2", url or "3"]))))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_batch_is_stored_as_its_items_one_at_a_time(tmp_path, seed):
+    """The batch's lookups are read once and kept current: the same statuses, stories,
+    keys, URLs, sightings and sketches as writing the items one by one."""
+    rng = random.Random(seed)
+    earlier, batch = random_batch(rng, 4), random_batch(rng, 30)
+    whole, single = store.open_db(tmp_path / "a.db"), store.open_db(tmp_path / "b.db")
+    for db in (whole, single):
+        save_items(db, earlier, now=NOW)
+    saved = save_items(whole, batch, now=LATER)
+    one_by_one = [save_items(single, [entry], now=LATER)[0] for entry in batch]
+    assert saved == one_by_one
+    assert dump(whole) == dump(single)
+    assert {s.status for s in saved} == {"new", "merged", "seen"}
+
+
+def test_a_story_that_learns_its_link_in_a_batch_stops_matching_linked_titles(db):
+    """A link-less story takes the first linked report of its title; a second linked report
+    later in the same batch is another article, as it would be in a later batch."""
+    save_items(db, [(item("每日新闻", site="RFI"), Sighting("import", "f"))], now=NOW)
+    saved = save_items(
+        db,
+        [
+            (item("每日新闻", "https://www.rfi.fr/cn/1", "RFI"), Sighting("feed", "1")),
+            (item("每日新闻", "https://www.rfi.fr/cn/2", "RFI"), Sighting("feed", "2")),
+        ],
+        now=LATER,
+    )
+    assert [s.status for s in saved] == ["merged", "new"]
 
 
 def test_a_failing_batch_leaves_the_store_as_before(db):
