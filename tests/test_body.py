@@ -139,6 +139,22 @@ def test_badly_nested_bodies_keep_every_word_in_order(seed: int):
     assert images == tree_images
 
 
+PLAIN_TEXT_CHARS = [*"美国总统 \t\n\x0c\x85\u2028\u3000\xa0abc.,\"'/=\ufffd\u200b\ue000\U0001f600",
+                    *map(chr, range(1, 32)), *map(chr, range(0x7F, 0xA0)),
+                    "<", ">", "&", "&amp;", "\r", "\0", "\ufeff"]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_text_without_markup_skips_the_sanitizer_for_the_same_text(seed: int):
+    rng = random.Random(seed)
+    skipped = 0
+    for _ in range(2000):
+        s = "".join(rng.choice(PLAIN_TEXT_CHARS) for _ in range(rng.randint(0, 40)))
+        assert body.text(s) == body.text_of_clean(cleaner(None, body._WIDE_TAGS)(s)), repr(s)
+        skipped += body._CHANGED_BY_SANITIZER.search(s) is None
+    assert 200 < skipped < 1800
+
+
 def test_text_after_a_leading_script_is_kept():
     html = "<script>x()</script><nav>\n导航</nav><section>正文</section>"
     assert body.text(html) == "导航\n正文"

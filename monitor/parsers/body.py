@@ -46,6 +46,10 @@ _IMG = re.compile(rf"<img\b({_ATTRS})>")
 _SRC = re.compile(r'\ssrc="([^"]*)"')
 _TREE_ONLY = re.compile(rf"<(?:figure|noscript|img\b[^>]*\bdata-src|{PSEUDO_LINK_TAG})", re.I)
 # A start tag of plain markup (see fastfeed.RawHTML) with at least two attributes.
+# What makes the sanitizer's text differ from the plain reading of a string: markup and
+# character references, NUL and a leading byte-order mark (both dropped). A CR, a lone
+# ">" or a vertical tab come out of both readings alike (the lines are squeezed).
+_CHANGED_BY_SANITIZER = re.compile("[<&\0\ufeff]")
 _MULTI_ATTR = re.compile(r'<[a-zA-Z][a-zA-Z0-9]*((?:\s+[^\s=>/"]+\s*=\s*"[^"]*"){2,})\s*/?>')
 _ATTR = re.compile(r'\s+([^\s=>/"]+)\s*=\s*"[^"]*"')
 
@@ -70,6 +74,8 @@ def read(
 
 def text(html: str) -> str:
     """Plain text of a fragment, as :func:`monitor.parsers.html.html_to_text` reads it."""
+    if not _CHANGED_BY_SANITIZER.search(html):
+        return lines_of(html)  # a description with no markup: as the sanitizer leaves it
     return text_of_clean(cleaner(None, _WIDE_TAGS)(html))
 
 
