@@ -528,6 +528,11 @@ def _item_row(item: Item, ts: str) -> tuple:
     )
 
 
+def _sketch(item: Item) -> Sequence[int]:
+    """Parse workers send the sketch along ready-made; otherwise it is made here."""
+    return item.sketch if item.sketch is not None else story_sketch(item.text)
+
+
 _INSERT_ITEM = """INSERT INTO items (story_key, title, url, canonical_url, site, author,
     published, summary, text, html, images, tags, lang, format, title_key, first_seen,
     last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
@@ -567,9 +572,9 @@ def write_items(
     items = [item for item, _ in entries]
     aliases = [_alias_keys(item) for item in items]
     known = _Known(conn, items, aliases)
-    # Only stories no key finds need a sketch; parse workers send it along ready-made.
+    # Only stories no key finds need a sketch.
     sketches = {
-        k: item.sketch if item.sketch is not None else story_sketch(item.text)
+        k: _sketch(item)
         for k, (item, a) in enumerate(zip(items, aliases, strict=True))
         if known.find(item, a) is None
     }
@@ -583,7 +588,7 @@ def write_items(
         if item_id is None:
             sk = sketches.get(k)
             if sk is None:  # a title match it had before the batch is gone (linked since)
-                sk = item.sketch if item.sketch is not None else story_sketch(item.text)
+                sk = _sketch(item)
             item_id = known.find_copy(sk, copy_similarity) if sk else None
         if item_id is None:
             item_id = conn.execute(_INSERT_ITEM, _item_row(item, ts)).lastrowid
