@@ -10,6 +10,7 @@ import operator
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import opencc
 
@@ -114,11 +115,32 @@ def detect_lang(text: str, *, sample: int = 2000) -> str:
     simp = to_simplified(head)
     if simp == head:  # nothing Traditional-only, so it cannot be zh-Hant
         return "zh-Hans"
-    trad = to_traditional(head)
     # Characters that change under t2s are Traditional-only; under s2t, Simplified-only.
     trad_only = sum(map(operator.ne, head, simp))
-    simp_only = sum(map(operator.ne, head, trad))
+    simp_only = sum(map(simplified_only().__contains__, head))
     return "zh-Hant" if trad_only > simp_only else "zh-Hans"
+
+
+_SIMPLIFIED_ONLY = Path(__file__).with_name("simplified_only.txt")
+
+
+@lru_cache(maxsize=1)
+def simplified_only() -> frozenset[str]:
+    """The characters OpenCC's s2t changes on their own (发, 国, 乌 …): Simplified-only.
+
+    Read from a table shipped with the package (:func:`simplified_only_from_opencc` makes
+    it): OpenCC's s2t converter loads a phrase dictionary of ~26 MB that would stay in the
+    daemon's memory, and the script vote needs no more than which characters change.
+    """
+    return frozenset(_SIMPLIFIED_ONLY.read_text(encoding="utf-8").strip())
+
+
+def simplified_only_from_opencc() -> str:
+    """The contents of ``simplified_only.txt``: every character beyond ASCII that OpenCC's
+    s2t converts when it stands alone, in code point order (its test compares the two)."""
+    chars = [chr(c) for c in range(0x80, 0x30000) if not 0xD800 <= c <= 0xDFFF]
+    converted = to_traditional("\n".join(chars)).split("\n")
+    return "".join(a for a, b in zip(chars, converted, strict=True) if a != b)
 
 
 _SCRIPT_SAMPLE = 300

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 import pytest
 
+from monitor import text as text_module
 from monitor.models import NotAnArticle, ParseError
 from monitor.parsers import dates, detect, parse
 from monitor.parsers.html import clean_html, html_to_text, join_url, squeeze, summarize
@@ -640,6 +641,26 @@ def test_epoch_ms():
 )
 def test_detect_lang_votes_on_the_script(text: str, lang: str):
     assert detect_lang(text) == lang
+
+
+def test_script_vote_reads_the_shipped_table_not_opencc_s2t(monkeypatch):
+    """OpenCC's s2t converter costs ~26 MB to load; parsing Traditional text must not."""
+
+    def refuse(_s):
+        raise AssertionError("s2t loaded")
+
+    monkeypatch.setattr(text_module, "to_traditional", refuse)
+    assert detect_lang("歐洲各國在烏克蘭問題上立場不一，德國與法國主張對話。" * 3) == "zh-Hant"
+    assert detect_lang("欧洲各国在乌克兰问题上立场不一，德國與法國主张对话。" * 3) == "zh-Hans"
+
+
+def test_simplified_only_table_is_what_opencc_s2t_changes():
+    shipped = text_module._SIMPLIFIED_ONLY.read_text(encoding="utf-8").strip()
+    assert shipped == text_module.simplified_only_from_opencc(), (
+        "OpenCC changed: rewrite monitor/simplified_only.txt from simplified_only_from_opencc()"
+    )
+    assert {"发", "国", "乌", "兰"} <= text_module.simplified_only()
+    assert not {"發", "國", "烏", "蘭", "中", "a"} & text_module.simplified_only()
 
 
 @pytest.mark.parametrize(
