@@ -1,4 +1,5 @@
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -334,6 +335,28 @@ def test_a_store_from_before_the_index_queue_is_migrated(tmp_path):
     assert count(db, "fts_pending") == 0
     save_items(db, [(item("标题", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
     assert count(db, "fts_pending") == 1
+
+
+def test_the_index_gathers_8_mb_of_terms_before_writing_new_and_migrated_stores(tmp_path):
+    def hashsize(db):
+        rows = db.conn.execute("SELECT v FROM items_fts_config WHERE k = 'hashsize'").fetchall()
+        return rows[0][0] if rows else None
+
+    assert hashsize(store.open_db(tmp_path / "new.db")) == 8 << 20
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    for script in store.MIGRATIONS[:4]:
+        for stmt in store._statements(script):
+            conn.execute(stmt)
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    db = store.open_db(path)
+    assert hashsize(db) == 8 << 20
+    # Searching still works through the setting (a wrong config row would make FTS5 fail).
+    save_items(db, [(item("普京讲话", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
+    assert store.index_pending(db) == 1
+    assert [r["title"] for r in store.search(db, "普京")] == ["普京讲话"]
 
 
 def test_find_item_by_key_url_or_id(db):
