@@ -319,18 +319,20 @@ def test_event_features_are_kept_for_the_last_days_of_stories_only(db):
     assert count(db, "items") == 6  # only the kept features go; the stories stay
 
 
-def test_a_store_from_before_the_index_queue_is_migrated(tmp_path):
-    import sqlite3
-
-    path = tmp_path / "old.db"
+def store_at_version(path, version: int):
+    """A store as monitor left it at schema ``version``, opened (and so migrated) now."""
     conn = sqlite3.connect(path)
-    for script in store.MIGRATIONS[:2]:
+    for script in store.MIGRATIONS[:version]:
         for stmt in store._statements(script):
             conn.execute(stmt)
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
-    db = store.open_db(path)
+    return store.open_db(path)
+
+
+def test_a_store_from_before_the_index_queue_is_migrated(tmp_path):
+    db = store_at_version(tmp_path / "old.db", 2)
     assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
     assert count(db, "fts_pending") == 0
     save_items(db, [(item("标题", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
@@ -343,15 +345,7 @@ def test_the_index_gathers_8_mb_of_terms_before_writing_new_and_migrated_stores(
         return rows[0][0] if rows else None
 
     assert hashsize(store.open_db(tmp_path / "new.db")) == 8 << 20
-    path = tmp_path / "v4.db"
-    conn = sqlite3.connect(path)
-    for script in store.MIGRATIONS[:4]:
-        for stmt in store._statements(script):
-            conn.execute(stmt)
-    conn.execute("PRAGMA user_version = 4")
-    conn.commit()
-    conn.close()
-    db = store.open_db(path)
+    db = store_at_version(tmp_path / "v4.db", 4)
     assert hashsize(db) == 8 << 20
     # Searching still works through the setting (a wrong config row would make FTS5 fail).
     save_items(db, [(item("普京讲话", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
