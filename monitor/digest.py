@@ -25,7 +25,7 @@ from .config import Config, Watch, parse_duration
 from .fulltext import QueryTooShort, fts_query
 from .match import FoldedStory, Matcher, fold_story
 from .models import Digest, DigestEntry, DigestStory
-from .store import first_id_since, iso, transaction
+from .store import first_id_since, iso, rows_in, transaction
 
 LEAD_CHARS = 120
 _SENTENCE_END = "。！？；!?;…"
@@ -198,20 +198,17 @@ def load_stories(
     cache = StoryCache() if cache is None else cache
     missing = [i for i in ids if i not in cache]
     loaded: dict[int, Story] = {}
-    for i in range(0, len(missing), 500):
-        chunk = missing[i : i + 500]
-        rows = db.conn.execute(
-            "SELECT id, story_key, items.title, text, site, published, first_seen, "
-            "coalesce(canonical_url, url), f.lead, f.title, f.entities, f.title_entities, "
-            "f.mentioned FROM items LEFT JOIN event_features f "
-            f"ON f.item_id = items.id AND f.version = {similarity.FEATURES_VERSION} "
-            f"WHERE id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        for r in rows:
-            story = loaded[r[0]] = Story(*r[:8])
-            if r[8] is not None:
-                story.stored_features = similarity.StoredFeatures(*r[8:])
+    sql = (
+        "SELECT id, story_key, items.title, text, site, published, first_seen, "
+        "coalesce(canonical_url, url), f.lead, f.title, f.entities, f.title_entities, "
+        "f.mentioned FROM items LEFT JOIN event_features f "
+        f"ON f.item_id = items.id AND f.version = {similarity.FEATURES_VERSION} "
+        "WHERE id IN ({})"
+    )
+    for r in rows_in(db.conn, sql, missing):
+        story = loaded[r[0]] = Story(*r[:8])
+        if r[8] is not None:
+            story.stored_features = similarity.StoredFeatures(*r[8:])
     _attach_sightings(db.conn, loaded, config)
     cache.update(loaded)
     return [cache[i] for i in ids if i in cache]
@@ -219,24 +216,17 @@ def load_stories(
 
 def _attach_sightings(conn: sqlite3.Connection, stories: dict[int, Story], config: Config):
     mirror_kinds = {s.name for s in config.sources if s.kind in ("mirror", "page")}
-    ids = list(stories)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for item_id, source, location in conn.execute(
-            f"SELECT item_id, source, location FROM sightings WHERE item_id IN ({marks}) "
-            "ORDER BY id",
-            chunk,
+    sql = "SELECT item_id, source, location FROM sightings WHERE item_id IN ({}) ORDER BY id"
+    for item_id, source, location in rows_in(conn, sql, stories):
+        story = stories[item_id]
+        story.sources.add(source)
+        if (
+            source in mirror_kinds
+            and location.startswith(("http://", "https://"))
+            and location != story.url
+            and location not in story.mirror_links
         ):
-            story = stories[item_id]
-            story.sources.add(source)
-            if (
-                source in mirror_kinds
-                and location.startswith(("http://", "https://"))
-                and location != story.url
-                and location not in story.mirror_links
-            ):
-                story.mirror_links.append(location)
+            story.mirror_links.append(location)
 
 
 # --- matching, grouping, ordering ----------------------------------------------------------

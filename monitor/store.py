@@ -391,12 +391,12 @@ def _alias_keys(item: Item) -> list[tuple[str, str]]:
     return out
 
 
-# Keys read per query: far under SQLite's limit of bound parameters.
+# Values bound per query: far under SQLite's limit of bound parameters.
 _IN_CHUNK = 500
 
 
-def _rows_in(conn: sqlite3.Connection, sql: str, values: Collection) -> Iterator[tuple]:
-    """The rows of ``sql`` (one ``IN ({})``) for ``values``, a chunk of them per query."""
+def rows_in(conn: sqlite3.Connection, sql: str, values: Collection) -> Iterator[tuple]:
+    """The rows of ``sql``, whose one ``IN ({})`` takes ``values``, a chunk per query."""
     values = list(values)
     for k in range(0, len(values), _IN_CHUNK):
         chunk = values[k : k + _IN_CHUNK]
@@ -411,14 +411,14 @@ class _Known:
     def __init__(self, conn: sqlite3.Connection, items: list[Item], aliases: list[list]):
         self.conn = conn
         self.keys: dict[str, int] = dict(
-            _rows_in(
+            rows_in(
                 conn,
                 "SELECT key, item_id FROM item_keys WHERE key IN ({})",
                 {i.story_key for i in items},
             )
         )
         self.urls: dict[str, int] = dict(
-            _rows_in(
+            rows_in(
                 conn,
                 "SELECT url_key, item_id FROM item_urls WHERE url_key IN ({})",
                 {k for a in aliases for k, _ in a},
@@ -427,7 +427,7 @@ class _Known:
         # title_key -> [[id, canonical_url], ...] in id order; id -> its row, to update.
         self.titles: dict[str, list[list]] = {}
         self.title_rows: dict[int, list] = {}
-        for title_key, item_id, canonical in _rows_in(
+        for title_key, item_id, canonical in rows_in(
             conn,
             "SELECT title_key, id, canonical_url FROM items WHERE title_key IN ({}) ORDER BY id",
             {i.title_key for i in items if i.title_key},
@@ -467,7 +467,7 @@ class _Known:
         before its first :meth:`find_copy`, which reads any it still lacks itself."""
         hashes = [h for h in hashes if h not in self.hashes_read]
         self.hashes_read.update(hashes)
-        for h, item_id in _rows_in(
+        for h, item_id in rows_in(
             self.conn, "SELECT hash, item_id FROM item_sketches WHERE hash IN ({})", hashes
         ):
             self.by_hash.setdefault(h, []).append(item_id)
@@ -771,29 +771,14 @@ def known_urls(conn: sqlite3.Connection, urls: Iterable[str]) -> set[str]:
             by_key[url_key(u)] = u
         except ValueError:
             continue
-    found: set[str] = set()
-    keys = list(by_key)
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for (k,) in conn.execute(
-            f"SELECT url_key FROM item_urls WHERE url_key IN ({marks})", chunk
-        ):
-            found.add(by_key[k])
-    return found
+    sql = "SELECT url_key FROM item_urls WHERE url_key IN ({})"
+    return {by_key[k] for (k,) in rows_in(conn, sql, by_key)}
 
 
 def known_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
     """Which story keys are already stored."""
-    keys = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0] for r in conn.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk)
-        )
-    return found
+    sql = "SELECT key FROM item_keys WHERE key IN ({})"
+    return {k for (k,) in rows_in(conn, sql, dict.fromkeys(keys))}
 
 
 # --- reads ---------------------------------------------------------------------------------

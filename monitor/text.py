@@ -49,10 +49,15 @@ def _fold_table() -> dict[int, str]:
     table: dict[int, str] = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
     table[0x3000] = " "
     chars = [chr(c) for lo, hi in _CJK_RANGES for c in range(lo, hi + 1)]
-    converted = _converter("t2s").convert("\n".join(chars)).split("\n")
-    if len(converted) == len(chars):  # a separator never converts; guard anyway
-        table.update({ord(a): b for a, b in zip(chars, converted, strict=True) if a != b})
+    table.update({ord(a): b for a, b in _converted_alone(to_simplified, chars)})
     return table
+
+
+def _converted_alone(convert, chars: list[str]) -> list[tuple[str, str]]:
+    """``(character, conversion)`` for each character a converter changes on its own, all
+    converted in one call (a line break between them never converts)."""
+    converted = convert("\n".join(chars)).split("\n")
+    return [(a, b) for a, b in zip(chars, converted, strict=True) if a != b]
 
 
 @lru_cache(maxsize=1)
@@ -139,8 +144,7 @@ def simplified_only_from_opencc() -> str:
     """The contents of ``simplified_only.txt``: every character beyond ASCII that OpenCC's
     s2t converts when it stands alone, in code point order (its test compares the two)."""
     chars = [chr(c) for c in range(0x80, 0x30000) if not 0xD800 <= c <= 0xDFFF]
-    converted = to_traditional("\n".join(chars)).split("\n")
-    return "".join(a for a, b in zip(chars, converted, strict=True) if a != b)
+    return "".join(a for a, _ in _converted_alone(to_traditional, chars))
 
 
 _SCRIPT_SAMPLE = 300

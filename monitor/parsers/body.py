@@ -45,11 +45,11 @@ _ANY_TAG = re.compile(rf"<{_ATTRS}>")
 _IMG = re.compile(rf"<img\b({_ATTRS})>")
 _SRC = re.compile(r'\ssrc="([^"]*)"')
 _TREE_ONLY = re.compile(rf"<(?:figure|noscript|img\b[^>]*\bdata-src|{PSEUDO_LINK_TAG})", re.I)
-# A start tag of plain markup (see fastfeed.RawHTML) with at least two attributes.
 # What makes the sanitizer's text differ from the plain reading of a string: markup and
 # character references, NUL and a leading byte-order mark (both dropped). A CR, a lone
 # ">" or a vertical tab come out of both readings alike (the lines are squeezed).
 _CHANGED_BY_SANITIZER = re.compile("[<&\0\ufeff]")
+# A start tag of plain markup (see fastfeed.RawHTML) with at least two attributes.
 _MULTI_ATTR = re.compile(r'<[a-zA-Z][a-zA-Z0-9]*((?:\s+[^\s=>/"]+\s*=\s*"[^"]*"){2,})\s*/?>')
 _ATTR = re.compile(r'\s+([^\s=>/"]+)\s*=\s*"[^"]*"')
 
