@@ -4,6 +4,7 @@ nh3 (html5ever) parses a body once and writes it back normalized: lower-case tag
 every attribute double-quoted, ``<`` and ``&`` escaped in text, comments and dropped
 elements (:data:`~monitor.parsers.html.DROPPED`) gone. Text and images can then be read
 off that string with regular expressions, at a fraction of the cost of an lxml tree walk.
+Plain markup that the sanitizer would leave as it is skips it (:mod:`.sanitized`).
 The first pass keeps the block elements the stored HTML does not allow (``<section>``,
 ``<article>`` …) so that their line breaks reach the text; the stored HTML loses them
 after, as the sanitizer would have dropped them.
@@ -31,7 +32,9 @@ from monitor.parsers.html import (
     join_url,
     lines_of,
     tidy,
+    tidy_pieces,
 )
+from monitor.parsers.sanitized import predict
 
 _WIDE_TAGS = frozenset(ALLOWED_TAGS | BLOCKS)
 # Attributes in nh3's output: double-quoted values, with no ">" left unescaped in them.
@@ -63,6 +66,10 @@ def read(
     URLs that are still relative after that. ``sort_attributes`` orders each tag's
     attributes by name, as feedparser's relative-URI pass leaves them.
     """
+    plain = predict(html, sort_attributes=sort_attributes)
+    if plain is not None:  # no tag the stored HTML drops, no image the tree path reads
+        images = [Image(join_url(image_base, src)) for src in plain.image_sources]
+        return lines_of(plain.marked), dedupe_images(images), tidy_pieces(plain.pieces)
     if _TREE_ONLY.search(html):
         return None
     if sort_attributes:
@@ -76,6 +83,9 @@ def text(html: str) -> str:
     """Plain text of a fragment, as :func:`monitor.parsers.html.html_to_text` reads it."""
     if not _CHANGED_BY_SANITIZER.search(html):
         return lines_of(html)  # a description with no markup: as the sanitizer leaves it
+    plain = predict(html)
+    if plain is not None:
+        return lines_of(plain.marked)
     return text_of_clean(cleaner(None, _WIDE_TAGS)(html))
 
 

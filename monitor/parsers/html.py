@@ -237,6 +237,26 @@ def tidy(cleaned: str) -> str:
     return cleaned.strip()
 
 
+def tidy_pieces(pieces: list[str]) -> str:
+    """:func:`tidy` of ``"".join(pieces)``, markup cut at its tags (text, tag, … text).
+
+    Quick when the text pieces hold no whitespace but for whole pieces of it at the
+    edges or after a tag that :data:`_AFTER_COMMON_BLOCK` clears: those go, and nothing
+    else changes (tidy never alters a tag).
+    """
+    kept = pieces[:]
+    last = len(pieces) - 1
+    for i in range(0, len(pieces), 2):
+        text = pieces[i]
+        if text.isprintable() and " " not in text:
+            continue
+        if text.isspace() and (i in (0, last) or pieces[i - 1] in _COMMON_LINE_ENDS):
+            kept[i] = ""
+            continue
+        return tidy("".join(pieces))
+    return "".join(kept)
+
+
 @lru_cache(maxsize=64)
 def cleaner(
     base: str | None, tags: frozenset[str] = frozenset(ALLOWED_TAGS)

@@ -1,0 +1,162 @@
+"""The sanitizer's output for markup it would leave as it is, told without running it.
+
+Most feed bodies are plain paragraphs: ``<p>``, ``<img src alt/>``, ``<a href>``, a few
+inline tags, absolute http(s) links, no character references. For such a body nh3
+(ammonia on html5ever) builds a tree that is the markup itself and writes it back with
+two changes only: a void element loses its ``/`` and an ``<a>`` gains
+``rel="noopener noreferrer"`` after its attributes. :func:`predict` recognises those
+bodies and makes the two changes; anything else, however harmless,
+returns None and goes through nh3, which stays the reference (a test compares the two on
+generated markup). The same pass over the tags marks the text's block edges and collects
+the image sources, as :mod:`.body` would read them off the sanitizer's output.
+
+What keeps html5ever from restructuring the tree is checked tag by tag: every element
+closed in order, ``<p>`` and headings holding only inline markup (a block start tag would
+close them), ``<li>`` only directly in a list, no ``<a>`` in an ``<a>``. What keeps
+ammonia from changing it: only allowed attributes, once each, double-quoted, without
+``&``; link URLs the ``url`` crate parses as they are (lowercase host names without
+``xn--`` labels, no port beyond four digits); text without ``&``, ``>``, no-break spaces
+(written back as references) or the control characters the parser replaces or drops.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from monitor.parsers.html import ALLOWED_ATTRIBUTES, BLOCKS, BREAK
+
+_INLINE = frozenset({"a", "b", "strong", "em", "i", "u", "s", "span", "sub", "sup", "small",
+                     "code"})  # fmt: skip
+_VOID = frozenset({"img", "br", "hr"})
+_PHRASE_BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6"})  # inline content only
+_FLOW = frozenset({"div", "blockquote", "li"})  # may hold blocks
+_LISTS = frozenset({"ul", "ol"})
+# Inside inline markup or a paragraph: these and nothing else.
+_IN_PHRASE = _INLINE | {"img", "br"}
+_IN_FLOW = _IN_PHRASE | _PHRASE_BLOCKS | _FLOW - {"li"} | _LISTS | {"hr"}
+
+# In text and attribute values: "&" (a reference), a no-break space, controls other than
+# tab and line feed (CR is rewritten, NUL dropped), DEL and C1 included, surrogates, a
+# byte-order mark and U+FFFE/U+FFFF.
+_UNSAFE = "&\x00-\x08\x0b-\x1f\x7f-\x9f\xa0\ud800-\udfff\ufeff\ufffe\uffff"
+_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+_SPLIT = re.compile("<([^<>]*+)>")  # even pieces: text; odd: what is inside a tag
+_TAG = re.compile(r'(/?)([a-z][a-z0-9]*)((?: [a-z]+="[^"]*")*)( ?/)?\Z')
+_ATTR = re.compile(r' ([a-z]+)="([^"]*)"')
+_LABEL = "(?!xn--)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+# An absolute URL the url crate parses without complaint, kept by ammonia as written.
+_URL = re.compile(  # the last label starts with a letter: no IPv4 parse
+    rf"https?://(?:{_LABEL}\.)*(?!xn--)[a-z](?:[a-z0-9-]*[a-z0-9])?"
+    r"(?::[0-9]{1,4})?(?:[/?#][!-~]*)?\Z"
+)
+_URL_ATTRS = frozenset({"href", "src"})
+_REL = ' rel="noopener noreferrer"'
+
+
+class Plain(NamedTuple):
+    pieces: list[str]  # nh3's output cut at its tags: text, tag, text … text
+    marked: str  # its text, block edges marked with BREAK (body.text_of_clean's input)
+    image_sources: list[str]  # the <img src> values in order
+
+    @property
+    def html(self) -> str:
+        return "".join(self.pieces)
+
+
+class _Tag(NamedTuple):
+    name: str
+    closing: bool
+    written: str  # the tag as nh3 writes it back, brackets included
+    mark: str  # BREAK for a block tag
+    src: str | None
+
+
+def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
+    """nh3's output for ``html`` and what body.py reads off it, or None when it cannot be
+    told. ``sort_attributes``: as for ``html`` with each tag's attributes ordered by name."""
+    if "&" in html:
+        return None
+    pieces = _SPLIT.split(html)
+    tags = len(pieces) // 2
+    if html.count("<") != tags or html.count(">") != tags:
+        return None  # a "<" or ">" in the text
+    for text in pieces[::2]:  # most text is printable, which rules out the rest
+        if not text.isprintable() and text != "\n" and _UNSAFE_CHAR.search(text):
+            return None
+    seen = _SEEN_SORTED if sort_attributes else _SEEN
+    marked = []
+    sources = []
+    stack: list[str] = []
+    for i in range(1, len(pieces), 2):
+        inner = pieces[i]
+        tag = seen.get(inner)
+        if tag is None:
+            tag = _remember(seen, inner, sort_attributes)
+        if not tag:
+            return None
+        name = tag.name
+        marked.append(pieces[i - 1])
+        marked.append(tag.mark)
+        pieces[i] = tag.written
+        if tag.closing:
+            if not stack or stack.pop() != name:
+                return None
+            continue
+        if not _may_hold(stack[-1] if stack else None, name, stack):
+            return None
+        if name not in _VOID:
+            stack.append(name)
+        elif tag.src is not None:
+            sources.append(tag.src)
+    if stack:
+        return None
+    marked.append(pieces[-1])
+    return Plain(pieces, "".join(marked), sources)
+
+
+# Tags read so far, by what is inside the brackets; False for one outside the prediction.
+_SEEN: dict[str, _Tag | bool] = {}
+_SEEN_SORTED: dict[str, _Tag | bool] = {}
+
+
+def _remember(seen: dict, inner: str, sort_attributes: bool) -> _Tag | bool:
+    if len(seen) >= 4096:  # image and link tags are mostly one-offs
+        seen.clear()
+    tag = seen[inner] = _tag(inner, sort_attributes) or False
+    return tag
+
+
+def _may_hold(parent: str | None, name: str, stack: list[str]) -> bool:
+    if parent is None or parent in _FLOW:
+        return name in _IN_FLOW
+    if parent in _LISTS:
+        return name == "li"
+    if name == "a" and "a" in stack:
+        return False
+    return name in _IN_PHRASE  # parent inline or a paragraph
+
+
+def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
+    """What is between ``<`` and ``>`` read as a tag; None for one outside the prediction."""
+    m = _TAG.match(inner)
+    if m is None:
+        return None
+    closing, name, attrs, slash = m.groups()
+    mark = BREAK if name in BLOCKS else ""
+    if closing:
+        if attrs or slash or name in _VOID:
+            return None
+        return _Tag(name, True, f"</{name}>", mark, None)
+    pairs = _ATTR.findall(attrs)
+    names = [k for k, _v in pairs]
+    if len(set(names)) != len(names) or not ALLOWED_ATTRIBUTES.get(name, set()).issuperset(names):
+        return None
+    if _UNSAFE_CHAR.search(attrs):
+        return None
+    if any(k in _URL_ATTRS and not _URL.match(v) for k, v in pairs):
+        return None
+    if sort_attributes and len(pairs) > 1:
+        attrs = "".join(f' {k}="{v}"' for k, v in sorted(pairs))
+    src = dict(pairs).get("src") if name == "img" else None
+    return _Tag(name, False, f"<{name}{attrs}{_REL if name == 'a' else ''}>", mark, src)
