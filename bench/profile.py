@@ -50,6 +50,9 @@ INDEX_FOLD = "of which folding for the index (NFKC + casefold + t2s)"
 SANITIZE = "sanitize (nh3, block tags kept for the text)"
 # (module, attribute, label): the parse steps timed in place.
 PARSE_STEPS = (
+    ("body", "predict", "plain markup: nh3's output told from its tags (predict)"),
+    ("body", "lines_of", "plain markup: text lines (lines_of)"),
+    ("body", "tidy_pieces", "plain markup: stored HTML's whitespace (tidy_pieces)"),
     ("body", "text_of_clean", "text off the sanitizer's output"),
     ("body", "images_of_clean", "images off the sanitizer's output"),
     ("body", "tidy", "stored HTML: whitespace squeezed (tidy)"),

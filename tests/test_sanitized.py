@@ -215,7 +215,8 @@ def test_nh3_changes_only_what_the_prediction_changes():
     assert sanitized.predict("<p/>一</p>").html == "<p>一</p>" == cleaner(BASE)("<p/>一</p>")
 
 
-TIDY_TEXT = ["普京", "Putin", " ", "  ", "\n", "\n\n  ", "\t", "\u3000", "a b", "与 拜登", ""]
+TIDY_TEXT = ["普京", "Putin", " ", "  ", "\n", "\n\n  ", "\t", "\u3000", "a b", "a  b", "与 拜登",
+             ""]  # fmt: skip
 TIDY_TAGS = ["<p>", "</p>", "<br>", "<b>", "</b>", "<div>", "</li>", '<img alt="图 片" src="x">',
              "<a>", "</h2>", "<hr>"]  # fmt: skip
 
