@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from monitor.parsers import body, sanitized
+from monitor.parsers import body, fastfeed, sanitized
 from monitor.parsers.html import (
     cleaner,
     lines_of,
@@ -34,7 +34,7 @@ OFF_URLS = ["/img/a.jpg", "b.png", "HTTPS://e.example/", "https://E.example/", "
             "https://xn--zz.example/", "https://a.xn--zz/", "https://e.example:99999/",
             "https://127.0.0.1/x", "https://a..b/", "data:image/png;x", "mailto:x@example.com",
             "", "https://e.example/a b"]  # fmt: skip
-ALTS = ["图", "Putin Biden", "", "说'明", "a\tb", "a\nb"]
+ALTS = ["图", "Putin Biden", "", "说'明", "a\tb", "a\nb", "x=1", "a src=b", "a\tALT =b"]
 OFF_ALTS = ["a&amp;b", "a\xa0b", "\x01"]
 PHRASE = ["b", "strong", "em", "i", "u", "s", "span", "sub", "sup", "small", "code"]
 PARAGRAPHS = ["p", "h1", "h2", "h3", "h6"]
@@ -234,3 +234,26 @@ def test_tidy_of_pieces_is_tidy_of_the_joined_markup(seed: int):
         assert tidy_pieces(pieces) == tidy("".join(pieces)), pieces
         quick += all(p.isprintable() and " " not in p or p.isspace() for p in pieces[::2])
     assert quick > 20
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_simple_predicted_markup_is_plain_for_feedparser(seed: int):
+    """fastfeed takes a predicted body as feedparser would leave it (RawHTML) on
+    ``Plain.simple`` alone; its own check, the reference, must agree."""
+    rng = random.Random(100 + seed)
+    reader = fastfeed._Reader(BASE)
+    reader.fix = fastfeed._fix
+    simple = not_simple = 0
+    for k in range(200):
+        html = Gen(rng, off=0.0 if k % 2 else 0.05).flow(0)
+        if rng.random() < 0.1:
+            html = html.replace("<p>", rng.choice(["<p/>", '<a href="https://e.example/"/>']), 1)
+        plain = sanitized.predict(html, sort_attributes=True)
+        if plain is None:
+            continue
+        if plain.simple:
+            simple += 1
+            assert reader._plain_html(html), html
+        else:
+            not_simple += 1
+    assert simple > 50 and not_simple > 5

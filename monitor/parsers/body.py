@@ -34,7 +34,7 @@ from monitor.parsers.html import (
     tidy,
     tidy_pieces,
 )
-from monitor.parsers.sanitized import predict
+from monitor.parsers.sanitized import Plain, predict
 
 _WIDE_TAGS = frozenset(ALLOWED_TAGS | BLOCKS)
 # Attributes in nh3's output: double-quoted values, with no ">" left unescaped in them.
@@ -58,15 +58,22 @@ _ATTR = re.compile(r'\s+([^\s=>/"]+)\s*=\s*"[^"]*"')
 
 
 def read(
-    html: str, *, base: str | None, image_base: str | None, sort_attributes: bool = False
+    html: str,
+    *,
+    base: str | None,
+    image_base: str | None,
+    sort_attributes: bool = False,
+    plain: Plain | None = None,
 ) -> tuple[str, list[Image], str] | None:
     """``(text, images, stored HTML)`` of a body; None when it needs the tree path.
 
     ``base`` resolves relative links in the stored HTML, ``image_base`` the image
     URLs that are still relative after that. ``sort_attributes`` orders each tag's
-    attributes by name, as feedparser's relative-URI pass leaves them.
+    attributes by name, as feedparser's relative-URI pass leaves them. ``plain``: the
+    prediction already made for ``html`` with the same ``sort_attributes``.
     """
-    plain = predict(html, sort_attributes=sort_attributes)
+    if plain is None:
+        plain = predict(html, sort_attributes=sort_attributes)
     if plain is not None:  # no tag the stored HTML drops, no image the tree path reads
         images = [Image(join_url(image_base, src)) for src in plain.image_sources]
         return lines_of(plain.marked), dedupe_images(images), tidy_pieces(plain.pieces)

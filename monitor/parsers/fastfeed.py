@@ -32,6 +32,7 @@ from feedparser.util import FeedParserDict
 from lxml import etree
 
 from monitor.parsers.html import SETTLED_URL
+from monitor.parsers.sanitized import Plain, predict
 
 ATOM = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -100,9 +101,11 @@ class Fallback(Exception):
 
 
 class RawHTML(str):
-    """An HTML body whose relative URIs are still to be resolved against ``base``."""
+    """An HTML body whose relative URIs are still to be resolved against ``base``;
+    ``plain`` is :func:`~monitor.parsers.sanitized.predict`'s answer for it, when it had one."""
 
     base: str
+    plain: Plain | None = None
 
 
 def read(data: bytes, url: str | None = None) -> tuple[str, str, list[dict]] | None:
@@ -327,10 +330,17 @@ class _Reader:
             ctype = "text/html"
         if ctype != "text/html" or not self.url:
             return self.fix(value), ctype
-        if not exact and self._plain_html(value):
-            if body:
+        if body:  # the body's tags are read once, for this check and for the sanitizer
+            plain = predict(value, sort_attributes=True)
+            if plain is None:
+                is_plain = self._plain_html(value)
+            else:  # no "&", and its tags are plain tags if they are written plainly
+                is_plain = plain.simple and self.fix(value) == value
+            if is_plain:
                 value = RawHTML(value)
-                value.base = self.base
+                value.base, value.plain = self.base, plain
+                return value, ctype
+        elif not exact and self._plain_html(value):
             return value, ctype
         return self.fix(resolve_relative_uris(value, self.base, "utf-8", ctype)), ctype
 

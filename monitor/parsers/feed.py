@@ -91,9 +91,10 @@ def _body(html: str, base: str | None, link: str | None) -> tuple[str, list[Imag
     """Text, images and stored HTML: off the sanitizer's output, or from a tree when the
     body needs one (see :mod:`monitor.parsers.body`)."""
     raw = isinstance(html, fastfeed.RawHTML)  # URIs feedparser would have resolved
+    plain = None
     if raw:
-        base = html.base
-    got = body.read(html, base=base, image_base=link or base, sort_attributes=raw)
+        base, plain = html.base, html.plain
+    got = body.read(html, base=base, image_base=link or base, sort_attributes=raw, plain=plain)
     if got is not None:
         return got
     root = fragment(html)

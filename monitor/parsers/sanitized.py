@@ -58,6 +58,9 @@ class Plain(NamedTuple):
     pieces: list[str]  # nh3's output cut at its tags: text, tag, text … text
     marked: str  # its text, block edges marked with BREAK (body.text_of_clean's input)
     image_sources: list[str]  # the <img src> values in order
+    # Every tag written plainly: "/" only on a void element, "=" in no value but a URL.
+    # feedparser's relative-URI pass leaves such markup as it is (see fastfeed.RawHTML).
+    simple: bool
 
     @property
     def html(self) -> str:
@@ -70,6 +73,7 @@ class _Tag(NamedTuple):
     written: str  # the tag as nh3 writes it back, brackets included
     mark: str  # BREAK for a block tag
     src: str | None
+    simple: bool  # see Plain.simple
 
 
 def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
@@ -78,13 +82,14 @@ def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
     if "&" in html:
         return None
     pieces = _SPLIT.split(html)
-    tags = len(pieces) // 2
-    if html.count("<") != tags or html.count(">") != tags:
+    count = len(pieces) // 2
+    if html.count("<") != count or html.count(">") != count:
         return None  # a "<" or ">" in the text
     for text in pieces[::2]:  # most text is printable, which rules out the rest
         if not text.isprintable() and text != "\n" and _UNSAFE_CHAR.search(text):
             return None
     seen = _SEEN_SORTED if sort_attributes else _SEEN
+    simple = True
     marked = []
     sources = []
     stack: list[str] = []
@@ -99,6 +104,8 @@ def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
         marked.append(pieces[i - 1])
         marked.append(tag.mark)
         pieces[i] = tag.written
+        if not tag.simple:
+            simple = False
         if tag.closing:
             if not stack or stack.pop() != name:
                 return None
@@ -112,7 +119,7 @@ def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
     if stack:
         return None
     marked.append(pieces[-1])
-    return Plain(pieces, "".join(marked), sources)
+    return Plain(pieces, "".join(marked), sources, simple)
 
 
 # Tags read so far, by what is inside the brackets; False for one outside the prediction.
@@ -147,7 +154,7 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
     if closing:
         if attrs or slash or name in _VOID:
             return None
-        return _Tag(name, True, f"</{name}>", mark, None)
+        return _Tag(name, True, f"</{name}>", mark, None, True)
     pairs = _ATTR.findall(attrs)
     names = [k for k, _v in pairs]
     if len(set(names)) != len(names) or not ALLOWED_ATTRIBUTES.get(name, set()).issuperset(names):
@@ -159,4 +166,8 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
     if sort_attributes and len(pairs) > 1:
         attrs = "".join(f' {k}="{v}"' for k, v in sorted(pairs))
     src = dict(pairs).get("src") if name == "img" else None
-    return _Tag(name, False, f"<{name}{attrs}{_REL if name == 'a' else ''}>", mark, src)
+    simple = (not slash or name in _VOID) and not any(
+        "=" in v for k, v in pairs if k not in _URL_ATTRS
+    )
+    written = f"<{name}{attrs}{_REL if name == 'a' else ''}>"
+    return _Tag(name, False, written, mark, src, simple)
