@@ -42,7 +42,7 @@ from .corpus import DEFAULT_CACHE, Spec, ensure
 TIMES: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
 T2S, S2T = "OpenCC t2s", "OpenCC s2t"
-FAST = "fastfeed.read (lxml feed reader, entry dicts)"
+FAST = "fastfeed.read (lxml feed reader, entry dicts, plain bodies' nh3 prediction)"
 FEEDPARSER = "feedparser.parse (feeds fastfeed declines)"
 STORE = "store (write_items)"
 INDEX = "full-text catch-up after the poll (index_pending)"
@@ -50,7 +50,6 @@ INDEX_FOLD = "of which folding for the index (NFKC + casefold + t2s)"
 SANITIZE = "sanitize (nh3, block tags kept for the text)"
 # (module, attribute, label): the parse steps timed in place.
 PARSE_STEPS = (
-    ("body", "predict", "plain markup: nh3's output told from its tags (predict)"),
     ("body", "lines_of", "plain markup: text lines (lines_of)"),
     ("body", "tidy_pieces", "plain markup: stored HTML's whitespace (tidy_pieces)"),
     ("body", "text_of_clean", "text off the sanitizer's output"),
