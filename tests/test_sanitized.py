@@ -24,18 +24,21 @@ BASE = "https://www.example.com/feeds/world.xml"
 LINK = "https://news.example.org/a/2021/12/31/story.html"
 
 TEXT = ["普京", "与拜登通话。", "Vladimir Putin", " ", "\n", "\n  ", "\t", "\u3000", "12月30日",
-        "，", "1,000", "烏克蘭", "\U0001f600", "\u200b", "\ufdd0"]  # fmt: skip
-OFF_TEXT = ["&amp;", "&lt;", "&nbsp;", "\xa0", "<", ">", "\r", "\x00", "\x0c", "\x85", "\ufeff",
-            "\ufffe", "<!-- x -->", "a < b"]  # fmt: skip
+        "，", "1,000", "烏克蘭", "\U0001f600", "\u200b", "\ufdd0", "&amp;", "&lt;", "&gt;",
+        "&nbsp;"]  # fmt: skip
+OFF_TEXT = ["&quot;", "&#39;", "&copy;", "& ", "&amp", "\xa0", "<", ">", "\r", "\x00", "\x0c",
+            "\x85", "\ufeff", "\ufffe", "<!-- x -->", "a < b"]  # fmt: skip
 GOOD_URLS = ["https://cdn.example.net/c.jpg", "http://i.example-img.com/a/b-1.jpg?x=1#f",
-             "https://e.example:8080/x", "https://a.b-c.d/",
+             "https://e.example:8080/x", "https://a.b-c.d/", "https://e.example/?a=1&amp;b=2",
              "https://e.example/a\\b%zz'"]  # fmt: skip
 OFF_URLS = ["/img/a.jpg", "b.png", "HTTPS://e.example/", "https://E.example/", "javascript:x()",
             "https://xn--zz.example/", "https://a.xn--zz/", "https://e.example:99999/",
             "https://127.0.0.1/x", "https://a..b/", "data:image/png;x", "mailto:x@example.com",
-            "", "https://e.example/a b"]  # fmt: skip
-ALTS = ["图", "Putin Biden", "", "说'明", "a\tb", "a\nb", "x=1", "a src=b", "a\tALT =b"]
-OFF_ALTS = ["a&amp;b", "a\xa0b", "\x01"]
+            "", "https://e.example/a b", "https://e.example/?a=1&b=2",
+            "https://e.example/?a=1&nbsp;", "https://e.example/?a=1&quot;"]  # fmt: skip
+ALTS = ["图", "Putin Biden", "", "说'明", "a\tb", "a\nb", "x=1", "a src=b", "a\tALT =b",
+        "a&amp;b", "&quot;引&quot;", "a&nbsp;b"]  # fmt: skip
+OFF_ALTS = ["a\xa0b", "\x01", "a&lt;b", "a&gt;b", "&#39;", "a&b"]
 PHRASE = ["b", "strong", "em", "i", "u", "s", "span", "sub", "sup", "small", "code"]
 PARAGRAPHS = ["p", "h1", "h2", "h3", "h6"]
 FLOW = ["div", "blockquote"]
@@ -149,7 +152,7 @@ def test_predicted_markup_is_what_nh3_writes_and_reads_the_same(seed: int):
         wide = sanitized_as_body_reads_it(html, sort)
         assert plain.html == wide, repr(html)
         assert plain.html == cleaner(BASE)(html if not sort else wide), repr(html)
-        assert lines_of(plain.marked) == body.text_of_clean(wide), repr(html)
+        assert body.text_of_marked(plain.marked) == body.text_of_clean(wide), repr(html)
         assert [src for src in plain.image_sources] == [
             im.url for im in body.images_of_clean(wide, base=None)
         ] or len(set(plain.image_sources)) < len(plain.image_sources)
@@ -165,11 +168,18 @@ def test_predicted_markup_is_what_nh3_writes_and_reads_the_same(seed: int):
 
 def test_each_departure_from_plain_markup_is_left_to_nh3():
     plain = (
-        '<p>普京<a href="https://e.example/x">与拜登</a><img src="https://e.example/i.jpg"/></p>'
+        '<p>普京&amp;<a href="https://e.example/x">与拜登&nbsp;</a>'
+        '<img src="https://e.example/i.jpg?w=1&amp;h=2" alt="图&quot;"/></p>'
     )
     assert sanitized.predict(plain) is not None
     for before, after in [
-        ("普京", "普京&amp;"),
+        ("普京", "普京&quot;"),  # decoded, and '"' is not escaped in text
+        ("普京", "普京&#26222;"),
+        ("普京", "普京&copy;"),
+        ("普京", "普京 & 拜登"),
+        ('alt="', 'alt="&lt;'),  # decoded, and "<" is not escaped in a value
+        ("?w=1&amp;h=2", "?w=1&nbsp;"),  # a URL holds "&amp;" alone
+        ("?w=1&amp;h=2", "?w=1&h=2"),
         ("普京", "普京\xa0"),
         ("普京", "普京\r"),
         ("普京", "普京>"),
@@ -189,6 +199,7 @@ def test_each_departure_from_plain_markup_is_left_to_nh3():
         ("与拜登", '<b><a href="https://e.example/y">与拜登</a></b>'),  # a link in a link
         ('<a href="https://e.example/x">', '<a href="https://a.xn--zz/x">'),
     ]:  # fmt: skip
+        assert before in plain
         changed = plain.replace(before, after, 1)
         assert sanitized.predict(changed) is None, changed
     assert sanitized.predict("<ul><li>一</li></ul>") is not None

@@ -76,7 +76,7 @@ def read(
         plain = predict(html, sort_attributes=sort_attributes)
     if plain is not None:  # no tag the stored HTML drops, no image the tree path reads
         images = [Image(join_url(image_base, src)) for src in plain.image_sources]
-        return lines_of(plain.marked), dedupe_images(images), tidy_pieces(plain.pieces)
+        return text_of_marked(plain.marked), dedupe_images(images), tidy_pieces(plain.pieces)
     if _TREE_ONLY.search(html):
         return None
     if sort_attributes:
@@ -92,13 +92,18 @@ def text(html: str) -> str:
         return lines_of(html)  # a description with no markup: as the sanitizer leaves it
     plain = predict(html)
     if plain is not None:
-        return lines_of(plain.marked)
+        return text_of_marked(plain.marked)
     return text_of_clean(cleaner(None, _WIDE_TAGS)(html))
 
 
 def text_of_clean(cleaned: str) -> str:
     # Block tags mark line breaks and cells end with a space, as html._gather does.
-    marked = _ANY_TAG.sub("", _CELL_END.sub(" ", _BLOCK_TAG.sub(BREAK, cleaned)))
+    return text_of_marked(_ANY_TAG.sub("", _CELL_END.sub(" ", _BLOCK_TAG.sub(BREAK, cleaned))))
+
+
+def text_of_marked(marked: str) -> str:
+    """Text whose block edges are marked with BREAK and whose references are as the
+    sanitizer writes them, one line per block."""
     return lines_of(unescape(marked) if "&" in marked else marked)
 
 

@@ -334,7 +334,7 @@ class _Reader:
             plain = predict(value, sort_attributes=True)
             if plain is None:
                 is_plain = self._plain_html(value)
-            else:  # no "&", and its tags are plain tags if they are written plainly
+            else:  # only plain references, and plain tags if they are written plainly
                 is_plain = plain.simple and self.fix(value) == value
             if is_plain:
                 value = RawHTML(value)

@@ -1,7 +1,7 @@
 """The sanitizer's output for markup it would leave as it is, told without running it.
 
 Most feed bodies are plain paragraphs: ``<p>``, ``<img src alt/>``, ``<a href>``, a few
-inline tags, absolute http(s) links, no character references. For such a body nh3
+inline tags, absolute http(s) links, the common character references. For such a body nh3
 (ammonia on html5ever) builds a tree that is the markup itself and writes it back with
 two changes only: a void element loses its ``/`` and an ``<a>`` gains
 ``rel="noopener noreferrer"`` after its attributes. :func:`predict` recognises those
@@ -13,10 +13,12 @@ the image sources, as :mod:`.body` would read them off the sanitizer's output.
 What keeps html5ever from restructuring the tree is checked tag by tag: every element
 closed in order, ``<p>`` and headings holding only inline markup (a block start tag would
 close them), ``<li>`` only directly in a list, no ``<a>`` in an ``<a>``. What keeps
-ammonia from changing it: only allowed attributes, once each, double-quoted, without
-``&``; link URLs the ``url`` crate parses as they are (lowercase host names without
-``xn--`` labels, no port beyond four digits); text without ``&``, ``>``, no-break spaces
-(written back as references) or the control characters the parser replaces or drops.
+ammonia from changing it: only allowed attributes, once each, double-quoted; link URLs
+the ``url`` crate parses as they are (lowercase host names without ``xn--`` labels, no port
+beyond four digits); no raw ``>``, no-break space (both written back as references) or
+control character the parser replaces or drops; and only the references that html5ever's
+serializer writes back as they came: ``&amp;`` ``&lt;`` ``&gt;`` ``&nbsp;`` in text,
+``&amp;`` ``&nbsp;`` ``&quot;`` in attribute values (``&amp;`` alone in a URL).
 """
 
 from __future__ import annotations
@@ -36,11 +38,15 @@ _LISTS = frozenset({"ul", "ol"})
 _IN_PHRASE = _INLINE | {"img", "br"}
 _IN_FLOW = _IN_PHRASE | _PHRASE_BLOCKS | _FLOW - {"li"} | _LISTS | {"hr"}
 
-# In text and attribute values: "&" (a reference), a no-break space, controls other than
-# tab and line feed (CR is rewritten, NUL dropped), DEL and C1 included, surrogates, a
-# byte-order mark and U+FFFE/U+FFFF.
-_UNSAFE = "&\x00-\x08\x0b-\x1f\x7f-\x9f\xa0\ud800-\udfff\ufeff\ufffe\uffff"
-_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+# In text and attribute values: a no-break space, controls other than tab and line feed
+# (CR is rewritten, NUL dropped), DEL and C1 included, surrogates, a byte-order mark and
+# U+FFFE/U+FFFF.
+_UNSAFE_CHAR = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\xa0\ud800-\udfff\ufeff\ufffe\uffff]")
+# A reference the serializer would not write back as it came, in text or in a value (the
+# ones it would are checked per place: see the module docstring).
+_OTHER_REF = re.compile("&(?!(?:amp|lt|gt|nbsp|quot);)")
+_CHANGED_IN_VALUE = ("&lt;", "&gt;")  # decoded, and "<" ">" are not escaped in a value
+_CHANGED_IN_URL = re.compile("&(?!amp;)")
 _SPLIT = re.compile("<([^<>]*+)>")  # even pieces: text; odd: what is inside a tag
 _TAG = re.compile(r'(/?)([a-z][a-z0-9]*)((?: [a-z]+="[^"]*")*)( ?/)?\Z')
 _ATTR = re.compile(r' ([a-z]+)="([^"]*)"')
@@ -56,8 +62,8 @@ _REL = ' rel="noopener noreferrer"'
 
 class Plain(NamedTuple):
     pieces: list[str]  # nh3's output cut at its tags: text, tag, text … text
-    marked: str  # its text, block edges marked with BREAK (body.text_of_clean's input)
-    image_sources: list[str]  # the <img src> values in order
+    marked: str  # its text, block edges marked with BREAK, references not yet decoded
+    image_sources: list[str]  # the <img src> values in order, references decoded
     # Every tag written plainly: "/" only on a void element, "=" in no value but a URL.
     # feedparser's relative-URI pass leaves such markup as it is (see fastfeed.RawHTML).
     simple: bool
@@ -79,7 +85,8 @@ class _Tag(NamedTuple):
 def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
     """nh3's output for ``html`` and what body.py reads off it, or None when it cannot be
     told. ``sort_attributes``: as for ``html`` with each tag's attributes ordered by name."""
-    if "&" in html:
+    refs = "&" in html
+    if refs and _OTHER_REF.search(html):
         return None
     pieces = _SPLIT.split(html)
     count = len(pieces) // 2
@@ -88,6 +95,9 @@ def predict(html: str, *, sort_attributes: bool = False) -> Plain | None:
     for text in pieces[::2]:  # most text is printable, which rules out the rest
         if not text.isprintable() and text != "\n" and _UNSAFE_CHAR.search(text):
             return None
+        if refs and "&quot;" in text:
+            return None  # written back as '"'
+
     seen = _SEEN_SORTED if sort_attributes else _SEEN
     simple = True
     marked = []
@@ -159,15 +169,21 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
     names = [k for k, _v in pairs]
     if len(set(names)) != len(names) or not ALLOWED_ATTRIBUTES.get(name, set()).issuperset(names):
         return None
-    if _UNSAFE_CHAR.search(attrs):
+    if _UNSAFE_CHAR.search(attrs) or any(ref in attrs for ref in _CHANGED_IN_VALUE):
         return None
-    if any(k in _URL_ATTRS and not _URL.match(v) for k, v in pairs):
-        return None
+    for k, v in pairs:
+        if k in _URL_ATTRS and (not _URL.match(v) or _CHANGED_IN_URL.search(v)):
+            return None
     if sort_attributes and len(pairs) > 1:
         attrs = "".join(f' {k}="{v}"' for k, v in sorted(pairs))
     src = dict(pairs).get("src") if name == "img" else None
-    simple = (not slash or name in _VOID) and not any(
-        "=" in v for k, v in pairs if k not in _URL_ATTRS
+    if src is not None:
+        src = src.replace("&amp;", "&")  # the only reference a URL may hold here
+    # feedparser's plain tags allow "&amp;" alone in a value (fastfeed._PLAIN_TAG).
+    simple = (
+        (not slash or name in _VOID)
+        and not any("=" in v for k, v in pairs if k not in _URL_ATTRS)
+        and "&" not in attrs.replace("&amp;", "")
     )
     written = f"<{name}{attrs}{_REL if name == 'a' else ''}>"
     return _Tag(name, False, written, mark, src, simple)
