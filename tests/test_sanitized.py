@@ -71,8 +71,13 @@ class Gen:
             picks.append(("title", "题"))
         if tag == "img" and rng.random() < 0.3:
             picks.append(("width", "600"))
+        if rng.random() < 0.2:  # attributes the sanitizer drops, or keeps on every tag
+            picks.append(rng.choice([("class", "c"), ("style", "color:red"), ("rel", "x"),
+                                     ("target", "_blank"), ("data-id", "7"), ("lang", "zh"),
+                                     ("aria-label", "a=b"), ("id", "p1")]))  # fmt: skip
         if self.maybe_off():
-            picks.append(rng.choice([("class", "c"), ("style", "x"), ("rel", "x"), ("TITLE", "t")]))
+            picks.append(rng.choice([("TITLE", "t"), ("data-src", "https://e.example/l.jpg"),
+                                     ("href", "https://e.example/"), ("on-x", "a&b")]))  # fmt: skip
         if picks and self.maybe_off():
             picks.append(picks[0])  # named twice
         rng.shuffle(picks)
@@ -185,7 +190,9 @@ def test_each_departure_from_plain_markup_is_left_to_nh3():
         ("普京", "普京>"),
         ("普京", "普京 > 1 < 2"),
         ("<p>", "<P>"),
-        ("<p>", "<p class=\"x\">"),
+        ("<p>", "<p class='x'>"),
+        ("<p>", '<p class="x" class="y">'),
+        ("<p>", '<p data-x="a&b">'),  # checked whole, even where dropped
         ("<p>", "<section>"),
         ("</p>", ""),
         ("</p>", "</p></p>"),
@@ -203,6 +210,11 @@ def test_each_departure_from_plain_markup_is_left_to_nh3():
         changed = plain.replace(before, after, 1)
         assert sanitized.predict(changed) is None, changed
     assert sanitized.predict("<ul><li>一</li></ul>") is not None
+    # A pseudo-link and a lazy image are the tree path's (body._TREE_ONLY).
+    assert sanitized.predict('<p><span style="x">链接</span></p>') is not None
+    assert sanitized.predict('<p><span href="/x">链接</span></p>') is None
+    assert sanitized.predict('<img data-id="1" src="https://e.example/a.jpg">') is not None
+    assert sanitized.predict('<img data-src="https://e.example/a.jpg">') is None
     deep = "<blockquote>" * 300 + "<p>" + "<b>" * 300 + "一" + "</b>" * 300 + "</p>"
     deep += "</blockquote>" * 300
     assert sanitized.predict(deep).html == deep == cleaner(BASE)(deep)  # no depth limit
@@ -211,13 +223,15 @@ def test_each_departure_from_plain_markup_is_left_to_nh3():
 
 def test_nh3_changes_only_what_the_prediction_changes():
     html = (
-        '<p>普京 <a title="t" href="https://e.example/x">与拜登</a>\n'
-        '<img width="600" src="https://e.example/i.jpg" alt="图"/><br/></p>\n<ul><li>一</li></ul>'
+        '<p style="text-indent:2em" lang="zh">普京 <a title="t" target="_blank" '
+        'href="https://e.example/x">与拜登</a>\n<img width="600" src="https://e.example/i.jpg" '
+        'class="wp-image" alt="图"/><br/></p>\n<ul><li>一</li></ul>'
     )
     plain = sanitized.predict(html, sort_attributes=True)
     assert plain.html == (
-        '<p>普京 <a href="https://e.example/x" title="t" rel="noopener noreferrer">与拜登</a>\n'
-        '<img alt="图" src="https://e.example/i.jpg" width="600"><br></p>\n<ul><li>一</li></ul>'
+        '<p lang="zh">普京 <a href="https://e.example/x" title="t" rel="noopener noreferrer">'
+        '与拜登</a>\n<img alt="图" src="https://e.example/i.jpg" width="600"><br></p>\n'
+        "<ul><li>一</li></ul>"
     )
     assert plain.html == sanitized_as_body_reads_it(html, True)
     assert plain.image_sources == ["https://e.example/i.jpg"]

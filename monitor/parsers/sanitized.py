@@ -3,17 +3,18 @@
 Most feed bodies are plain paragraphs: ``<p>``, ``<img src alt/>``, ``<a href>``, a few
 inline tags, absolute http(s) links, the common character references. For such a body nh3
 (ammonia on html5ever) builds a tree that is the markup itself and writes it back with
-two changes only: a void element loses its ``/`` and an ``<a>`` gains
-``rel="noopener noreferrer"`` after its attributes. :func:`predict` recognises those
-bodies and makes the two changes; anything else, however harmless,
-returns None and goes through nh3, which stays the reference (a test compares the two on
-generated markup). The same pass over the tags marks the text's block edges and collects
-the image sources, as :mod:`.body` would read them off the sanitizer's output.
+three changes only: attributes it does not allow are dropped, a void element loses its
+``/``, and an ``<a>`` gains ``rel="noopener noreferrer"`` after its attributes.
+:func:`predict` recognises those bodies and makes the three changes; anything else,
+however harmless, returns None and goes through nh3, which stays the reference (a test
+compares the two on generated markup). The same pass over the tags marks the text's
+block edges and collects the image sources, as :mod:`.body` would read them off the
+sanitizer's output.
 
 What keeps html5ever from restructuring the tree is checked tag by tag: every element
 closed in order, ``<p>`` and headings holding only inline markup (a block start tag would
 close them), ``<li>`` only directly in a list, no ``<a>`` in an ``<a>``. What keeps
-ammonia from changing it: only allowed attributes, once each, double-quoted; link URLs
+ammonia from changing it otherwise: attributes once each, double-quoted; link URLs
 the ``url`` crate parses as they are (lowercase host names without ``xn--`` labels, no port
 beyond four digits); no raw ``>``, no-break space (both written back as references) or
 control character the parser replaces or drops; and only the references that html5ever's
@@ -48,8 +49,8 @@ _OTHER_REF = re.compile("&(?!(?:amp|lt|gt|nbsp|quot);)")
 _CHANGED_IN_VALUE = ("&lt;", "&gt;")  # decoded, and "<" ">" are not escaped in a value
 _CHANGED_IN_URL = re.compile("&(?!amp;)")
 _SPLIT = re.compile("<([^<>]*+)>")  # even pieces: text; odd: what is inside a tag
-_TAG = re.compile(r'(/?)([a-z][a-z0-9]*)((?: [a-z]+="[^"]*")*)( ?/)?\Z')
-_ATTR = re.compile(r' ([a-z]+)="([^"]*)"')
+_TAG = re.compile(r'(/?)([a-z][a-z0-9]*)((?: [a-z][a-z0-9-]*="[^"]*")*)( ?/)?\Z')
+_ATTR = re.compile(r' ([a-z][a-z0-9-]*)="([^"]*)"')
 _LABEL = "(?!xn--)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 # An absolute URL the url crate parses without complaint, kept by ammonia as written.
 _URL = re.compile(  # the last label starts with a letter: no IPv4 parse
@@ -57,6 +58,7 @@ _URL = re.compile(  # the last label starts with a letter: no IPv4 parse
     r"(?::[0-9]{1,4})?(?:[/?#][!-~]*)?\Z"
 )
 _URL_ATTRS = frozenset({"href", "src"})
+_GENERIC = frozenset({"lang", "title"})  # ammonia keeps these on every tag by default
 _REL = ' rel="noopener noreferrer"'
 
 
@@ -167,16 +169,20 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
         return _Tag(name, True, f"</{name}>", mark, None, True)
     pairs = _ATTR.findall(attrs)
     names = [k for k, _v in pairs]
-    if len(set(names)) != len(names) or not ALLOWED_ATTRIBUTES.get(name, set()).issuperset(names):
+    if len(set(names)) != len(names):
         return None
+    if (name == "img" and "data-src" in names) or (name == "span" and "href" in names):
+        return None  # a lazy image or a pseudo-link: the tree path reads those
     if _UNSAFE_CHAR.search(attrs) or any(ref in attrs for ref in _CHANGED_IN_VALUE):
         return None
-    for k, v in pairs:
+    allowed = ALLOWED_ATTRIBUTES.get(name, _GENERIC) | _GENERIC
+    kept = [(k, v) for k, v in pairs if k in allowed]  # the sanitizer drops the others
+    for k, v in kept:
         if k in _URL_ATTRS and (not _URL.match(v) or _CHANGED_IN_URL.search(v)):
             return None
-    if sort_attributes and len(pairs) > 1:
-        attrs = "".join(f' {k}="{v}"' for k, v in sorted(pairs))
-    src = dict(pairs).get("src") if name == "img" else None
+    if sort_attributes:
+        kept.sort()
+    src = dict(kept).get("src") if name == "img" else None
     if src is not None:
         src = src.replace("&amp;", "&")  # the only reference a URL may hold here
     # feedparser's plain tags allow "&amp;" alone in a value (fastfeed._PLAIN_TAG).
@@ -185,5 +191,6 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
         and not any("=" in v for k, v in pairs if k not in _URL_ATTRS)
         and "&" not in attrs.replace("&amp;", "")
     )
-    written = f"<{name}{attrs}{_REL if name == 'a' else ''}>"
+    kept_attrs = "".join(f' {k}="{v}"' for k, v in kept)
+    written = f"<{name}{kept_attrs}{_REL if name == 'a' else ''}>"
     return _Tag(name, False, written, mark, src, simple)
