@@ -282,3 +282,27 @@ def test_simple_predicted_markup_is_plain_for_feedparser(seed: int):
         else:
             not_simple += 1
     assert simple > 50 and not_simple > 5
+
+
+def test_a_cms_body_with_styles_classes_and_references_is_told_as_nh3_writes_it():
+    html = (
+        '<p style="text-indent:2em;">【大纪元2021年12月31日讯】美国总统拜登（Joe Biden）与'
+        "俄罗斯总统普京&nbsp;通话。</p>\n"
+        '<p><img class="aligncenter size-full wp-image-1" src="https://i.epochtimes.com/assets/'
+        'uploads/2021/12/id13473224-600x400.jpg" alt="" width="600" height="400" /></p>\n'
+        "<p>责任编辑：林妍</p>\n"
+        '<p>The post <a href="https://www.epochtimes.com/gb/21/12/31/n13473224.htm" '
+        'rel="nofollow">拜登普京通话</a> appeared first on <a href="https://www.epochtimes.com"'
+        ' rel="nofollow" target="_blank">大纪元</a> &amp; Co.</p>'
+    )
+    for sort in (False, True):
+        plain = sanitized.predict(html, sort_attributes=sort)
+        assert plain is not None
+        wide = sanitized_as_body_reads_it(html, sort)
+        assert plain.html == wide
+        assert body.read(html, base=BASE, image_base=LINK, sort_attributes=sort) == (
+            body.text_of_clean(wide),
+            body.images_of_clean(wide, base=LINK),
+            tidy(wide),
+        )
+    assert "Joe Biden）与俄罗斯总统普京" in body.text_of_marked(plain.marked)
