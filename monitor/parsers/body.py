@@ -75,8 +75,8 @@ def read(
     if plain is None:
         plain = predict(html, sort_attributes=sort_attributes)
     if plain is not None:  # no tag the stored HTML drops, no image the tree path reads
-        images = [Image(join_url(image_base, src)) for src in plain.image_sources]
-        return text_of_marked(plain.marked), dedupe_images(images), tidy_pieces(plain.pieces)
+        images = images_from(plain.image_sources, base=image_base)
+        return text_of_marked(plain.marked), images, tidy_pieces(plain.pieces)
     if _TREE_ONLY.search(html):
         return None
     if sort_attributes:
@@ -86,11 +86,15 @@ def read(
     return text_of_clean(wide), images_of_clean(wide, base=image_base), stored
 
 
-def text(html: str) -> str:
-    """Plain text of a fragment, as :func:`monitor.parsers.html.html_to_text` reads it."""
-    if not _CHANGED_BY_SANITIZER.search(html):
-        return lines_of(html)  # a description with no markup: as the sanitizer leaves it
-    plain = predict(html)
+def text(html: str, *, plain: Plain | None = None) -> str:
+    """Plain text of a fragment, as :func:`monitor.parsers.html.html_to_text` reads it.
+
+    ``plain``: a prediction already made for ``html`` (the text does not depend on the
+    order of attributes, so either ``sort_attributes`` will do)."""
+    if plain is None:
+        if not _CHANGED_BY_SANITIZER.search(html):
+            return lines_of(html)  # a description with no markup: as the sanitizer leaves it
+        plain = predict(html)
     if plain is not None:
         return text_of_marked(plain.marked)
     return text_of_clean(cleaner(None, _WIDE_TAGS)(html))
@@ -108,12 +112,16 @@ def text_of_marked(marked: str) -> str:
 
 
 def images_of_clean(cleaned: str, *, base: str | None) -> list[Image]:
-    found = []
+    sources = []
     for m in _IMG.finditer(cleaned):
         src = _SRC.search(m.group(1))
-        url = unescape(src.group(1)).strip() if src else ""
-        if url and not url.startswith("data:"):
-            found.append(Image(join_url(base, url)))
+        sources.append(unescape(src.group(1)).strip() if src else "")
+    return images_from(sources, base=base)
+
+
+def images_from(sources: list[str], *, base: str | None) -> list[Image]:
+    """Images from their ``src`` values in document order; empty and ``data:`` ones skipped."""
+    found = [Image(join_url(base, s)) for s in sources if s and not s.startswith("data:")]
     return dedupe_images(found)
 
 

@@ -63,7 +63,9 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     main_html = body or summary_html
     text, images, html = _body(main_html, base, link)
     # A separate description is the outlet's own abstract: better than a cut of the text.
-    summary = body_text(summary_html) if body and summary_html else ""
+    summary = (
+        body_text(summary_html, plain=_prediction(summary_html)) if body and summary_html else ""
+    )
     images += _media_images(entry)
     title = entry.get("title", "")
     if "html" in entry.get("title_detail", {}).get("type", ""):
@@ -91,9 +93,9 @@ def _body(html: str, base: str | None, link: str | None) -> tuple[str, list[Imag
     """Text, images and stored HTML: off the sanitizer's output, or from a tree when the
     body needs one (see :mod:`monitor.parsers.body`)."""
     raw = isinstance(html, fastfeed.RawHTML)  # URIs feedparser would have resolved
-    plain = None
     if raw:
-        base, plain = html.base, html.plain
+        base = html.base
+    plain = _prediction(html)
     got = body.read(html, base=base, image_base=link or base, sort_attributes=raw, plain=plain)
     if got is not None:
         return got
@@ -101,6 +103,11 @@ def _body(html: str, base: str | None, link: str | None) -> tuple[str, list[Imag
     if raw:
         fastfeed.resolve_uris(root, base)
     return html_to_text(root), images_in(root, base=link or base), clean_html(root, base=base)
+
+
+def _prediction(html: str):
+    """The sanitizer's output fastfeed already predicted for ``html``, if it did."""
+    return html.plain if isinstance(html, fastfeed.RawHTML) else None
 
 
 def _published(entry) -> str | None:

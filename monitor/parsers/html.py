@@ -48,6 +48,9 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
+# Kept on every tag as well: ammonia's default generic attributes, which the per-tag
+# allow-list above does not replace.
+GENERIC_ATTRIBUTES = frozenset({"lang", "title"})
 # Dropped with everything inside them, not just unwrapped.
 DROPPED = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
            "math", "head", "title", "button", "select", "textarea", "form"}  # fmt: skip

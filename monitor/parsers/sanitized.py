@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from monitor.parsers.html import ALLOWED_ATTRIBUTES, BLOCKS, BREAK
+from monitor.parsers.html import ALLOWED_ATTRIBUTES, BLOCKS, BREAK, GENERIC_ATTRIBUTES
 
 _INLINE = frozenset({"a", "b", "strong", "em", "i", "u", "s", "span", "sub", "sup", "small",
                      "code"})  # fmt: skip
@@ -58,7 +58,6 @@ _URL = re.compile(  # the last label starts with a letter: no IPv4 parse
     r"(?::[0-9]{1,4})?(?:[/?#][!-~]*)?\Z"
 )
 _URL_ATTRS = frozenset({"href", "src"})
-_GENERIC = frozenset({"lang", "title"})  # ammonia keeps these on every tag by default
 _REL = ' rel="noopener noreferrer"'
 
 
@@ -175,7 +174,7 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
         return None  # a lazy image or a pseudo-link: the tree path reads those
     if _UNSAFE_CHAR.search(attrs) or any(ref in attrs for ref in _CHANGED_IN_VALUE):
         return None
-    allowed = ALLOWED_ATTRIBUTES.get(name, _GENERIC) | _GENERIC
+    allowed = GENERIC_ATTRIBUTES.union(ALLOWED_ATTRIBUTES.get(name, ()))
     kept = [(k, v) for k, v in pairs if k in allowed]  # the sanitizer drops the others
     for k, v in kept:
         if k in _URL_ATTRS and (not _URL.match(v) or _CHANGED_IN_URL.search(v)):
