@@ -22,6 +22,7 @@ import fcntl
 import logging
 import multiprocessing
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -47,32 +48,54 @@ def _parse(data: bytes, url: str | None, site: str | None) -> list[Item]:
     return parse_and_key(data, _rules, url=url, site=site, with_sketch=True)
 
 
+def _ready() -> None:
+    """A job that only makes the pool spawn a worker."""
+
+
 class ParsePool:
     """``parse_and_key`` in ``workers`` processes, awaited from the event loop."""
 
     def __init__(self, rules: SiteRules, workers: int):
         self.rules = rules
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProcessPoolExecutor | None = None  # set once its workers are up
         self._broken = False
+        self._booting: threading.Thread | None = None
         self.waiting = 0  # documents sent to the workers and not back yet
 
-    def _executor(self) -> ProcessPoolExecutor | None:
-        if self._pool is None and not self._broken:
-            try:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["monitor.workers"])
-                self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=ctx, initializer=_start, initargs=(self.rules,)
-                )
-                _widen_pipes(self._pool)
-            except (OSError, ValueError) as e:  # no /dev/shm, no fork server, ...
-                log.warning("parse workers unavailable (%s); parsing in process", e)
-                self._broken = True
-        return self._pool
+    def start(self) -> None:
+        """Start the workers in the background; documents parse in this process until
+        they are up. Starting them in the loop's thread stalled the whole poll while the
+        fork server imported the parsers (~0.3 s)."""
+        if self._booting is None and self._pool is None and not self._broken:
+            self._booting = threading.Thread(target=self._boot, name="parse-workers", daemon=True)
+            self._booting.start()
+
+    def _boot(self) -> None:
+        try:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["monitor.workers"])
+            pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_start, initargs=(self.rules,)
+            )
+            _widen_pipes(pool)
+            for _ in range(self.workers):
+                pool.submit(_ready)  # each submit spawns a worker while none is idle
+        except (OSError, ValueError, BrokenProcessPool) as e:  # no /dev/shm, fork server, ...
+            log.warning("parse workers unavailable (%s); parsing in process", e)
+            self._broken = True
+            return
+        self._pool = pool
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Wait for :meth:`start` to finish; True when the workers are up."""
+        if self._booting is not None:
+            self._booting.join(timeout)
+        return self._pool is not None
 
     async def parse(self, data: bytes, *, url: str | None, site: str | None) -> list[Item]:
-        pool = self._executor() if self.waiting < BACKLOG * self.workers else None
+        self.start()
+        pool = self._pool if self.waiting < BACKLOG * self.workers else None
         if pool is not None:
             self.waiting += 1
             try:
@@ -89,6 +112,8 @@ class ParsePool:
         return parse_and_key(data, self.rules, url=url, site=site)
 
     def close(self) -> None:
+        self.ready()
+        self._booting = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -7,17 +7,23 @@ import asyncio
 import fcntl
 import os
 import signal
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from monitor import ingest, workers
 from monitor.canonical import SiteRules
+from monitor.config import parse_config
 from monitor.models import ParseError
+from monitor.pipeline import poll_once
+from monitor.store import open_db
 from monitor.workers import BACKLOG, PIPE_BYTES, ParsePool
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 RULES = SiteRules.load_default()
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def seed_bytes(prefix: str) -> bytes:
@@ -31,6 +37,8 @@ def parse_with(pool: ParsePool, data: bytes):
 @pytest.fixture
 def pool():
     with ParsePool(RULES, 1) as p:
+        p.start()
+        assert p.ready(timeout=30)
         yield p
 
 
@@ -91,10 +99,44 @@ def test_the_waiting_count_comes_down_when_a_worker_raises(pool):
     assert pool.waiting == 0
 
 
-def test_the_pools_pipes_are_widened():
+def test_the_pools_pipes_are_widened(pool):
     """Fails when a Python upgrade renames what _widen_pipes reaches for, so the narrow
     default pipes (and the workers' waits on them) come back noticed, not silently."""
+    for conn in (pool._pool._call_queue._reader, pool._pool._result_queue._reader):
+        assert fcntl.fcntl(conn.fileno(), fcntl.F_GETPIPE_SZ) >= PIPE_BYTES
+
+
+def test_documents_parse_in_this_process_until_the_workers_are_up(monkeypatch):
+    gate = threading.Event()
+    real = workers.ProcessPoolExecutor
+
+    def slow_to_start(*args, **kwargs):
+        assert gate.wait(30)
+        return real(*args, **kwargs)
+
+    here = []
+
+    def counted(data, rules, **kw):
+        here.append(data)
+        return ingest.parse_and_key(data, rules, **kw)
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", slow_to_start)
+    monkeypatch.setattr(workers, "parse_and_key", counted)
     with ParsePool(RULES, 1) as p:
-        assert parse_with(p, seed_bytes("000"))
-        for conn in (p._pool._call_queue._reader, p._pool._result_queue._reader):
-            assert fcntl.fcntl(conn.fileno(), fcntl.F_GETPIPE_SZ) >= PIPE_BYTES
+        (first,) = parse_with(p, seed_bytes("000"))  # starts the workers, does not wait
+        assert here == [seed_bytes("000")] and first.story_key == "epochtimes:n13473224"
+        assert not p.ready(timeout=0)
+        gate.set()
+        assert p.ready(timeout=30)
+        (second,) = parse_with(p, seed_bytes("002"))
+        assert len(here) == 1  # the worker parsed it
+        assert second.story_key == "epochtimes:n13470319"
+
+
+def test_a_poll_starts_its_pool_before_the_first_document(tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(ParsePool, "start", lambda self: started.append(self))
+    config = parse_config({"source": [{"name": "none", "kind": "dir", "path": str(tmp_path)}]})
+    p = ParsePool(RULES, 1)
+    poll_once(open_db(tmp_path / "m.db"), config, config.sources, now=NOW, pool=p)
+    assert started == [p]
