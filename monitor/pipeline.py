@@ -173,8 +173,6 @@ class Poller:
         When ``stop`` is set, sources not yet started are skipped and in-flight fetches are
         cancelled; a source whose writes began always finishes them (writes do not await).
         """
-        if self.pool is not None:
-            self.pool.start()  # its workers come up while the first fetches are in flight
         self._slots = asyncio.Semaphore(self.config.settings.concurrency)
         self._batch = GroupCommit(self.db)
         states = load_states(self.db)

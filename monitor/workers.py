@@ -64,9 +64,9 @@ class ParsePool:
         self.waiting = 0  # documents sent to the workers and not back yet
 
     def start(self) -> None:
-        """Start the workers in the background; documents parse in this process until
-        they are up. Starting them in the loop's thread stalled the whole poll while the
-        fork server imported the parsers (~0.3 s)."""
+        """Start the workers in the background (the first document does); documents
+        parse in this process until they are up. Starting them in the loop's thread
+        stalled the whole poll while the fork server imported the parsers (~0.3 s)."""
         if self._booting is None and self._pool is None and not self._broken:
             self._booting = threading.Thread(target=self._boot, name="parse-workers", daemon=True)
             self._booting.start()

@@ -133,10 +133,9 @@ def test_documents_parse_in_this_process_until_the_workers_are_up(monkeypatch):
         assert second.story_key == "epochtimes:n13470319"
 
 
-def test_a_poll_starts_its_pool_before_the_first_document(tmp_path, monkeypatch):
-    started = []
-    monkeypatch.setattr(ParsePool, "start", lambda self: started.append(self))
+def test_a_poll_with_nothing_to_parse_starts_no_workers(tmp_path):
+    """A poll where every feed answers 304 must not pay for starting processes."""
     config = parse_config({"source": [{"name": "none", "kind": "dir", "path": str(tmp_path)}]})
-    p = ParsePool(RULES, 1)
-    poll_once(open_db(tmp_path / "m.db"), config, config.sources, now=NOW, pool=p)
-    assert started == [p]
+    with ParsePool(RULES, 1) as p:
+        poll_once(open_db(tmp_path / "m.db"), config, config.sources, now=NOW, pool=p)
+        assert p._booting is None and p._pool is None
