@@ -1,5 +1,6 @@
-"""Parse worker processes: same items as parsing in process, errors cross back, and a pool
-that dies falls back to parsing in process."""
+"""Parse worker processes: same items and stored rows as parsing in process, errors cross
+back, a pool that dies falls back to parsing in process, the polling process takes what
+is beyond the workers' backlog and what comes before they are up."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import respx
 
-from monitor import ingest, workers
+from monitor import ingest, pipeline, workers
 from monitor.canonical import SiteRules
 from monitor.config import parse_config
 from monitor.models import ParseError
@@ -139,3 +141,36 @@ def test_a_poll_with_nothing_to_parse_starts_no_workers(tmp_path):
     with ParsePool(RULES, 1) as p:
         poll_once(open_db(tmp_path / "m.db"), config, config.sources, now=NOW, pool=p)
         assert p._booting is None and p._pool is None
+
+
+def test_a_poll_whose_documents_all_go_to_the_workers_stores_what_one_process_stores(
+    tmp_path, monkeypatch
+):
+    urls = [f"https://mirror.example/{k}.md" for k in range(5)]
+    config = parse_config(
+        {"source": [{"name": f"page-{k}", "kind": "page", "url": u} for k, u in enumerate(urls)]}
+    )
+
+    def stored(path: Path, pool: ParsePool | None) -> list[tuple]:
+        with respx.mock() as mock:
+            for k, url in enumerate(urls):
+                mock.get(url).respond(200, content=seed_bytes(f"00{k}"))
+            db = open_db(path)
+            reports = poll_once(db, config, config.sources, now=NOW, pool=pool)
+        assert [r.new for r in reports if r.ok] == [1] * 5
+        return db.conn.execute(
+            "SELECT story_key, title, url, site, published, summary, text, html, images, lang "
+            "FROM items ORDER BY story_key"
+        ).fetchall()
+
+    expected = stored(tmp_path / "one-process.db", None)
+
+    def not_here(*_a, **_kw):
+        raise AssertionError("parsed in the polling process")
+
+    with ParsePool(RULES, 1) as p:
+        p.start()
+        assert p.ready(timeout=30)
+        for module in (workers, pipeline):  # the worker keeps the real one
+            monkeypatch.setattr(module, "parse_and_key", not_here)
+        assert stored(tmp_path / "workers.db", p) == expected
