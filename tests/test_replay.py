@@ -155,7 +155,9 @@ site = "大纪元"
 
 @pytest.fixture(params=[0, 2], ids=["in-process", "parse-workers"])
 def cli(tmp_path, request):
-    """The CLI on the replay config, parsing in the polling process or in worker processes."""
+    """The CLI on the replay config, without and with parse workers (these start at the
+    first document, and the polling process parses until they are up: test_workers sends
+    every document of a poll to ready workers)."""
     config = tmp_path / "monitor.toml"
     config.write_text(f"[monitor]\nparse_workers = {request.param}\n{CONFIG}", encoding="utf-8")
     db = tmp_path / "monitor.db"
