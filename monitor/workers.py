@@ -4,7 +4,8 @@ Parsing, keying and sketching a feed item is pure Python and lxml work that hold
 on a poll of many feeds it is most of the CPU time, and the event loop thread that fetches
 and writes would otherwise do it all. With ``parse_workers = N`` those steps run in N
 processes and the loop only fetches and writes. Workers start from a fork server (not a
-fork of the threaded daemon) and ignore Ctrl-C: the daemon decides when they stop.
+fork of the threaded daemon), in the background at the first document, and ignore Ctrl-C:
+the daemon decides when they stop.
 
 The polling process still parses a document itself when the workers already have
 :data:`BACKLOG` documents each waiting: with one worker on two cores, fetching and writing
@@ -72,6 +73,7 @@ class ParsePool:
             self._booting.start()
 
     def _boot(self) -> None:
+        pool = None
         try:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["monitor.workers"])
@@ -84,6 +86,8 @@ class ParsePool:
         except (OSError, ValueError, BrokenProcessPool) as e:  # no /dev/shm, fork server, ...
             log.warning("parse workers unavailable (%s); parsing in process", e)
             self._broken = True
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
             return
         self._pool = pool
 
@@ -125,16 +129,14 @@ class ParsePool:
         self.close()
 
 
-def _widen_pipes(pool: ProcessPoolExecutor) -> bool:
+def _widen_pipes(pool: ProcessPoolExecutor) -> None:
     """Give the pool's two pipes :data:`PIPE_BYTES` (Linux; 64 KB by default). A worker
     writing a feed's items into a full pipe waits until the polling process's reader
     thread gets the GIL back from the busy event loop: between documents a worker spent
-    0.9 s of a 5 s poll, 0.4 s with wide pipes. Best effort: False where the pipes or the
-    call are not there."""
+    0.9 s of a 5 s poll, 0.4 s with wide pipes. Best effort: left as they are where the
+    pipes or the call are not there."""
     try:
-        pipes = (pool._call_queue._reader, pool._result_queue._reader)
-        for conn in pipes:
+        for conn in (pool._call_queue._reader, pool._result_queue._reader):
             fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     except (AttributeError, OSError):
-        return False
-    return True
+        pass

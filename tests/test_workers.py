@@ -174,3 +174,18 @@ def test_a_poll_whose_documents_all_go_to_the_workers_stores_what_one_process_st
         for module in (workers, pipeline):  # the worker keeps the real one
             monkeypatch.setattr(module, "parse_and_key", not_here)
         assert stored(tmp_path / "workers.db", p) == expected
+
+
+def test_workers_that_cannot_start_leave_parsing_in_this_process(monkeypatch, caplog):
+    def no_semaphores(*_a, **_kw):
+        raise OSError("[Errno 38] Function not implemented")  # no /dev/shm in a container
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", no_semaphores)
+    with ParsePool(RULES, 2) as p:
+        (item,) = parse_with(p, seed_bytes("002"))
+        assert not p.ready(timeout=30)
+        (again,) = parse_with(p, seed_bytes("000"))  # not tried again
+    assert (item.story_key, again.story_key) == ("epochtimes:n13470319", "epochtimes:n13473224")
+    assert [r.message for r in caplog.records].count(
+        "parse workers unavailable ([Errno 38] Function not implemented); parsing in process"
+    ) == 1
