@@ -498,3 +498,14 @@ def test_plain_bodies_the_sanitizer_skips_match_feedparser(body: str):
     assert sanitized.predict(body, sort_attributes=True) is not None
     data = rss(item("<title>t</title>", f"<content:encoded><![CDATA[{body}]]></content:encoded>"))
     assert_same(data, URL)
+
+
+def test_a_c1_character_keeps_a_body_off_the_prediction():
+    """fastfeed checks a predicted body with ``_repair`` alone, not the C1 half of
+    ``_fix``: that holds only while no body with a C1 character is predicted."""
+    for body in ("<p>a \x96 b</p>", '<p><img src="https://cdn.example/a.jpg" alt="\x96"></p>'):
+        assert sanitized.predict(body, sort_attributes=True) is None
+    # "&#" in the document: fastfeed reads every value with _fix
+    body = "&lt;p&gt;a &#150; b&lt;/p&gt;"
+    data = rss(item("<title>&#8217;</title>", f"<content:encoded>{body}</content:encoded>"))
+    assert assert_same(data, URL)[0]["text"] == "a\u2013b"  # cp1252 for the C1 character

@@ -91,6 +91,7 @@ _MARKUP = re.compile("<[^<>]*>?")
 # "&" that is not one of a few named entities.
 _NOT_PLAIN_REF = re.compile("&(?!(?:amp|lt|gt|quot|nbsp);)")
 _C1 = re.compile("[\x80-\x9f]")
+_REF = re.compile("&([A-Za-z0-9_]+);")  # what feedparser's link handling unescapes
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")  # such a string cannot be UTF-8 read as Latin-1
 _BASE_ATTR = re.compile(rb"[\s:]base\s*=")  # xml:base (or feedparser's bare "base")
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
@@ -334,8 +335,9 @@ class _Reader:
             plain = predict(value, sort_attributes=True)
             if plain is None:
                 is_plain = self._plain_html(value)
-            else:  # only plain references, and plain tags if they are written plainly
-                is_plain = plain.simple and self.fix(value) == value
+            else:  # only plain references, and plain tags if they are written plainly;
+                # a predicted body holds no C1 character, so only _repair could change it
+                is_plain = plain.simple and _repair(value) == value
             if is_plain:
                 value = RawHTML(value)
                 value.base, value.plain = self.base, plain
@@ -356,7 +358,8 @@ class _Reader:
                 raise Fallback
             value = _strip(el)
             value = self.fix(_join(self.base, value) if value else value)
-            value = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value.replace("&amp;", "&"))
+            if "&" in value:
+                value = _REF.sub(r"&\g<1>", value.replace("&amp;", "&"))
             e["link"] = value
             links.append(
                 {"rel": "alternate", "type": "text/html", **({"href": value} if value else {})}
@@ -452,7 +455,7 @@ def _known_name(tag: str) -> str | None:
 def _attrs(el) -> dict:
     """Attributes keyed the way feedparser keys them, ``rel``/``type`` values lowercased."""
     out = {}
-    for key, value in el.attrib.items():
+    for key, value in el.items():
         if key[0] == "{":
             uri, local = key[1:].split("}", 1)
             prefix = _NAMESPACES.get(uri.lower(), "")

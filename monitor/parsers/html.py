@@ -117,8 +117,14 @@ def html_to_text(html: str | etree._Element) -> str:
 
 def lines_of(marked: str) -> str:
     """Text whose block edges are marked with :data:`BREAK`, one squeezed line per block."""
-    lines = (squeeze(seg) for seg in marked.split(BREAK) if seg and not seg.isspace())
-    return "\n".join(line for line in lines if line)
+    lines = []
+    for seg in marked.split(BREAK):  # squeeze() inlined: a body has dozens of blocks
+        words = seg.split()
+        if len(words) == 1:
+            lines.append(words[0])
+        elif words:
+            lines.append(_SPACE_BY_WIDE.sub("", " ".join(words)))
+    return "\n".join(lines)
 
 
 def _gather(el: etree._Element, add: Callable[[str], object]) -> None:
