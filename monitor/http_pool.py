@@ -88,8 +88,8 @@ class LinearPool(httpcore.AsyncConnectionPool):
     One decision differs: a connection already handed to a request that has not started
     on it is not handed out again. Its state still reads idle until that request sends,
     so the stock pass gives it to the next request too; one of the two then fails with
-    ConnectionNotAvailable and goes round the pool again (four times a request on average
-    in a poll of 1,000 feeds, ~0.2 ms of CPU each time). The client is HTTP/1.1 only
+    ConnectionNotAvailable and goes round the pool again (three times a request on average
+    in a poll of 1,000 feeds, ~0.27 ms of CPU each time). The client is HTTP/1.1 only
     (``make_client``), so a connection serves one request at a time.
     """
 

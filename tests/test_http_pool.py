@@ -119,7 +119,7 @@ def test_many_requests_share_a_bounded_set_of_connections():
 def test_a_connection_goes_to_one_waiting_request_at_a_time(monkeypatch):
     """A connection handed to a request that has not started on it still reads as idle;
     handed to a second request as well, one of the two bounced off it with
-    ConnectionNotAvailable and went round the pool again (four times a request, on
+    ConnectionNotAvailable and went round the pool again (three times a request, on
     average, in a 1,000-feed poll)."""
     from httpcore._async.connection import AsyncHTTPConnection
 
