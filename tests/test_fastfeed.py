@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from monitor.models import ParseError
+from monitor.parsers import body as body_module
 from monitor.parsers import fastfeed, feed, sanitized
 
 URL = "https://news.example/feeds/rss.xml"
@@ -509,3 +510,22 @@ def test_a_c1_character_keeps_a_body_off_the_prediction():
     body = "&lt;p&gt;a &#150; b&lt;/p&gt;"
     data = rss(item("<title>&#8217;</title>", f"<content:encoded>{body}</content:encoded>"))
     assert assert_same(data, URL)[0]["text"] == "a\u2013b"  # cp1252 for the C1 character
+
+
+def test_a_body_the_prediction_turned_away_is_not_predicted_again(monkeypatch):
+    """fastfeed predicts a body's sanitizer output while it reads the tags; when that
+    fails, the body reader must not run the same prediction again (a table, a figure)."""
+    asked = []
+    real = sanitized.predict
+
+    def counting(html, *, sort_attributes=False):
+        asked.append(html)
+        return real(html, sort_attributes=sort_attributes)
+
+    monkeypatch.setattr(fastfeed, "predict", counting)
+    monkeypatch.setattr(body_module, "predict", counting)
+    table = "<p>表格</p><table><tr><td>一</td></tr></table>"
+    data = rss(item("<title>t</title>", f"<content:encoded><![CDATA[{table}]]></content:encoded>"))
+    items = feed.parse(data, url=URL)
+    assert items[0].text == "表格\n一"
+    assert asked.count(table) == 1

@@ -34,7 +34,7 @@ from monitor.parsers.html import (
     tidy,
     tidy_pieces,
 )
-from monitor.parsers.sanitized import Plain, predict
+from monitor.parsers.sanitized import Prediction, predict
 
 _WIDE_TAGS = frozenset(ALLOWED_TAGS | BLOCKS)
 # Attributes in nh3's output: double-quoted values, with no ">" left unescaped in them.
@@ -63,18 +63,19 @@ def read(
     base: str | None,
     image_base: str | None,
     sort_attributes: bool = False,
-    plain: Plain | None = None,
+    plain: Prediction = None,
 ) -> tuple[str, list[Image], str] | None:
     """``(text, images, stored HTML)`` of a body; None when it needs the tree path.
 
     ``base`` resolves relative links in the stored HTML, ``image_base`` the image
     URLs that are still relative after that. ``sort_attributes`` orders each tag's
     attributes by name, as feedparser's relative-URI pass leaves them. ``plain``: the
-    prediction already made for ``html`` with the same ``sort_attributes``.
+    prediction already made for ``html`` with the same ``sort_attributes`` (False: it
+    could not be told).
     """
     if plain is None:
         plain = predict(html, sort_attributes=sort_attributes)
-    if plain is not None:  # no tag the stored HTML drops, no image the tree path reads
+    if plain:  # no tag the stored HTML drops, no image the tree path reads
         images = images_from(plain.image_sources, base=image_base)
         return text_of_marked(plain.marked), images, tidy_pieces(plain.pieces)
     if _TREE_ONLY.search(html):
@@ -86,7 +87,7 @@ def read(
     return text_of_clean(wide), images_of_clean(wide, base=image_base), stored
 
 
-def text(html: str, *, plain: Plain | None = None) -> str:
+def text(html: str, *, plain: Prediction = None) -> str:
     """Plain text of a fragment, as :func:`monitor.parsers.html.html_to_text` reads it.
 
     ``plain``: a prediction already made for ``html`` (the text does not depend on the
@@ -95,7 +96,7 @@ def text(html: str, *, plain: Plain | None = None) -> str:
         if not _CHANGED_BY_SANITIZER.search(html):
             return lines_of(html)  # a description with no markup: as the sanitizer leaves it
         plain = predict(html)
-    if plain is not None:
+    if plain:
         return text_of_marked(plain.marked)
     return text_of_clean(cleaner(None, _WIDE_TAGS)(html))
 

@@ -32,7 +32,7 @@ from feedparser.util import FeedParserDict
 from lxml import etree
 
 from monitor.parsers.html import SETTLED_URL
-from monitor.parsers.sanitized import Plain, predict
+from monitor.parsers.sanitized import Prediction, predict
 
 ATOM = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -103,10 +103,11 @@ class Fallback(Exception):
 
 class RawHTML(str):
     """An HTML body whose relative URIs are still to be resolved against ``base``;
-    ``plain`` is :func:`~monitor.parsers.sanitized.predict`'s answer for it, when it had one."""
+    ``plain`` is :func:`~monitor.parsers.sanitized.predict`'s answer for it (False: it
+    cannot be told, so the reader of the body need not ask again)."""
 
     base: str
-    plain: Plain | None = None
+    plain: Prediction = None
 
 
 def read(data: bytes, url: str | None = None) -> tuple[str, str, list[dict]] | None:
@@ -340,7 +341,7 @@ class _Reader:
                 is_plain = plain.simple and _repair(value) == value
             if is_plain:
                 value = RawHTML(value)
-                value.base, value.plain = self.base, plain
+                value.base, value.plain = self.base, False if plain is None else plain
                 return value, ctype
         elif not exact and self._plain_html(value):
             return value, ctype

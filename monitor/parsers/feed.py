@@ -106,7 +106,7 @@ def _body(html: str, base: str | None, link: str | None) -> tuple[str, list[Imag
 
 
 def _prediction(html: str):
-    """The sanitizer's output fastfeed already predicted for ``html``, if it did."""
+    """What fastfeed already predicted of the sanitizer's output for ``html``, if it tried."""
     return html.plain if isinstance(html, fastfeed.RawHTML) else None
 
 

@@ -25,7 +25,7 @@ serializer writes back as they came: ``&amp;`` ``&lt;`` ``&gt;`` ``&nbsp;`` in t
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from monitor.parsers.html import ALLOWED_ATTRIBUTES, BLOCKS, BREAK, GENERIC_ATTRIBUTES
 
@@ -72,6 +72,11 @@ class Plain(NamedTuple):
     @property
     def html(self) -> str:
         return "".join(self.pieces)
+
+
+# What a caller may already know of a body: its prediction, False when predict() found
+# it cannot be told (not worth asking again), None when nobody asked yet.
+Prediction = Plain | Literal[False] | None
 
 
 class _Tag(NamedTuple):
