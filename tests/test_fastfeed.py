@@ -529,3 +529,22 @@ def test_a_body_the_prediction_turned_away_is_not_predicted_again(monkeypatch):
     items = feed.parse(data, url=URL)
     assert items[0].text == "表格\n一"
     assert asked.count(table) == 1
+
+
+def test_a_body_repeated_as_the_summary_is_read_once(monkeypatch):
+    """Without a description, feeds repeat the body as the summary; its text is the item's
+    text already, so only a separate description is read as text again."""
+    read_as_summary = []
+    real = feed.body_text
+    monkeypatch.setattr(feed, "body_text", lambda h, **k: read_as_summary.append(h) or real(h, **k))
+    only_body = item("<title>t</title>", f"<content:encoded><![CDATA[{BODY}]]></content:encoded>")
+    for url in (URL, None):
+        [it] = feed.parse(rss(only_body), url=url)
+        assert it.summary.startswith("俄罗斯总统普京与法国总统马克龙")
+    assert read_as_summary == []
+    both = item(
+        "<title>t</title><description>摘要</description>",
+        f"<content:encoded>{escape(BODY)}</content:encoded>",
+    )
+    assert feed.parse(rss(both), url=URL)[0].summary == "摘要"
+    assert read_as_summary == ["摘要"]

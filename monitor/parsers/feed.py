@@ -63,9 +63,9 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     main_html = body or summary_html
     text, images, html = _body(main_html, base, link)
     # A separate description is the outlet's own abstract: better than a cut of the text.
-    summary = (
-        body_text(summary_html, plain=_prediction(summary_html)) if body and summary_html else ""
-    )
+    # (Without one, feeds repeat the body as the summary: its text is the text above.)
+    separate = body and summary_html and summary_html != body
+    summary = body_text(summary_html, plain=_prediction(summary_html)) if separate else ""
     images += _media_images(entry)
     title = entry.get("title", "")
     if "html" in entry.get("title_detail", {}).get("type", ""):
