@@ -276,8 +276,7 @@ def kept_features(db):
     }
 
 
-def test_indexing_keeps_event_features_of_the_same_text(db, monkeypatch):
-    monkeypatch.setattr(store, "FEATURES_CHUNK", 2)  # written while the index rows stream
+def test_indexing_keeps_event_features_of_the_same_text(db):
     texts = {
         f"普京与拜登{n}月{n}日通话": f"据Reuters报道，双方讨论了{n}0万人的问题。乌克兰局势紧张。"
         for n in range(1, 8)
@@ -295,6 +294,29 @@ def test_indexing_keeps_event_features_of_the_same_text(db, monkeypatch):
         assert version == similarity.FEATURES_VERSION
         assert stored == similarity.text_features(title, text)
         assert "@reuters" in stored.entities
+
+
+def test_indexing_writes_no_other_row_among_a_batchs_index_rows(db):
+    # FTS5 writes out its pending terms when another statement opens a savepoint, which
+    # the features' INSERT OR REPLACE does: among the index rows it would cut the batch's
+    # index into many small segments.
+    entries = [
+        (item(f"普京与拜登第{k}次通话", f"https://n.example/{k}"), Sighting("s", str(k)))
+        for k in range(60)
+    ]
+    save_items(db, entries, now=NOW)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        assert store.index_pending(db, batch=55) == 60
+    finally:
+        db.conn.set_trace_callback(None)
+    order = "".join(
+        "i" if s.startswith("INSERT INTO items_fts (rowid") else "e"
+        for s in statements
+        if s.startswith(("INSERT INTO items_fts (rowid", "INSERT OR REPLACE INTO event_features"))
+    )
+    assert order == "i" * 55 + "e" * 55 + "i" * 5 + "e" * 5  # each batch's rows, then features
 
 
 def test_event_features_are_kept_for_the_last_days_of_stories_only(db):
