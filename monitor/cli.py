@@ -173,7 +173,9 @@ def _when(row: dict) -> str:
 
 @main.command()
 @click.argument("query")
-@click.option("--limit", default=50, show_default=True, help="Most results to show.")
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1), help="Most results to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @pass_ctx
 def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
@@ -183,14 +185,18 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     Quote a phrase with spaces: "Vladimir Putin".
     """
     try:
-        rows = store.search(ctx.db, query, limit=limit)
+        rows = store.search(ctx.db, query, limit=limit + 1)  # one more tells if more match
     except ValueError as e:
         raise click.UsageError(str(e)) from e
+    more = len(rows) > limit
+    rows = rows[:limit]
     if as_json:
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False))
         return
-    table = Table(title=f"{len(rows)} stories", title_justify="left")
+    stories = f"{len(rows)} {'story' if len(rows) == 1 else 'stories'}"
+    title = f"the {stories} stored last; more match (--limit to see more)" if more else stories
+    table = Table(title=title, title_justify="left")
     table.add_column("time", no_wrap=True)
     table.add_column("outlet")
     table.add_column("title", ratio=1)

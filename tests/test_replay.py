@@ -7,6 +7,7 @@ standing in for the network.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from datetime import datetime
 from email.utils import format_datetime
@@ -224,6 +225,27 @@ def test_replay_stores_each_story_once_and_rereads_nothing(site, cli):
         )
         (url,) = rows(cli.db, f"SELECT canonical_url FROM items WHERE title_key = '{key}'")[0]
         assert url == FEED_LINKS[prefix]
+
+
+def test_search_says_when_more_stories_match_than_it_shows(site, cli):
+    cli("poll")
+    everything = cli("search", "泽连斯基")
+    assert everything.exit_code == 0, everything.output
+    assert "2 stories" in everything.output
+    assert "more match" not in everything.output
+    cut = cli("search", "泽连斯基", "--limit", "1")
+    assert cut.exit_code == 0, cut.output
+    assert "the 1 story stored last; more match" in cut.output
+    keys = [
+        json.loads(line)["story_key"]
+        for line in cli("search", "泽连斯基", "--json").output.splitlines()
+    ]
+    assert len(keys) == 2
+    first = cli("search", "泽连斯基", "--limit", "1", "--json").output.splitlines()
+    assert [json.loads(line)["story_key"] for line in first] == keys[:1]
+    refused = cli("search", "泽连斯基", "--limit", "0")
+    assert refused.exit_code == 2
+    assert "--limit" in refused.output
 
 
 @pytest.mark.parametrize("prefix", ["001", "003", "004"])
