@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, ingest, store
+from . import __version__, store
 from .canonical import SiteRules
 from .config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config
 from .logs import setup_logging
@@ -130,6 +130,8 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
     name with the reason and the rest still load; the exit code is 1 when a file failed
     (pages that are not articles are listed as rejected but are not failures).
     """
+    from . import ingest  # the parsers: only the commands that parse load them
+
     files, missing = ingest.find_files(paths)
     with progress_bar(len(files), "importing") as advance:
         config = ctx.optional_config()
