@@ -6,7 +6,6 @@ characters, full-width forms or another case finds the same stories.
 
 from __future__ import annotations
 
-import operator
 import re
 import unicodedata
 from functools import lru_cache
@@ -109,7 +108,7 @@ def detect_lang(text: str, *, sample: int = 2000) -> str:
 
     Runs once per stored item, so it stops counting Chinese characters as soon as there are
     enough, and votes on the script over the first ``_SCRIPT_SAMPLE`` characters only: a
-    few dozen Chinese characters already settle it, and OpenCC costs grow with the length.
+    few dozen Chinese characters already settle it, and the vote's cost grows with the length.
     """
     s = text[:sample]
     if not _enough_chinese(s, max(2, len(s.strip()) * 0.1)):
@@ -117,13 +116,21 @@ def detect_lang(text: str, *, sample: int = 2000) -> str:
     head = s[:_SCRIPT_SAMPLE]
     if not _enough_chinese(head, _SCRIPT_MIN_CJK):
         head = s  # Chinese starts late (an English lead): vote over the whole sample
-    simp = to_simplified(head)
-    if simp == head:  # nothing Traditional-only, so it cannot be zh-Hant
+    # Characters that t2s changes on their own are Traditional-only; s2t, Simplified-only.
+    trad_only = len(_traditional_only().findall(head))
+    if not trad_only:
         return "zh-Hans"
-    # Characters that change under t2s are Traditional-only; under s2t, Simplified-only.
-    trad_only = sum(map(operator.ne, head, simp))
     simp_only = sum(map(simplified_only().__contains__, head))
     return "zh-Hant" if trad_only > simp_only else "zh-Hans"
+
+
+@lru_cache(maxsize=1)
+def _traditional_only() -> re.Pattern[str]:
+    """The ideographs the fold table changes, i.e. those OpenCC's t2s converts alone: one
+    class scan, half the cost of converting the sample with OpenCC's phrase dictionary."""
+    table = _fold_table()
+    chars = [chr(c) for c in sorted(table) if any(lo <= c <= hi for lo, hi in _CJK_RANGES)]
+    return re.compile("[" + "".join(map(re.escape, chars)) + "]")
 
 
 _SIMPLIFIED_ONLY = Path(__file__).with_name("simplified_only.txt")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 from pathlib import Path
 from urllib.parse import urljoin
@@ -652,6 +653,46 @@ def test_script_vote_reads_the_shipped_table_not_opencc_s2t(monkeypatch):
     monkeypatch.setattr(text_module, "to_traditional", refuse)
     assert detect_lang("歐洲各國在烏克蘭問題上立場不一，德國與法國主張對話。" * 3) == "zh-Hant"
     assert detect_lang("欧洲各国在乌克兰问题上立场不一，德國與法國主张对话。" * 3) == "zh-Hans"
+
+
+def test_script_vote_counts_what_opencc_t2s_changes_alone():
+    """The vote counts the characters that t2s changes on their own (one character class),
+    as it counts those s2t changes. It used to convert the sample with OpenCC's phrase
+    dictionary, which also changes 藉 in 藉口: the same answers on the seeds' sentences in
+    either script; on mixtures of the two, the answers of a character-by-character count."""
+
+    def vote(text: str, *, by_phrases: bool) -> str:
+        s = text[:2000]
+        if not text_module._enough_chinese(s, max(2, len(s.strip()) * 0.1)):
+            return "other"
+        head = s[: text_module._SCRIPT_SAMPLE]
+        if not text_module._enough_chinese(head, text_module._SCRIPT_MIN_CJK):
+            head = s
+        if by_phrases:
+            simp = text_module.to_simplified(head)
+            trad_only = sum(a != b for a, b in zip(head, simp, strict=False))
+        else:
+            trad_only = sum(text_module.to_simplified(c) != c for c in head)
+        simp_only = sum(c in text_module.simplified_only() for c in head)
+        return "zh-Hant" if trad_only > simp_only else "zh-Hans"
+
+    stems = ("000", "001", "002", "003", "004")
+    texts = [item.text for stem in stems for item in parse(seed(stem))]
+    sentences = [x for t in texts for x in t.split("。") if len(x) > 5]
+    traditional = [text_module.to_traditional(x) for x in sentences]
+    pure = sentences + traditional
+    expected = [vote(t, by_phrases=True) for t in pure]
+    assert {"zh-Hans", "zh-Hant"} <= set(expected)
+    assert [detect_lang(t) for t in pure] == expected
+
+    rng = random.Random(6)
+    mixed = []
+    for _ in range(300):  # a few sentences, each in either script
+        picks = [rng.randrange(len(sentences)) for _ in range(rng.randrange(2, 12))]
+        mixed.append("。".join(rng.choice((sentences, traditional))[k] for k in picks))
+    expected = [vote(t, by_phrases=False) for t in mixed]
+    assert {"zh-Hans", "zh-Hant"} <= set(expected)
+    assert [detect_lang(t) for t in mixed] == expected
 
 
 def test_simplified_only_table_is_what_opencc_s2t_changes():
