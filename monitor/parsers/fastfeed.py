@@ -95,6 +95,10 @@ _REF = re.compile("&([A-Za-z0-9_]+);")  # what feedparser's link handling unesca
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")  # such a string cannot be UTF-8 read as Latin-1
 _BASE_ATTR = re.compile(rb"[\s:]base\s*=")  # xml:base (or feedparser's bare "base")
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+# Short literals looked for in a whole feed. The regex engine finds them 2-3x faster than
+# ``in`` does in Chinese UTF-8, where ``in``'s skip table hardly ever skips (~0.2 ms a feed).
+_BASE = re.compile(rb"base")
+_CHAR_REF = re.compile(rb"&#")
 
 
 class Fallback(Exception):
@@ -112,7 +116,7 @@ class RawHTML(str):
 
 def read(data: bytes, url: str | None = None) -> tuple[str, str, list[dict]] | None:
     """``(format, feed title, entries)`` as feedparser would give them, or None."""
-    if b"base" in data and _BASE_ATTR.search(data):
+    if _BASE.search(data) and _BASE_ATTR.search(data):
         return None
     try:
         return _Reader(url).read(data)
@@ -187,7 +191,7 @@ class _Reader:
             collect_ids=False,
         )
         root = etree.fromstring(data, parser)
-        c1 = b"&#" in data or (b"\xc2" in data and _C1_UTF8.search(data))
+        c1 = _CHAR_REF.search(data) or (b"\xc2" in data and _C1_UTF8.search(data))
         self.fix = _fix if c1 else _repair  # scanning each value for C1 costs more
         info = root.getroottree().docinfo
         if parser.error_log or info.doctype or (info.encoding or "").lower() != "utf-8":
