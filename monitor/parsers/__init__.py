@@ -35,7 +35,7 @@ def decode(data: bytes) -> str:
 
 def detect(data: bytes) -> str:
     """One of :data:`FORMATS`; ParseError when the content matches none."""
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): that copies the whole document
         raise ParseError("empty document")
     head = data[:_SNIFF].decode("utf-8", errors="replace").lstrip("\ufeff")
     if m := _ROOT.match(head, _PROLOG.match(head).end()):
