@@ -58,6 +58,21 @@ class Context:
         return self._db
 
     @property
+    def path(self) -> Path:
+        return store.store_path(self.db_path)
+
+    @property
+    def stored(self):
+        """The store, for commands that only read it: a missing file means a mistyped
+        ``--db`` or nothing polled yet, not a new empty store to create."""
+        if not self.path.exists():
+            raise click.ClickException(
+                f"no store at {self.path} (`monitor poll` or `monitor import` makes one; "
+                "--db or MONITOR_DB picks another)"
+            )
+        return self.db
+
+    @property
     def config(self) -> Config:
         if self._config is None:
             try:
@@ -187,7 +202,7 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     Quote a phrase with spaces: "Vladimir Putin".
     """
     try:
-        rows = store.search(ctx.db, query, limit=limit + 1)  # one more tells if more match
+        rows = store.search(ctx.stored, query, limit=limit + 1)  # one more tells if more match
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     more = len(rows) > limit
@@ -217,7 +232,7 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
 
     KEY is a story key (as `search` prints), any of its URLs, or its numeric id.
     """
-    item_id = store.find_item_id(ctx.db, key)
+    item_id = store.find_item_id(ctx.stored, key, ctx.config.rules)
     if item_id is None:
         raise click.ClickException(f"no story with key or URL {key!r}")
     story = store.get_story(ctx.db, item_id)
@@ -347,7 +362,7 @@ def sources(ctx: Context) -> None:
     from .state import source_rows
 
     now = utcnow()
-    rows = {r["name"]: r for r in source_rows(ctx.db)}
+    rows = {r["name"]: r for r in source_rows(ctx.stored)}
     table = Table(
         "source",
         "kind",
@@ -432,7 +447,19 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
     """
     from . import digest, dispatch
 
-    config, db = ctx.config, ctx.db
+    if send:
+        given = [
+            f"--{name}"
+            for name, param in (("format", "fmt"), ("output", "output"), ("images", "images"))
+            if click.get_current_context().get_parameter_source(param)
+            is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
+            raise click.UsageError(
+                f"{', '.join(given)}: only for printing; --send delivers as the watch's "
+                "deliveries say (format, path)"
+            )
+    config, db = ctx.config, ctx.stored
     watches = _watches(config, watch_name)
     now = utcnow()
     # One story cache for all watches: each story is folded and featurized once.
@@ -474,7 +501,10 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
             chunks.append(dispatch.rendered(config, db, w, selection.digest, fmt, images=images))
     text = "\n".join(chunks)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
         err.print(f"wrote {output}")
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -491,8 +521,8 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
     """
     from .match import explain as explain_match
 
-    config, db = ctx.config, ctx.db
-    item_id = store.find_item_id(db, key)
+    config, db = ctx.config, ctx.stored
+    item_id = store.find_item_id(db, key, config.rules)
     if item_id is None:
         raise click.ClickException(f"no story with key or URL {key!r}")
     story = store.get_story(db, item_id)
@@ -531,6 +561,9 @@ def health(ctx: Context, within: str) -> None:
         window = parse_duration(within)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--within") from e
+    if not ctx.path.exists():
+        click.echo(f"unhealthy: no store at {ctx.path}")
+        sys.exit(1)
     try:
         db = store.open_db(ctx.db_path)
     except store.StoreError as e:

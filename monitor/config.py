@@ -130,7 +130,10 @@ def parse_duration(value: Any) -> timedelta:
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
         raise ValueError("must be positive")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{value!r} is too long") from None
 
 
 class _Table:

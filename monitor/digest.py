@@ -135,18 +135,23 @@ def window_start(
             return parse_time(row[0]), True, f"since the last digest ({row[0]})"
         return now - lookback, True, "new stories"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
-        start = datetime.combine(
-            date.fromisoformat(since), datetime.min.time(), ZoneInfo(watch.timezone)
-        )
+        try:
+            day = date.fromisoformat(since)
+        except ValueError as e:
+            raise ValueError(f"--since: {since!r} is not a date ({e})") from None
+        start = datetime.combine(day, datetime.min.time(), ZoneInfo(watch.timezone))
         return start.astimezone(UTC), False, f"since {since}"
     try:
         span = parse_duration(since)
-    except ValueError:
+    except ValueError as e:
         raise ValueError(
             f"--since: expected 'last', a duration like 24h, or a date like "
-            f"2021-12-01; got {since!r}"
+            f"2021-12-01; got {since!r} ({e})"
         ) from None
-    return now - span, False, f"the last {since}"
+    try:
+        return now - span, False, f"the last {since}"
+    except OverflowError:
+        raise ValueError(f"--since: {since!r} reaches back before the year 1") from None
 
 
 def _prefilter(watch: Watch) -> str | None:
@@ -303,13 +308,18 @@ def build(
     since: str = "last",
     now: datetime,
     cache: StoryCache | None = None,
+    undelivered: bool = False,
 ) -> Selection:
     """The digest ``watch`` would get now; nothing is written. Pass one ``cache`` to the
-    builds of one run to fold and featurize each story once."""
+    builds of one run to fold and featurize each story once. ``undelivered``: leave out
+    the stories of the watch's delivered digests whatever ``since`` says (for sending:
+    a story is delivered at most once per watch)."""
     start, exclude, description = window_start(
         db, watch, since, now=now, lookback=config.settings.digest_lookback
     )
-    loaded = load_stories(db, watch, config, start=start, exclude_delivered=exclude, cache=cache)
+    loaded = load_stories(
+        db, watch, config, start=start, exclude_delivered=exclude or undelivered, cache=cache
+    )
     terms = matching(loaded, watch)
     groups = group([s for s in loaded if s.item_id in terms], config)
     for g in groups:

@@ -95,7 +95,7 @@ def send(
             f"watch {watch.name!r} has no delivery configured "
             "(add [[watch.delivery]] to the config)"
         )
-    selection = digest.build(db, config, watch, since=since, now=now, cache=cache)
+    selection = digest.build(db, config, watch, since=since, now=now, cache=cache, undelivered=True)
     d = selection.digest
     stories, groups = len(selection.members), len(d.entries)
     if not d.entries and not send_empty:

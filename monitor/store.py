@@ -32,8 +32,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .canonical import url_key
-from .fulltext import QueryTooShort, match_expression, phrases, phrases_in, segment_folded
+from .canonical import SiteRules, url_key
+from .fulltext import (
+    QueryTooShort,
+    match_expression,
+    phrases,
+    phrases_in,
+    query_terms,
+    segment_folded,
+)
 from .models import Item
 from .similarity import (
     DEFAULT_COPY_SIMILARITY,
@@ -277,9 +284,14 @@ def _statements(script: str) -> Iterator[str]:
             buf = ""
 
 
+def store_path(path: str | os.PathLike | None = None) -> Path:
+    """The store's file: ``path``, else ``$MONITOR_DB``, else :data:`DEFAULT_DB`."""
+    return Path(path or os.environ.get("MONITOR_DB") or DEFAULT_DB)
+
+
 def open_db(path: str | os.PathLike | None = None) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the store; WAL, busy timeout, foreign keys."""
-    path = Path(path or os.environ.get("MONITOR_DB") or DEFAULT_DB)
+    path = store_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
@@ -811,20 +823,25 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
 
 
 def _scan(conn: sqlite3.Connection, query: str, limit: int) -> list[dict]:
-    """One-character terms: a LIKE scan over both scripts (slow on big stores, but right)."""
-    term = fold(query.strip())
-    variants = sorted({term, to_traditional(term)})
-    where = " OR ".join(["title LIKE ? OR text LIKE ?"] * len(variants))
-    params = [p for v in variants for p in (f"%{v}%", f"%{v}%")]
+    """A query with a one-character term: a LIKE scan in both scripts, every term required
+    (slow on big stores, but right)."""
+    groups, params = [], []
+    for term in query_terms(query):
+        variants = sorted({term, to_traditional(term)})
+        groups.append("(" + " OR ".join(["title LIKE ? OR text LIKE ?"] * len(variants)) + ")")
+        params += [p for v in variants for p in (f"%{v}%", f"%{v}%")]
     rows = conn.execute(
-        f"SELECT {_LIST_COLUMNS} FROM items WHERE {where} ORDER BY items.id DESC LIMIT ?",
+        f"SELECT {_LIST_COLUMNS} FROM items WHERE {' AND '.join(groups)} "
+        "ORDER BY items.id DESC LIMIT ?",
         (*params, limit),
     ).fetchall()
     return [dict(r) for r in rows]
 
 
-def find_item_id(db: sqlite_utils.Database, key: str) -> int | None:
-    """A story by any of its keys, any of its URLs, or its numeric id."""
+def find_item_id(db: sqlite_utils.Database, key: str, rules: SiteRules | None = None) -> int | None:
+    """A story by any of its keys, any of its URLs, or its numeric id. With the site
+    ``rules``, also by a URL never seen that a rule maps to the story's key (the ``/b5/``
+    edition of an Epoch Times article stored from its ``/gb/`` one)."""
     conn = db.conn
     row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (key,)).fetchone()
     if row:
@@ -840,6 +857,11 @@ def find_item_id(db: sqlite_utils.Database, key: str) -> int | None:
             row = None
         if row:
             return row[0]
+        site_key = rules.key_for(as_url) if rules is not None else None
+        if site_key:
+            row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (site_key,))
+            if row := row.fetchone():
+                return row[0]
     if key.isdigit():
         row = conn.execute("SELECT id FROM items WHERE id = ?", (int(key),)).fetchone()
         if row:

@@ -341,3 +341,42 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path, monkeypatch):
     evening.func()
     assert [name for name, _ in sent] == ["evening", "evening-too"]
     assert sent[0][1] is sent[1][1]
+
+
+def test_cli_digest_refuses_bad_input_clearly_and_never_resends(tmp_path):
+    cfg = tmp_path / "monitor.toml"
+    out = tmp_path / "digests"
+    cfg.write_text(
+        f'[[watch]]\nname = "ukraine"\nany = ["普京", "泽连斯基"]\n'
+        f'[[watch.delivery]]\nkind = "file"\npath = "{out}"\nformat = "json"\n',
+        encoding="utf-8",
+    )
+    run = CliRunner()
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    assert run.invoke(main, [*base, "import", str(SEEDS)]).exit_code == 0
+
+    def refused(*args: str, code: int = 2) -> str:
+        r = run.invoke(main, [*base, "digest", *args])
+        assert r.exit_code == code and isinstance(r.exception, SystemExit), r.output
+        return r.output
+
+    assert "'2021-13-01' is not a date" in refused("--since", "2021-13-01")
+    assert "before the year 1" in refused("--since", "100000000d")
+    assert "too long" in refused("--since", "99999999999d")
+    assert "must be positive" in refused("--since", "0h")
+    missing = tmp_path / "no" / "such" / "dir" / "x.md"
+    assert f"cannot write {missing}" in refused("--output", str(missing), code=1)
+    assert "--format, --output: only for printing" in refused(
+        "--send", "--format", "html", "--output", str(tmp_path / "x.html")
+    )
+    assert not out.exists() and not (tmp_path / "x.html").exists()
+
+    sent = run.invoke(main, [*base, "digest", "--send"])
+    assert sent.exit_code == 0 and len(list(out.iterdir())) == 1
+    # An explicit window does not send the delivered stories again.
+    again = run.invoke(main, [*base, "digest", "--send", "--since", "2021-12-01"])
+    assert again.exit_code == 0 and "no new stories" in again.output
+    assert len(list(out.iterdir())) == 1
+    # Printing still shows them: only sending is once per watch.
+    shown = run.invoke(main, [*base, "digest", "--since", "2021-12-01"])
+    assert shown.exit_code == 0 and "Also reported by" in shown.output

@@ -229,6 +229,12 @@ def corpus(db, request):
         ("拜登 putin", {"a"}),  # terms may sit in different columns (title, text)
         ("北约 泽连斯基", {"b"}),
         ("热", {"d"}),  # one character: scan fallback
+        # With a one-character term every term is still required, each in both scripts.
+        ("普 京", {"a"}),
+        ("热 天气", {"d"}),
+        ("热 北约", set()),
+        ("烏 泽连斯基", {"b", "c"}),
+        ("拜 putin", {"a"}),
         ("莫斯科", set()),
     ],
 )
@@ -386,6 +392,16 @@ def test_find_item_by_key_url_or_id(db):
     story = store.get_story(db, s.item_id)
     assert story["sightings"][0]["source"] == "s"
     assert story["keys"] == [s.story_key]
+
+
+def test_find_item_by_a_url_never_seen_that_a_site_rule_keys(db):
+    gb = "https://www.epochtimes.com/gb/21/12/31/n13473224.htm"
+    s = save_items(db, [(item("标题", gb), Sighting("s", "1"))], now=NOW)[0]
+    b5 = "https://www.epochtimes.com/b5/21/12/31/n13473224.htm"
+    assert s.story_key == "epochtimes:n13473224"
+    assert store.find_item_id(db, b5) is None  # never stored under that URL
+    assert store.find_item_id(db, b5, RULES) == s.item_id
+    assert store.find_item_id(db, "https://www.epochtimes.com/b5/21/12/31/n1.htm", RULES) is None
 
 
 def test_url_keys_are_found_in_their_readable_form(db):
