@@ -14,6 +14,7 @@ UTC struct_times; ``time.mktime`` would shift them by the machine's zone.
 from __future__ import annotations
 
 import calendar
+import re
 import time
 
 import feedparser
@@ -32,6 +33,7 @@ from monitor.parsers.html import (
 from monitor.text import detect_lang
 
 IMAGE_TYPES = ("image/",)
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
@@ -57,7 +59,13 @@ def _read_with_feedparser(data: bytes, url: str | None) -> tuple[str, str, list,
 
 
 def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
-    link = entry.get("link") or None
+    guid = entry.get("id") or ""
+    guid_url = _article_url(guid, base) if guid.startswith(("http://", "https://")) else None
+    link = entry.get("link")
+    if link is not None:
+        # A placeholder link sits where the page's address belongs: an http(s) guid is the
+        # better address. (Without a link, the readers already took a permalink guid.)
+        link = _article_url(link, base) or guid_url
     body = entry["content"][0].get("value", "") if entry.get("content") else ""
     summary_html = entry.get("summary", "")
     main_html = body or summary_html
@@ -71,7 +79,6 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     if "html" in entry.get("title_detail", {}).get("type", ""):
         title = html_to_text(title)
     title = _clean_line(title) or text[:60]
-    guid = entry.get("id") or ""
     return Item(
         title=title,
         format=fmt,
@@ -85,8 +92,26 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         images=dedupe_images(images),
         tags=_tags(entry),
         lang=detect_lang(title + "\n" + text),
-        alt_urls=[guid] if guid.startswith(("http://", "https://")) and guid != link else [],
+        alt_urls=[guid_url] if guid_url and guid_url != link else [],
     )
+
+
+def _article_url(link: str | None, feed_url: str | None) -> str | None:
+    """``link`` unless it names no article page: ``javascript:void(0)``, ``mailto:``,
+    ``#``, an empty link or the feed's own address. Items without a page of their own
+    carry such placeholders, and keying them by one would file different stories as one
+    (``url:void(0)`` for all); without a link they are keyed by outlet and title.
+
+    Scheme-less links stay: they are relative links of a feed read without its URL
+    (an imported file), still an article's path that site rules can key.
+    """
+    target = (link or "").strip().partition("#")[0]
+    scheme = _SCHEME.match(target)
+    if not target or (scheme and scheme[1].lower() not in ("http", "https")):
+        return None
+    if feed_url and target == feed_url.strip().partition("#")[0]:
+        return None
+    return link
 
 
 def _body(html: str, base: str | None, link: str | None) -> tuple[str, list[Image], str]:
