@@ -41,6 +41,11 @@ def progress_bar(total: int, label: str):
         yield lambda *_, step=1: bar.advance(task, step)
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 source``, ``2 sources``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 class Context:
     def __init__(self, db_path: str | None, config_path: str | None):
         self.db_path = db_path
@@ -122,10 +127,10 @@ pass_ctx = click.make_pass_decorator(Context)
 )
 @click.option(
     "--log-level",
-    default="INFO",
+    default="info",
     envvar="MONITOR_LOG_LEVEL",
     show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
 @click.pass_context
 def main(ctx: click.Context, db_path, config_path, log_format, log_level) -> None:
@@ -164,7 +169,7 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
     for r in report.rejected:
         err.print(f"[{'red' if r.failed else 'yellow'}]rejected[/] {r.path}: {r.reason}")
     out.print(
-        f"{report.files} files: {report.new} new, {report.merged} merged, "
+        f"{plural(report.files, 'file')}: {report.new} new, {report.merged} merged, "
         f"{report.seen} already stored, {len(report.rejected)} rejected"
     )
     if report.failed:
@@ -211,7 +216,7 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False))
         return
-    stories = f"{len(rows)} {'story' if len(rows) == 1 else 'stories'}"
+    stories = plural(len(rows), "story", "stories")
     title = f"the {stories} stored last; more match (--limit to see more)" if more else stories
     table = Table(title=title, title_justify="left")
     table.add_column("time", no_wrap=True)
@@ -347,9 +352,9 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
         )
     out.print(table)
     out.print(
-        f"{sum(r.new for r in reports)} new stories, "
+        f"{plural(sum(r.new for r in reports), 'new story', 'new stories')}, "
         f"{sum(r.seen for r in reports)} seen again, "
-        f"{sum(not r.ok for r in reports)} sources failed"
+        f"{plural(sum(not r.ok for r in reports), 'source')} failed"
     )
     if reports and not any(r.ok for r in reports):
         sys.exit(1)
@@ -485,8 +490,8 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
                 )
             else:
                 err.print(
-                    f"{w.name}: sent {r.stories} stories in {r.groups} groups → "
-                    + "; ".join(r.outputs)
+                    f"{w.name}: sent {plural(r.stories, 'story', 'stories')} in "
+                    f"{plural(r.groups, 'group')} → " + "; ".join(r.outputs)
                 )
         if failed:
             sys.exit(1)

@@ -212,7 +212,8 @@ def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> So
             raise t.error("url", "a 'dir' source takes 'path', not 'url'")
         path = (base / raw_path).resolve() if not os.path.isabs(raw_path) else Path(raw_path)
         if not path.is_dir():
-            raise t.error("path", f"folder {raw_path!r} does not exist ({path})")
+            what = "is a file, not a folder" if path.exists() else "does not exist"
+            raise t.error("path", f"folder {raw_path!r} {what} ({path})")
     else:
         if url is None:
             raise t.error("url", f"is required for kind {kind!r}")
@@ -282,6 +283,8 @@ def _settings(file: str, data: Any) -> Settings:
     for key in ("concurrency", "per_host", "max_bytes"):
         if getattr(s, key) < 1:
             raise t.error(key, "must be at least 1")
+    if s.timeout <= 0:
+        raise t.error("timeout", "must be more than 0 seconds")
     for key in ("copy_similarity", "group_threshold"):
         value = getattr(s, key)
         if value is not None and not 0 < value <= 1:

@@ -184,7 +184,8 @@ class Poller:
                     return
                 report = await self._poll_one(source, states.get(source.name), now)
             reports.append(report)
-            log.info(report.line())
+            # A failing source is worth a warning: --log-level warning must still show it.
+            log.log(logging.INFO if report.ok else logging.WARNING, report.line())
             if on_report:
                 on_report(report)
 

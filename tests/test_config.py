@@ -85,6 +85,12 @@ page_url = "https://mirror.example/p/{id}.md"
         ),
         ('[monitor]\ntimezone="Mars/Olympus"', "[monitor]: key 'timezone'"),
         ("[monitor]\nconcurrency=0", "[monitor]: key 'concurrency'"),
+        ("[monitor]\ntimeout=0", "[monitor]: key 'timeout': must be more than 0 seconds"),
+        ("[monitor]\ntimeout=-1.5", "[monitor]: key 'timeout'"),
+        (
+            '[[source]]\nname="a"\nkind="dir"\npath="monitor.toml"',
+            "source 'a': key 'path': folder 'monitor.toml' is a file, not a folder",
+        ),
         ("[monitor]\nparse_workers=-1", "[monitor]: key 'parse_workers'"),
         ('[monitor]\nparse_workers="2"', "[monitor]: key 'parse_workers'"),
         ('[[site]]\nname="x"\npatterns=["("]\nkey_prefix="x"', "x"),

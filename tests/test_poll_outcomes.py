@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import shutil
 from dataclasses import replace
@@ -375,14 +376,20 @@ FAILURES = {
 
 
 @pytest.mark.parametrize("case", list(FAILURES))
-def test_failure_changes_nothing_but_the_log_and_the_state(case, tmp_path, seeded, http):
+def test_failure_changes_nothing_but_the_log_and_the_state(case, tmp_path, seeded, http, caplog):
     setup, outcome, status, error, wait = FAILURES[case]
     db = seeded
     config = make_config(tmp_path, feed(), max_bytes=1024)
     setup(http)
     before = fingerprint(db)
 
-    report = one(poll(db, config))
+    with caplog.at_level(logging.WARNING, logger="monitor"):
+        report = one(poll(db, config))
+
+    # A failing source is logged as a warning, so --log-level warning still shows it.
+    assert [r.getMessage().split()[:2] for r in caplog.records] == [
+        ["source=news", f"outcome={outcome}"]
+    ]
 
     assert fingerprint(db) == before
     assert (report.outcome, report.ok, report.status, report.new) == (outcome, False, status, 0)
