@@ -255,7 +255,8 @@ def test_a_story_cache_run_pauses_the_collector_and_frees_its_stories(db, tmp_pa
         gc.enable()
 
 
-def test_cli_digest_and_explain(tmp_path):
+def seeds_with_a_file_watch(tmp_path):
+    """The CLI on a store of the seeds, with one watch delivering JSON files to ``out``."""
     cfg = tmp_path / "monitor.toml"
     out = tmp_path / "digests"
     cfg.write_text(
@@ -266,6 +267,11 @@ def test_cli_digest_and_explain(tmp_path):
     run = CliRunner()
     base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
     assert run.invoke(main, [*base, "import", str(SEEDS)]).exit_code == 0
+    return run, base, out
+
+
+def test_cli_digest_and_explain(tmp_path):
+    run, base, out = seeds_with_a_file_watch(tmp_path)
     shown = run.invoke(main, [*base, "digest", "--watch", "ukraine", "--format", "md"])
     assert shown.exit_code == 0 and "Also reported by" in shown.output
     sent = run.invoke(main, [*base, "digest", "--send"])
@@ -344,16 +350,7 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path, monkeypatch):
 
 
 def test_cli_digest_refuses_bad_input_clearly_and_never_resends(tmp_path):
-    cfg = tmp_path / "monitor.toml"
-    out = tmp_path / "digests"
-    cfg.write_text(
-        f'[[watch]]\nname = "ukraine"\nany = ["普京", "泽连斯基"]\n'
-        f'[[watch.delivery]]\nkind = "file"\npath = "{out}"\nformat = "json"\n',
-        encoding="utf-8",
-    )
-    run = CliRunner()
-    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
-    assert run.invoke(main, [*base, "import", str(SEEDS)]).exit_code == 0
+    run, base, out = seeds_with_a_file_watch(tmp_path)
 
     def refused(*args: str, code: int = 2) -> str:
         r = run.invoke(main, [*base, "digest", *args])
