@@ -237,7 +237,7 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
 
     KEY is a story key (as `search` prints), any of its URLs, or its numeric id.
     """
-    item_id = store.find_item_id(ctx.stored, key, ctx.config.rules)
+    item_id = store.find_item_id(ctx.stored, key, ctx.rules())
     if item_id is None:
         raise click.ClickException(f"no story with key or URL {key!r}")
     story = store.get_story(ctx.db, item_id)
