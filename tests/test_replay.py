@@ -231,9 +231,13 @@ def test_replay_stores_each_story_once_and_rereads_nothing(site, cli):
 
 def test_search_says_when_more_stories_match_than_it_shows(site, cli):
     cli("poll")
+    # The 大纪元 story's text is its first copy's: the mirror page names 泽连斯基, the feed
+    # item does not, and with parse workers either may be stored first.
+    (n,) = rows(cli.db, "SELECT count(*) FROM items WHERE title || text LIKE '%泽连斯基%'")[0]
+    assert n in (2, 3)
     everything = cli("search", "泽连斯基")
     assert everything.exit_code == 0, everything.output
-    assert "2 stories" in everything.output
+    assert f"{n} stories" in everything.output
     assert "more match" not in everything.output
     cut = cli("search", "泽连斯基", "--limit", "1")
     assert cut.exit_code == 0, cut.output
@@ -242,7 +246,7 @@ def test_search_says_when_more_stories_match_than_it_shows(site, cli):
         json.loads(line)["story_key"]
         for line in cli("search", "泽连斯基", "--json").output.splitlines()
     ]
-    assert len(keys) == 2
+    assert len(keys) == n
     first = cli("search", "泽连斯基", "--limit", "1", "--json").output.splitlines()
     assert [json.loads(line)["story_key"] for line in first] == keys[:1]
     refused = cli("search", "泽连斯基", "--limit", "0")
