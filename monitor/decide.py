@@ -51,7 +51,7 @@ class Policy:
 class PollResult:
     """What one poll learned, reduced to what the decision needs."""
 
-    outcome: str  # fetch.Outcome value, or "parse_error"
+    outcome: str  # fetch.Outcome value, "parse_error", or "pages_failed" (a mirror)
     ok: bool
     status: int | None = None
     error: str | None = None

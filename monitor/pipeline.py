@@ -374,10 +374,15 @@ class Poller:
             return work
         pending = self._new_pages(source, [e.url for e in listing])
         results = await asyncio.gather(*(self._fetch_page(source, url, now) for url in pending))
-        failed = 0
+        failed = sent = sent_ok = 0
+        waits = []
         for url, (page, items, entry, error) in zip(pending, results, strict=True):
-            work.requests += page is not None
-            work.bytes += page.bytes if page else 0
+            if page is not None:
+                sent += 1
+                sent_ok += not error
+                work.bytes += page.bytes
+                if page.retry_after:
+                    waits.append(page.retry_after)
             if error:
                 failed += 1
                 work.errors.append(f"{url}: {error}")
@@ -385,11 +390,23 @@ class Poller:
                 work.entries.append(entry)
             where = Sighting(source.name, url)
             work.items.extend((i, where) for i in items)
+        work.requests += sent
         work.result = base
         if failed:
+            work.errors.insert(0, f"{failed} of {len(pending)} pages failed")
             # Keep the old validators so the next poll re-reads the index and retries.
             work.result = replace(base, etag=None, last_modified=None)
-            work.errors.insert(0, f"{failed} of {len(pending)} pages failed")
+        if sent and not sent_ok:
+            # The index answers but no page does: the source is failing, and backs off like
+            # one (pages only queued behind a host's Retry-After were not tried, so they alone
+            # do not count).
+            work.result = PollResult(
+                "pages_failed",
+                ok=False,
+                status=base.status,
+                retry_after=max(waits, default=None),
+                moved_to=base.moved_to,
+            )
         return work
 
     def _new_pages(self, source: Source, urls: list[str]) -> list[str]:

@@ -23,6 +23,7 @@ import respx
 
 import monitor.ingest as ingest
 import monitor.pipeline as pipeline
+from monitor import health
 from monitor.canonical import assign_keys
 from monitor.config import Config, parse_config
 from monitor.decide import SourceState
@@ -707,9 +708,11 @@ def test_mirror_pages_queued_behind_a_429_are_not_sent_and_retried_later(tmp_pat
     report = one(poll(db, config))
 
     assert (p1.call_count, p2.call_count, p3.call_count) == (1, 0, 0)
-    assert (report.outcome, report.new, report.requests) == ("ok", 0, 2)
+    # The one page tried failed: the source failed, and backs off as any failure does.
+    assert (report.outcome, report.ok, report.new, report.requests) == ("pages_failed", False, 0, 2)
     assert "3 of 3 pages failed" in report.error and "not fetched" in report.error
     assert load_entries(db.conn, "mirror") == {} and state(db, "mirror").etag is None
+    assert state(db, "mirror").next_check == NOW + 2 * HOUR
 
     p1.mock(side_effect=None).respond(200, content=PAGE_1.encode())
     report = one(poll(db, config, now=NOW + 2 * HOUR))
@@ -903,6 +906,67 @@ def test_mirror_retries_a_failed_page_and_keeps_no_index_validators(tmp_path, db
     assert [pages[p].call_count for p in ("p/1.txt", "p/2.txt")] == [1, 2]
     assert state(db, "mirror").etag == '"idx1"'
     assert len(load_entries(db.conn, "mirror")) == 2
+
+
+def test_a_mirror_whose_every_page_fails_is_a_failing_source(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    index = "- [一](p/1.txt)\n- [二](p/2.txt)\n"
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    pages = page_routes(http, {"p/1.txt": 500, "p/2.txt": 404})
+    before = fingerprint(db)
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.status, report.new) == (
+        "pages_failed", False, 200, 0
+    )  # fmt: skip
+    assert "2 of 2 pages failed" in report.error and "p/2.txt" in report.error
+    s = state(db, "mirror")
+    assert (s.consecutive_errors, s.last_outcome, s.last_success) == (1, "pages_failed", None)
+    assert s.next_check == NOW + 2 * HOUR  # backed off: twice the 1h interval
+    (row,) = fetches(db, "mirror")
+    assert (row["outcome"], row["requests"]) == ("pages_failed", 3)
+    assert load_entries(db.conn, "mirror") == {}
+    assert fingerprint(db) == before  # no story written
+    ok, _why = health.check(db, now=NOW, window=HOUR)
+    assert not ok
+
+    # Once a page answers, the source is healthy again, and the other is retried next time.
+    pages["p/1.txt"].respond(200, content=PAGE_1.encode())
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (report.outcome, report.ok, report.new) == ("ok", True, 1)
+    assert "1 of 2 pages failed" in report.error
+    assert state(db, "mirror").consecutive_errors == 0
+
+
+def test_a_mirror_page_rejected_as_not_an_article_is_not_a_failure(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    http.get(f"{MIRROR}/index.html").respond(200, content=b"- [gone](p/gone.txt)\n")
+    page_routes(http, {"p/gone.txt": PLACEHOLDER})
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new, report.error) == ("ok", True, 0, None)
+
+
+def test_mirror_pages_only_held_back_by_their_hosts_wait_do_not_fail_the_source(tmp_path, db, http):
+    """The index answers; its pages live on a host that asked to wait: nothing was tried."""
+    pages_host = "https://pages.example.org"
+    config = make_config(tmp_path, feed("a", f"{pages_host}/feed.xml"), mirror())
+    http.get(f"{pages_host}/feed.xml").respond(429, headers={"Retry-After": "600"})
+    http.get(f"{MIRROR}/index.html").respond(
+        200, content=f"- [一]({pages_host}/p/1.txt)\n".encode()
+    )
+    page = http.get(f"{pages_host}/p/1.txt").respond(200, content=PAGE_1.encode())
+    blocked: dict[str, datetime] = {}
+    poll(db, config, "a", blocked=blocked)
+
+    report = one(poll(db, config, "mirror", now=NOW + timedelta(minutes=1), blocked=blocked))
+
+    assert page.call_count == 0
+    assert (report.outcome, report.ok, report.requests) == ("ok", True, 1)
+    assert "1 of 1 pages failed" in report.error and "not fetched" in report.error
+    assert state(db, "mirror").consecutive_errors == 0
 
 
 def test_mirror_records_a_placeholder_as_rejected_and_never_fetches_it_again(tmp_path, db, http):
