@@ -448,7 +448,8 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
 
     Without --send it only prints (or writes --output) and marks nothing. With --send it
     delivers through the watch's configured deliveries (file, email, webhook, stdout); a
-    story is delivered at most once per watch, and a failed delivery marks nothing.
+    story goes to each delivery at most once, and a delivery that failed gets it again
+    on the next run.
     """
     from . import digest, dispatch
 
@@ -482,11 +483,13 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
                 raise click.ClickException(str(e)) from e
             if r.status == "empty":
                 err.print(f"{w.name}: no new stories; nothing sent")
-            elif r.status == "failed":
+            elif r.status in ("failed", "partial"):
                 failed = True
+                if r.outputs:
+                    err.print(f"{w.name}: sent → " + "; ".join(r.outputs))
                 err.print(
                     f"[red]{w.name}: delivery failed[/]: {r.error} "
-                    "(nothing marked; the next run sends these stories again)"
+                    "(the next run sends these stories to it again)"
                 )
             else:
                 err.print(

@@ -6,6 +6,7 @@ or watch) and the key, so a user can fix it without reading code.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -61,6 +62,22 @@ class Delivery:
     to: tuple[str, ...] = ()  # email: recipients (SMTP settings come from the environment)
     url: str | None = None  # webhook
     images: bool = False  # html: show remote images (off: no tracking pixels)
+
+    @property
+    def key(self) -> str:
+        """Names the delivery in the store's ``digest_deliveries``, which marks what it got.
+
+        What it sends to and in which format, so that editing a delivery makes a new one.
+        A webhook is named by its host and a hash: its URL often carries a token.
+        """
+        if self.kind == "file":
+            return f"file {self.format} {self.path}"
+        if self.kind == "stdout":
+            return f"stdout {self.format}"
+        if self.kind == "email":
+            return "email " + ", ".join(sorted(self.to))
+        digest = hashlib.sha256((self.url or "").encode()).hexdigest()[:12]
+        return f"webhook {urlsplit(self.url or '').hostname} {digest}"
 
 
 @dataclass(frozen=True)

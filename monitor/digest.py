@@ -1,8 +1,9 @@
 """Digest selection: which new stories a watch gets, grouped by event, in order.
 
 ``--since last`` (the default) means stories not yet in a *delivered* digest of the watch,
-stored since its last delivered digest (or within ``digest_lookback`` the first time). A
-failed delivery marks nothing, so the next run sends the same stories again.
+stored since its last delivered digest (or within ``digest_lookback`` the first time).
+Sending asks this per delivery (``digest_deliveries``): a delivery that failed gets the same
+stories again next run, while the ones that succeeded move on.
 """
 
 from __future__ import annotations
@@ -122,14 +123,35 @@ def parse_time(value: str | None) -> datetime | None:
 # --- the window ----------------------------------------------------------------------------
 
 
+def _delivered(delivery: str | None) -> tuple[str, tuple]:
+    """An SQL condition on digests ``d``, and its parameters: delivered to ``delivery``
+    (a :attr:`Delivery.key <monitor.config.Delivery.key>`), or when None to every delivery
+    it was sent to."""
+    if delivery is None:
+        return "d.status = 'delivered'", ()
+    return (
+        "d.id IN (SELECT digest_id FROM digest_deliveries "
+        "WHERE delivery IN (?, '*') AND status = 'delivered')",
+        (delivery,),
+    )
+
+
 def window_start(
-    db: sqlite_utils.Database, watch: Watch, since: str, *, now: datetime, lookback: timedelta
+    db: sqlite_utils.Database,
+    watch: Watch,
+    since: str,
+    *,
+    now: datetime,
+    lookback: timedelta,
+    delivery: str | None = None,
 ) -> tuple[datetime, bool, str]:
-    """(start, exclude already-delivered, description) for ``--since``."""
+    """(start, exclude already-delivered, description) for ``--since``; ``last`` counts
+    the digests ``delivery`` got (see :func:`_delivered`)."""
     if since == "last":
+        cond, params = _delivered(delivery)
         row = db.conn.execute(
-            "SELECT max(created_at) FROM digests WHERE watch = ? AND status = 'delivered'",
-            (watch.name,),
+            f"SELECT max(d.created_at) FROM digests d WHERE d.watch = ? AND {cond}",
+            (watch.name, *params),
         ).fetchone()
         if row and row[0]:
             return parse_time(row[0]), True, f"since the last digest ({row[0]})"
@@ -169,15 +191,30 @@ def _prefilter(watch: Watch) -> str | None:
     return None
 
 
-def load_stories(
+@dataclass(frozen=True)
+class Window:
+    """The stories a digest looks at: stored since ``start``, narrowed to those that may
+    match (the full-text prefilter) and, when sending, not yet delivered."""
+
+    start: datetime
+    description: str  # for the digest's header
+    ids: tuple[int, ...]
+
+
+def window(
     db: sqlite_utils.Database,
-    watch: Watch,
     config: Config,
+    watch: Watch,
     *,
-    start: datetime,
-    exclude_delivered: bool,
-    cache: StoryCache | None = None,
-) -> list[Story]:
+    since: str = "last",
+    now: datetime,
+    undelivered: bool = False,
+    delivery: str | None = None,
+) -> Window:
+    """See :func:`build`. Deliveries with the same window ids get the same digest."""
+    start, exclude, description = window_start(
+        db, watch, since, now=now, lookback=config.settings.digest_lookback, delivery=delivery
+    )
     # Ids first (the first_seen index covers them), whole rows only for the candidates:
     # reading every window row's text before the FTS filter cost a second per watch.
     sql = "SELECT id FROM items WHERE first_seen >= ?"
@@ -193,13 +230,24 @@ def load_stories(
             " OR id IN (SELECT item_id FROM fts_pending))"
         )
         params += [match, first or 0]
-    if exclude_delivered:
+    if exclude or undelivered:
+        cond, cond_params = _delivered(delivery)
         sql += (
             " AND id NOT IN (SELECT di.item_id FROM digest_items di JOIN digests d "
-            "ON d.id = di.digest_id WHERE d.status = 'delivered' AND di.watch = ?)"
+            f"ON d.id = di.digest_id WHERE di.watch = ? AND {cond})"
         )
-        params.append(watch.name)
-    ids = [r[0] for r in db.conn.execute(sql + " ORDER BY id", params)]
+        params += [watch.name, *cond_params]
+    ids = tuple(r[0] for r in db.conn.execute(sql + " ORDER BY id", params))
+    return Window(start, description, ids)
+
+
+def load_stories(
+    db: sqlite_utils.Database,
+    config: Config,
+    ids: Sequence[int],
+    *,
+    cache: StoryCache | None = None,
+) -> list[Story]:
     cache = StoryCache() if cache is None else cache
     missing = [i for i in ids if i not in cache]
     loaded: dict[int, Story] = {}
@@ -309,17 +357,22 @@ def build(
     now: datetime,
     cache: StoryCache | None = None,
     undelivered: bool = False,
+    delivery: str | None = None,
+    within: Window | None = None,
 ) -> Selection:
     """The digest ``watch`` would get now; nothing is written. Pass one ``cache`` to the
     builds of one run to fold and featurize each story once. ``undelivered``: leave out
     the stories of the watch's delivered digests whatever ``since`` says (for sending:
-    a story is delivered at most once per watch)."""
-    start, exclude, description = window_start(
-        db, watch, since, now=now, lookback=config.settings.digest_lookback
-    )
-    loaded = load_stories(
-        db, watch, config, start=start, exclude_delivered=exclude or undelivered, cache=cache
-    )
+    a story is delivered at most once per watch and delivery). ``delivery``: the digest
+    that delivery would get (a :attr:`Delivery.key <monitor.config.Delivery.key>`); None
+    counts only digests that every delivery got. ``within``: a :func:`window` already
+    taken for these arguments."""
+    if within is None:
+        within = window(
+            db, config, watch, since=since, now=now, undelivered=undelivered, delivery=delivery
+        )
+    description = within.description
+    loaded = load_stories(db, config, within.ids, cache=cache)
     terms = matching(loaded, watch)
     groups = group([s for s in loaded if s.item_id in terms], config)
     for g in groups:
@@ -353,13 +406,20 @@ def record(
     db: sqlite_utils.Database,
     selection: Selection,
     *,
-    status: str,
     now: datetime,
-    deliveries: Sequence[str] = (),
-    error: str | None = None,
+    results: Sequence[tuple[str, str, str | None]],
 ) -> int:
-    """Store the digest (delivered or failed) and its stories; persist event groups."""
+    """Store the digest, what each delivery did with it ((key, kind, error or None)) and
+    its stories; persist event groups. Its status: ``delivered`` when every delivery
+    succeeded, ``failed`` when none did, else ``partial``."""
     d = selection.digest
+    errors = [e for _key, _kind, e in results if e]
+    if not errors:
+        status = "delivered"
+    elif len(errors) == len(results):
+        status = "failed"
+    else:
+        status = "partial"
     with transaction(db) as conn:
         cur = conn.execute(
             "INSERT INTO digests (watch, created_at, since, status, stories, groups, deliveries,"
@@ -371,11 +431,16 @@ def record(
                 status,
                 len(selection.members),
                 len(d.entries),
-                ",".join(deliveries) or None,
-                error,
+                ",".join(kind for _key, kind, _e in results) or None,
+                "; ".join(errors) or None,
             ),
         )
         digest_id = cur.lastrowid
+        conn.executemany(
+            "INSERT INTO digest_deliveries (digest_id, delivery, status, error) "
+            "VALUES (?, ?, ?, ?)",
+            [(digest_id, key, "failed" if e else "delivered", e) for key, _kind, e in results],
+        )
         conn.executemany(
             "INSERT INTO digest_items (digest_id, item_id, watch, group_id, position, matched)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -417,15 +482,22 @@ def _store_groups(conn: sqlite3.Connection, members: Sequence[tuple[int, int, li
 
 
 def history(
-    db: sqlite_utils.Database, config: Config, watch: Watch, *, limit: int = 20
+    db: sqlite_utils.Database,
+    config: Config,
+    watch: Watch,
+    *,
+    limit: int = 20,
+    delivery: str | None = None,
 ) -> list[Digest]:
-    """The watch's last delivered digests, rebuilt from the store (for its Atom feed)."""
+    """The watch's last digests that ``delivery`` got (see :func:`_delivered`), rebuilt
+    from the store (for its Atom feed)."""
     tz = ZoneInfo(watch.timezone)
     out = []
+    cond, params = _delivered(delivery)
     digests = db.conn.execute(
-        "SELECT id, created_at, since FROM digests WHERE watch = ? AND status = 'delivered' "
-        "ORDER BY created_at DESC, id DESC LIMIT ?",
-        (watch.name, limit),
+        f"SELECT d.id, d.created_at, d.since FROM digests d WHERE d.watch = ? AND {cond} "
+        "ORDER BY d.created_at DESC, d.id DESC LIMIT ?",
+        (watch.name, *params, limit),
     ).fetchall()
     for digest_id, created_at, since in digests:
         rows = db.conn.execute(

@@ -1,9 +1,9 @@
-"""Sending a watch's digest through its deliveries, and remembering what was sent.
+"""Sending a watch's digest through its deliveries, and remembering what each one got.
 
-A digest counts as delivered only when every delivery of the watch succeeded; then its
-stories are marked and never sent to this watch again. When any delivery fails nothing is
-marked, so the next run sends the same stories (a channel that did succeed may see them
-twice; none loses them).
+Each delivery is marked on its own (``digest_deliveries``, by :attr:`Delivery.key`): a
+story it received is never sent to it again, and a delivery that failed gets the same
+stories again next run while the others move on. Deliveries that would get the same
+stories (usually all of a watch's) share one digest: it is built once and recorded once.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ log = logging.getLogger("monitor.digest")
 @dataclass
 class SendResult:
     watch: str
-    status: str  # delivered | failed | empty
+    status: str  # delivered | partial (some deliveries failed) | failed | empty
     stories: int
     groups: int
     outputs: list[str]
@@ -35,10 +35,19 @@ class SendResult:
 
 
 def rendered(
-    config: Config, db: sqlite_utils.Database, watch: Watch, d, fmt: str, *, images: bool = False
+    config: Config,
+    db: sqlite_utils.Database,
+    watch: Watch,
+    d,
+    fmt: str,
+    *,
+    images: bool = False,
+    delivery: str | None = None,
 ) -> str:
+    """``d`` in ``fmt``; an Atom feed also holds the digests ``delivery`` got before."""
     if fmt == "atom":
-        return render.render_atom([d, *digest.history(db, config, watch)], watch=watch.name)
+        earlier = digest.history(db, config, watch, delivery=delivery)
+        return render.render_atom([d, *earlier], watch=watch.name)
     if fmt == "html":
         return render.render(d, "html", images=images)
     return render.render(d, fmt)
@@ -54,11 +63,12 @@ def _shown(path: Path) -> str:
 
 def _deliver_one(config: Config, db, watch: Watch, d, how: Delivery, env: Mapping[str, str]) -> str:
     if how.kind == "file":
-        content = rendered(config, db, watch, d, how.format, images=how.images)
+        content = rendered(config, db, watch, d, how.format, images=how.images, delivery=how.key)
         path = deliver.write_file(Path(how.path), d, how.format, content)
         return _shown(path)
     if how.kind == "stdout":
-        deliver.write_stdout(rendered(config, db, watch, d, how.format, images=how.images))
+        content = rendered(config, db, watch, d, how.format, images=how.images, delivery=how.key)
+        deliver.write_stdout(content)
         return "stdout"
     if how.kind == "email":
         settings = deliver.SmtpSettings.from_env(env)
@@ -87,7 +97,7 @@ def send(
     env: Mapping[str, str] | None = None,
     cache: digest.StoryCache | None = None,
 ) -> SendResult:
-    """Build the watch's digest and deliver it; record it as delivered or failed.
+    """Build the watch's digest and deliver it; record what each delivery did.
     ``cache``: shared by the watches sent in one run (see :class:`digest.StoryCache`)."""
     env = os.environ if env is None else env
     if not watch.deliveries:
@@ -95,28 +105,50 @@ def send(
             f"watch {watch.name!r} has no delivery configured "
             "(add [[watch.delivery]] to the config)"
         )
-    selection = digest.build(db, config, watch, since=since, now=now, cache=cache, undelivered=True)
-    d = selection.digest
-    stories, groups = len(selection.members), len(d.entries)
-    if not d.entries and not send_empty:
+    # Deliveries whose windows hold the same stories get one digest, built once.
+    plans: dict[tuple[int, ...], tuple[digest.Window, list[Delivery]]] = {}
+    for how in watch.deliveries:
+        within = digest.window(
+            db, config, watch, since=since, now=now, undelivered=True, delivery=how.key
+        )
+        plans.setdefault(within.ids, (within, []))[1].append(how)
+    outputs: list[str] = []
+    errors: list[str] = []
+    stories: set[int] = set()
+    groups: set[int] = set()
+    for within, hows in plans.values():
+        selection = digest.build(db, config, watch, now=now, cache=cache, within=within)
+        d = selection.digest
+        if not d.entries and not send_empty:
+            continue
+        results = []
+        for how in hows:  # one failing delivery does not keep the digest from the others
+            try:
+                outputs.append(_deliver_one(config, db, watch, d, how, env))
+            except (deliver.DeliveryError, OSError) as e:
+                error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
+                errors.append(f"{how.kind}: {error}")
+                results.append((how.key, how.kind, error))
+            else:
+                results.append((how.key, how.kind, None))
+        digest.record(db, selection, now=now, results=results)
+        stories.update(item_id for item_id, _group, _terms in selection.members)
+        groups.update(group for _item, group, _terms in selection.members)
+        sent = [how.kind for how, (_k, _kind, e) in zip(hows, results, strict=True) if not e]
+        log.log(
+            logging.WARNING if len(sent) < len(hows) else logging.INFO,
+            "watch=%s digest=%s stories=%d groups=%d delivered=%s failed=%d",
+            watch.name,
+            "delivered" if len(sent) == len(hows) else "failed",
+            len(selection.members),
+            len(d.entries),
+            ",".join(sent) or "-",
+            len(hows) - len(sent),
+        )
+    if not outputs and not errors:
         log.info("watch=%s digest=empty sent=no", watch.name)
         return SendResult(watch.name, "empty", 0, 0, [])
-    outputs: list[str] = []
-    kinds = [how.kind for how in watch.deliveries]
-    try:
-        for how in watch.deliveries:
-            outputs.append(_deliver_one(config, db, watch, d, how, env))
-    except (deliver.DeliveryError, OSError) as e:
-        error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
-        digest.record(db, selection, status="failed", now=now, deliveries=kinds, error=error)
-        log.warning("watch=%s digest=failed stories=%d error=%r", watch.name, stories, error)
-        return SendResult(watch.name, "failed", stories, groups, outputs, error)
-    digest.record(db, selection, status="delivered", now=now, deliveries=kinds)
-    log.info(
-        "watch=%s digest=delivered stories=%d groups=%d to=%s",
-        watch.name,
-        stories,
-        groups,
-        "; ".join(outputs),
+    status = "delivered" if not errors else "partial" if outputs else "failed"
+    return SendResult(
+        watch.name, status, len(stories), len(groups), outputs, "; ".join(errors) or None
     )
-    return SendResult(watch.name, "delivered", stories, groups, outputs)

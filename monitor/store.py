@@ -249,8 +249,24 @@ _V5 = """
 INSERT INTO items_fts (items_fts, rank) VALUES ('hashsize', 8388608);
 """
 
+# v6: what each delivery of a digest did, so that a watch's deliveries are marked one by one:
+# a failing webhook gets its stories again next run, the email that went out does not. A
+# digest delivered before counts as delivered to every delivery ("*").
+_V6 = """
+CREATE TABLE digest_deliveries (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    delivery TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (digest_id, delivery)
+);
+CREATE INDEX digest_deliveries_delivery ON digest_deliveries(delivery, status);
+INSERT INTO digest_deliveries (digest_id, delivery, status)
+    SELECT id, '*', 'delivered' FROM digests WHERE status = 'delivered';
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 class StoreError(RuntimeError):

@@ -1,5 +1,5 @@
-"""Digest selection on the real seeds, through the store: grouping, delivery at most once,
-and nothing marked when a delivery fails."""
+"""Digest selection on the real seeds, through the store: grouping, delivery at most once
+to each delivery, and a failed delivery getting its stories again."""
 
 from __future__ import annotations
 
@@ -91,16 +91,7 @@ def test_a_story_is_delivered_once_per_watch(db, tmp_path):
     assert len(groups) == 3
     # A new matching story later is the only one in the next digest.
     late = NOW + timedelta(days=1)
-    body = "".join(
-        f"<p>第{i}段：普京周四在莫斯科表示，俄方将在下周回应北约的书面答复，并提出新的建议。</p>"
-        for i in range(5)
-    )
-    (tmp_path / "late.txt").write_text(
-        "<!--1643700000000-->\n[普京回应北约书面答复](https://www.rfi.fr/cn/late-story)\n"
-        f"------\n\n<div>{body}</div>\n",
-        encoding="utf-8",
-    )
-    ingest.import_files(db, [tmp_path / "late.txt"], ingest.SiteRules.load_default(), now=late)
+    late_story(db, tmp_path, late)
     third = dispatch.send(db, config, watch, now=late + timedelta(hours=1))
     assert (third.status, third.stories) == ("delivered", 1)
 
@@ -117,6 +108,111 @@ def test_a_failed_delivery_marks_nothing_and_the_next_run_sends_it(db, tmp_path)
     blocked.unlink()
     retry = dispatch.send(db, config, watch, now=NOW + timedelta(hours=2))
     assert (retry.status, retry.stories) == ("delivered", 5)
+
+
+def late_story(db, tmp_path, when):
+    """One more matching story, stored at ``when``."""
+    body = "".join(
+        f"<p>第{i}段：普京周四在莫斯科表示，俄方将在下周回应北约的书面答复，并提出新的建议。</p>"
+        for i in range(5)
+    )
+    (tmp_path / "late.txt").write_text(
+        "<!--1643700000000-->\n[普京回应北约书面答复](https://www.rfi.fr/cn/late-story)\n"
+        f"------\n\n<div>{body}</div>\n",
+        encoding="utf-8",
+    )
+    ingest.import_files(db, [tmp_path / "late.txt"], ingest.SiteRules.load_default(), now=when)
+
+
+def deliveries_of(db):
+    return db.conn.execute(
+        "SELECT d.id, d.status, d.stories, dd.delivery, dd.status FROM digests d "
+        "JOIN digest_deliveries dd ON dd.digest_id = d.id ORDER BY d.id, dd.delivery"
+    ).fetchall()
+
+
+def test_each_delivery_is_marked_on_its_own(db, tmp_path):
+    """One delivery failing neither stops the other nor makes it repeat the stories."""
+    good, blocked = tmp_path / "good", tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    config = config_for(
+        tmp_path,
+        [
+            {"kind": "file", "path": str(good), "format": "md"},
+            {"kind": "file", "path": str(blocked / "sub"), "format": "json"},
+        ],
+    )
+    watch = config.watch("ukraine")
+    g, b = (how.key for how in watch.deliveries)
+
+    first = dispatch.send(db, config, watch, now=NOW + timedelta(hours=1))
+    assert (first.status, first.stories) == ("partial", 5)
+    assert len(first.outputs) == 1 and len(list(good.iterdir())) == 1
+    assert first.error.startswith("file: ")
+    assert deliveries_of(db) == [(1, "partial", 5, b, "failed"), (1, "partial", 5, g, "delivered")]
+
+    # Still failing: only the failed delivery is tried, with the same five stories.
+    second = dispatch.send(db, config, watch, now=NOW + timedelta(hours=2))
+    assert (second.status, second.stories, second.outputs) == ("failed", 5, [])
+    assert len(list(good.iterdir())) == 1
+    assert deliveries_of(db)[2:] == [(2, "failed", 5, b, "failed")]
+
+    # Mended: it gets them; the good one, which had them, gets nothing.
+    blocked.unlink()
+    third = dispatch.send(db, config, watch, now=NOW + timedelta(hours=3))
+    assert (third.status, third.stories, len(third.outputs)) == ("delivered", 5, 1)
+    assert len(list(good.iterdir())) == 1 and len(list((blocked / "sub").iterdir())) == 1
+    assert deliveries_of(db)[3:] == [(3, "delivered", 5, b, "delivered")]
+
+    # From then on both get the same digest again: built and recorded once.
+    late_story(db, tmp_path, NOW + timedelta(days=1))
+    fourth = dispatch.send(db, config, watch, now=NOW + timedelta(days=1, hours=1))
+    assert (fourth.status, fourth.stories, len(fourth.outputs)) == ("delivered", 1, 2)
+    assert deliveries_of(db)[4:] == [
+        (4, "delivered", 1, b, "delivered"),
+        (4, "delivered", 1, g, "delivered"),
+    ]
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(days=1, hours=2)).status == "empty"
+
+
+def test_a_digest_delivered_before_per_delivery_marks_counts_for_every_delivery(db, tmp_path):
+    """A store from before ``digest_deliveries``: its delivered digests reached every
+    delivery the watch had, so none of them gets those stories again, even renamed."""
+    config = config_for(tmp_path, [{"kind": "file", "path": str(tmp_path / "old")}])
+    watch = config.watch("ukraine")
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
+    db.conn.executescript(
+        "DROP TABLE digest_deliveries; PRAGMA user_version = 5;"
+    )  # as version 5 left it
+    store.migrate(db)
+    assert db.conn.execute("SELECT delivery, status FROM digest_deliveries").fetchall() == [
+        ("*", "delivered")
+    ]
+    moved = config_for(
+        tmp_path,
+        [{"kind": "file", "path": str(tmp_path / "new")}, {"kind": "stdout", "format": "text"}],
+    )
+    again = dispatch.send(db, moved, moved.watch("ukraine"), now=NOW + timedelta(hours=2))
+    assert again.status == "empty"
+
+
+def test_delivery_keys_name_the_target_but_not_a_webhook_token(tmp_path):
+    config = config_for(
+        tmp_path,
+        [
+            {"kind": "file", "path": "d", "format": "html"},
+            {"kind": "email", "to": ["b@example.org", "a@example.org"]},
+            {"kind": "webhook", "url": "https://hooks.example.com/services/T0/SECRET"},
+            {"kind": "webhook", "url": "https://hooks.example.com/services/T0/OTHER"},
+            {"kind": "stdout"},
+        ],
+    )
+    keys = [how.key for how in config.watch("ukraine").deliveries]
+    assert keys[0] == f"file html {tmp_path / 'd'}"
+    assert keys[1] == "email a@example.org, b@example.org"
+    assert keys[2].startswith("webhook hooks.example.com ") and "SECRET" not in keys[2]
+    assert keys[2] != keys[3] and len(set(keys)) == 5
+    assert keys[4] == "stdout text"  # its default format
 
 
 def test_empty_digest_is_not_sent_unless_asked(db, tmp_path):
@@ -377,3 +473,26 @@ def test_cli_digest_refuses_bad_input_clearly_and_never_resends(tmp_path):
     # Printing still shows them: only sending is once per watch.
     shown = run.invoke(main, [*base, "digest", "--since", "2021-12-01"])
     assert shown.exit_code == 0 and "Also reported by" in shown.output
+
+
+def test_cli_send_reports_what_went_out_and_what_failed(tmp_path):
+    run, base, out = seeds_with_a_file_watch(tmp_path)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    cfg = Path(base[base.index("--config") + 1])
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8")
+        + f'[[watch.delivery]]\nkind = "file"\npath = "{blocked / "sub"}"\n',
+        encoding="utf-8",
+    )
+
+    sent = run.invoke(main, [*base, "digest", "--send"])
+
+    assert sent.exit_code == 1
+    assert f"ukraine: sent → {out}" in sent.output
+    assert "ukraine: delivery failed: file: " in sent.output
+    assert "sends these stories to it again" in sent.output
+    blocked.unlink()
+    retry = run.invoke(main, [*base, "digest", "--send"])
+    assert retry.exit_code == 0 and "sent 5 stories in 3 groups" in retry.output
+    assert len(list(out.iterdir())) == 1 and len(list((blocked / "sub").iterdir())) == 1
