@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import click
 from rich.console import Console
+from rich.markup import escape as plain
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -167,7 +168,8 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
     index_queued(ctx.db)
     report.rejected[:0] = missing
     for r in report.rejected:
-        err.print(f"[{'red' if r.failed else 'yellow'}]rejected[/] {r.path}: {r.reason}")
+        colour = "red" if r.failed else "yellow"
+        err.print(f"[{colour}]rejected[/] " + plain(f"{r.path}: {r.reason}"))
     out.print(
         f"{plural(report.files, 'file')}: {report.new} new, {report.merged} merged, "
         f"{report.seen} already stored, {len(report.rejected)} rejected"
@@ -224,7 +226,9 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     table.add_column("title", ratio=1)
     table.add_column("key", overflow="fold")  # keys are for copying: never cut
     for r in rows:
-        table.add_row(_when(r), r["site"] or "", r["title"], readable_key(r["story_key"]))
+        table.add_row(
+            _when(r), plain(r["site"] or ""), plain(r["title"]), plain(readable_key(r["story_key"]))
+        )
     out.print(table)
 
 
@@ -244,17 +248,17 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(story, ensure_ascii=False, indent=2))
         return
-    out.print(f"[bold]{story['title']}[/]")
+    out.print(f"[bold]{plain(story['title'])}[/]")
     fields = Table.grid(padding=(0, 2))
     for name in ("story_key", "site", "author", "published", "canonical_url", "lang", "format"):
-        fields.add_row(name, str(story[name] or "—"))
-    fields.add_row("keys", ", ".join(story["keys"]))
+        fields.add_row(name, plain(str(story[name] or "—")))
+    fields.add_row("keys", plain(", ".join(story["keys"])))
     out.print(fields)
     if story["summary"]:
-        out.print(story["summary"], soft_wrap=True)
+        out.print(story["summary"], soft_wrap=True, markup=False)
     aliases = Table("url", "first seen", title="URLs", title_justify="left")
     for a in story["aliases"]:
-        aliases.add_row(a["url"], a["first_seen"])
+        aliases.add_row(plain(a["url"]), a["first_seen"])
     sightings = Table(
         "source",
         "where",
@@ -267,8 +271,8 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
     )
     for s in story["sightings"]:
         sightings.add_row(
-            s["source"],
-            s["location"],
+            plain(s["source"]),
+            plain(s["location"]),
             s["format"] or "",
             s["first_seen"],
             s["last_seen"],
@@ -343,12 +347,12 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
     for r in reports:
         status = r.outcome if r.ok else f"[red]{r.outcome}[/]"
         table.add_row(
-            r.source,
+            plain(r.source),
             status,
             str(r.new),
             str(r.seen),
             _ago(r.next_check and store.iso(r.next_check), now),
-            r.error or "",
+            plain(r.error or ""),
         )
     out.print(table)
     out.print(
@@ -392,14 +396,14 @@ def sources(ctx: Context) -> None:
         else:
             state = f"[green]ok[/] ({r['last_outcome']})"
         table.add_row(
-            s.name,
+            plain(s.name),
             s.kind,
             state,
             _ago(r and r["last_success"], now),
             _ago(r and r["next_check"], now),
             str(r["consecutive_errors"]) if r else "0",
             str(r["items"]) if r else "0",
-            (r and r["last_error"]) or "",
+            plain((r and r["last_error"]) or ""),
         )
     out.print(table)
 
@@ -482,19 +486,19 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
             except ValueError as e:
                 raise click.ClickException(str(e)) from e
             if r.status == "empty":
-                err.print(f"{w.name}: no new stories; nothing sent")
+                err.print(f"{plain(w.name)}: no new stories; nothing sent")
             elif r.status in ("failed", "partial"):
                 failed = True
                 if r.outputs:
-                    err.print(f"{w.name}: sent → " + "; ".join(r.outputs))
+                    err.print(f"{plain(w.name)}: sent → " + plain("; ".join(r.outputs)))
                 err.print(
-                    f"[red]{w.name}: delivery failed[/]: {r.error} "
+                    f"[red]{plain(w.name)}: delivery failed[/]: {plain(r.error or '')} "
                     "(the next run sends these stories to it again)"
                 )
             else:
                 err.print(
-                    f"{w.name}: sent {plural(r.stories, 'story', 'stories')} in "
-                    f"{plural(r.groups, 'group')} → " + "; ".join(r.outputs)
+                    f"{plain(w.name)}: sent {plural(r.stories, 'story', 'stories')} in "
+                    f"{plural(r.groups, 'group')} → " + plain("; ".join(r.outputs))
                 )
         if failed:
             sys.exit(1)
@@ -513,7 +517,7 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
             Path(output).write_text(text, encoding="utf-8")
         except OSError as e:
             raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
-        err.print(f"wrote {output}")
+        err.print(f"wrote {plain(output)}")
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -535,9 +539,9 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
         raise click.ClickException(f"no story with key or URL {key!r}")
     story = store.get_story(db, item_id)
     sources = {s["source"] for s in story["sightings"]}
-    out.print(f"[bold]{story['title']}[/] ({story['story_key']})")
+    out.print(f"[bold]{plain(story['title'])}[/] ({plain(story['story_key'])})")
     for w in _watches(config, watch_name):
-        out.print(f"\n[bold]watch {w.name}[/]")
+        out.print(f"\n[bold]watch {plain(w.name)}[/]")
         lines = explain_match(
             w.rule,
             title=story["title"],
@@ -546,7 +550,7 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
             site=story["site"],
         )
         for line in lines:
-            out.print("  " + line, soft_wrap=True)
+            out.print("  " + line, soft_wrap=True, markup=False)
 
 
 @main.command()

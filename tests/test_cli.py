@@ -1,4 +1,5 @@
-"""The CLI's reading commands on a store that is not there."""
+"""The CLI's reading commands: on a store that is not there, and on stored text that looks
+like the terminal markup the CLI uses for colour."""
 
 import pytest
 from click.testing import CliRunner
@@ -29,3 +30,38 @@ def test_health_reports_a_missing_store_without_creating_it(tmp_path):
     r = CliRunner().invoke(main, ["--db", str(path), "health"])
     assert r.exit_code == 1 and r.output == f"unhealthy: no store at {path}\n"
     assert not path.exists()
+
+
+BRACKETS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>[台]</title><link>https://example.com/</link>
+<description>x</description>
+<item><title>[视频] 普京讲话[/red]全文[bold]</title><link>https://example.com/a1</link>
+<description>普京在莫斯科发表讲话，[图]内容如下[/]。</description>
+<pubDate>Fri, 31 Dec 2021 22:59:59 GMT</pubDate></item>
+</channel></rss>
+"""
+
+
+def test_stored_text_with_square_brackets_is_printed_as_it_is(tmp_path):
+    """Titles, summaries, outlets and file names are data, not markup: "[/red]" used to
+    crash search and show, and "[视频]" vanished."""
+    feed = tmp_path / "[feed].xml"
+    feed.write_text(BRACKETS_FEED, encoding="utf-8")
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text('[[watch]]\nname = "[w]"\nany = ["普京"]\n', encoding="utf-8")
+    run = CliRunner()
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    assert run.invoke(main, [*base, "import", str(feed)]).exit_code == 0
+
+    found = run.invoke(main, [*base, "search", "普京"])
+    assert found.exit_code == 0, found.output
+    assert "[视频]" in found.output and "[/red]" in found.output  # the table may wrap the title
+
+    shown = run.invoke(main, [*base, "show", "https://example.com/a1"])
+    assert shown.exit_code == 0, shown.output
+    assert "[视频] 普京讲话[/red]全文[bold]" in shown.output
+    assert "[图]内容如下[/]" in shown.output
+
+    why = run.invoke(main, [*base, "explain", "https://example.com/a1"])
+    assert why.exit_code == 0, why.output
+    assert "[视频] 普京讲话[/red]全文[bold]" in why.output and "watch [w]" in why.output
