@@ -166,15 +166,17 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
             copy_similarity=settings.copy_similarity,
         )
     index_queued(ctx.db)
-    report.rejected[:0] = missing
+    for r in missing:
+        err.print("[red]not found[/] " + plain(r.path))
     for r in report.rejected:
         colour = "red" if r.failed else "yellow"
         err.print(f"[{colour}]rejected[/] " + plain(f"{r.path}: {r.reason}"))
     out.print(
         f"{plural(report.files, 'file')}: {report.new} new, {report.merged} merged, "
         f"{report.seen} already stored, {len(report.rejected)} rejected"
+        + (f"; {len(missing)} not found" if missing else "")
     )
-    if report.failed:
+    if report.failed or missing:
         sys.exit(1)
 
 
@@ -221,7 +223,7 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     stories = plural(len(rows), "story", "stories")
     title = f"the {stories} stored last; more match (--limit to see more)" if more else stories
     table = Table(title=title, title_justify="left")
-    table.add_column("time", no_wrap=True)
+    table.add_column("time (UTC)", no_wrap=True)  # published, else first stored
     table.add_column("outlet")
     table.add_column("title", ratio=1)
     table.add_column("key", overflow="fold")  # keys are for copying: never cut
@@ -282,20 +284,21 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
 
 
 def _ago(value: str | None, now: datetime) -> str:
+    """``in 30m`` / ``2h ago``, to the nearest unit: a check due in 29m59s reads ``in 30m``."""
     if not value:
         return "—"
     t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    secs = int((t - now).total_seconds())
+    secs = (t - now).total_seconds()
     span = abs(secs)
-    text = (
-        f"{span}s"
-        if span < 90
-        else f"{span // 60}m"
-        if span < 5400
-        else f"{span // 3600}h"
-        if span < 172800
-        else f"{span // 86400}d"
-    )
+    if span < 90:
+        size, unit = 1, "s"
+    elif span < 5400:
+        size, unit = 60, "m"
+    elif span < 172800:
+        size, unit = 3600, "h"
+    else:
+        size, unit = 86400, "d"
+    text = f"{int(span / size + 0.5)}{unit}"
     return f"in {text}" if secs > 0 else f"{text} ago"
 
 

@@ -65,3 +65,38 @@ def test_stored_text_with_square_brackets_is_printed_as_it_is(tmp_path):
     why = run.invoke(main, [*base, "explain", "https://example.com/a1"])
     assert why.exit_code == 0, why.output
     assert "[视频] 普京讲话[/red]全文[bold]" in why.output and "watch [w]" in why.output
+
+
+@pytest.mark.parametrize(
+    "seconds, shown",
+    [
+        (0, "0s ago"),
+        (-5, "5s ago"),
+        (45, "in 45s"),
+        (29 * 60 + 59, "in 30m"),  # the next check of a 30m source, read a second later
+        (30 * 60, "in 30m"),
+        (-(2 * 3600 + 40 * 60), "3h ago"),
+        (89 * 60 + 50, "in 90m"),
+        (3 * 86400 + 13 * 3600, "in 4d"),
+    ],
+)
+def test_times_to_and_from_now_round_to_the_nearest_unit(seconds, shown):
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.cli import _ago
+
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    when = (now + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+    assert _ago(when, now) == shown
+
+
+def test_import_counts_a_missing_path_apart_from_the_files(tmp_path):
+    feed = tmp_path / "f.xml"
+    feed.write_text(BRACKETS_FEED, encoding="utf-8")
+    missing = tmp_path / "nope.txt"
+    r = CliRunner().invoke(
+        main, ["--db", str(tmp_path / "m.db"), "import", str(missing), str(feed)]
+    )
+    assert r.exit_code == 1
+    assert f"not found {missing}" in r.output
+    assert "1 file: 1 new, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
