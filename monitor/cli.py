@@ -602,7 +602,9 @@ def run(ctx: Context) -> None:
     from .scheduler import run_daemon
 
     setup_logging(*ctx.log_args, stream=sys.stdout)
-    config, db = ctx.config, ctx.db
+    config = ctx.config
+    check_email_settings(config)
+    db = ctx.db
     stop = threading.Event()
 
     def on_signal(signum, _frame):
@@ -613,6 +615,22 @@ def run(ctx: Context) -> None:
     run_daemon(
         db, config, stop=stop, clock=utcnow, extra_jobs=schedule_digests(ctx.db_path, config)
     )
+
+
+def check_email_settings(config: Config, env=None) -> None:
+    """Refuse to start when a scheduled watch mails its digest and the SMTP settings are
+    missing or wrong: found at start, not when the first digest is due hours later."""
+    from .deliver import DeliveryError, SmtpSettings
+
+    for w in config.watches:
+        if w.schedule and any(d.kind == "email" for d in w.deliveries):
+            try:
+                SmtpSettings.from_env(env)
+            except DeliveryError as e:
+                raise click.ClickException(
+                    f"{config.path}: watch {w.name!r} sends its digest by email, but {e}"
+                ) from None
+            return
 
 
 def schedule_digests(db_path: str | None, config: Config):

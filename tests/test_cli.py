@@ -100,3 +100,27 @@ def test_import_counts_a_missing_path_apart_from_the_files(tmp_path):
     assert r.exit_code == 1
     assert f"not found {missing}" in r.output
     assert "1 file: 1 new, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
+
+
+def test_run_refuses_to_start_when_a_scheduled_email_has_no_smtp_settings(tmp_path, monkeypatch):
+    for name in ("SMTP_HOST", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        '[[watch]]\nname = "ukraine"\nany = ["普京"]\nschedule = "0 8 * * *"\n'
+        '[[watch.delivery]]\nkind = "email"\nto = ["you@example.org"]\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "m.db"
+    r = CliRunner().invoke(main, ["--db", str(db), "--config", str(cfg), "run"])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
+    assert "watch 'ukraine' sends its digest by email, but environment variable SMTP_HOST" in (
+        r.output
+    )
+    assert not db.exists()  # stopped before opening the store
+
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("SMTP_FROM", "monitor@example.org")
+    monkeypatch.setenv("SMTP_PORT", "twenty-five")
+    r = CliRunner().invoke(main, ["--db", str(db), "--config", str(cfg), "run"])
+    assert r.exit_code == 1 and "SMTP_PORT must be a port number" in r.output
