@@ -395,6 +395,13 @@ def _watch(
             raise t.error("schedule", f"invalid cron expression {schedule!r}: {e}") from None
     raw_deliveries = t.get("delivery", list, [])
     deliveries = tuple(_delivery(file, base, where, i, d) for i, d in enumerate(raw_deliveries))
+    first: dict[str, int] = {}
+    for i, how in enumerate(deliveries):
+        if (j := first.setdefault(how.key, i)) != i:
+            raise ConfigError(
+                f"{file}: {where} delivery #{i + 1}: sends to the same place in the same "
+                f"format as delivery #{j + 1} ({how.key})"
+            )
     watch = Watch(
         name=name,
         rule=Rule(regex=regex, **terms, **filters),

@@ -182,6 +182,11 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
         ('any=["普京"]\n[[watch.delivery]]\nkind="webhook"', "key 'url': is required"),
         ('any=["普京"]\n[[watch.delivery]]\nkind="file"\npath="d"\nformat="pdf"', "key 'format'"),
         ('any=["普京"]\n[[watch]]\nname="w"\nany=["x"]', "key 'name': duplicate watch name"),
+        (
+            'any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\n'
+            '[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\nimages=true',
+            "watch 'w' delivery #2: sends to the same place in the same format as delivery #1",
+        ),
     ],
 )
 def test_bad_watch_names_file_watch_and_key(tmp_path, body, message):
