@@ -28,6 +28,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -346,6 +347,14 @@ def _refusals(recipients: dict) -> str:
 # --- webhooks ----------------------------------------------------------------------------
 
 
+def webhook_host(url: str) -> str:
+    """A webhook URL fit for logs and the store: its path and query often hold the token
+    (``https://hooks.example.com/services/T0/B0/XXXX``), so only the host is shown."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]  # never credentials either
+    return f"{parts.scheme}://{host}" + ("/…" if parts.path.strip("/") or parts.query else "")
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if not value:
@@ -393,6 +402,7 @@ def post_webhook(
         "User-Agent": USER_AGENT,
         "X-Monitor-Delivery": str(uuid.uuid4()),
     }
+    where = webhook_host(url)
     own = client is None
     http = httpx.Client(timeout=timeout) if own else client
     try:
@@ -409,11 +419,13 @@ def post_webhook(
                     return response
                 problem = f"HTTP {status} {response.reason_phrase}".rstrip()
                 if status != 429 and status < 500:
-                    raise DeliveryError(f"webhook {url} rejected the digest: {problem}")
+                    raise DeliveryError(f"webhook {where} rejected the digest: {problem}")
                 if (after := _retry_after(response)) is not None:
                     delay = min(after, max_delay)
             if attempt >= retries:
-                raise DeliveryError(f"webhook {url} failed after {attempt + 1} attempts: {problem}")
+                raise DeliveryError(
+                    f"webhook {where} failed after {attempt + 1} attempts: {problem}"
+                )
             attempt += 1
             sleep(delay)
     finally:

@@ -82,7 +82,7 @@ def _deliver_one(config: Config, db, watch: Watch, d, how: Delivery, env: Mappin
         return "email to " + ", ".join(how.to)
     if how.kind == "webhook":
         deliver.post_webhook(how.url, json.loads(render.render(d, "json")))
-        return f"webhook {how.url}"
+        return f"webhook {deliver.webhook_host(how.url)}"
     raise ValueError(f"unknown delivery kind {how.kind!r}")
 
 
@@ -127,7 +127,7 @@ def send(
                 outputs.append(_deliver_one(config, db, watch, d, how, env))
             except (deliver.DeliveryError, OSError) as e:
                 error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
-                errors.append(f"{how.kind}: {error}")
+                errors.append(error)  # each names its target (a webhook by host only)
                 results.append((how.key, how.kind, error))
             else:
                 results.append((how.key, how.kind, None))

@@ -32,6 +32,7 @@ from monitor.deliver import (
     post_webhook,
     send_email,
     slugify,
+    webhook_host,
     write_file,
     write_stdout,
 )
@@ -486,6 +487,28 @@ def test_webhook_400_fails_at_once(hook, client):
     with pytest.raises(DeliveryError, match="rejected the digest: HTTP 400 Bad Request"):
         post_webhook(h.url, PAYLOAD, client=client, sleep=sleeps.append)
     assert len(h.requests) == 1 and sleeps == []
+
+
+def test_webhook_errors_name_the_host_but_not_the_token(hook, client):
+    h = hook(400)
+    url = h.url + "/T0/SECRET?token=SECRET2"
+    with pytest.raises(DeliveryError) as e:
+        post_webhook(url, PAYLOAD, client=client, sleep=lambda _s: None)
+    assert "SECRET" not in str(e.value)
+    port = h.server.server_address[1]
+    assert str(e.value).startswith(f"webhook http://{HOST}:{port}/… rejected the digest")
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("https://hooks.example.com/services/T0/B0/XXXX", "https://hooks.example.com/…"),
+        ("https://user:pw@hooks.example.com:8443/?k=v", "https://hooks.example.com:8443/…"),
+        ("https://hooks.example.com/", "https://hooks.example.com"),
+    ],
+)
+def test_webhook_host(url, shown):
+    assert webhook_host(url) == shown
 
 
 def test_webhook_429_honours_retry_after_capped(hook, client):

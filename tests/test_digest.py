@@ -148,7 +148,7 @@ def test_each_delivery_is_marked_on_its_own(db, tmp_path):
     first = dispatch.send(db, config, watch, now=NOW + timedelta(hours=1))
     assert (first.status, first.stories) == ("partial", 5)
     assert len(first.outputs) == 1 and len(list(good.iterdir())) == 1
-    assert first.error.startswith("file: ")
+    assert first.error.startswith(f"cannot write digest to {blocked / 'sub'}")
     assert deliveries_of(db) == [(1, "partial", 5, b, "failed"), (1, "partial", 5, g, "delivered")]
 
     # Still failing: only the failed delivery is tried, with the same five stories.
@@ -490,7 +490,7 @@ def test_cli_send_reports_what_went_out_and_what_failed(tmp_path):
 
     assert sent.exit_code == 1
     assert f"ukraine: sent → {out}" in sent.output
-    assert "ukraine: delivery failed: file: " in sent.output
+    assert "ukraine: delivery failed: cannot write digest to" in sent.output
     assert "sends these stories to it again" in sent.output
     blocked.unlink()
     retry = run.invoke(main, [*base, "digest", "--send"])
