@@ -404,9 +404,11 @@ class Poller:
                 "pages_failed",
                 ok=False,
                 status=base.status,
+                error="; ".join(work.errors),  # the source's last error, as `sources` shows
                 retry_after=max(waits, default=None),
                 moved_to=base.moved_to,
             )
+            work.errors = []
         return work
 
     def _new_pages(self, source: Source, urls: list[str]) -> list[str]:

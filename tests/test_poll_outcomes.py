@@ -923,6 +923,7 @@ def test_a_mirror_whose_every_page_fails_is_a_failing_source(tmp_path, db, http)
     assert "2 of 2 pages failed" in report.error and "p/2.txt" in report.error
     s = state(db, "mirror")
     assert (s.consecutive_errors, s.last_outcome, s.last_success) == (1, "pages_failed", None)
+    assert s.last_error == report.error
     assert s.next_check == NOW + 2 * HOUR  # backed off: twice the 1h interval
     (row,) = fetches(db, "mirror")
     assert (row["outcome"], row["requests"]) == ("pages_failed", 3)
