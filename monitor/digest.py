@@ -107,6 +107,7 @@ class StoryCache(dict[int, Story]):
 class Selection:
     digest: Digest
     members: list[tuple[int, int, list[str]]]  # (item_id, group_id, matched terms), in order
+    start: datetime | None = None  # the window's start (its stories were stored since)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -396,7 +397,7 @@ def build(
             )
         )
         members.extend((s.item_id, head.item_id, terms[s.item_id]) for s in g)
-    return Selection(digest, members)
+    return Selection(digest, members, within.start)
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -422,12 +423,13 @@ def record(
         status = "partial"
     with transaction(db) as conn:
         cur = conn.execute(
-            "INSERT INTO digests (watch, created_at, since, status, stories, groups, deliveries,"
-            " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO digests (watch, created_at, since, window_start, status, stories, groups,"
+            " deliveries, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d.watch,
                 iso(now),
                 d.since,
+                selection.start and iso(selection.start),
                 status,
                 len(selection.members),
                 len(d.entries),

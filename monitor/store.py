@@ -265,8 +265,13 @@ INSERT INTO digest_deliveries (digest_id, delivery, status)
     SELECT id, '*', 'delivered' FROM digests WHERE status = 'delivered';
 """
 
+# v7: a digest's window as a time (``since`` says it in words), for queries on the store.
+_V7 = """
+ALTER TABLE digests ADD COLUMN window_start TEXT;
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 
 
 class StoreError(RuntimeError):

@@ -150,6 +150,10 @@ def test_each_delivery_is_marked_on_its_own(db, tmp_path):
     assert len(first.outputs) == 1 and len(list(good.iterdir())) == 1
     assert first.error.startswith(f"cannot write digest to {blocked / 'sub'}")
     assert deliveries_of(db) == [(1, "partial", 5, b, "failed"), (1, "partial", 5, g, "delivered")]
+    # The first window reaches back digest_lookback (7 days) from the send.
+    assert db.conn.execute("SELECT since, window_start FROM digests").fetchall() == [
+        ("new stories", "2026-11-15T01:00:00Z")
+    ]
 
     # Still failing: only the failed delivery is tried, with the same five stories.
     second = dispatch.send(db, config, watch, now=NOW + timedelta(hours=2))
@@ -181,10 +185,12 @@ def test_a_digest_delivered_before_per_delivery_marks_counts_for_every_delivery(
     config = config_for(tmp_path, [{"kind": "file", "path": str(tmp_path / "old")}])
     watch = config.watch("ukraine")
     assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
-    db.conn.executescript(
-        "DROP TABLE digest_deliveries; PRAGMA user_version = 5;"
-    )  # as version 5 left it
+    db.conn.executescript(  # as version 5 left it
+        "DROP TABLE digest_deliveries; ALTER TABLE digests DROP COLUMN window_start; "
+        "PRAGMA user_version = 5;"
+    )
     store.migrate(db)
+    assert db.conn.execute("SELECT window_start FROM digests").fetchall() == [(None,)]
     assert db.conn.execute("SELECT delivery, status FROM digest_deliveries").fetchall() == [
         ("*", "delivered")
     ]
