@@ -567,7 +567,8 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
 def health(ctx: Context, within: str) -> None:
     """Exit 0 when the store opens and a source succeeded recently; else 1 with a reason.
 
-    Meant for container health checks: prints one line either way.
+    Meant for container health checks: prints one line either way. Only the sources of
+    the config count (when there is a config); an invalid config is unhealthy.
     """
     from .config import parse_duration
     from .health import check
@@ -584,7 +585,13 @@ def health(ctx: Context, within: str) -> None:
     except store.StoreError as e:
         click.echo(f"unhealthy: {e}")
         sys.exit(1)
-    ok, reason = check(db, now=utcnow(), window=window)
+    try:
+        config = ctx.optional_config()
+    except click.ClickException as e:
+        click.echo(f"unhealthy: {e.message}")
+        sys.exit(1)
+    names = [s.name for s in config.sources] if config else None
+    ok, reason = check(db, now=utcnow(), window=window, sources=names)
     click.echo(("healthy: " if ok else "unhealthy: ") + reason)
     sys.exit(0 if ok else 1)
 

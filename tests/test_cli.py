@@ -1,6 +1,8 @@
 """The CLI's reading commands: on a store that is not there, and on stored text that looks
 like the terminal markup the CLI uses for colour."""
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -30,6 +32,26 @@ def test_health_reports_a_missing_store_without_creating_it(tmp_path):
     r = CliRunner().invoke(main, ["--db", str(path), "health"])
     assert r.exit_code == 1 and r.output == f"unhealthy: no store at {path}\n"
     assert not path.exists()
+
+
+def test_health_counts_only_the_sources_of_the_config(tmp_path):
+    """A source removed or renamed in the config keeps its row, not its say in health."""
+    seeds = Path(__file__).parent.parent / "seeds"
+    cfg = tmp_path / "monitor.toml"
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    run = CliRunner()
+    cfg.write_text(f'[[source]]\nname = "old"\nkind = "dir"\npath = "{seeds}"\n')
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+    r = run.invoke(main, [*base, "health"])
+    assert r.exit_code == 0 and r.output.startswith("healthy: source 'old' succeeded at ")
+
+    cfg.write_text(f'[[source]]\nname = "renamed"\nkind = "dir"\npath = "{seeds}"\n')
+    r = run.invoke(main, [*base, "health"])
+    assert (r.exit_code, r.output) == (1, "unhealthy: no source has succeeded yet\n")
+
+    cfg.write_text('[[source]]\nname = "renamed"\nkind = "ftp"\n')
+    r = run.invoke(main, [*base, "health"])
+    assert r.exit_code == 1 and r.output.startswith("unhealthy: ") and str(cfg) in r.output
 
 
 BRACKETS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
