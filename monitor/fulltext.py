@@ -6,7 +6,8 @@ inside a sentence is never found. We index text rewritten as overlapping charact
 words (普京, 北约) are one bigram; longer words are a phrase; Latin words stay whole words.
 Both sides are folded first (width, case, Traditional → Simplified), so ``烏克蘭`` finds
 ``乌克兰``. A one-character query cannot be answered from bigrams; :func:`fts_query`
-reports it so the caller can fall back to a scan. Because the indexed text is already
+reports it so the caller can fall back to a scan. A lone character after a word (``2月``)
+is queried as a prefix: the text's run may go on (``2月入侵``). Because the indexed text is already
 folded and space-separated, the index uses FTS5's plain ``ascii`` tokenizer.
 """
 
@@ -72,7 +73,13 @@ def _tokens(folded: str) -> list[str]:
 
 
 class QueryTooShort(ValueError):
-    """A term of one Chinese character: the bigram index cannot answer it."""
+    """A term the bigram index cannot answer: one Chinese character, alone or first in a
+    term that goes on with a word (``兰2``: the text's bigram there is ``克兰``)."""
+
+
+# A term's last token, when it is a lone Chinese character after a word (``2月``, ``A股``):
+# the text's run may go on (``2月入侵`` is indexed ``2 月入 入侵``), so it is a prefix.
+PREFIX = "*"
 
 
 def query_terms(query: str) -> list[str]:
@@ -81,18 +88,27 @@ def query_terms(query: str) -> list[str]:
 
 
 def phrases(query: str) -> list[list[str]]:
-    """Each term of ``query`` as the token phrase the index holds for it."""
+    """Each term of ``query`` as the token phrase the index holds for it; a last token
+    that only starts an indexed token ends in :data:`PREFIX`."""
     out = []
     for term in query_terms(query):
         toks = _tokens(term)
         if not toks:
             continue
-        if len(toks) == 1 and len(toks[0]) == 1 and _RUNS.fullmatch(toks[0]):
+        if _lone_chinese(toks[0]):
+            # Alone: no bigram holds just it. Before a word: the text's run may have
+            # started earlier, and an index of first characters cannot find a last one.
             raise QueryTooShort(term)
+        if len(toks) > 1 and _lone_chinese(toks[-1]):
+            toks[-1] += PREFIX
         out.append(toks)
     if not out:
         raise ValueError("empty search query")
     return out
+
+
+def _lone_chinese(token: str) -> bool:
+    return len(token) == 1 and _RUNS.fullmatch(token) is not None
 
 
 def fts_query(query: str) -> str:
@@ -102,11 +118,22 @@ def fts_query(query: str) -> str:
 
 def match_expression(wanted: list[list[str]]) -> str:
     """:func:`fts_query` for phrases already made."""
-    return " AND ".join('"' + " ".join(t.replace('"', '""') for t in toks) + '"' for toks in wanted)
+    return " AND ".join(_phrase(toks) for toks in wanted)
+
+
+def _phrase(toks: list[str]) -> str:
+    prefix = toks[-1].endswith(PREFIX)
+    words = [*toks[:-1], toks[-1].removesuffix(PREFIX)]
+    quoted = '"' + " ".join(t.replace('"', '""') for t in words) + '"'
+    return quoted + " *" if prefix else quoted
 
 
 def phrases_in(wanted: list[list[str]], *columns: str) -> bool:
     """Whether every phrase occurs in one of the segmented columns: what MATCH answers,
     for text not yet indexed. The ``ascii`` tokenizer lower-cases ASCII; so do we."""
     padded = [f" {c.lower()} " for c in columns]
-    return all(any(f" {' '.join(toks).lower()} " in c for c in padded) for toks in wanted)
+    needles = []
+    for toks in wanted:
+        joined = " ".join(toks).lower()
+        needles.append(f" {joined[: -len(PREFIX)]}" if joined.endswith(PREFIX) else f" {joined} ")
+    return all(any(n in c for c in padded) for n in needles)

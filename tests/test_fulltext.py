@@ -1,9 +1,18 @@
 import random
 import re
+import sqlite3
 
 import pytest
 
-from monitor.fulltext import QueryTooShort, phrases, segment, segment_folded
+from monitor.fulltext import (
+    QueryTooShort,
+    fts_query,
+    phrases,
+    phrases_in,
+    segment,
+    segment_folded,
+)
+from monitor.match import Matcher, Rule, fold_story
 from monitor.text import CJK_CHARS
 
 
@@ -51,3 +60,47 @@ def test_phrases_are_the_indexed_tokens_of_each_term():
     assert phrases('乌克兰 "f-16 战机" 普京') == [["乌克", "克兰"], ["f", "16", "战机"], ["普京"]]
     with pytest.raises(QueryTooShort):
         phrases("美")
+    # A lone character after a word starts a token: 2月入侵 is indexed "2 月入 入侵".
+    assert phrases("2月 A股 1月27日") == [["2", "月*"], ["a", "股*"], ["1", "月", "27", "日*"]]
+    with pytest.raises(QueryTooShort):
+        phrases("兰2")  # its token ends a bigram (乌克兰2: "克兰 2")
+
+
+def test_the_index_finds_every_story_a_watch_term_matches():
+    """The digest narrows a watch's stories with the index before matching them: the
+    index must find every story the matcher would take, whatever the term's edges are,
+    and the check for stories not yet indexed must answer as the index does."""
+    rng = random.Random(5)
+    alphabet = "月入侵股市2A7b 普京，。-"
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, content='', tokenize='ascii')")
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30))) for _ in range(300)]
+    conn.executemany(
+        "INSERT INTO t (rowid, title, body) VALUES (?, '', ?)",
+        [(i, segment(text)) for i, text in enumerate(texts)],
+    )
+    stories = [fold_story("", text) for text in texts]
+    checked = 0
+    for _ in range(400):
+        source = rng.choice(texts)
+        start = rng.randrange(len(source))
+        term = source[start : start + rng.randrange(1, 6)].strip(" ，。-")
+        if not term:
+            continue
+        try:
+            wanted = phrases(term)
+        except QueryTooShort:
+            continue
+        except ValueError:
+            continue  # no token at all (punctuation)
+        found = {
+            r for (r,) in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts_query(term),))
+        }
+        watch = Matcher(Rule(any=(term,)))
+        taken = {i for i, story in enumerate(stories) if watch.terms(story) is not None}
+        assert taken <= found, term
+        assert found == {
+            i for i, text in enumerate(texts) if phrases_in(wanted, "", segment(text))
+        }, term
+        checked += 1
+    assert checked > 200
