@@ -5,7 +5,9 @@ state comes out, so every rule here is table-tested.
 
 - Success (200 or 304): errors reset; next check = the interval, stretched by server hints
   (RSS ``ttl``, Cache-Control ``max-age``) up to ``max_interval``.
-- 429/503 with Retry-After: not before the server asks, and never sooner than the backoff.
+- 429/503 with Retry-After: not before the server asks (up to ``max_interval``: a server
+  asking for a year, or a date out of range, must not silence a source), and never sooner
+  than the backoff.
 - 410 Gone: the source is retired (logged; an explicit ``poll --source`` still tries it).
 - Any other failure: exponential backoff from the interval, capped at ``max_backoff`` but never
   below the interval; polling never stops for good.
@@ -111,7 +113,8 @@ def next_state(
     errors = s.consecutive_errors + 1
     delay = jittered(backoff(policy, errors), rand)
     if result.retry_after:
-        delay = max(delay, timedelta(seconds=result.retry_after))
+        longest = max(policy.max_interval, policy.max_backoff)
+        delay = max(delay, min(timedelta(seconds=min(result.retry_after, 1e9)), longest))
     return replace(
         s,
         consecutive_errors=errors,

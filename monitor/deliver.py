@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor import __version__
+from monitor.fetch import parse_retry_after
 from monitor.models import Digest
 from monitor.render import subject as digest_subject
 
@@ -355,21 +356,6 @@ def webhook_host(url: str) -> str:
     return f"{parts.scheme}://{host}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def post_webhook(
     url: str,
     payload: dict,
@@ -420,7 +406,8 @@ def post_webhook(
                 problem = f"HTTP {status} {response.reason_phrase}".rstrip()
                 if status != 429 and status < 500:
                     raise DeliveryError(f"webhook {where} rejected the digest: {problem}")
-                if (after := _retry_after(response)) is not None:
+                after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+                if after is not None:
                     delay = min(after, max_delay)
             if attempt >= retries:
                 raise DeliveryError(

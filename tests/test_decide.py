@@ -78,6 +78,13 @@ def test_retry_after_is_honoured_when_longer_than_backoff():
     )
 
 
+@pytest.mark.parametrize("seconds", [31_536_000, 999_999_999_999, 1e300])
+def test_retry_after_is_capped_at_the_longest_wait_between_checks(seconds):
+    """A server asking for a year (or more than a date can hold) waits max_interval."""
+    r = PollResult("unavailable", ok=False, status=503, retry_after=seconds)
+    assert next_state(SourceState("a"), r, POLICY, now=NOW).next_check == NOW + timedelta(hours=24)
+
+
 def test_gone_retires_and_success_revives():
     n = next_state(
         SourceState("a"),
