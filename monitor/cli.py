@@ -371,6 +371,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
 @pass_ctx
 def sources(ctx: Context) -> None:
     """Every configured source with its state: last success, next check, errors, items."""
+    from .pipeline import url_changed
     from .state import source_rows
 
     now = utcnow()
@@ -403,7 +404,9 @@ def sources(ctx: Context) -> None:
             s.kind,
             state,
             _ago(r and r["last_success"], now),
-            _ago(r and r["next_check"], now),
+            "now (new URL)"
+            if r and url_changed(s, r["config_url"])
+            else _ago(r and r["next_check"], now),
             str(r["consecutive_errors"]) if r else "0",
             str(r["items"]) if r else "0",
             plain((r and r["last_error"]) or ""),

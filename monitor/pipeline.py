@@ -101,10 +101,19 @@ class _Work:
 
 
 def due_sources(config: Config, states: dict[str, SourceState], now: datetime) -> list[Source]:
-    """Enabled sources whose next check has passed (new sources are due at once)."""
-    return [
-        s for s in config.sources if s.enabled and (s.name not in states or states[s.name].due(now))
-    ]
+    """Enabled sources whose next check has passed. New sources are due at once, and so
+    are sources whose URL the config changed: the backoff and the retirement of the old URL
+    (a 404, a 410) say nothing about the new one."""
+    return [s for s in config.sources if s.enabled and _due(s, states.get(s.name), now)]
+
+
+def _due(source: Source, state: SourceState | None, now: datetime) -> bool:
+    return state is None or url_changed(source, state.config_url) or state.due(now)
+
+
+def url_changed(source: Source, stored_config_url: str | None) -> bool:
+    """Whether the config now names another URL than the one the source was polled at."""
+    return stored_config_url != source.url
 
 
 def _host(url: str | None) -> str:
@@ -209,10 +218,17 @@ class Poller:
 
     async def _poll_one(self, source: Source, state: SourceState | None, now: datetime):
         state = state or SourceState(name=source.name)
-        if state.config_url != source.url:
+        if url_changed(source, state.config_url):
             # New source, or its URL changed in config: start over from the config's URL.
+            # The old URL's failures do not count against the new one's backoff.
             state = replace(
-                state, config_url=source.url, url=source.url, etag=None, last_modified=None
+                state,
+                config_url=source.url,
+                url=source.url,
+                etag=None,
+                last_modified=None,
+                consecutive_errors=0,
+                retired_at=None,
             )
         started = time.monotonic()
         blocked = self.hosts.blocked_until(_host(state.url), now=now)

@@ -478,6 +478,26 @@ def test_410_retires_the_source(tmp_path, seeded, http):
     assert "news" in [x.name for x in due_sources(config, load_states(db), NOW + 3 * HOUR)]
 
 
+def test_a_url_changed_in_the_config_is_due_at_once(tmp_path, db, http):
+    """The fix for a 404 or a 410 is a new URL: it must not wait out the old one's backoff."""
+    http.get(FEED).respond(404)
+    http.get(OTHER).respond(410)
+    config = make_config(tmp_path, feed(), feed("other", OTHER))
+    poll(db, config)
+    assert due_sources(config, load_states(db), NOW + timedelta(minutes=1)) == []
+
+    moved = make_config(tmp_path, feed(url=FEED2), feed("other", OTHER.replace(".xml", "-v2.xml")))
+    assert [s.name for s in due_sources(moved, load_states(db), NOW)] == ["news", "other"]
+    http.get(OTHER.replace(".xml", "-v2.xml")).respond(200, content=RSS.format(decl="").encode())
+    http.get(FEED2).respond(500)
+    poll(db, moved, "news")
+    assert load_states(db)["news"].consecutive_errors == 1  # the old URL's 404 not counted
+    http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    reports = poll(db, moved, now=NOW + 2 * HOUR)
+    assert [r.ok for r in reports] == [True, True]
+    assert load_states(db)["other"].retired_at is None
+
+
 def test_500_backs_off_exponentially(tmp_path, seeded, http):
     db = seeded
     config = make_config(tmp_path, feed())
