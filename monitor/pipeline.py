@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import sqlite_utils
@@ -114,6 +114,13 @@ def _due(source: Source, state: SourceState | None, now: datetime) -> bool:
 def url_changed(source: Source, stored_config_url: str | None) -> bool:
     """Whether the config now names another URL than the one the source was polled at."""
     return stored_config_url != source.url
+
+
+# A mirror's index may list a page before the page is up: a 404 page is retried this long
+# after its first 404, then given up ("gone"), so one dead link does not fail the source
+# for good.
+MISSING_GRACE = timedelta(days=1)
+_PAGE_GONE = (fetching.Outcome.NOT_FOUND, fetching.Outcome.GONE)
 
 
 def _host(url: str | None) -> str:
@@ -388,7 +395,8 @@ class Poller:
         except ParseError as e:
             work.result = PollResult("parse_error", ok=False, status=res.status, error=str(e))
             return work
-        pending = self._new_pages(source, [e.url for e in listing])
+        pending, given_up = self._new_pages(source, [e.url for e in listing], now)
+        work.entries += given_up
         results = await asyncio.gather(*(self._fetch_page(source, url, now) for url in pending))
         failed = sent = sent_ok = 0
         waits = []
@@ -427,21 +435,38 @@ class Poller:
             work.errors = []
         return work
 
-    def _new_pages(self, source: Source, urls: list[str]) -> list[str]:
-        """Listing links not handled before and whose story is not already stored."""
+    def _new_pages(
+        self, source: Source, urls: list[str], now: datetime
+    ) -> tuple[list[str], list[EntryRecord]]:
+        """Listing links not handled before (or missing, within the grace) and whose story
+        is not already stored; and the missing pages given up now, marked ``gone``."""
         conn = self.db.conn
         handled = load_entries(conn, source.name)
-        fresh = [u for u in urls if u not in handled]
+        given_up = []
+        fresh = []
+        for u in urls:
+            old = handled.get(u)
+            if old is None:
+                fresh.append(u)
+            elif old.status == "missing":
+                if old.first_seen is not None and now - old.first_seen >= MISSING_GRACE:
+                    given_up.append(replace(old, status="gone"))
+                else:
+                    fresh.append(u)
         known = known_urls(conn, fresh)
         keyed = {u: k for u in fresh if (k := self.rules.key_for(u))}
         known |= {u for u, k in keyed.items() if k in known_keys(conn, keyed.values())}
-        return [u for u in fresh if u not in known]
+        return [u for u in fresh if u not in known], given_up
 
     async def _fetch_page(self, source: Source, url: str, now: datetime):
         try:
             page = await self._get(source, url, now)
         except _HostBlocked as e:  # not sent; retried next poll like any failed page
             return None, [], None, f"not fetched: {e}"
+        if page.outcome in _PAGE_GONE:  # remembered, so that it is not retried for ever
+            status = "gone" if page.outcome is fetching.Outcome.GONE else "missing"
+            error = page.error or page.outcome.value
+            return page, [], EntryRecord(url, status, reason=error), error
         if page.outcome is not fetching.Outcome.OK:
             return page, [], None, page.error or page.outcome.value
         try:

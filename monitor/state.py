@@ -78,7 +78,9 @@ def write_fetch(conn: sqlite3.Connection, log: FetchLog) -> None:
 @dataclass(frozen=True)
 class EntryRecord:
     """A file or page a source has handled: ``stored``, ``known`` (its story was already
-    stored, so it was not fetched), or ``rejected`` (not an article / unparseable)."""
+    stored, so it was not fetched), ``rejected`` (not an article / unparseable),
+    ``missing`` (a mirror page that answered 404: retried for a while, see
+    ``pipeline.MISSING_GRACE``) or ``gone`` (410, or missing for longer: not retried)."""
 
     location: str
     status: str
@@ -87,6 +89,7 @@ class EntryRecord:
     mtime_ns: int | None = None
     sha256: str | None = None
     reason: str | None = None
+    first_seen: datetime | None = None  # read from the store; written as the poll's time
 
 
 def load_entries(conn: sqlite3.Connection, source: str) -> dict[str, EntryRecord]:
@@ -94,7 +97,7 @@ def load_entries(conn: sqlite3.Connection, source: str) -> dict[str, EntryRecord
     rows = conn.execute(
         f"SELECT {', '.join(names)} FROM source_entries WHERE source = ?", (source,)
     )
-    return {r[0]: EntryRecord(*r) for r in rows}
+    return {r[0]: EntryRecord(*r[:-1], _parse_time(r[-1])) for r in rows}
 
 
 def write_entries(

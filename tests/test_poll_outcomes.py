@@ -29,7 +29,7 @@ from monitor.config import Config, parse_config
 from monitor.decide import SourceState
 from monitor.models import Item
 from monitor.parsers import parse
-from monitor.pipeline import Poller, PollReport, due_sources, poll_once
+from monitor.pipeline import MISSING_GRACE, Poller, PollReport, due_sources, poll_once
 from monitor.state import load_entries, load_states
 from monitor.store import Sighting, open_db, save_items
 
@@ -947,7 +947,10 @@ def test_a_mirror_whose_every_page_fails_is_a_failing_source(tmp_path, db, http)
     assert s.next_check == NOW + 2 * HOUR  # backed off: twice the 1h interval
     (row,) = fetches(db, "mirror")
     assert (row["outcome"], row["requests"]) == ("pages_failed", 3)
-    assert load_entries(db.conn, "mirror") == {}
+    # The 404 page is remembered as missing (retried for a day), the 500 one not at all.
+    assert {k: e.status for k, e in load_entries(db.conn, "mirror").items()} == {
+        f"{MIRROR}/p/2.txt": "missing"
+    }
     assert fingerprint(db) == before  # no story written
     ok, _why = health.check(db, now=NOW, window=HOUR)
     assert not ok
@@ -958,6 +961,48 @@ def test_a_mirror_whose_every_page_fails_is_a_failing_source(tmp_path, db, http)
     assert (report.outcome, report.ok, report.new) == ("ok", True, 1)
     assert "1 of 2 pages failed" in report.error
     assert state(db, "mirror").consecutive_errors == 0
+
+
+def test_a_dead_mirror_page_is_retried_for_a_day_then_given_up(tmp_path, db, http):
+    """One dead link in an index must not keep the source failing for good: a 404 page is
+    retried while it may still be on its way, a 410 one never."""
+    config = make_config(tmp_path, mirror())
+    index = "- [一](p/1.txt)\n- [二](p/2.txt)\n- [三](p/3.txt)\n"
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    pages = page_routes(http, {"p/1.txt": PAGE_1, "p/2.txt": 404, "p/3.txt": 410})
+
+    first = one(poll(db, config))
+    assert (first.outcome, first.new) == ("ok", 1)
+    assert "2 of 3 pages failed" in first.error
+
+    # Within the day, only the 404 page is tried again; it fails alone: the source fails.
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (again.outcome, again.ok) == ("pages_failed", False)
+    assert [pages[p].call_count for p in ("p/1.txt", "p/2.txt", "p/3.txt")] == [1, 2, 1]
+
+    # A day after its first 404 it is given up: no fetch, and the source is well again.
+    later = one(poll(db, config, now=NOW + MISSING_GRACE))
+    assert (later.outcome, later.ok, later.error) == ("ok", True, None)
+    assert pages["p/2.txt"].call_count == 2
+    entries = load_entries(db.conn, "mirror")
+    assert {k.rsplit("/", 1)[1]: e.status for k, e in entries.items()} == {
+        "1.txt": "stored",
+        "2.txt": "gone",
+        "3.txt": "gone",
+    }
+    assert "404" in entries[f"{MIRROR}/p/2.txt"].reason
+
+
+def test_a_missing_mirror_page_that_comes_up_is_stored(tmp_path, db, http):
+    config = make_config(tmp_path, mirror())
+    http.get(f"{MIRROR}/index.html").respond(200, content="- [一](p/1.txt)\n".encode())
+    pages = page_routes(http, {"p/1.txt": 404})
+    assert one(poll(db, config)).outcome == "pages_failed"
+
+    pages["p/1.txt"].respond(200, content=PAGE_1.encode())
+    report = one(poll(db, config, now=NOW + 3 * HOUR))
+    assert (report.outcome, report.new) == ("ok", 1)
+    assert load_entries(db.conn, "mirror")[f"{MIRROR}/p/1.txt"].status == "stored"
 
 
 def test_a_mirror_page_rejected_as_not_an_article_is_not_a_failure(tmp_path, db, http):
