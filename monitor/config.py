@@ -193,9 +193,19 @@ class _Table:
 
 
 def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
+    """The URL without the blanks a paste leaves around it; an error for one no request
+    could be sent to (checked here, not at every poll)."""
+    url = url.strip()
     parts = urlsplit(url)
     if parts.scheme.lower() not in schemes or not parts.netloc:
         raise t.error(key, f"{url!r} is not an {'/'.join(schemes)} URL")
+    host = parts.hostname or ""
+    if not host or any(c.isspace() or c in '<>"\\^`{|}' for c in host):
+        raise t.error(key, f"{url!r} has no valid host name")
+    try:
+        parts.port  # noqa: B018 -- raises for a port out of range or not a number
+    except ValueError as e:
+        raise t.error(key, f"{url!r}: {e}") from None
     return url
 
 
@@ -236,14 +246,14 @@ def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> So
             raise t.error("url", f"is required for kind {kind!r}")
         if raw_path is not None:
             raise t.error("path", f"a {kind!r} source takes 'url', not 'path'")
-        _check_url(t, "url", url)
+        url = _check_url(t, "url", url)
     headers = t.get("headers", dict, {})
     for k, v in headers.items():
         if not isinstance(v, str):
             raise t.error("headers", f"header {k!r} must be a string")
     proxy = t.get("proxy", str)
     if proxy is not None:
-        _check_url(t, "proxy", proxy, ("http", "https", "socks5", "socks5h", "socks4"))
+        proxy = _check_url(t, "proxy", proxy, ("http", "https", "socks5", "socks5h", "socks4"))
     index_format = t.get("index_format", str, "auto")
     if index_format not in INDEX_FORMATS:
         raise t.error("index_format", f"{index_format!r} is not one of {', '.join(INDEX_FORMATS)}")

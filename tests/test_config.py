@@ -73,6 +73,14 @@ page_url = "https://mirror.example/p/{id}.md"
         ('[[source]]\nname="a"\nkind="feed"\nurl="ftp://x.example/f"', "source 'a': key 'url'"),
         ('[[source]]\nname="a"\nkind="feed"\nurl="not a url"', "source 'a': key 'url'"),
         (
+            '[[source]]\nname="a"\nkind="feed"\nurl="http://exa mple.com/feed"',
+            "source 'a': key 'url': 'http://exa mple.com/feed' has no valid host name",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example:99999/"',
+            "source 'a': key 'url': 'https://x.example:99999/': Port out of range",
+        ),
+        (
             '[[source]]\nname="a"\nkind="dir"\npath="no/such/folder"',
             "source 'a': key 'path': folder",
         ),
@@ -107,6 +115,11 @@ def test_bad_config_names_file_source_and_key(tmp_path, body, message):
         load_config(p)
     assert str(p) in str(e.value)
     assert message in str(e.value)
+
+
+def test_blanks_around_a_pasted_url_are_dropped(tmp_path):
+    p = write(tmp_path, '[[source]]\nname="a"\nkind="feed"\nurl=" https://x.example/f.xml\t"')
+    assert load_config(p).source("a").url == "https://x.example/f.xml"
 
 
 def test_unreadable_and_invalid_files(tmp_path):
