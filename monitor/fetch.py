@@ -114,6 +114,14 @@ class BodyTooLarge(Exception):
         self.seen = seen
 
 
+class ResponseTooSlow(httpx.TimeoutException):
+    """The whole exchange passed ``FetchRequest.deadline``: httpx's timeouts are per
+    connect and per read, so a server trickling a byte at a time would hold a poll for ever."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"no complete response within {seconds:g}s")
+
+
 _STATUS_OUTCOMES = {
     304: Outcome.NOT_MODIFIED,
     404: Outcome.NOT_FOUND,
@@ -161,6 +169,7 @@ class FetchRequest:
     last_modified: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     max_bytes: int = DEFAULT_MAX_BYTES
+    deadline: float | None = None  # seconds for the whole exchange, redirects and body
     # Read by whoever builds the client (make_client); fetch() itself ignores it.
     proxy: str | None = None
 
@@ -214,17 +223,21 @@ async def fetch(client: httpx.AsyncClient, req: FetchRequest, *, now: datetime) 
     body = b""
     failure: Exception | None = None
     try:
-        request = client.build_request("GET", req.url, headers=headers)
-        response, permanent = await _follow(client, request)
-        try:
-            if response.is_success:
-                body = await _read_capped(response, req.max_bytes)
-            elif response.status_code == 304:
-                # An unread body makes httpcore drop the connection; a 304 has none, so
-                # reading it keeps the connection (and its TLS session) for the next poll.
-                await response.aread()
-        finally:
-            await response.aclose()
+        async with asyncio.timeout(req.deadline):
+            request = client.build_request("GET", req.url, headers=headers)
+            response, permanent = await _follow(client, request)
+            try:
+                if response.is_success:
+                    body = await _read_capped(response, req.max_bytes)
+                elif response.status_code == 304:
+                    # An unread body makes httpcore drop the connection; a 304 has none, so
+                    # reading it keeps the connection (and its TLS session) for the next poll.
+                    await response.aread()
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        failure = ResponseTooSlow(req.deadline or 0)
+        body = b""
     except (httpx.HTTPError, httpx.InvalidURL, BodyTooLarge) as exc:
         failure = exc
 
@@ -329,7 +342,7 @@ def _explain(exc: Exception | None) -> str | None:
     """A one-line, human reason for a log or a status page."""
     if exc is None:
         return None
-    if isinstance(exc, BodyTooLarge | httpx.TooManyRedirects):
+    if isinstance(exc, BodyTooLarge | httpx.TooManyRedirects | ResponseTooSlow):
         return str(exc)
     if isinstance(exc, httpx.TimeoutException):
         kind = {

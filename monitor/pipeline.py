@@ -116,6 +116,9 @@ def url_changed(source: Source, stored_config_url: str | None) -> bool:
     return stored_config_url != source.url
 
 
+# ``timeout`` is per connect and per read; a whole response may take this many times it.
+DEADLINE_FACTOR = 4
+
 # A mirror's index may list a page before the page is up: a 404 page is retried this long
 # after its first 404, then given up ("gone"), so one dead link does not fail the source
 # for good.
@@ -336,6 +339,7 @@ class Poller:
             last_modified=last_modified,
             headers=dict(source.headers),
             max_bytes=self.config.settings.max_bytes,
+            deadline=self.config.settings.timeout * DEADLINE_FACTOR,
             proxy=source.proxy,
         )
         host = _host(url)

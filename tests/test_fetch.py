@@ -7,6 +7,8 @@ used: each test drives its coroutine with asyncio.run.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -706,6 +708,46 @@ def test_real_server_200_then_304(no_env_proxy):
     assert h1["User-Agent"].startswith("monitor/") and "If-None-Match" not in h1
     assert h2["If-None-Match"] == '"v1"'
     assert h2["If-Modified-Since"] == "Tue, 30 Apr 2024 08:00:00 GMT"
+
+
+class _Trickle(LocalServer):
+    """Answers 200 and then a byte every 50 ms: each read is quick, the body never ends."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+        finished = self.finished
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.end_headers()
+                try:
+                    for _ in range(200):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    return  # the client hung up
+                finished.set()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(Handler)
+
+
+def test_a_response_that_trickles_in_is_cut_at_the_deadline(no_env_proxy):
+    async def main(url: str) -> FetchResult:
+        async with make_client(timeout_connect=2, timeout_read=5) as client:
+            return await fetch(client, FetchRequest(url, deadline=0.5), now=NOW)
+
+    with _Trickle() as server:
+        r = asyncio.run(main(server.url + "/rss.xml"))
+        assert not server.finished.is_set()
+
+    assert (r.outcome, r.status, r.content) == (Outcome.TIMEOUT, 200, None)
+    assert r.error == "no complete response within 0.5s"
 
 
 def test_real_http_proxy_is_used(no_env_proxy):
