@@ -1,7 +1,11 @@
 """Digest selection: which new stories a watch gets, grouped by event, in order.
 
 ``--since last`` (the default) means stories not yet in a *delivered* digest of the watch,
-stored since its last delivered digest (or within ``digest_lookback`` the first time).
+stored after the last story its last delivered "since last" digest looked at (or within
+``digest_lookback`` the first time). The frontier is a story id, not a time: a poll stamps
+its stories with its start but commits them at its end, so a time would miss the stories of
+a poll that straddled a digest. A narrower ``--since`` sends its stories without moving the
+frontier: the ones it left out still come with the next "since last" digest.
 Sending asks this per delivery (``digest_deliveries``): a delivery that failed gets the same
 stories again next run, while the ones that succeeded move on.
 """
@@ -108,6 +112,7 @@ class Selection:
     digest: Digest
     members: list[tuple[int, int, list[str]]]  # (item_id, group_id, matched terms), in order
     start: datetime | None = None  # the window's start (its stories were stored since)
+    through_id: int | None = None  # see Window.through_id
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -145,25 +150,27 @@ def window_start(
     now: datetime,
     lookback: timedelta,
     delivery: str | None = None,
-) -> tuple[datetime, bool, str]:
-    """(start, exclude already-delivered, description) for ``--since``; ``last`` counts
-    the digests ``delivery`` got (see :func:`_delivered`)."""
+) -> tuple[datetime, bool, str, int | None]:
+    """(start, exclude already-delivered, description, id after which the window starts or
+    None) for ``--since``; ``last`` counts the digests ``delivery`` got (see
+    :func:`_delivered`)."""
     if since == "last":
         cond, params = _delivered(delivery)
         row = db.conn.execute(
-            f"SELECT max(d.created_at) FROM digests d WHERE d.watch = ? AND {cond}",
+            f"SELECT d.created_at, d.through_id FROM digests d WHERE d.watch = ? AND {cond} "
+            "AND d.through_id IS NOT NULL ORDER BY d.through_id DESC, d.id DESC LIMIT 1",
             (watch.name, *params),
         ).fetchone()
-        if row and row[0]:
-            return parse_time(row[0]), True, f"since the last digest ({row[0]})"
-        return now - lookback, True, "new stories"
+        if row:
+            return parse_time(row[0]), True, f"since the last digest ({row[0]})", row[1]
+        return now - lookback, True, "new stories", None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
         try:
             day = date.fromisoformat(since)
         except ValueError as e:
             raise ValueError(f"--since: {since!r} is not a date ({e})") from None
         start = datetime.combine(day, datetime.min.time(), ZoneInfo(watch.timezone))
-        return start.astimezone(UTC), False, f"since {since}"
+        return start.astimezone(UTC), False, f"since {since}", None
     try:
         span = parse_duration(since)
     except ValueError as e:
@@ -172,7 +179,7 @@ def window_start(
             f"2021-12-01; got {since!r} ({e})"
         ) from None
     try:
-        return now - span, False, f"the last {since}"
+        return now - span, False, f"the last {since}", None
     except OverflowError:
         raise ValueError(f"--since: {since!r} reaches back before the year 1") from None
 
@@ -194,12 +201,16 @@ def _prefilter(watch: Watch) -> str | None:
 
 @dataclass(frozen=True)
 class Window:
-    """The stories a digest looks at: stored since ``start``, narrowed to those that may
-    match (the full-text prefilter) and, when sending, not yet delivered."""
+    """The stories a digest looks at: stored since ``start`` (for ``since last``, after
+    the last digest's ``through_id``), narrowed to those that may match (the full-text
+    prefilter) and, when sending, not yet delivered."""
 
     start: datetime
     description: str  # for the digest's header
     ids: tuple[int, ...]
+    # For ``since last``: the newest story id the window could see, where the next one
+    # starts; None for a narrower window, which leaves the frontier where it was.
+    through_id: int | None = None
 
 
 def window(
@@ -213,18 +224,25 @@ def window(
     delivery: str | None = None,
 ) -> Window:
     """See :func:`build`. Deliveries with the same window ids get the same digest."""
-    start, exclude, description = window_start(
+    start, exclude, description, after = window_start(
         db, watch, since, now=now, lookback=config.settings.digest_lookback, delivery=delivery
     )
-    # Ids first (the first_seen index covers them), whole rows only for the candidates:
-    # reading every window row's text before the FTS filter cost a second per watch.
-    sql = "SELECT id FROM items WHERE first_seen >= ?"
-    params: list = [iso(start)]
+    # Read before the ids, and bounding them: a story committed in between is the next
+    # window's.
+    through = db.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
+    # Ids first (an index covers them), whole rows only for the candidates: reading every
+    # window row's text before the FTS filter cost a second per watch.
+    if after is not None:
+        sql = "SELECT id FROM items WHERE id > ? AND id <= ?"
+        params: list = [after, through]
+    else:
+        sql = "SELECT id FROM items WHERE first_seen >= ? AND id <= ?"
+        params = [iso(start), through]
     match = _prefilter(watch)
     if match:
         # Bounding the FTS scan by the window's first id keeps a common term from walking
         # the whole index.
-        first = first_id_since(db.conn, start)
+        first = after + 1 if after is not None else first_id_since(db.conn, start)
         # Stories queued for indexing (store.index_pending) go to the matcher unfiltered.
         sql += (
             " AND (id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid >= ?)"
@@ -239,7 +257,7 @@ def window(
         )
         params += [watch.name, *cond_params]
     ids = tuple(r[0] for r in db.conn.execute(sql + " ORDER BY id", params))
-    return Window(start, description, ids)
+    return Window(start, description, ids, through if since == "last" else None)
 
 
 def load_stories(
@@ -397,7 +415,7 @@ def build(
             )
         )
         members.extend((s.item_id, head.item_id, terms[s.item_id]) for s in g)
-    return Selection(digest, members, within.start)
+    return Selection(digest, members, within.start, within.through_id)
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -423,13 +441,14 @@ def record(
         status = "partial"
     with transaction(db) as conn:
         cur = conn.execute(
-            "INSERT INTO digests (watch, created_at, since, window_start, status, stories, groups,"
-            " deliveries, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO digests (watch, created_at, since, window_start, through_id, status,"
+            " stories, groups, deliveries, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d.watch,
                 iso(now),
                 d.since,
                 selection.start and iso(selection.start),
+                selection.through_id,
                 status,
                 len(selection.members),
                 len(d.entries),

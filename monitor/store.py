@@ -270,8 +270,19 @@ _V7 = """
 ALTER TABLE digests ADD COLUMN window_start TEXT;
 """
 
+# v8: the last story id a "since last" digest looked at. Its next window starts after that
+# id, not at its time: a poll that began before a digest and committed after it stamps its
+# stories with its start, and a window by time would skip them for good. Digests from
+# before take the ids stored before them.
+_V8 = """
+ALTER TABLE digests ADD COLUMN through_id INTEGER;
+UPDATE digests SET through_id = (
+    SELECT max(id) FROM items WHERE first_seen <= digests.created_at
+) WHERE since = 'new stories' OR since LIKE 'since the last digest%';
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 
 
 class StoreError(RuntimeError):

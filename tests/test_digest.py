@@ -110,6 +110,33 @@ def test_a_failed_delivery_marks_nothing_and_the_next_run_sends_it(db, tmp_path)
     assert (retry.status, retry.stories) == ("delivered", 5)
 
 
+def test_a_story_of_a_poll_that_straddled_a_digest_comes_with_the_next_one(db, tmp_path):
+    """A poll stamps its stories with its start and commits them at its end: a story
+    stamped before a digest but stored after it was skipped by every later window."""
+    config = config_for(tmp_path, [{"kind": "file", "path": str(tmp_path / "out")}])
+    watch = config.watch("ukraine")
+    digest_at = NOW + timedelta(hours=1)
+    assert dispatch.send(db, config, watch, now=digest_at).stories == 5
+    late_story(db, tmp_path, digest_at - timedelta(seconds=15))  # its poll began before
+
+    nxt = dispatch.send(db, config, watch, now=digest_at + timedelta(minutes=1))
+    assert (nxt.status, nxt.stories) == ("delivered", 1)
+    assert dispatch.send(db, config, watch, now=digest_at + timedelta(minutes=2)).status == "empty"
+
+
+def test_a_narrower_window_leaves_the_stories_it_skipped_for_the_next_digest(db, tmp_path):
+    config = config_for(tmp_path, [{"kind": "file", "path": str(tmp_path / "out")}])
+    watch = config.watch("ukraine")
+    late = NOW + timedelta(days=1)
+    late_story(db, tmp_path, late)
+
+    narrow = dispatch.send(db, config, watch, since="1h", now=late + timedelta(minutes=5))
+    assert (narrow.status, narrow.stories) == ("delivered", 1)
+    rest = dispatch.send(db, config, watch, now=late + timedelta(minutes=10))
+    assert (rest.status, rest.stories) == ("delivered", 5)  # the seeds, not the late one again
+    assert dispatch.send(db, config, watch, now=late + timedelta(minutes=20)).status == "empty"
+
+
 def late_story(db, tmp_path, when):
     """One more matching story, stored at ``when``."""
     body = "".join(
@@ -187,10 +214,14 @@ def test_a_digest_delivered_before_per_delivery_marks_counts_for_every_delivery(
     assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
     db.conn.executescript(  # as version 5 left it
         "DROP TABLE digest_deliveries; ALTER TABLE digests DROP COLUMN window_start; "
-        "PRAGMA user_version = 5;"
+        "ALTER TABLE digests DROP COLUMN through_id; PRAGMA user_version = 5;"
     )
     store.migrate(db)
-    assert db.conn.execute("SELECT window_start FROM digests").fetchall() == [(None,)]
+    newest = db.conn.execute("SELECT max(id) FROM items").fetchone()[0]
+    # Its stories were all stored before it: the next window starts after them.
+    assert db.conn.execute("SELECT window_start, through_id FROM digests").fetchall() == [
+        (None, newest)
+    ]
     assert db.conn.execute("SELECT delivery, status FROM digest_deliveries").fetchall() == [
         ("*", "delivered")
     ]
