@@ -56,9 +56,13 @@ class Context:
 
     @property
     def db(self):
+        """The store, for commands that write: a missing or empty file becomes one."""
+        return self._open(create=True)
+
+    def _open(self, *, create: bool):
         if self._db is None:
             try:
-                self._db = store.open_db(self.db_path)
+                self._db = store.open_db(self.db_path, create=create)
             except store.StoreError as e:
                 raise click.ClickException(str(e)) from e
         return self._db
@@ -70,13 +74,14 @@ class Context:
     @property
     def stored(self):
         """The store, for commands that only read it: a missing file means a mistyped
-        ``--db`` or nothing polled yet, not a new empty store to create."""
+        ``--db`` or nothing polled yet, not a new empty store to create; an empty file or
+        another database is refused untouched."""
         if not self.path.exists():
             raise click.ClickException(
                 f"no store at {self.path} (`monitor poll` or `monitor import` makes one; "
                 "--db or MONITOR_DB picks another)"
             )
-        return self.db
+        return self._open(create=False)
 
     @property
     def config(self) -> Config:
@@ -584,7 +589,7 @@ def health(ctx: Context, within: str) -> None:
         click.echo(f"unhealthy: no store at {ctx.path}")
         sys.exit(1)
     try:
-        db = store.open_db(ctx.db_path)
+        db = store.open_db(ctx.db_path, create=False)
     except store.StoreError as e:
         click.echo(f"unhealthy: {e}")
         sys.exit(1)

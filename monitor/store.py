@@ -321,24 +321,68 @@ def store_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("MONITOR_DB") or DEFAULT_DB)
 
 
-def open_db(path: str | os.PathLike | None = None) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate the store; WAL, busy timeout, foreign keys."""
+def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite_utils.Database:
+    """Open and migrate the store; WAL, busy timeout, foreign keys.
+
+    With ``create`` (the writing commands) a missing or empty file becomes a new store;
+    without it (the reading commands) only a monitor store opens. Either way a file that
+    holds anything else, a SQLite database of other tables included, is refused as it is:
+    nothing is written to it before it is known to be a store.
+    """
     path = store_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        else:  # mode=rw: a file that is not there is an error, not a new empty database
+            uri = path.absolute().as_uri() + "?mode=rw"
+            conn = sqlite3.connect(uri, timeout=30, check_same_thread=False, uri=True)
         conn.execute("PRAGMA busy_timeout = 30000")
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(f"cannot open store {path}: {e}") from e
+    try:
+        _check_is_store(conn, path, create=create)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-    except (OSError, sqlite3.Error) as e:
+    except (StoreError, sqlite3.Error) as e:
+        conn.close()  # a refused WAL database's -wal and -shm go with the last connection
+        if isinstance(e, StoreError):
+            raise
         raise StoreError(f"cannot open store {path}: {e}") from e
     db = sqlite_utils.Database(conn)
     try:
         migrate(db)
+    except StoreError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as e:
+        conn.close()
         raise StoreError(f"cannot use store {path}: {e}") from e
     return db
+
+
+def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
+    """Refuse, by reading only, a file that is not a monitor store: not SQLite, a SQLite
+    database of other tables, or (unless ``create``) an empty one. A monitor store is one
+    with a schema version (``user_version``) and the ``items`` table."""
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path} is not a monitor store ({e})") from e
+    if version > 0 and "items" in tables:
+        return
+    if not tables and version == 0:
+        if create:
+            return
+        raise StoreError(f"{path} is not a monitor store (it is empty)")
+    if not tables:
+        what = f"an empty SQLite database of schema version {version}"
+    else:
+        shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+        what = f"a SQLite database of other tables: {shown}"
+    raise StoreError(f"{path} is not a monitor store ({what})")
 
 
 @contextmanager

@@ -146,3 +146,74 @@ def test_run_refuses_to_start_when_a_scheduled_email_has_no_smtp_settings(tmp_pa
     monkeypatch.setenv("SMTP_PORT", "twenty-five")
     r = CliRunner().invoke(main, ["--db", str(db), "--config", str(cfg), "run"])
     assert r.exit_code == 1 and "SMTP_PORT must be a port number" in r.output
+
+
+SEEDS = Path(__file__).parent.parent / "seeds"
+
+
+def not_a_store(tmp_path, kind: str) -> Path:
+    """An empty file, or a SQLite database (WAL, as monitor's own) of someone else's tables."""
+    import sqlite3
+
+    path = tmp_path / f"{kind}.db"
+    if kind == "empty":
+        path.touch()
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE notes (t TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('mine')")
+        conn.commit()
+        conn.close()
+    return path
+
+
+def minimal_config(tmp_path) -> Path:
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{SEEDS}"\n'
+        '[[watch]]\nname = "w"\nany = ["普京"]\n',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+@pytest.mark.parametrize("kind", ["empty", "other"])
+@pytest.mark.parametrize(
+    "args",
+    [["search", "普京"], ["show", "1"], ["explain", "1"], ["sources"], ["digest"], ["health"]],
+)
+def test_reading_commands_refuse_a_file_that_is_not_a_store_and_leave_it_as_it_was(
+    tmp_path, kind, args
+):
+    path = not_a_store(tmp_path, kind)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    cfg = minimal_config(tmp_path)
+    r = CliRunner().invoke(main, ["--db", str(path), "--config", str(cfg), *args])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"{path} is not a monitor store" in r.output
+    assert "Traceback" not in r.output
+    cfg.unlink()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no -wal, no -shm
+
+
+@pytest.mark.parametrize("args", [["import", str(SEEDS)], ["poll"]])
+def test_writing_commands_refuse_a_database_of_other_tables(tmp_path, args):
+    path = not_a_store(tmp_path, "other")
+    before = path.read_bytes()
+    cfg = minimal_config(tmp_path)
+    r = CliRunner().invoke(main, ["--db", str(path), "--config", str(cfg), *args])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    said = f"{path} is not a monitor store (a SQLite database of other tables: notes)"
+    assert said in r.output
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.toml", "other.db"]
+
+
+def test_import_makes_a_store_of_an_empty_file(tmp_path):
+    path = not_a_store(tmp_path, "empty")
+    run = CliRunner()
+    r = run.invoke(main, ["--db", str(path), "import", str(SEEDS)])
+    assert r.exit_code == 0, r.output
+    r = run.invoke(main, ["--db", str(path), "search", "--json", "普京"])
+    assert r.exit_code == 0 and r.output.count("\n") == 4, r.output

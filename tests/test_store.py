@@ -495,3 +495,34 @@ def test_group_commit_commits_an_old_batch_when_asked(db):
     assert batch.opened is not None  # young: still open
     batch.commit()
     assert batch.opened is None
+
+
+def test_an_old_store_is_migrated_when_opened_only_to_read(tmp_path):
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    for stmt in store._statements(store.MIGRATIONS[0]):
+        conn.execute(stmt)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    db = store.open_db(path, create=False)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_only_a_store_opens_without_create(tmp_path):
+    with pytest.raises(store.StoreError, match="cannot open store"):
+        store.open_db(tmp_path / "missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(store.StoreError, match=r"empty\.db is not a monitor store \(it is empty"):
+        store.open_db(empty, create=False)
+    assert empty.read_bytes() == b""
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    with pytest.raises(store.StoreError, match=r"junk\.db is not a monitor store"):
+        store.open_db(junk)
+    assert store.open_db(empty).conn.execute("PRAGMA user_version").fetchone()[0] == len(
+        store.MIGRATIONS
+    )
