@@ -914,6 +914,9 @@ def _scan(conn: sqlite3.Connection, query: str, limit: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+_MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
+
+
 def find_item_id(db: sqlite_utils.Database, key: str, rules: SiteRules | None = None) -> int | None:
     """A story by any of its keys, any of its URLs, or its numeric id. With the site
     ``rules``, also by a URL never seen that a rule maps to the story's key (the ``/b5/``
@@ -938,7 +941,9 @@ def find_item_id(db: sqlite_utils.Database, key: str, rules: SiteRules | None = 
             row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (site_key,))
             if row := row.fetchone():
                 return row[0]
-    if key.isdigit():
+    # An id is a 64-bit integer: a longer number (or a digit int() does not read, like ²)
+    # names no story.
+    if key.isdecimal() and int(key) <= _MAX_ID:
         row = conn.execute("SELECT id FROM items WHERE id = ?", (int(key),)).fetchone()
         if row:
             return row[0]

@@ -217,3 +217,14 @@ def test_import_makes_a_store_of_an_empty_file(tmp_path):
     assert r.exit_code == 0, r.output
     r = run.invoke(main, ["--db", str(path), "search", "--json", "普京"])
     assert r.exit_code == 0 and r.output.count("\n") == 4, r.output
+
+
+@pytest.mark.parametrize("key", ["99999999999999999999999", str(2**63), "²", "０"])
+@pytest.mark.parametrize("command", ["show", "explain"])
+def test_a_number_no_story_can_have_is_no_story(tmp_path, command, key):
+    db = ["--db", str(tmp_path / "m.db"), "--config", str(minimal_config(tmp_path))]
+    run = CliRunner()
+    assert run.invoke(main, [*db, "import", str(SEEDS)]).exit_code == 0
+    r = run.invoke(main, [*db, command, key])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"no story with key or URL {key!r}" in r.output
