@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape as plain
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -256,36 +257,49 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
         click.echo(json.dumps(story, ensure_ascii=False, indent=2))
         return
     out.print(f"[bold]{plain(story['title'])}[/]")
-    fields = Table.grid(padding=(0, 2))
-    for name in ("story_key", "site", "author", "published", "canonical_url", "lang", "format"):
-        fields.add_row(name, plain(str(story[name] or "—")))
-    fields.add_row("keys", plain(", ".join(story["keys"])))
-    out.print(fields)
+    # Keys as search prints them (url: keys percent-decoded); URLs and paths exactly as stored.
+    fields = [("story_key", readable_key(story["story_key"]))]
+    fields += [
+        (name, str(story[name] or "—"))
+        for name in ("site", "author", "published", "canonical_url", "lang", "format")
+    ]
+    fields += [("keys" if k == 0 else "", readable_key(key)) for k, key in enumerate(story["keys"])]
+    print_lines(fields)
     if story["summary"]:
         out.print(story["summary"], soft_wrap=True, markup=False)
-    aliases = Table("url", "first seen", title="URLs", title_justify="left")
-    for a in story["aliases"]:
-        aliases.add_row(plain(a["url"]), a["first_seen"])
-    sightings = Table(
-        "source",
-        "where",
-        "format",
-        "first seen",
-        "last seen",
-        "times",
-        title="Sightings",
-        title_justify="left",
+    out.print("\n[bold]URLs[/]")
+    print_lines(
+        [("first seen", "url"), *((a["first_seen"], a["url"]) for a in story["aliases"])],
+        indent="  ",
     )
-    for s in story["sightings"]:
-        sightings.add_row(
-            plain(s["source"]),
-            plain(s["location"]),
-            s["format"] or "",
-            s["first_seen"],
-            s["last_seen"],
-            str(s["times_seen"]),
-        )
-    out.print(aliases, sightings)
+    out.print("\n[bold]Sightings[/]")
+    print_lines(
+        [
+            ("source", "format", "first seen", "last seen", "times", "where"),
+            *(
+                (
+                    s["source"],
+                    s["format"] or "—",
+                    s["first_seen"],
+                    s["last_seen"],
+                    str(s["times_seen"]),
+                    s["location"],
+                )
+                for s in story["sightings"]
+            ),
+        ],
+        indent="  ",
+    )
+
+
+def print_lines(rows: list[tuple[str, ...]], indent: str = "") -> None:
+    """Rows as lines of aligned columns, the last one as it is: keys, URLs and paths are
+    for copying, so they are never cut or folded (a terminal wraps a long one whole)."""
+    widths = [max(cell_len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [v + " " * (w - cell_len(v)) for v, w in zip(row, widths, strict=False)]
+        line = indent + "  ".join([*cells, row[-1]])
+        out.print(line.rstrip(), soft_wrap=True, markup=False, highlight=False)
 
 
 def _ago(value: str | None, now: datetime) -> str:

@@ -1,6 +1,7 @@
 """The CLI's reading commands: on a store that is not there, and on stored text that looks
 like the terminal markup the CLI uses for colour."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,48 @@ def test_a_number_no_story_can_have_is_no_story(tmp_path, command, key):
     r = run.invoke(main, [*db, command, key])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert f"no story with key or URL {key!r}" in r.output
+
+
+@pytest.mark.parametrize("width", [60, 200])
+def test_show_prints_keys_urls_and_paths_whole_and_keys_as_search_does(
+    tmp_path, monkeypatch, width
+):
+    """At any width, piped or not: what show prints to copy is never cut with "…"."""
+    from rich.console import Console
+
+    from monitor import cli
+
+    monkeypatch.setattr(cli, "out", Console(soft_wrap=False, width=width))
+    db = ["--db", str(tmp_path / "m.db")]
+    run = CliRunner()
+    assert run.invoke(main, [*db, "import", str(SEEDS)]).exit_code == 0
+    found = [
+        json.loads(line)
+        for line in run.invoke(main, [*db, "search", "--json", "拜登"]).output.splitlines()
+    ]
+    rfi = next(r for r in found if r["story_key"].startswith("url://www.rfi.fr/"))
+    readable = "url://www.rfi.fr/cn/欧洲/20220128-美乌总统新年来二度通话-拜登警告俄罗斯明显可能2月入侵乌克兰"
+    assert "%E6" in rfi["story_key"] and cli.readable_key(rfi["story_key"]) == readable
+    if width == 200:  # search folds its key column at 60: as search prints it at 200
+        assert readable in run.invoke(main, [*db, "search", "乌克兰"]).output
+
+    for r in found:
+        story = json.loads(run.invoke(main, [*db, "show", "--json", str(r["id"])]).output)
+        shown = run.invoke(main, [*db, "show", str(r["id"])])
+        assert shown.exit_code == 0 and "…" not in shown.output, shown.output
+        lines = shown.output.splitlines()
+        assert f"story_key      {cli.readable_key(story['story_key'])}" in lines
+        assert f"canonical_url  {story['canonical_url'] or '—'}" in lines
+        assert f"keys           {cli.readable_key(story['keys'][0])}" in lines
+        for a in story["aliases"]:
+            assert f"  {a['first_seen']}  {a['url']}" in lines
+        for s in story["sightings"]:
+            assert any(line.endswith(f"  {s['location']}") for line in lines)
+        # What show prints is what show (and explain) take back.
+        again = run.invoke(main, [*db, "show", "--json", cli.readable_key(story["story_key"])])
+        assert json.loads(again.output)["id"] == r["id"]
+
+    rfi_shown = run.invoke(main, [*db, "show", str(rfi["id"])]).output
+    assert readable in rfi_shown and f"keys           {readable}" in rfi_shown.splitlines()
+    raw = json.loads(run.invoke(main, [*db, "show", "--json", readable]).output)
+    assert raw["story_key"] == rfi["story_key"] and raw["keys"] == [rfi["story_key"]]  # exact
