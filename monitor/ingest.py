@@ -6,6 +6,7 @@ file loads the same way whichever door it comes through.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,13 @@ class ImportReport:
     def count(self, saved: Iterable[Saved]) -> None:
         for s in saved:
             setattr(self, s.status, getattr(self, s.status) + 1)
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A path as text to store and print. A name whose bytes are not UTF-8 (a GBK name
+    copied from Windows) keeps them as backslash escapes: ``新闻.md`` in GBK reads
+    ``\\xd0\\xc2\\xce\\xc5.md``, the same on every run."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def documents_in(root: Path) -> list[Path]:
@@ -92,7 +100,7 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
         elif p.is_file():
             found.append(p)
         else:
-            missing.append(Rejected(str(raw), "no such file or folder", failed=True))
+            missing.append(Rejected(path_text(raw), "no such file or folder", failed=True))
     return found, missing
 
 
@@ -122,11 +130,12 @@ def import_files(
         try:
             items = load_file(path, rules, site=site)
         except NotAnArticle as e:
-            report.rejected.append(Rejected(str(path), str(e), failed=False))
+            report.rejected.append(Rejected(path_text(path), str(e), failed=False))
         except (ParseError, OSError, UnicodeError) as e:
-            report.rejected.append(Rejected(str(path), str(e) or type(e).__name__, failed=True))
+            reason = str(e) or type(e).__name__
+            report.rejected.append(Rejected(path_text(path), reason, failed=True))
         else:
-            where = Sighting(source, str(path.resolve()))
+            where = Sighting(source, path_text(path.resolve()))
             batch.extend((item, where) for item in items)
         if len(batch) >= batch_size:
             report.count(save_items(db, batch, now=now, copy_similarity=copy_similarity))

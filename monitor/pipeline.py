@@ -27,7 +27,7 @@ from . import fetch as fetching
 from .canonical import SiteRules
 from .config import Config, Source
 from .decide import Policy, PollResult, SourceState, next_state
-from .ingest import documents_in, parse_and_key
+from .ingest import documents_in, parse_and_key, path_text
 from .models import Item, NotAnArticle, ParseError
 from .parsers.listing import parse_listing
 from .state import (
@@ -487,15 +487,15 @@ class Poller:
         handled = load_entries(self.db.conn, source.name)
         root = source.path
         for path in documents_in(root):
-            rel = path.relative_to(root)
+            rel = path_text(path.relative_to(root))
             st = path.stat()
-            old = handled.get(str(rel))
+            old = handled.get(rel)
             if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
                 continue
             data = path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
             record = EntryRecord(
-                str(rel), "stored", size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=digest
+                rel, "stored", size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=digest
             )
             if old and old.sha256 == digest:
                 work.entries.append(
@@ -512,7 +512,7 @@ class Poller:
                 work.entries.append(replace(record, status="rejected", reason=str(e)))
                 work.errors.append(f"{rel}: {e}")
                 continue
-            where = Sighting(source.name, str(rel))
+            where = Sighting(source.name, rel)
             work.items.extend((i, where) for i in items)
             work.entries.append(record)
         work.result = PollResult("ok", ok=True)

@@ -2,6 +2,7 @@
 like the terminal markup the CLI uses for colour."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,68 @@ def test_show_prints_keys_urls_and_paths_whole_and_keys_as_search_does(
     assert readable in rfi_shown and f"keys           {readable}" in rfi_shown.splitlines()
     raw = json.loads(run.invoke(main, [*db, "show", "--json", readable]).output)
     assert raw["story_key"] == rfi["story_key"] and raw["keys"] == [rfi["story_key"]]  # exact
+
+
+def folder_with_a_gbk_name(tmp_path) -> Path:
+    """A folder of two seeds, one named 新闻.md in GBK bytes (not UTF-8) as copied from Windows."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    seeds = sorted(SEEDS.iterdir())
+    gbk = Path(os.fsdecode(os.fsencode(folder) + b"/" + "新闻".encode("gbk") + b".md"))
+    gbk.write_bytes(seeds[0].read_bytes())
+    (folder / seeds[1].name).write_bytes(seeds[1].read_bytes())
+    return folder
+
+
+GBK_NAME = r"\xd0\xc2\xce\xc5.md"  # 新闻.md in GBK, as monitor stores and prints it
+
+
+def test_import_loads_a_file_whose_name_is_not_utf8_and_names_it_with_escapes(tmp_path):
+    folder = folder_with_a_gbk_name(tmp_path)
+    db = ["--db", str(tmp_path / "m.db")]
+    run = CliRunner()
+    r = run.invoke(main, [*db, "import", str(folder)])
+    assert r.exit_code == 0, r.output
+    assert "2 files: 2 new, 0 merged, 0 already stored, 0 rejected" in r.output
+    r = run.invoke(main, [*db, "import", str(folder)])
+    assert "2 files: 0 new, 0 merged, 2 already stored, 0 rejected" in r.output
+    shown = run.invoke(main, [*db, "show", "--json", "epochtimes:n13473224"])
+    (sighting,) = json.loads(shown.output)["sightings"]
+    assert sighting["location"] == f"{folder}/{GBK_NAME}" and sighting["times_seen"] == 2
+    r = run.invoke(main, [*db, "show", "epochtimes:n13473224"])
+    assert r.exit_code == 0 and r.output.splitlines()[-1].endswith(f"  {folder}/{GBK_NAME}")
+
+    # Rejected and missing files are named the same way.
+    def gbk(name: str) -> tuple[str, str]:
+        """The path of a file named ``name`` in GBK bytes, and how monitor prints it."""
+        raw = name.encode("gbk")
+        path = os.fsdecode(os.fsencode(folder) + b"/" + raw + b".md")
+        return path, f"{folder}/" + "".join(f"\\x{b:02x}" for b in raw) + ".md"
+
+    empty, empty_shown = gbk("空")
+    Path(empty).write_bytes(b"")
+    missing, missing_shown = gbk("旧闻")
+    r = run.invoke(main, [*db, "import", str(folder), missing])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"rejected {empty_shown}: " in r.output and f"not found {missing_shown}" in r.output
+    assert "3 files: 0 new, 0 merged, 2 already stored, 1 rejected; 1 not found" in r.output
+
+
+def test_a_dir_source_stores_a_file_whose_name_is_not_utf8_once(tmp_path):
+    folder = folder_with_a_gbk_name(tmp_path)
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(f'[[source]]\nname = "pages"\nkind = "dir"\npath = "{folder}"\n')
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    run = CliRunner()
+    first = run.invoke(main, [*base, "poll", "--source", "pages"])
+    assert first.exit_code == 0 and "2 new stories, 0 seen again, 0 sources failed" in first.output
+    again = run.invoke(main, [*base, "poll", "--source", "pages"])
+    assert again.exit_code == 0 and "0 new stories, 0 seen again, 0 sources failed" in again.output
+    from monitor import store
+
+    db = store.open_db(tmp_path / "m.db", create=False)
+    rows = db.conn.execute("SELECT location, status FROM source_entries ORDER BY location")
+    assert [tuple(r) for r in rows] == [
+        ("001_f4d41f4b1a813ccd.txt", "stored"),
+        (GBK_NAME, "stored"),
+    ]
