@@ -340,6 +340,11 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
     from .pipeline import due_sources, poll_once
     from .state import load_states
 
+    if names and all_:
+        raise click.UsageError(
+            "--source and --all cannot be combined (--all polls every enabled source)"
+        )
+    names = tuple(dict.fromkeys(names))  # a source named twice is polled once
     config = ctx.config
     now = utcnow()
     if names:

@@ -340,3 +340,16 @@ def test_a_dir_source_stores_a_file_whose_name_is_not_utf8_once(tmp_path):
         ("001_f4d41f4b1a813ccd.txt", "stored"),
         (GBK_NAME, "stored"),
     ]
+
+
+def test_poll_polls_a_source_named_twice_once_and_refuses_source_with_all(tmp_path):
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(minimal_config(tmp_path))]
+    run = CliRunner()
+    r = run.invoke(main, [*base, "poll", "--source", "seeds", "--source", "seeds"])
+    assert r.exit_code == 0, r.output
+    assert "polled 1 of 1 sources" in r.output and r.output.count("│ seeds ") == 1
+    assert "5 new stories, 0 seen again, 0 sources failed" in r.output
+
+    r = run.invoke(main, [*base, "poll", "--source", "seeds", "--all"])
+    assert r.exit_code == 2 and "--source and --all cannot be combined" in r.output
+    assert "polled" not in r.output
