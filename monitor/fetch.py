@@ -366,11 +366,16 @@ def _explain(exc: Exception | None) -> str | None:
 
 
 def _size(n: int) -> str:
-    if n >= MB:
-        return f"{n / MB:g} MB"
-    if n >= 1024:
-        return f"{n / 1024:g} KB"
-    return f"{n} bytes"
+    """``1000 bytes``, ``19.5 KB``, ``1.43 MB``, ``10 MB``: three figures at most, without
+    trailing zeros."""
+    for unit, size in (("GB", 1024 * MB), ("MB", MB), ("KB", 1024)):
+        if n >= size:
+            x = n / size
+            text = f"{x:.{0 if x >= 99.5 else 1 if x >= 9.95 else 2}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{text} {unit}"
+    return "1 byte" if n == 1 else f"{n} bytes"
 
 
 # --------------------------------------------------------------------------- headers

@@ -353,3 +353,15 @@ def test_poll_polls_a_source_named_twice_once_and_refuses_source_with_all(tmp_pa
     r = run.invoke(main, [*base, "poll", "--source", "seeds", "--all"])
     assert r.exit_code == 2 and "--source and --all cannot be combined" in r.output
     assert "polled" not in r.output
+
+
+def test_import_names_binary_junk_by_its_first_bytes(tmp_path):
+    png = tmp_path / "photo.txt"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "m.db"), "import", str(png)])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert (
+        f"rejected {png}: unrecognised document format "
+        "(binary data, starts with bytes 89 50 4e 47 0d 0a 1a 0a…)\n"
+    ) in r.output
+    assert all(line.isprintable() for line in r.output.splitlines())

@@ -212,6 +212,17 @@ def test_oversize_declared_length_is_refused_without_content():
 
 
 @respx.mock
+@pytest.mark.parametrize(
+    "limit, said",
+    [(20_000, "19.5 KB"), (20 * 1024, "20 KB"), (1536 * 1024, "1.5 MB"), (1_500_000, "1.43 MB")],
+)
+def test_oversize_error_gives_the_limit_in_readable_units(limit, said):
+    respx.get(URL).respond(200, content=b"x" * (limit + 1))
+    r = run(FetchRequest(URL, max_bytes=limit))
+    assert r.outcome is Outcome.TOO_LARGE and r.error == f"body larger than {said}"
+
+
+@respx.mock
 def test_oversize_stream_stops_at_max_bytes():
     pulled = []
 

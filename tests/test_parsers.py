@@ -254,6 +254,28 @@ def test_detect_rejects_with_reason(data: bytes, reason: str):
         detect(data)
 
 
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "binary data, starts with bytes 89 50 4e 47 0d 0a 1a 0a…",
+        ),
+        (bytes(range(0x80, 0x100)), "binary data, starts with bytes 80 81 82 83 84 85 86 87…"),
+        (b"\x1f\x8b\x08", "binary data, starts with bytes 1f 8b 08"),
+        (b"\x1b[31mred\x07", "binary data, starts with bytes 1b 5b 33 31 6d 72 65 64…"),
+        ("你好，这是一段普通的文字".encode("gbk"), "starts with '你好，这是一段普通的文字'"),
+        ("plain\u202etext".encode(), "starts with 'plain\\u202etext'"),
+    ],
+)
+def test_a_rejected_document_is_described_in_printable_words(data: bytes, said: str):
+    """Not its raw bytes: the reason is printed on a terminal and stored."""
+    with pytest.raises(ParseError) as e:
+        detect(data)
+    assert str(e.value) == f"unrecognised document format ({said})"
+    assert str(e.value).isprintable()
+
+
 def test_parse_rejects_binary_and_undecodable_text():
     with pytest.raises(ParseError, match="binary"):
         parse(b"### t\n\n---\n\x00\x01\x02")

@@ -6,6 +6,7 @@ format under ``.txt``/``.md`` names, and a feed URL can start returning an HTML 
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from monitor.models import Item, ParseError
@@ -55,8 +56,27 @@ def detect(data: bytes) -> str:
         and any(epoch_mirror.RULE.match(ln) for ln in lines[1:4])
     ):
         return "epoch-mirror"
-    start = " ".join(head.split())[:60]
-    raise ParseError(f"unrecognised document format (starts with {start!r})")
+    raise ParseError(f"unrecognised document format ({_describe_start(data)})")
+
+
+# Control characters other than whitespace: no text document has them.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _describe_start(data: bytes) -> str:
+    """How a rejected document starts, printable: its first words when it reads as text
+    (non-printable characters escaped), else its first bytes in hex."""
+    head = data[:240]
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:  # incremental: a character cut by the sample's end is no error
+            text = codecs.getincrementaldecoder(encoding)().decode(head)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text):
+            return f"starts with {' '.join(text.split())[:60]!r}"
+        break
+    shown = " ".join(f"{b:02x}" for b in data[:8])
+    return f"binary data, starts with bytes {shown}" + ("…" if len(data) > 8 else "")
 
 
 def _first_lines(text: str, n: int) -> list[str]:
