@@ -48,6 +48,7 @@ class Story:
     published: str | None
     first_seen: str
     url: str | None
+    images: str | None = None  # items.images, JSON
     sources: set[str] = field(default_factory=set)
     mirror_links: list[str] = field(default_factory=list)
     stored_features: similarity.StoredFeatures | None = None  # kept by the index catch-up
@@ -58,6 +59,15 @@ class Story:
     def when(self) -> datetime:
         """Publication time (date-only at midnight UTC), else when it was first stored."""
         return parse_time(self.published) or parse_time(self.first_seen)
+
+    @property
+    def image(self) -> str | None:
+        """The lead image's URL: the story's first."""
+        try:
+            first = json.loads(self.images or "[]")[:1]
+        except ValueError:
+            return None
+        return first[0].get("url") if first and isinstance(first[0], dict) else None
 
     @cached_property
     def folded(self) -> FoldedStory:
@@ -272,15 +282,15 @@ def load_stories(
     loaded: dict[int, Story] = {}
     sql = (
         "SELECT id, story_key, items.title, text, site, published, first_seen, "
-        "coalesce(canonical_url, url), f.lead, f.title, f.entities, f.title_entities, "
-        "f.mentioned FROM items LEFT JOIN event_features f "
+        "coalesce(canonical_url, url), items.images, f.lead, f.title, f.entities, "
+        "f.title_entities, f.mentioned FROM items LEFT JOIN event_features f "
         f"ON f.item_id = items.id AND f.version = {similarity.FEATURES_VERSION} "
         "WHERE id IN ({})"
     )
     for r in rows_in(db.conn, sql, missing):
-        story = loaded[r[0]] = Story(*r[:8])
-        if r[8] is not None:
-            story.stored_features = similarity.StoredFeatures(*r[8:])
+        story = loaded[r[0]] = Story(*r[:9])
+        if r[9] is not None:
+            story.stored_features = similarity.StoredFeatures(*r[9:])
     _attach_sightings(db.conn, loaded, config)
     cache.update(loaded)
     return [cache[i] for i in ids if i in cache]
@@ -363,6 +373,7 @@ def to_digest_story(s: Story, tz: ZoneInfo) -> DigestStory:
         url=s.url,
         lead=lead(s.text),
         mirror_links=list(s.mirror_links),
+        image=s.image,
     )
 
 
@@ -523,11 +534,12 @@ def history(
     for digest_id, created_at, since in digests:
         rows = db.conn.execute(
             "SELECT i.id, i.story_key, i.title, i.text, i.site, i.published, i.first_seen, "
-            "coalesce(i.canonical_url, i.url), di.group_id, di.matched FROM digest_items di "
+            "coalesce(i.canonical_url, i.url), i.images, di.group_id, di.matched "
+            "FROM digest_items di "
             "JOIN items i ON i.id = di.item_id WHERE di.digest_id = ? ORDER BY di.position",
             (digest_id,),
         ).fetchall()
-        stories = {r[0]: Story(*r[:8]) for r in rows}
+        stories = {r[0]: Story(*r[:9]) for r in rows}
         _attach_sightings(db.conn, stories, config)
         digest = Digest(
             watch=watch.name,
@@ -539,10 +551,10 @@ def history(
         entries: dict[int, DigestEntry] = {}
         for r in rows:
             s = to_digest_story(stories[r[0]], tz)
-            if r[8] in entries:
-                entries[r[8]].also.append(s)
+            if r[9] in entries:
+                entries[r[9]].also.append(s)
             else:
-                entries[r[8]] = DigestEntry(headline=s, matched_terms=json.loads(r[9] or "[]"))
+                entries[r[9]] = DigestEntry(headline=s, matched_terms=json.loads(r[10] or "[]"))
         digest.entries = list(entries.values())
         out.append(digest)
     return out

@@ -76,6 +76,29 @@ def test_seed_digest_groups_events_and_orders_newest_first(db, tmp_path):
     assert sel.digest.entries[1].matched_terms == ["普京", "泽连斯基"]
 
 
+def test_digest_stories_carry_their_lead_image_built_and_rebuilt(db, tmp_path):
+    config = config_for(tmp_path, [{"kind": "file", "path": str(tmp_path / "out")}])
+    watch = config.watch("ukraine")
+    built = digest.build(db, config, watch, now=NOW + timedelta(hours=1)).digest
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
+    (rebuilt,) = digest.history(db, config, watch)
+    for d in (built, rebuilt):
+        images = [[s.image for s in (e.headline, *e.also)] for e in d.entries]
+        assert images == [
+            [None],  # RFI's page has none
+            [
+                "https://i.epochtimes.com/assets/uploads/2021/12/id13425060-GettyImages-1237071062-600x400.jpg",
+                "https://i.epochtimes.com/assets/uploads/2021/06/id13026209-GettyImages-1233484307-600x400.jpg",
+            ],
+            [
+                "https://i.guancha.cn/news/2021/12/08/20211208092535932.jpeg",
+                "https://chinese.aljazeera.net/wp-content/uploads/2021/12/image-18-1.jpg?w=770&resize=770%2C433",
+            ],
+        ]
+    html = dispatch.rendered(config, db, watch, built, "html", images=True)
+    assert '<img src="https://i.guancha.cn/news/2021/12/08/20211208092535932.jpeg"' in html
+
+
 def test_a_story_is_delivered_once_per_watch(db, tmp_path):
     out = tmp_path / "digests"
     config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "md"}])
