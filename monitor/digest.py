@@ -432,6 +432,29 @@ def build(
 # --- history ---------------------------------------------------------------------------------
 
 
+def reserve(db: sqlite_utils.Database, selection: Selection, *, now: datetime) -> int:
+    """Number the digest before it goes out, so that what is delivered names it
+    (``digest_id``): stored as ``sending`` until :func:`record` completes it. A digest left
+    ``sending`` (the process died) counts as delivered to nobody."""
+    d = selection.digest
+    with transaction(db) as conn:
+        cur = conn.execute(
+            "INSERT INTO digests (watch, created_at, since, window_start, through_id, status,"
+            " stories, groups) VALUES (?, ?, ?, ?, ?, 'sending', ?, ?)",
+            (
+                d.watch,
+                iso(now),
+                d.since,
+                selection.start and iso(selection.start),
+                selection.through_id,
+                len(selection.members),
+                len(d.entries),
+            ),
+        )
+    d.digest_id = cur.lastrowid
+    return d.digest_id
+
+
 def record(
     db: sqlite_utils.Database,
     selection: Selection,
@@ -439,10 +462,11 @@ def record(
     now: datetime,
     results: Sequence[tuple[str, str, str | None]],
 ) -> int:
-    """Store the digest, what each delivery did with it ((key, kind, error or None)) and
-    its stories; persist event groups. Its status: ``delivered`` when every delivery
+    """Store what each delivery did with the digest ((key, kind, error or None)) and its
+    stories; persist event groups. Its status: ``delivered`` when every delivery
     succeeded, ``failed`` when none did, else ``partial``."""
     d = selection.digest
+    digest_id = d.digest_id if d.digest_id is not None else reserve(db, selection, now=now)
     errors = [e for _key, _kind, e in results if e]
     if not errors:
         status = "delivered"
@@ -451,23 +475,15 @@ def record(
     else:
         status = "partial"
     with transaction(db) as conn:
-        cur = conn.execute(
-            "INSERT INTO digests (watch, created_at, since, window_start, through_id, status,"
-            " stories, groups, deliveries, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.execute(
+            "UPDATE digests SET status = ?, deliveries = ?, error = ? WHERE id = ?",
             (
-                d.watch,
-                iso(now),
-                d.since,
-                selection.start and iso(selection.start),
-                selection.through_id,
                 status,
-                len(selection.members),
-                len(d.entries),
                 ",".join(kind for _key, kind, _e in results) or None,
                 "; ".join(errors) or None,
+                digest_id,
             ),
         )
-        digest_id = cur.lastrowid
         conn.executemany(
             "INSERT INTO digest_deliveries (digest_id, delivery, status, error) "
             "VALUES (?, ?, ?, ?)",
@@ -482,7 +498,6 @@ def record(
             ],
         )
         _store_groups(conn, selection.members)
-    d.digest_id = digest_id
     return digest_id
 
 

@@ -121,6 +121,7 @@ def send(
         d = selection.digest
         if not d.entries and not send_empty:
             continue
+        digest.reserve(db, selection, now=now)  # what goes out names its digest_id
         results = []
         for how in hows:  # one failing delivery does not keep the digest from the others
             try:

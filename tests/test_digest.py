@@ -4,6 +4,7 @@ to each delivery, and a failed delivery getting its stories again."""
 from __future__ import annotations
 
 import gc
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -158,6 +159,16 @@ def test_a_narrower_window_leaves_the_stories_it_skipped_for_the_next_digest(db,
     rest = dispatch.send(db, config, watch, now=late + timedelta(minutes=10))
     assert (rest.status, rest.stories) == ("delivered", 5)  # the seeds, not the late one again
     assert dispatch.send(db, config, watch, now=late + timedelta(minutes=20)).status == "empty"
+
+
+def test_a_delivered_digest_names_its_number_in_the_store(db, tmp_path):
+    """Receivers correlate what they got with ``digests`` by ``digest_id``."""
+    out = tmp_path / "out"
+    config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "json"}])
+    assert dispatch.send(db, config, config.watch("ukraine"), now=NOW).status == "delivered"
+    (written,) = out.iterdir()
+    (row,) = db.conn.execute("SELECT id, status FROM digests").fetchall()
+    assert (json.loads(written.read_text(encoding="utf-8"))["digest_id"], "delivered") == row
 
 
 def late_story(db, tmp_path, when):
