@@ -487,6 +487,8 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
     """
     from . import digest, dispatch
 
+    if send_empty and not send:
+        raise click.UsageError("--send-empty only goes with --send")
     if send:
         given = [
             f"--{name}"
@@ -501,6 +503,12 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
             )
     config, db = ctx.config, ctx.stored
     watches = _watches(config, watch_name)
+    if not send and fmt in ("json", "atom", "html") and len(watches) > 1:
+        names = ", ".join(w.name for w in watches)
+        raise click.UsageError(
+            f"--format {fmt} makes one document per watch: pick one with --watch "
+            f"(configured: {names})"
+        )
     now = utcnow()
     # One story cache for all watches: each story is folded and featurized once.
     if send:
@@ -508,13 +516,23 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
         # the network); only printing pauses it for the whole run.
         cache = digest.StoryCache()
         failed = False
+        if watch_name is None:  # every watch: those without a delivery are only for printing
+            for w in watches:
+                if not w.deliveries:
+                    err.print(f"{plain(w.name)}: no delivery configured; skipped")
+            watches = [w for w in watches if w.deliveries]
+        elif not watches[0].deliveries:
+            raise click.ClickException(
+                f"{config.path}: watch {watch_name!r} has no delivery configured "
+                "(add [[watch.delivery]])"
+            )
         for w in watches:
             try:
                 r = dispatch.send(
                     db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
                 )
             except ValueError as e:
-                raise click.ClickException(str(e)) from e
+                raise click.UsageError(str(e)) from e
             if r.status == "empty":
                 err.print(f"{plain(w.name)}: no new stories; nothing sent")
             elif r.status in ("failed", "partial"):

@@ -140,7 +140,7 @@ def send(
             logging.WARNING if len(sent) < len(hows) else logging.INFO,
             "watch=%s digest=%s stories=%d groups=%d delivered=%s failed=%d",
             watch.name,
-            "delivered" if len(sent) == len(hows) else "failed",
+            "delivered" if len(sent) == len(hows) else "partial" if sent else "failed",
             len(selection.members),
             len(d.entries),
             ",".join(sent) or "-",

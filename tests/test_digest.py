@@ -546,6 +546,37 @@ def test_cli_digest_refuses_bad_input_clearly_and_never_resends(tmp_path):
     assert shown.exit_code == 0 and "Also reported by" in shown.output
 
 
+def test_cli_digest_of_several_watches(tmp_path):
+    """Every watch at once: printed formats that make one document each need --watch;
+    sending skips the watches that only print and goes on with the others."""
+    run, base, out = seeds_with_a_file_watch(tmp_path)
+    cfg = Path(base[base.index("--config") + 1])
+    later = tmp_path / "later"
+    cfg.write_text(
+        '[[watch]]\nname = "print-only"\nany = ["北约"]\n'
+        + cfg.read_text(encoding="utf-8")
+        + f'[[watch]]\nname = "nato"\nany = ["北约"]\n'
+        f'[[watch.delivery]]\nkind = "file"\npath = "{later}"\nformat = "md"\n',
+        encoding="utf-8",
+    )
+    for fmt in ("json", "atom", "html"):
+        r = run.invoke(main, [*base, "digest", "--format", fmt])
+        assert r.exit_code == 2, r.output
+        assert "pick one with --watch (configured: print-only, ukraine, nato)" in r.output
+    one = run.invoke(main, [*base, "digest", "--format", "json", "--watch", "nato"])
+    assert json.loads(one.output)["watch"] == "nato"
+    assert run.invoke(main, [*base, "digest", "--format", "md"]).exit_code == 0
+
+    sent = run.invoke(main, [*base, "digest", "--send"])
+    assert sent.exit_code == 0, sent.output
+    assert "print-only: no delivery configured; skipped" in sent.output
+    assert len(list(out.iterdir())) == len(list(later.iterdir())) == 1
+    alone = run.invoke(main, [*base, "digest", "--send", "--watch", "print-only"])
+    assert alone.exit_code == 1 and "watch 'print-only' has no delivery configured" in alone.output
+    assert run.invoke(main, [*base, "digest", "--send-empty"]).exit_code == 2
+    assert run.invoke(main, [*base, "digest", "--send", "--since", "soon"]).exit_code == 2
+
+
 def test_cli_send_reports_what_went_out_and_what_failed(tmp_path):
     run, base, out = seeds_with_a_file_watch(tmp_path)
     blocked = tmp_path / "not-a-folder"
