@@ -85,11 +85,15 @@ def _stamp(generated_at: str) -> str:
 
 
 def digest_filename(digest: Digest, fmt: str) -> str:
-    """``<watch-slug>-<YYYYmmddTHHMMSS>.<ext>``, the time being ``generated_at`` as given."""
+    """``<watch-slug>-<YYYYmmddTHHMMSS>.<ext>``, the time being ``generated_at`` as given;
+    an Atom feed is one file, ``<watch-slug>.atom``, that a reader subscribes to and each
+    digest rewrites (it holds the recent digests)."""
     if fmt not in EXTENSIONS:
         raise DeliveryError(
             f"unknown digest format {fmt!r} (expected one of {', '.join(EXTENSIONS)})"
         )
+    if fmt == "atom":
+        return f"{slugify(digest.watch)}.{EXTENSIONS[fmt]}"
     return f"{slugify(digest.watch)}-{_stamp(digest.generated_at)}.{EXTENSIONS[fmt]}"
 
 
@@ -120,7 +124,7 @@ def write_file(folder: Path, digest: Digest, fmt: str, content: str) -> Path:
 
     Rewriting the same digest with the same content is a no-op; a different digest that
     lands on the same name (same watch, same second) gets ``-2``, ``-3``… instead of
-    replacing the earlier file.
+    replacing the earlier file. An Atom feed is the exception: one file, replaced.
     """
     folder = Path(folder)
     name = digest_filename(digest, fmt)
@@ -129,6 +133,9 @@ def write_file(folder: Path, digest: Digest, fmt: str, content: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         stem, dot, ext = name.rpartition(".")
         path = folder / name
+        if fmt == "atom":  # the feed's one address: each digest replaces it
+            _atomic_write(path, data)
+            return path
         n = 1
         while path.exists():
             if path.is_file() and path.read_bytes() == data:

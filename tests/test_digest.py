@@ -171,6 +171,24 @@ def test_a_delivered_digest_names_its_number_in_the_store(db, tmp_path):
     assert (json.loads(written.read_text(encoding="utf-8"))["digest_id"], "delivered") == row
 
 
+def test_an_atom_file_delivery_keeps_one_feed_to_subscribe_to(db, tmp_path):
+    import feedparser
+
+    out = tmp_path / "feeds"
+    config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "atom"}])
+    watch = config.watch("ukraine")
+    assert dispatch.send(db, config, watch, now=NOW).stories == 5
+    late = NOW + timedelta(days=1)
+    late_story(db, tmp_path, late)
+    assert dispatch.send(db, config, watch, now=late + timedelta(hours=1)).stories == 1
+
+    assert [f.name for f in out.iterdir()] == ["ukraine.atom"]
+    feed = feedparser.parse((out / "ukraine.atom").read_bytes())
+    assert not feed.bozo
+    titles = [e.title for e in feed.entries]
+    assert "普京回应北约书面答复" in titles and "拜登普京本月第二度通话 双方互发警告" in titles
+
+
 def late_story(db, tmp_path, when):
     """One more matching story, stored at ``when``."""
     body = "".join(
