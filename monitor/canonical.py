@@ -304,7 +304,18 @@ def assign_keys(item: Item, rules: SiteRules) -> Item:
     key = next((k for k in map(rules.key_for, urls) if k), None)
     if key is None and url:
         key = "url:" + url_key(url)
+    if key is None and item.entry_id:
+        key = ENTRY_KEY + item.entry_id
     if key is None:
         key = item.title_key or "title::" + normalize_title(item.title)
     item.story_key = key
     return item
+
+
+# A link-less feed entry's key: ``entry:<feed URL or outlet>#<guid>``.
+ENTRY_KEY = "entry:"
+
+
+def entry_feed(key: str) -> str | None:
+    """The feed part of an entry key; None for other keys."""
+    return key[len(ENTRY_KEY) :].partition("#")[0] if key.startswith(ENTRY_KEY) else None

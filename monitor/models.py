@@ -39,6 +39,9 @@ class Item:
     story_key: str | None = None
     # Outlet + normalized title: lets a link-less copy meet its linked original.
     title_key: str | None = None
+    # A link-less feed entry's own id, as ``<feed URL or outlet>#<guid>``: two entries of
+    # one feed with different ids are two stories, whatever their titles ("快讯").
+    entry_id: str | None = None
     # Content sketch (similarity.story_sketch), filled by parse workers; () when the text is
     # too short to identify the story, None when not computed yet.
     sketch: tuple[int, ...] | None = field(default=None, repr=False, compare=False)

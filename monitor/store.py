@@ -32,7 +32,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .canonical import SiteRules, url_key
+from .canonical import SiteRules, entry_feed, url_key
 from .fulltext import (
     QueryTooShort,
     match_expression,
@@ -521,6 +521,14 @@ class _Known:
             {i.title_key for i in items if i.title_key},
         ):
             self._add_title(title_key, item_id, canonical)
+        # The feed entries each title candidate was stored from (entry keys, see find).
+        self.entries_of: dict[int, set[str]] = {}
+        for item_id, key in rows_in(
+            conn,
+            "SELECT item_id, key FROM item_keys WHERE item_id IN ({}) AND key LIKE 'entry:%'",
+            self.title_rows,
+        ):
+            self.entries_of.setdefault(item_id, set()).add(key)
         # Sketch hash -> stories holding it: stored ones (for the hashes read so far) and
         # the ones this batch wrote, whose sketches are kept until the batch's end.
         self.by_hash: dict[int, list[int]] = {}
@@ -543,12 +551,20 @@ class _Known:
                 return found
         if item.title_key:
             # Same outlet, same title: one story when at least one side carries no URL; two
-            # linked articles of one outlet may share a title ("每日新闻") and stay apart.
+            # linked articles of one outlet may share a title ("每日新闻") and stay apart,
+            # and so do two link-less entries of one feed with different ids ("快讯").
             has_url = bool(item.canonical_url)
             for item_id, canonical in self.titles.get(item.title_key, ()):
-                if not has_url or canonical is None:
+                if (not has_url or canonical is None) and not self._other_entry(item, item_id):
                     return item_id
         return None
+
+    def _other_entry(self, item: Item, item_id: int) -> bool:
+        """Whether the story was stored from another entry of the item's own feed."""
+        feed = entry_feed(item.story_key)
+        return feed is not None and any(
+            entry_feed(k) == feed and k != item.story_key for k in self.entries_of.get(item_id, ())
+        )
 
     def read_hashes(self, hashes: Collection[int]) -> None:
         """Read which stored stories hold these sketch hashes: all of a batch's at once
@@ -594,6 +610,8 @@ class _Known:
     def named(self, item_id: int, item: Item, aliases: list[tuple[str, str]]) -> None:
         """The story's key and URLs as ``INSERT OR IGNORE`` leaves them: the first wins."""
         self.keys.setdefault(item.story_key, item_id)
+        if entry_feed(item.story_key) is not None:
+            self.entries_of.setdefault(item_id, set()).add(item.story_key)
         for key, _ in aliases:
             self.urls.setdefault(key, item_id)
 

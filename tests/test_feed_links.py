@@ -137,11 +137,57 @@ def test_each_linkless_item_is_stored_as_its_own_story(fmt, pair, url, path, tmp
     assert [s.status for s in saved] == ["new"] * 4
     assert len({s.item_id for s in saved}) == 4
     assert db.execute("SELECT count(*) FROM items").fetchone() == (4,)
-    # Keyed like any link-less item: by outlet and title.
-    assert [it.story_key for it in items] == [f"title:示例新闻:{t}" for t in links]
+    # Keyed like any link-less item: by its entry id in the feed (Atom's <id>), else by
+    # outlet and title.
+    where = url or "示例新闻"
+    expected = [
+        f"entry:{where}#urn:example:{n}" if fmt == "atom" else f"title:示例新闻:{t}"
+        for n, t in enumerate(links)
+    ]
+    assert [it.story_key for it in items] == expected
     assert all(it.url is None and it.canonical_url is None for it in items)
     # Read again, every item is a sighting already recorded, none a new story.
     again = parse_and_key(DOCUMENTS[fmt](links), SiteRules.load_default(), url=url)
     saved = save_items(db, [(it, sighting) for it in again], now=datetime(2022, 2, 2, tzinfo=UTC))
     assert [s.status for s in saved] == ["seen"] * 4
     assert db.execute("SELECT count(*) FROM items").fetchone() == (4,)
+
+
+def flash(guids: list[str], text: str = "") -> bytes:
+    """A link-less channel whose entries share one title (快讯), as chat bridges write them."""
+    bodies = [
+        "国务院召开常务会议，部署进一步稳定经济的一揽子措施。",
+        "台风海葵今晨登陆福建沿海，多地启动防汛防台应急响应。",
+    ]
+    items = "".join(
+        f"<item><title>快讯</title><guid isPermaLink='false'>{g}</guid>"
+        f"<description>{text or bodies[n % 2]}</description></item>"
+        for n, g in enumerate(guids)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        f"<title>示例频道</title><description>d</description>{items}</channel></rss>"
+    ).encode()
+
+
+def test_linkless_entries_of_one_feed_with_one_title_are_each_a_story(tmp_path, path):
+    """Different ids in one feed are different stories; the same story seen in another
+    feed of the outlet (no id of that feed) still meets them by title."""
+    rules = SiteRules.load_default()
+    db = open_db(tmp_path / "m.db")
+    now = datetime(2022, 2, 1, tzinfo=UTC)
+
+    def poll(data: bytes, url: str) -> list[str]:
+        items = parse_and_key(data, rules, url=url)
+        return [s.status for s in save_items(db, [(i, Sighting("t", url)) for i in items], now=now)]
+
+    assert poll(flash(["msg-1001", "msg-1002"]), FEED_URL) == ["new", "new"]
+    assert poll(flash(["msg-1001", "msg-1002"]), FEED_URL) == ["seen", "seen"]
+    texts = [t for (t,) in db.execute("SELECT text FROM items ORDER BY id")]
+    assert "国务院" in texts[0] and "台风" in texts[1]
+    # Another feed of the outlet, its own ids: its 快讯 is one of the stories above.
+    other = "https://news.example/feeds/other.xml"
+    assert poll(
+        flash(["x-1"], text="国务院召开常务会议，部署进一步稳定经济的一揽子措施。"), other
+    ) == ["merged"]
+    assert db.execute("SELECT count(*) FROM items").fetchone() == (2,)

@@ -93,7 +93,15 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         tags=_tags(entry),
         lang=detect_lang(title + "\n" + text),
         alt_urls=[guid_url] if guid_url and guid_url != link else [],
+        entry_id=_entry_id(guid, site, base) if link is None and not guid_url else None,
     )
+
+
+def _entry_id(guid: str, site: str | None, feed_url: str | None) -> str | None:
+    """A link-less entry's id, named by its feed (or, for a saved file, its outlet)."""
+    guid = guid.strip()
+    where = (feed_url or "").partition("#")[0].strip() or site
+    return f"{where}#{guid}" if guid and where else None
 
 
 def _article_url(link: str | None, feed_url: str | None) -> str | None:
