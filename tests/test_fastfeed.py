@@ -226,6 +226,29 @@ def test_rss_dates_match_feedparser(when: str):
     assert_same(data, None)
 
 
+YEAR_FIRST_DATES = [
+    ("2022/01/03 12:00:00", "2022-01-03T12:00:00Z"),
+    ("2022/1/3 12:00", "2022-01-03T12:00:00Z"),
+    ("2022/01/03", "2022-01-03T00:00:00Z"),
+    ("2022.01.03 12:00", "2022-01-03T12:00:00Z"),
+    ("2022年01月03日 12:00:00", "2022-01-03T12:00:00Z"),
+    ("2022/01/03 12:00:00 +0800", "2022-01-03T04:00:00Z"),
+    ("2022-01-03 12:00:00 GMT", "2022-01-03T12:00:00Z"),
+    ("2022/02/30 12:00", None),
+    ("2022-13-45", None),
+    ("2022年01月03日 下午3点", None),
+]
+
+
+@pytest.mark.parametrize(("when", "published"), YEAR_FIRST_DATES)
+def test_year_first_dates_are_read_or_left_out_never_guessed(when: str, published: str | None):
+    rss_item = item(f"<title>t</title><pubDate>{when}</pubDate><description>x</description>")
+    atom_entry = entry(f"<title>t</title><id>tag:x,1</id><updated>{when}</updated>")
+    for data in (rss(rss_item), atom(atom_entry)):
+        (got,) = assert_same(data, None)
+        assert got["published"] == published
+
+
 def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():
     data = rss(item(
         "<title>t</title><pubDate>Invalid Date</pubDate>",

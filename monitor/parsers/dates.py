@@ -7,15 +7,29 @@ A time without a zone (hexo's ``2022-03-29 00:43:13``, a ``日期：`` line with
 from a bridge whose clock zone is unknown. It is read as UTC: an honest guess that keeps
 every stored value in one zone, and at worst a few hours off, which story matching
 tolerates. Unreadable values (``Invalid Date``) give ``None``, never "now".
+
+Chinese sites write year-first dates with other separators (``2022/1/3 12:00``,
+``2022.01.03``, ``2022年01月03日``); they are read like ISO 8601. Feeds read dates through
+feedparser, whose ISO 8601 and W3DTF readers guess what they cannot read (``2022/01/03``
+became the 1st of the current month, ``2022-02-30`` the 2nd of March): :func:`feed_date`
+takes their place, so a feed's date is read as every other format's.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
-_DATE_ONLY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_YEAR_FIRST_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?[\sT]*"
+)
+_ONE_DIGIT_HOUR = re.compile(r"^(\d)(?=:)")
+# A zone after a time of day: +0800, +08:00, +8, GMT+8, UTC+08:00.
+_OFFSET = re.compile(r"(:\d\d(?:[.,]\d+)?)\s*(?:GMT|UTC)?\s*([+-])(\d{1,2}):?(\d{2})?$")
+_UTC = re.compile(r"\s*(?:Z|UTC|GMT)$", re.I)
+_STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 
 
 def iso_utc(dt: datetime) -> str:
@@ -27,10 +41,8 @@ def iso_utc(dt: datetime) -> str:
 
 def iso_date(year: int, month: int, day: int) -> str | None:
     """``2021-12-31``, or ``None`` when the parts are not a real calendar date."""
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
+    found = _calendar_date(year, month, day)
+    return found.isoformat() if found else None
 
 
 def from_epoch_ms(ms: int) -> str:
@@ -38,26 +50,53 @@ def from_epoch_ms(ms: int) -> str:
 
 
 def parse_when(value: object) -> str | None:
-    """RFC 822, ISO 8601 (``T`` or space, optional zone) or a bare date; else ``None``."""
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if not isinstance(value, str):
+    """RFC 822, ISO 8601 (``T`` or space, optional zone), a year-first date with ``/``, ``.``
+    or 年月日 and an optional time, or a bare date; else ``None``."""
+    when = _read(value)
+    if isinstance(when, datetime):
+        return iso_utc(when)
+    return when.isoformat() if when else None
+
+
+def feed_date(value: str) -> time.struct_time | None:
+    """feedparser's date handler for values starting with a year (see module docstring):
+    UTC, midnight for a bare date, ``None`` rather than a guess."""
+    if not _STARTS_WITH_YEAR.match(value):
+        return None  # RFC 822 and the rest: feedparser's own readers
+    when = _read(value)
+    if when is None:
         return None
-    s = value.strip()
-    if not s:
+    if not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day)
+    return when.utctimetuple()
+
+
+def _read(value: object) -> datetime | date | None:
+    """A datetime (naive when the source gave no zone), a date, or None."""
+    if isinstance(value, datetime | date):
+        return value
+    if not isinstance(value, str) or not (s := value.strip()):
         return None
-    m = _DATE_ONLY.match(s)
-    if m:
-        return iso_date(*map(int, m.groups()))
-    iso = re.sub(r"(?<=\d)\s*([+-])(\d{2}):?(\d{2})$", r"\1\2:\3", s)
-    iso = re.sub(r"\s*(?:Z|UTC|GMT)$", "+00:00", iso)
+    if m := _YEAR_FIRST_DATE.match(s):
+        year, month, day = map(int, m.groups())
+        if m.end() == len(s):
+            return _calendar_date(year, month, day)
+        time_of_day = _ONE_DIGIT_HOUR.sub(r"0\1", s[m.end() :])
+        s = f"{year:04d}-{month:02d}-{day:02d}T{time_of_day}"
+    iso = _OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{m[4] or '00'}", s)
+    iso = _UTC.sub("+00:00", iso)
     try:
-        return iso_utc(datetime.fromisoformat(iso))
+        return datetime.fromisoformat(iso)
     except ValueError:
         pass
     try:
-        return iso_utc(parsedate_to_datetime(s))
+        return parsedate_to_datetime(s)
     except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _calendar_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
         return None

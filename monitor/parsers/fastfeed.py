@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from feedparser.datetimes import _parse_date
+from feedparser.datetimes import _date_handlers, _parse_date, registerDateHandler
+from feedparser.datetimes.iso8601 import _parse_date_iso8601
+from feedparser.datetimes.w3dtf import _parse_date_w3dtf
 from feedparser.html import _BaseHTMLProcessor, _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import (
@@ -31,8 +33,14 @@ from feedparser.urls import (
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from monitor.parsers import dates
 from monitor.parsers.html import SETTLED_URL
 from monitor.parsers.sanitized import Prediction, predict
+
+# Year-first dates are read by dates.feed_date alone, here and in feedparser (the fallback
+# path): feedparser's own readers for them guess what they cannot read.
+_date_handlers[:] = [h for h in _date_handlers if h not in (_parse_date_iso8601, _parse_date_w3dtf)]
+registerDateHandler(dates.feed_date)
 
 ATOM = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
