@@ -330,6 +330,30 @@ def test_atom_variants_match_feedparser(name: str, url: str | None):
     assert_same(ATOM_VARIANTS[name], url)
 
 
+TITLE = "拜登普京通话 双方互发警告 “红线” 独家"
+TITLE_SPELLINGS = {
+    "rss_plain": rss(item(f"<title>{TITLE}</title><description>x</description>")),
+    "rss_entities": rss(item(
+        "<title>拜登普京通话 双方互发警告 &amp;ldquo;红线&amp;rdquo; 独家</title>",
+        "<description>x</description>",
+    )),
+    "rss_cdata_markup": rss(item(
+        "<title><![CDATA[拜登普京通话  双方互发警告\n“红线” <em>独家</em>]]></title>",
+        "<description>x</description>",
+    )),
+    "atom_html": atom(entry(
+        '<title type="html">拜登普京通话 双方互发警告 “红线” &lt;em&gt;独家&lt;/em&gt;</title>',
+        "<id>tag:x,1</id>",
+    )),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(TITLE_SPELLINGS))
+def test_title_reads_the_same_however_the_feed_escaped_it(name: str):
+    (got,) = assert_same(TITLE_SPELLINGS[name], None)
+    assert got["title"] == TITLE
+
+
 def test_atom_xhtml_content_goes_to_feedparser():
     data = atom(entry(
         "<title>t</title><id>tag:x,8</id>",

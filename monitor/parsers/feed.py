@@ -26,6 +26,7 @@ from monitor.parsers.html import (
     clean_html,
     dedupe_images,
     fragment,
+    html_to_line,
     html_to_text,
     images_in,
     summarize,
@@ -77,7 +78,7 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
     images += _media_images(entry)
     title = entry.get("title", "")
     if "html" in entry.get("title_detail", {}).get("type", ""):
-        title = html_to_text(title)
+        title = html_to_line(title)
     title = _clean_line(title) or text[:60]
     return Item(
         title=title,

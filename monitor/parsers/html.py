@@ -107,12 +107,21 @@ def fragment(html: str | etree._Element) -> etree._Element:
 
 def html_to_text(html: str | etree._Element) -> str:
     """Plain text, one paragraph per line, without scripts, styles or comments."""
-    root = fragment(html)
+    return lines_of(_marked_text(fragment(html)))
+
+
+def html_to_line(html: str | etree._Element) -> str:
+    """Plain text on one line, each whitespace run (block edges too) one space, for a title:
+    it is written on one line, so its spaces are the author's, not pretty-printing."""
+    return " ".join(_marked_text(fragment(html)).replace(BREAK, " ").split())
+
+
+def _marked_text(root: etree._Element) -> str:
     buf: list[str] = []
     _gather(root, buf.append)
     if root.tail:
         buf.append(root.tail)
-    return lines_of("".join(buf))
+    return "".join(buf)
 
 
 def lines_of(marked: str) -> str:
