@@ -240,6 +240,24 @@ def test_detect_ignores_bom_and_leading_blank_lines():
     assert detect(b"\xef\xbb\xbf\n\n" + seed("001").lstrip()) == "hexo"
 
 
+DOCTYPE_SUBSETS = [
+    '<!DOCTYPE rss [<!ENTITY nbsp "&#160;">]>',
+    '<!DOCTYPE rss [\n  <!ENTITY nbsp "&#160;">\n  <!ENTITY mdash "&#8212;">\n]>',
+    '<!DOCTYPE rss SYSTEM "rss.dtd" [<!-- a > in a comment --><!ENTITY gt2 "]>">]>',
+]
+
+
+@pytest.mark.parametrize("doctype", DOCTYPE_SUBSETS)
+def test_feed_with_a_doctype_internal_subset_is_read(doctype: str):
+    data = (
+        f'<?xml version="1.0" encoding="utf-8"?>\n{doctype}\n<rss version="2.0"><channel>'
+        "<title>c</title><item><title>拜登&nbsp;普京</title><link>https://example.org/a/1</link>"
+        "<description>正文</description></item></channel></rss>"
+    ).encode()
+    assert detect(data) == "rss"
+    assert [(i.title, i.url) for i in parse(data)] == [("拜登 普京", "https://example.org/a/1")]
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [

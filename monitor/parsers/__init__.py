@@ -17,8 +17,15 @@ __all__ = ["FORMATS", "detect", "parse"]
 FORMATS = ("epoch-mirror", "hexo", "feed-archive", "rss", "atom")
 
 _SNIFF = 65536
+# A quoted literal, a comment, or another declaration: the pieces of a DOCTYPE's internal
+# subset (``[<!ENTITY nbsp "&#160;">]``) that may hold a ">" or "]" of their own.
+_QUOTED = r""""[^"]*+"|'[^']*+'"""
+_SUBSET = rf"""\[(?:[^]"'<]++|{_QUOTED}|<!--.*?-->|<(?:[^>"']++|{_QUOTED})*+>)*+\]"""
 # XML prolog pieces that may precede a feed's root element.
-_PROLOG = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S | re.I)
+_PROLOG = re.compile(
+    rf"""\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^>"'[]++|{_QUOTED})*+(?:{_SUBSET}\s*)?>)*""",
+    re.S | re.I,
+)
 _ROOT = re.compile(r"<(?:[\w.-]+:)?(?P<name>rss|feed|RDF)\b")
 
 
