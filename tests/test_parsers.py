@@ -236,6 +236,24 @@ def test_every_fixture_is_covered():
     assert {p.name for p in FIXTURES.iterdir()} == set(FIXTURE_FORMATS)
 
 
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"], ids=["crlf", "cr"])
+@pytest.mark.parametrize(
+    "path", SEED_PATHS + sorted(FIXTURES.iterdir()), ids=lambda p: p.name.removesuffix(".txt")
+)
+def test_windows_and_old_mac_line_ends_parse_like_lf(path: Path, ending: bytes):
+    lf = path.read_bytes()
+    assert b"\r" not in lf
+    try:
+        expected = [it.to_dict() for it in parse(lf)]
+    except ParseError as e:
+        expected = str(e)
+    try:
+        got = [it.to_dict() for it in parse(lf.replace(b"\n", ending))]
+    except ParseError as e:
+        got = str(e)
+    assert got == expected
+
+
 def test_detect_ignores_bom_and_leading_blank_lines():
     assert detect(b"\xef\xbb\xbf\n\n" + seed("001").lstrip()) == "hexo"
 

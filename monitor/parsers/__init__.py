@@ -35,17 +35,25 @@ def decode(data: bytes) -> str:
         raise ParseError("binary data (NUL bytes), not a text document")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            return lf_lines(data.decode(encoding))
         except UnicodeDecodeError:
             continue
     raise ParseError("text is neither UTF-8 nor GB18030")
+
+
+def lf_lines(text: str) -> str:
+    """Windows (CRLF) and old Mac (CR) line ends as LF, as Python's text files read them:
+    the parsers' ``^``/``$`` patterns know only LF."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def detect(data: bytes) -> str:
     """One of :data:`FORMATS`; ParseError when the content matches none."""
     if not data or data.isspace():  # not data.strip(): that copies the whole document
         raise ParseError("empty document")
-    head = data[:_SNIFF].decode("utf-8", errors="replace").lstrip("\ufeff")
+    head = lf_lines(data[:_SNIFF].decode("utf-8", errors="replace").lstrip("\ufeff"))
     if m := _ROOT.match(head, _PROLOG.match(head).end()):
         return "atom" if m["name"] == "feed" else "rss"
 
