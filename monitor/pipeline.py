@@ -25,6 +25,7 @@ import sqlite_utils
 
 from . import fetch as fetching
 from .canonical import SiteRules
+from .charset import utf8_document
 from .config import Config, Source
 from .decide import Policy, PollResult, SourceState, next_state
 from .ingest import documents_in, parse_and_key, path_text
@@ -45,7 +46,6 @@ from .workers import ParsePool
 log = logging.getLogger("monitor.poll")
 
 _TTL = re.compile(rb"<ttl>\s*(\d+)\s*</ttl>", re.I)
-_XML_ENCODING = re.compile(r"""\A(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
 
 
 class _HostBlocked(Exception):
@@ -520,14 +520,11 @@ class Poller:
 
 
 def _utf8_body(res: fetching.FetchResult) -> bytes:
-    """The body as UTF-8, decoded as fetch decided (header, XML prolog, <meta>, detection).
-
-    The parsers sniff raw bytes and would read an undeclared GBK or Big5 body as Latin-1
-    (feeds) or GB18030 (mirror pages); the prolog is relabelled to match the new bytes.
-    """
+    """The body as UTF-8, read with its Content-Type charset, which only the fetch knows;
+    the parsers make the same decision for a body without one (and for local files)."""
     if res.text is None or res.encoding == "utf-8":
         return res.content
-    return _XML_ENCODING.sub(r"\g<1>utf-8", res.text, count=1).encode("utf-8")
+    return utf8_document(res.content, res.content_type)
 
 
 def _deferred(source: Source, until: datetime) -> PollReport:

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from opencc import OpenCC
 
 from monitor import text as text_module
 from monitor.models import NotAnArticle, ParseError
@@ -315,13 +316,40 @@ def test_a_rejected_document_is_described_in_printable_words(data: bytes, said: 
 def test_parse_rejects_binary_and_undecodable_text():
     with pytest.raises(ParseError, match="binary"):
         parse(b"### t\n\n---\n\x00\x01\x02")
-    with pytest.raises(ParseError, match="neither UTF-8 nor GB18030"):
+    with pytest.raises(ParseError, match="not UTF-8, GBK/GB18030 or Big5"):
         parse(b"### t\n\n---\n\n\x80\x80\x80\xff")
 
 
 def test_parse_reads_gb18030_mirror_pages():
     data = fixture("epoch_no_footer.txt").decode().encode("gb18030")
     assert one(data).title == "俄罗斯继续在边境集结军队"
+
+
+FEED_FIXTURES = [FIXTURES / name for name in ("atom.xml", "rss10.rdf", "rss20.xml")]
+TO_TRADITIONAL = OpenCC("s2tw")
+
+
+@pytest.mark.parametrize("codec", ["gbk", "big5"])
+@pytest.mark.parametrize("path", SEED_PATHS + FEED_FIXTURES, ids=lambda p: p.name[:9])
+def test_undeclared_gbk_and_big5_documents_read_like_utf8(path: Path, codec: str):
+    text = re.sub(r' encoding="[^"]*"', "", path.read_text("utf-8"), count=1)
+    if codec == "big5":
+        text = TO_TRADITIONAL.convert(text)
+    text = text.encode(codec, errors="replace").decode(codec)  # what the codec can hold
+    legacy = text.encode(codec)
+    with pytest.raises(UnicodeDecodeError):
+        legacy.decode("utf-8")
+    expected = [it.to_dict() for it in parse(text.encode("utf-8"))]
+    assert [it.to_dict() for it in parse(legacy)] == expected
+
+
+@pytest.mark.parametrize("path", [SEED_PATHS[3], FIXTURES / "rss20.xml"], ids=["hexo", "rss"])
+def test_text_in_another_encoding_is_rejected_not_stored_garbled(path: Path):
+    japanese = "ロシアとウクライナの首脳が電話で会談し、停戦について話し合った。"
+    text = re.sub(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]+", japanese, path.read_text("utf-8"))
+    text = re.sub(r' encoding="[^"]*"', "", text, count=1)
+    with pytest.raises(ParseError, match="not UTF-8, GBK/GB18030 or Big5"):
+        parse(text.encode("shift_jis", errors="replace"))
 
 
 # --- epoch-mirror variants ------------------------------------------------------------

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -1183,6 +1184,44 @@ def test_dir_changed_file_is_reparsed(tmp_path, db, seed_dir, parse_calls):
     assert (report.new, report.seen) == (0, 1)  # the same story seen again
     entry = load_entries(db.conn, "files")[target.name]
     assert entry.sha256 != old_sha and entry.size == target.stat().st_size
+
+
+LEGACY_BODIES = {
+    "gbk-feed": (RSS.format(decl="").encode("gbk"), TITLES),
+    "big5-feed": (RSS_TRAD.format(decl="").encode("big5"), TITLES_TRAD),
+    "gbk-page": (PAGE_3.encode("gbk"), ["美俄将在日内瓦举行战略稳定对话"]),
+}
+
+
+def local_then_fetched(tmp_path, db, http, body: bytes) -> tuple[PollReport, PollReport]:
+    """The same bytes read from a folder, then polled as a feed URL without a charset header
+    (after the file, so the file's reading is the one stored)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "doc.txt").write_bytes(body)
+    http.get(FEED).respond(200, content=body)
+    local = one(poll(db, make_config(tmp_path, dir_source(folder))))
+    fetched = one(poll(db, make_config(tmp_path, feed())))
+    return local, fetched
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY_BODIES))
+def test_undeclared_legacy_chinese_file_is_stored_as_it_is_fetched(name, tmp_path, db, http):
+    body, expected = LEGACY_BODIES[name]
+    local, fetched = local_then_fetched(tmp_path, db, http, body)
+    assert (local.new, fetched.seen) == (len(expected), len(expected))
+    assert titles(db, "files") == titles(db, "news") == expected
+
+
+def test_text_in_another_encoding_is_stored_neither_fetched_nor_local(tmp_path, db, http):
+    japanese = RSS.format(decl="").replace(TITLES[0], "ロシアとウクライナの首脳が電話で会談した")
+    japanese = japanese.replace(TITLES[1], "停戦について話し合った")
+    for chinese in re.findall(r"[\u4e00-\u9fff]+", japanese):
+        japanese = japanese.replace(chinese, "日本語のニュース")
+    local, fetched = local_then_fetched(tmp_path, db, http, japanese.encode("shift_jis"))
+    assert "not UTF-8, GBK/GB18030 or Big5" in local.error
+    assert fetched.outcome == "parse_error" and "not UTF-8, GBK/GB18030 or Big5" in fetched.error
+    assert titles(db, "files") == titles(db, "news") == []
 
 
 def test_dir_bad_file_is_reported_and_the_others_are_stored(tmp_path, db, seed_dir):

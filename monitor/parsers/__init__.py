@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from monitor.charset import document_text
 from monitor.models import Item, ParseError
 from monitor.parsers import epoch_mirror, feed, feed_archive, hexo
 
@@ -30,15 +31,10 @@ _ROOT = re.compile(r"<(?:[\w.-]+:)?(?P<name>rss|feed|RDF)\b")
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (BOM or not), else GB18030 for legacy Chinese mirrors; else ParseError."""
+    """The text as :mod:`monitor.charset` reads any document, with LF line ends."""
     if b"\x00" in data[:4096]:
         raise ParseError("binary data (NUL bytes), not a text document")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return lf_lines(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    raise ParseError("text is neither UTF-8 nor GB18030")
+    return lf_lines(document_text(data))
 
 
 def lf_lines(text: str) -> str:

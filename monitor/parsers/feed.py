@@ -19,6 +19,7 @@ import time
 
 import feedparser
 
+from monitor.charset import utf8_document
 from monitor.models import Image, Item, ParseError
 from monitor.parsers import body, fastfeed
 from monitor.parsers.body import text as body_text
@@ -39,6 +40,8 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
     fast = fastfeed.read(data, url)
+    if fast is None:
+        data = utf8_document(data)  # fastfeed reads UTF-8 only; feedparser guesses otherwise
     fmt, title, entries, error = (*fast, None) if fast else _read_with_feedparser(data, url)
     outlet = site or _clean_line(title) or None
     items = [_item(e, fmt, outlet, url) for e in entries]
