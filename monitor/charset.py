@@ -103,7 +103,8 @@ def decode_body(content: bytes, content_type: str | None) -> tuple[str, str]:
     prolog, ``<meta>`` — each only if the body strictly decodes with it (servers often
     say utf-8 over GBK pages); strict UTF-8; then the best reading among the declared
     charsets, GB18030 and Big5-HKSCS. An ISO-8859-1 style label (a Java server default)
-    is believed only when no reading looks Chinese.
+    is believed only when no reading looks Chinese; a mostly ASCII document that reads as
+    no Chinese is Windows-1252.
     """
     text, encoding, _ = _reading(content, content_type)
     return text, encoding
@@ -162,4 +163,9 @@ def _reading(content: bytes, content_type: str | None) -> tuple[str, str, bool]:
         return *readings[best], True
     if weak:
         return content.decode(weak[0], errors="replace"), weak[0], True
+    if sum(b > 0x7F for b in content) * 20 < len(content):
+        # Mostly ASCII, no Chinese: a Western page's few accented letters ("café"), read as
+        # Windows-1252, the web's default for an unlabelled document. Nothing is garbled
+        # but those letters at worst.
+        return content.decode("cp1252", errors="replace"), "cp1252", True
     return *readings[best], False

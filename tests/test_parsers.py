@@ -352,6 +352,14 @@ def test_text_in_another_encoding_is_rejected_not_stored_garbled(path: Path):
         parse(text.encode("shift_jis", errors="replace"))
 
 
+def test_a_mostly_ascii_page_without_chinese_reads_as_windows_1252():
+    """Not Chinese in another encoding: a Western page's accented letters, unlabelled."""
+    from monitor.charset import document_text
+
+    page = "---\ntitle: Café news\n---\n" + "Plain English text about the café. " * 20
+    assert document_text(page.encode("cp1252")) == page
+
+
 # --- epoch-mirror variants ------------------------------------------------------------
 
 
