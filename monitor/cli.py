@@ -458,7 +458,10 @@ def _watches(config: Config, name: str | None):
     "--since",
     default="last",
     show_default=True,
-    help="'last' (not yet delivered), a span like 24h, or a date like 2021-12-01.",
+    help=(
+        "'last' (not yet delivered), a span like 24h, or a date like 2021-12-01: the "
+        "stories stored since then, whenever they were published."
+    ),
 )
 @click.option(
     "--format",
@@ -582,13 +585,14 @@ def explain(ctx: Context, key: str, watch_name: str | None) -> None:
     from .match import explain as explain_match
 
     config, db = ctx.config, ctx.stored
+    watches = _watches(config, watch_name)  # a mistyped --watch is told before anything
     item_id = store.find_item_id(db, key, config.rules)
     if item_id is None:
         raise click.ClickException(f"no story with key or URL {key!r}")
     story = store.get_story(db, item_id)
     sources = {s["source"] for s in story["sightings"]}
-    out.print(f"[bold]{plain(story['title'])}[/] ({plain(story['story_key'])})")
-    for w in _watches(config, watch_name):
+    out.print(f"[bold]{plain(story['title'])}[/] ({plain(readable_key(story['story_key']))})")
+    for w in watches:
         out.print(f"\n[bold]watch {plain(w.name)}[/]")
         lines = explain_match(
             w.rule,

@@ -338,6 +338,11 @@ def _delivery(file: str, base: Path, where: str, index: int, data: Any) -> Deliv
         raise t.error("kind", f"{kind!r} is not one of {', '.join(DELIVERY_KINDS)}")
     default_format = {"email": "html", "webhook": "json", "stdout": "text"}.get(kind, "md")
     fmt = t.get("format", str, default_format)
+    if kind in ("email", "webhook") and fmt != default_format:
+        what = "an email delivery always sends HTML with a plain-text part"
+        if kind == "webhook":
+            what = "a webhook delivery always sends JSON"
+        raise t.error("format", f"{what}; drop 'format'")
     if fmt not in DIGEST_FORMATS:
         raise t.error("format", f"{fmt!r} is not one of {', '.join(DIGEST_FORMATS)}")
     path = url = None

@@ -90,18 +90,22 @@ def parse_and_key(
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]:
-    """Expand folders (recursively, skipping hidden ones) into document files, sorted."""
-    found: list[Path] = []
+    """Expand folders (recursively, skipping hidden ones) into document files, sorted; a
+    file named twice (``seeds seeds/a.txt``) is loaded once."""
+    found: dict[Path, Path] = {}  # by resolved path, in order
     missing: list[Rejected] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found.extend(documents_in(p))
+            files = documents_in(p)
         elif p.is_file():
-            found.append(p)
+            files = [p]
         else:
             missing.append(Rejected(path_text(raw), "no such file or folder", failed=True))
-    return found, missing
+            continue
+        for f in files:
+            found.setdefault(f.resolve(), f)
+    return list(found.values()), missing
 
 
 def load_file(path: Path, rules: SiteRules, *, site: str | None = None) -> list[Item]:

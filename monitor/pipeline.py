@@ -52,7 +52,7 @@ class _HostBlocked(Exception):
     """A fetch not sent because its host asked us to wait (Retry-After) meanwhile."""
 
     def __init__(self, until: datetime):
-        super().__init__(f"host asked to wait until {until:%H:%M:%S}Z")
+        super().__init__(f"host asked to wait until {until:%Y-%m-%dT%H:%M:%SZ}")
         self.until = until
 
 
@@ -534,7 +534,7 @@ def _deferred(source: Source, until: datetime) -> PollReport:
         source.kind,
         "deferred",
         ok=True,
-        error=f"host asked to wait until {until:%H:%M:%S}Z",
+        error=f"host asked to wait until {until:%Y-%m-%dT%H:%M:%SZ}",
         next_check=until,
     )
 

@@ -3,6 +3,7 @@ like the terminal markup the CLI uses for colour."""
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,17 @@ def test_import_counts_a_missing_path_apart_from_the_files(tmp_path):
     assert r.exit_code == 1
     assert f"not found {missing}" in r.output
     assert "1 file: 1 new, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
+
+
+def test_import_loads_a_file_named_twice_once(tmp_path):
+    (tmp_path / "in").mkdir()
+    feed = tmp_path / "in" / "f.xml"
+    feed.write_text(BRACKETS_FEED, encoding="utf-8")
+    db = tmp_path / "m.db"
+    args = ["--db", str(db), "import", str(feed), str(tmp_path / "in"), str(feed)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0 and "1 file: 1 new" in r.output
+    assert sqlite3.connect(db).execute("SELECT times_seen FROM sightings").fetchall() == [(1,)]
 
 
 def test_run_refuses_to_start_when_a_scheduled_email_has_no_smtp_settings(tmp_path, monkeypatch):

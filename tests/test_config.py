@@ -194,6 +194,15 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
         ('any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["nobody"]', "key 'to'"),
         ('any=["普京"]\n[[watch.delivery]]\nkind="webhook"', "key 'url': is required"),
         ('any=["普京"]\n[[watch.delivery]]\nkind="file"\npath="d"\nformat="pdf"', "key 'format'"),
+        (
+            'any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\nformat="md"',
+            "key 'format': an email delivery always sends HTML with a plain-text part",
+        ),
+        (
+            'any=["普京"]\n[[watch.delivery]]\nkind="webhook"\nurl="https://h.example/x"\n'
+            'format="text"',
+            "key 'format': a webhook delivery always sends JSON",
+        ),
         ('any=["普京"]\n[[watch]]\nname="w"\nany=["x"]', "key 'name': duplicate watch name"),
         (
             'any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\n'
