@@ -4,14 +4,19 @@ Each delivery is marked on its own (``digest_deliveries``, by :attr:`Delivery.ke
 story it received is never sent to it again, and a delivery that failed gets the same
 stories again next run while the others move on. Deliveries that would get the same
 stories (usually all of a watch's) share one digest: it is built once and recorded once.
+
+Sends are serialized per store (a lock file beside it): a cron ``digest --send`` and the
+daemon's scheduled digest running at once would otherwise both send the same stories.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +91,21 @@ def _deliver_one(config: Config, db, watch: Watch, d, how: Delivery, env: Mappin
     raise ValueError(f"unknown delivery kind {how.kind!r}")
 
 
+@contextlib.contextmanager
+def _one_sender(db: sqlite_utils.Database) -> Iterator[None]:
+    """Wait for any other process (or thread) sending digests from this store."""
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    if not row or not row[2]:  # an in-memory store: nobody else can see it
+        yield
+        return
+    with open(f"{row[2]}.send-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def send(
     db: sqlite_utils.Database,
     config: Config,
@@ -105,6 +125,23 @@ def send(
             f"watch {watch.name!r} has no delivery configured "
             "(add [[watch.delivery]] to the config)"
         )
+    with _one_sender(db):
+        return _send(
+            db, config, watch, now=now, since=since, send_empty=send_empty, env=env, cache=cache
+        )
+
+
+def _send(
+    db: sqlite_utils.Database,
+    config: Config,
+    watch: Watch,
+    *,
+    now: datetime,
+    since: str,
+    send_empty: bool,
+    env: Mapping[str, str],
+    cache: digest.StoryCache | None,
+) -> SendResult:
     # Deliveries whose windows hold the same stories get one digest, built once.
     plans: dict[tuple[int, ...], tuple[digest.Window, list[Delivery]]] = {}
     for how in watch.deliveries:

@@ -189,6 +189,35 @@ def test_an_atom_file_delivery_keeps_one_feed_to_subscribe_to(db, tmp_path):
     assert "普京回应北约书面答复" in titles and "拜登普京本月第二度通话 双方互发警告" in titles
 
 
+def test_two_senders_at_once_send_the_stories_once(db, tmp_path):
+    """A cron `digest --send` and the daemon's scheduled digest: the second waits for the
+    first, then finds nothing left to send."""
+    import fcntl
+    import threading
+
+    out = tmp_path / "out"
+    config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "md"}])
+    watch = config.watch("ukraine")
+    other = store.open_db(tmp_path / "m.db")  # another connection, as another process has
+    results = []
+
+    def send(conn):
+        results.append(dispatch.send(conn, config, watch, now=NOW).status)
+
+    with open(f"{tmp_path / 'm.db'}.send-lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a sender at work
+        threads = [threading.Thread(target=send, args=(c,)) for c in (db, other)]
+        for t in threads:
+            t.start()
+        threads[0].join(0.3)
+        assert results == [] and not out.exists()  # both wait
+        fcntl.flock(held, fcntl.LOCK_UN)
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["delivered", "empty"]
+    assert len(list(out.iterdir())) == 1
+
+
 def late_story(db, tmp_path, when):
     """One more matching story, stored at ``when``."""
     body = "".join(
