@@ -214,7 +214,8 @@ def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     """Full-text search of stored stories (Chinese aware; all terms must match).
 
     Terms fold Simplified/Traditional, width and case: 烏克蘭 finds 乌克兰, ＮＡＴＯ finds NATO.
-    Quote a phrase with spaces: "Vladimir Putin".
+    Quote a phrase with spaces: "Vladimir Putin". Leave stories out with -term:
+    普京 -拜登.
     """
     try:
         rows = store.search(ctx.stored, query, limit=limit + 1)  # one more tells if more match

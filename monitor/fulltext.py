@@ -87,11 +87,32 @@ def query_terms(query: str) -> list[str]:
     return [fold(a or b) for a, b in _TERMS.findall(query)]
 
 
+_SEARCH_TERMS = re.compile(r'(-?)"([^"]+)"|(-?)(\S+)')
+
+
+def search_terms(query: str) -> tuple[list[str], list[str]]:
+    """A search's terms to find and, written ``-term`` (or ``-"a phrase"``), to leave out;
+    folded. A lone ``-`` is no term."""
+    wanted, unwanted = [], []
+    for minus, phrase, minus2, word in _SEARCH_TERMS.findall(query):
+        term = phrase or word
+        excluded = bool(minus or minus2) and term != ""
+        if word == "-":
+            continue
+        (unwanted if excluded else wanted).append(fold(term))
+    return wanted, unwanted
+
+
 def phrases(query: str) -> list[list[str]]:
     """Each term of ``query`` as the token phrase the index holds for it; a last token
     that only starts an indexed token ends in :data:`PREFIX`."""
+    return phrases_of(query_terms(query))
+
+
+def phrases_of(terms: list[str]) -> list[list[str]]:
+    """:func:`phrases` for terms already split and folded."""
     out = []
-    for term in query_terms(query):
+    for term in terms:
         toks = _tokens(term)
         if not toks:
             continue

@@ -36,9 +36,9 @@ from .canonical import SiteRules, entry_feed, url_key
 from .fulltext import (
     QueryTooShort,
     match_expression,
-    phrases,
     phrases_in,
-    query_terms,
+    phrases_of,
+    search_terms,
     segment_folded,
 )
 from .models import Item
@@ -852,14 +852,18 @@ def index_pending(
             progress(len(ids))
 
 
-def _pending_matches(conn: sqlite3.Connection, wanted: list[list[str]], limit: int) -> list:
-    """Queued (not yet indexed) stories that hold every phrase, newest first."""
+def _pending_matches(
+    conn: sqlite3.Connection, wanted: list[list[str]], unwanted: list[list[list[str]]], limit: int
+) -> list:
+    """Queued (not yet indexed) stories that hold every phrase of ``wanted`` and none of
+    ``unwanted``'s, newest first."""
     out = []
     for row in conn.execute(
         f"SELECT {_LIST_COLUMNS}, items.text AS queued_text FROM items "
         "WHERE items.id IN (SELECT item_id FROM fts_pending) ORDER BY items.id DESC"
     ):
-        if phrases_in(wanted, *_index_columns(row["title"], row["queued_text"])):
+        columns = _index_columns(row["title"], row["queued_text"])
+        if phrases_in(wanted, *columns) and not any(phrases_in(u, *columns) for u in unwanted):
             found = dict(row)
             del found["queued_text"]
             out.append(found)
@@ -892,23 +896,32 @@ _LIST_COLUMNS = "items.id, story_key, title, site, published, first_seen, canoni
 
 
 def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[dict]:
-    """Stories matching every term of ``query``, newest stored first."""
+    """Stories matching every term of ``query`` and none of its ``-terms``, newest stored
+    first."""
     conn = db.conn
     conn.row_factory = sqlite3.Row
+    terms, excluded = search_terms(query)
+    if excluded and not terms:
+        raise ValueError("a search needs a term to find: -term only leaves stories out")
     try:
         try:
-            wanted = phrases(query)
+            wanted = phrases_of(terms)
+            unwanted = [phrases_of([t]) for t in excluded if t.strip()]
+            unwanted = [u for u in unwanted if u]
         except QueryTooShort:
-            return _scan(conn, query, limit)
+            return _scan(conn, terms, excluded, limit)
+        expression = match_expression(wanted) + "".join(
+            f" NOT {match_expression(u)}" for u in unwanted
+        )
         rows = conn.execute(
             f"""SELECT {_LIST_COLUMNS} FROM items JOIN (
                     SELECT rowid FROM items_fts WHERE items_fts MATCH ?
                     ORDER BY rowid DESC LIMIT ?
                 ) AS hits ON items.id = hits.rowid ORDER BY items.id DESC""",
-            (match_expression(wanted), limit),
+            (expression, limit),
         ).fetchall()
         found = [dict(r) for r in rows]
-        queued = _pending_matches(conn, wanted, limit)
+        queued = _pending_matches(conn, wanted, unwanted, limit)
         if not queued:
             return found
         return sorted(found + queued, key=lambda r: r["id"], reverse=True)[:limit]
@@ -916,13 +929,14 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
         conn.row_factory = None
 
 
-def _scan(conn: sqlite3.Connection, query: str, limit: int) -> list[dict]:
+def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit: int) -> list:
     """A query with a one-character term: a LIKE scan in both scripts, every term required
-    (slow on big stores, but right)."""
+    and every excluded one absent (slow on big stores, but right)."""
     groups, params = [], []
-    for term in query_terms(query):
+    for term, negate in [(t, False) for t in terms] + [(t, True) for t in excluded]:
         variants = sorted({term, to_traditional(term)})
-        groups.append("(" + " OR ".join(["title LIKE ? OR text LIKE ?"] * len(variants)) + ")")
+        either = " OR ".join(["title LIKE ? OR text LIKE ?"] * len(variants))
+        groups.append(f"{'NOT ' if negate else ''}({either})")
         params += [p for v in variants for p in (f"%{v}%", f"%{v}%")]
     rows = conn.execute(
         f"SELECT {_LIST_COLUMNS} FROM items WHERE {' AND '.join(groups)} "

@@ -236,11 +236,24 @@ def corpus(db, request):
         ("烏 泽连斯基", {"b", "c"}),
         ("拜 putin", {"a"}),
         ("莫斯科", set()),
+        # -term leaves out the stories holding it, in the index, the queue and the scan.
+        ("泽连斯基 -北约", {"c"}),
+        ("泽连斯基 -nato", {"b"}),
+        ('泽连斯基 -"北约东扩"', {"c"}),
+        ("泽连斯基 -北约 -nato", set()),
+        ("泽连斯基 -烏", set()),  # one-character exclusion: the scan, both scripts
+        ("热 -天气", set()),
+        ("泽连斯基 -", {"b", "c"}),  # a lone "-" is no term
     ],
 )
 def test_search_finds_chinese_words_inside_sentences(db, corpus, query, expected):
     found = {r["id"] for r in store.search(db, query)}
     assert found == {corpus[n] for n in expected}
+
+
+def test_a_search_of_exclusions_alone_is_refused(db, corpus):
+    with pytest.raises(ValueError, match="needs a term to find"):
+        store.search(db, "-北约")
 
 
 def test_index_pending_works_in_batches_and_search_merges_both_halves(db):
