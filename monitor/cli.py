@@ -703,6 +703,7 @@ def schedule_digests(db_path: str | None, config: Config):
         from apscheduler.triggers.cron import CronTrigger
 
         from . import digest, dispatch
+        from .scheduler import LATE_RUNS
 
         by_schedule: dict[tuple[str, str], list] = {}
         for w in config.watches:
@@ -730,7 +731,7 @@ def schedule_digests(db_path: str | None, config: Config):
                 CronTrigger.from_crontab(schedule, timezone=ZoneInfo(timezone)),
                 id="digest:" + ",".join(w.name for w in watches),
                 max_instances=1,
-                coalesce=True,
+                **LATE_RUNS,  # a digest due while the daemon was suspended still goes
             )
 
     return add

@@ -24,6 +24,13 @@ from .workers import ParsePool
 
 log = logging.getLogger("monitor.run")
 
+# How every job of the daemon treats a run time it could not keep (the process was
+# suspended, stopped with SIGSTOP, or its VM paused): it runs once as soon as it can, however
+# late. APScheduler's default drops a run more than a second late; a digest covers what was
+# not yet delivered, so a late one is still right, and dropping it lost a day's digest.
+# ``coalesce`` makes several missed runs one.
+LATE_RUNS = {"misfire_grace_time": None, "coalesce": True}
+
 
 def tick(
     db: sqlite_utils.Database,
@@ -72,7 +79,7 @@ def run_daemon(
         id="poll",
         next_run_time=clock(),
         max_instances=1,
-        coalesce=True,
+        **LATE_RUNS,
     )
     if extra_jobs:
         extra_jobs(scheduler)
