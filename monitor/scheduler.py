@@ -53,6 +53,41 @@ def tick(
     return ran
 
 
+class PollJob:
+    """The tick job: runs ``poll(now)`` unless the previous one is still running.
+
+    A poll may outlast the tick (a slow source, a long timeout). The ticks that come
+    meanwhile leave it be: that is expected, so one info line names the running poll (by
+    its start) and later ticks say so only at debug level, instead of APScheduler warning
+    at every tick that the job's instances are used up. Errors still reach the log.
+    """
+
+    def __init__(self, poll: Callable[[datetime], object], clock: Callable[[], datetime]):
+        self._poll, self._clock = poll, clock
+        self._running = threading.Lock()
+        self._started: datetime | None = None
+        self._told = False  # of the poll running now
+
+    def __call__(self) -> None:
+        if not self._running.acquire(blocking=False):
+            started, told = self._started, self._told
+            self._told = True
+            log.log(
+                logging.DEBUG if told else logging.INFO,
+                "poll started %s still running after %ds; ticks wait for it",
+                started.isoformat(timespec="seconds") if started else "just now",
+                (self._clock() - started).total_seconds() if started else 0,
+            )
+            return
+        try:
+            self._started, self._told = self._clock(), False
+            self._poll(self._started)
+        except Exception:  # the daemon outlives any one bad tick
+            log.exception("poll tick failed")
+        finally:
+            self._running.release()
+
+
 def run_daemon(
     db: sqlite_utils.Database,
     config: Config,
@@ -67,18 +102,15 @@ def run_daemon(
     workers = config.settings.parse_workers
     pool = ParsePool(config.rules, workers) if workers else None  # started on first use
 
-    def job() -> None:
-        try:
-            tick(db, config, now=clock(), stop=stop, blocked=blocked, pool=pool)
-        except Exception:  # the daemon outlives any one bad tick
-            log.exception("poll tick failed")
+    def poll(now: datetime) -> None:
+        tick(db, config, now=now, stop=stop, blocked=blocked, pool=pool)
 
     scheduler.add_job(
-        job,
+        PollJob(poll, clock),
         IntervalTrigger(seconds=config.settings.tick.total_seconds()),
         id="poll",
         next_run_time=clock(),
-        max_instances=1,
+        max_instances=2,  # the poll, and a tick that finds it still running (see PollJob)
         **LATE_RUNS,
     )
     if extra_jobs:

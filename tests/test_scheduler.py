@@ -5,12 +5,15 @@ Times are explicit; nothing waits for a real tick or a real schedule.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 
-from apscheduler.events import EVENT_JOB_EXECUTED
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.base import run_job
 from apscheduler.schedulers.background import BackgroundScheduler
+from localhttp import LocalServer
 
 from monitor import dispatch
 from monitor.cli import schedule_digests
@@ -74,3 +77,70 @@ def test_a_poll_tick_due_while_the_daemon_was_suspended_runs_when_it_wakes(tmp_p
     run_daemon(db, config, stop=stop, extra_jobs=lambda s: jobs.append(s.get_job("poll")))
     events = run_job(jobs[0], "default", [MORNING], "apscheduler.executors.default")
     assert [e.code for e in events] == [EVENT_JOB_EXECUTED]
+
+
+def test_a_poll_that_outlasts_the_tick_is_one_info_line_not_a_warning_per_tick(
+    tmp_path, caplog, monkeypatch
+):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    caplog.set_level(logging.WARNING, logger="apscheduler")
+    caplog.set_level(logging.DEBUG, logger="monitor.run")  # last: the handler's level too
+    arrived, release = threading.Event(), threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        """Answers once the test has had its ticks: the poll outlasts them."""
+
+        def do_GET(self) -> None:
+            arrived.set()
+            release.wait(15)
+            self.send_response(304)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    with LocalServer(Slow) as server:
+        config = parse_config(
+            {
+                "monitor": {"tick": "1h", "timeout": 30},
+                "source": [{"name": "slow", "kind": "feed", "url": server.url + "/rss.xml"}],
+            },
+            file="t.toml",
+            base=tmp_path,
+        )
+        stop = threading.Event()
+        schedulers = []
+        handled = threading.Event()  # APScheduler ran, or refused to run, a tick
+
+        def hook(scheduler) -> None:
+            schedulers.append(scheduler)
+            scheduler.add_listener(
+                lambda e: e.job_id == "poll" and handled.set(),
+                EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES,
+            )
+
+        db = open_db(tmp_path / "m.db")
+        daemon = threading.Thread(
+            target=run_daemon, args=(db, config), kwargs={"stop": stop, "extra_jobs": hook}
+        )
+        daemon.start()
+        try:
+            assert arrived.wait(15)  # the first poll is fetching
+            for _ in range(3):  # three ticks come while it runs
+                handled.clear()
+                schedulers[0].modify_job("poll", next_run_time=datetime.now(UTC))
+                assert handled.wait(15)
+        finally:
+            release.set()
+            stop.set()
+            daemon.join(30)
+    assert not daemon.is_alive()
+
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [], [r.getMessage() for r in warnings]
+    running = [r for r in caplog.records if "still running" in r.getMessage()]
+    assert [r.levelno for r in running] == [logging.INFO, logging.DEBUG, logging.DEBUG]
+    assert running[0].name == "monitor.run" and "poll started 20" in running[0].getMessage()
