@@ -410,6 +410,12 @@ def _watch(
             raise t.error("schedule", f"invalid cron expression {schedule!r}: {e}") from None
     raw_deliveries = t.get("delivery", list, [])
     deliveries = tuple(_delivery(file, base, where, i, d) for i, d in enumerate(raw_deliveries))
+    if schedule is not None and not deliveries:
+        raise t.error(
+            "delivery",
+            f"is required with 'schedule' ({schedule!r}): add a [[watch.delivery]] to say "
+            "where monitor run sends the digest",
+        )
     first: dict[str, int] = {}
     for i, how in enumerate(deliveries):
         if (j := first.setdefault(how.key, i)) != i:

@@ -205,6 +205,10 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
         ),
         ('any=["普京"]\n[[watch]]\nname="w"\nany=["x"]', "key 'name': duplicate watch name"),
         (
+            'any=["普京"]\nschedule="0 8 * * *"',
+            "watch 'w': key 'delivery': is required with 'schedule' ('0 8 * * *')",
+        ),
+        (
             'any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\n'
             '[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\nimages=true',
             "watch 'w' delivery #2: sends to the same place in the same format as delivery #1",

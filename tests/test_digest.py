@@ -519,7 +519,6 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path, monkeypatch):
                     "any": ["普京"],
                     "delivery": [{"kind": "file", "path": out}],
                 },
-                {"name": "nowhere", "any": ["普京"], "schedule": "0 9 * * *"},  # no delivery
                 {
                     "name": "evening",
                     "any": ["北约"],
