@@ -423,9 +423,14 @@ def _watch(
                 f"{file}: {where} delivery #{i + 1}: sends to the same place in the same "
                 f"format as delivery #{j + 1} ({how.key})"
             )
+    rule = Rule(regex=regex, **terms, **filters)
+    for key in terms:
+        for raw, term in zip(terms[key], getattr(rule, key), strict=True):
+            if not term:
+                raise t.error(key, f"{raw!r} is empty without its quotes")
     watch = Watch(
         name=name,
-        rule=Rule(regex=regex, **terms, **filters),
+        rule=rule,
         schedule=schedule,
         timezone=tz,
         deliveries=deliveries,

@@ -12,6 +12,10 @@ The optional ``regex`` also runs on the folded text — Simplified, lower case,
 half-width — with ``re.IGNORECASE``; Traditional characters in the pattern are converted
 to Simplified, other full-width characters are not (write the pattern half-width).
 
+A term is a phrase already, so double quotes around one, as a search query would quote a
+phrase (``"拜登 普京"``), are dropped when the rule is made: every user of the rule (matching,
+``explain``, the digest's full-text prefilter) sees ``拜登 普京``.
+
 Source filters take the set of sources that saw the story: a *sighting* is allowed when
 it is not in ``exclude_sources`` and, if ``sources`` is given, is in it; the story passes
 when at least one sighting is allowed. With no known sightings it passes only when
@@ -45,10 +49,21 @@ def _wordy(ch: str) -> bool:
     return _IS_WORDCH.match(ch) is not None
 
 
+_QUOTES = '"＂'  # ASCII and full-width double quotes (folding makes the one the other)
+
+
+def unquote(term: str) -> str:
+    """``term`` without one pair of double quotes around it (``"拜登 普京"`` → ``拜登 普京``)."""
+    t = term.strip()
+    if len(t) >= 2 and t[0] in _QUOTES and t[-1] in _QUOTES:
+        return t[1:-1].strip()
+    return term
+
+
 @dataclass(frozen=True)
 class Rule:
     """One watch's filter. Lists are accepted and stored as tuples; a lone string is one
-    term (not a sequence of characters)."""
+    term (not a sequence of characters). Terms are stored without quotes (:func:`unquote`)."""
 
     any: tuple[str, ...] = ()
     all: tuple[str, ...] = ()
@@ -62,7 +77,10 @@ class Rule:
     def __post_init__(self) -> None:
         for name in _TERM_FIELDS + _NAME_FIELDS:
             value = getattr(self, name)
-            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+            values = (value,) if isinstance(value, str) else tuple(value)
+            if name in _TERM_FIELDS:
+                values = tuple(unquote(v) if isinstance(v, str) else v for v in values)
+            object.__setattr__(self, name, values)
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""

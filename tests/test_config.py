@@ -185,6 +185,7 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
         ('any=["普京"]\ntimezone="Asia/Nowhere"', "watch 'w': key 'timezone'"),
         ('any=["普京"]\nsources=["nope"]', "watch 'w': key 'sources': no source named 'nope'"),
         ('any=[""]', "watch 'w': key 'any': expected a list of non-empty strings"),
+        ("all=['\"  \"']", "watch 'w': key 'all': '\"  \"' is empty without its quotes"),
         ('any=["普京"]\ncolour=1', "watch 'w': key 'colour': unknown key"),
         ('any=["普京"]\n[[watch.delivery]]\nkind="pigeon"', "watch 'w' delivery #1: key 'kind'"),
         (

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from monitor import digest, ingest, store
+from monitor.canonical import SiteRules
+from monitor.config import parse_config
 from monitor.match import FoldedStory, Hit, Matcher, Rule, explain, fold_story
 from monitor.models import Item
 from monitor.parsers import parse
 from monitor.text import to_traditional
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+NOW = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 
 
 @cache
@@ -90,6 +95,30 @@ def test_latin_edges_need_boundaries_chinese_never(term, text, expected):
 )
 def test_spaces_inside_a_term_match_any_whitespace(term, text, expected):
     assert bool(m(Rule(any=(term,)), text=text)) is expected
+
+
+def test_quotes_around_a_term_are_dropped_for_matching_explain_and_the_digest(tmp_path):
+    """A term is a phrase already. Quoted as a search query quotes a phrase, it means the
+    same to the matcher, to explain and to the digest's full-text prefilter."""
+    assert Rule(any='"拜登 普京"', all=["＂G7＂"], exclude=[' " 美联社 " ']) == Rule(
+        any="拜登 普京", all="G7", exclude="美联社"
+    )
+    config = parse_config(
+        {"watch": [{"name": "call", "any": ['"拜登 普京"']}]}, file="t.toml", base=tmp_path
+    )
+    watch = config.watch("call")
+    assert watch.rule.any == ("拜登 普京",)
+    it = seed(2)  # 本月第二次会谈 拜登普京结束通话
+    assert explain(watch.rule, title=it.title, text=it.text)[-1] == "verdict: MATCH — 拜登 普京"
+
+    db = store.open_db(tmp_path / "m.db")
+    files, _ = ingest.find_files([SEEDS])
+    ingest.import_files(db, files, SiteRules.load_default(), now=NOW)
+    assert store.index_pending(db) == 5  # the prefilter reads the full-text index
+    sel = digest.build(db, config, watch, now=NOW + timedelta(hours=1))
+    titles = {s.title for e in sel.digest.entries for s in (e.headline, *e.also)}
+    assert it.title in titles
+    assert all(e.matched_terms == ["拜登 普京"] for e in sel.digest.entries)
 
 
 # --- any / all / exclude / regex --------------------------------------------------------------
