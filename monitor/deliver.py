@@ -11,6 +11,7 @@ import base64
 import contextlib
 import email.utils
 import json
+import math
 import os
 import re
 import smtplib
@@ -217,7 +218,12 @@ class SmtpSettings:
             try:
                 timeout = float(raw)
             except ValueError:
-                raise DeliveryError(f"SMTP_TIMEOUT must be seconds, not {raw!r}") from None
+                timeout = math.nan
+            # 0 would mean a non-blocking socket, inf or nan no timeout smtplib accepts.
+            if not (math.isfinite(timeout) and timeout > 0):
+                raise DeliveryError(
+                    f"SMTP_TIMEOUT must be seconds, a number more than 0, not {raw!r}"
+                )
         user = get("SMTP_USER")
         password = env.get("SMTP_PASSWORD") or None  # passwords may have edge spaces
         if user and password is None:

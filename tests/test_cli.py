@@ -377,3 +377,44 @@ def test_import_names_binary_junk_by_its_first_bytes(tmp_path):
         "(binary data, starts with bytes 89 50 4e 47 0d 0a 1a 0a…)\n"
     ) in r.output
     assert all(line.isprintable() for line in r.output.splitlines())
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf"])
+def test_a_bad_smtp_timeout_is_named_when_run_starts_and_before_a_digest_is_sent(
+    tmp_path, monkeypatch, timeout
+):
+    import sqlite3
+
+    for name in ("SMTP_USER", "SMTP_PASSWORD", "SMTP_PORT", "SMTP_SECURITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_FROM", "monitor@example.org")
+    monkeypatch.setenv("SMTP_TIMEOUT", timeout)
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        '[[watch]]\nname = "ukraine"\nany = ["普京"]\nschedule = "0 8 * * *"\n'
+        '[[watch.delivery]]\nkind = "email"\nto = ["you@example.org"]\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "m.db"
+    base = ["--db", str(db), "--config", str(cfg)]
+    message = f"SMTP_TIMEOUT must be seconds, a number more than 0, not '{timeout}'"
+
+    # A store that cannot open: should the check let the daemon start, it stops at once.
+    (tmp_path / "blocker").write_text("", encoding="utf-8")
+    blocked = ["--db", str(tmp_path / "blocker" / "m.db"), "--config", str(cfg)]
+    r = CliRunner().invoke(main, [*blocked, "run"])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"watch 'ukraine' sends its digest by email, but {message}" in r.output
+
+    seeds = Path(__file__).parent.parent / "seeds"
+    assert CliRunner().invoke(main, [*base, "import", str(seeds)]).exit_code == 0
+    r = CliRunner().invoke(main, [*base, "digest", "--send"])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert message in r.output and "next run sends these stories to it again" in r.output
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT delivery, status, error FROM digest_deliveries").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("email you@example.org", "failed", message)]

@@ -175,6 +175,14 @@ def test_smtp_settings_from_env_defaults():
         ({**ENV, "SMTP_PORT": "smtp"}, "SMTP_PORT must be a port number"),
         ({**ENV, "SMTP_PORT": "70000"}, "SMTP_PORT must be a port number"),
         ({**ENV, "SMTP_TIMEOUT": "long"}, "SMTP_TIMEOUT must be seconds"),
+        (
+            {**ENV, "SMTP_TIMEOUT": "0"},
+            "SMTP_TIMEOUT must be seconds, a number more than 0, not '0'",
+        ),
+        ({**ENV, "SMTP_TIMEOUT": "-1"}, "SMTP_TIMEOUT must be seconds, a number more than 0"),
+        ({**ENV, "SMTP_TIMEOUT": "nan"}, "SMTP_TIMEOUT must be seconds, a number more than 0"),
+        ({**ENV, "SMTP_TIMEOUT": "inf"}, "SMTP_TIMEOUT must be seconds, a number more than 0"),
+        ({**ENV, "SMTP_TIMEOUT": "1e999"}, "not '1e999'"),
     ],
 )
 def test_smtp_settings_from_env_errors_name_the_variable(env, message):
