@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -654,7 +655,6 @@ def run(ctx: Context) -> None:
     Logs one line per poll. On SIGTERM/SIGINT it stops after the writes in progress.
     """
     import signal
-    import threading
 
     from .scheduler import run_daemon
 
@@ -670,7 +670,11 @@ def run(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     run_daemon(
-        db, config, stop=stop, clock=utcnow, extra_jobs=schedule_digests(ctx.db_path, config)
+        db,
+        config,
+        stop=stop,
+        clock=utcnow,
+        extra_jobs=schedule_digests(ctx.db_path, config, stop=stop),
     )
 
 
@@ -690,19 +694,22 @@ def check_email_settings(config: Config, env=None) -> None:
             return
 
 
-def schedule_digests(db_path: str | None, config: Config):
+def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Event | None = None):
     """Each schedule (cron expression and time zone) gets a cron job that sends the digests
     of its watches in turn, sharing the stories they load.
 
     Jobs run on scheduler threads beside the poll tick, so each opens its own connection.
+    Once ``stop`` is set, a job sends no further watch and a webhook stops retrying: what
+    was not delivered goes on the next run.
     """
+    stop = stop if stop is not None else threading.Event()
 
     def add(scheduler) -> None:
         from zoneinfo import ZoneInfo
 
         from apscheduler.triggers.cron import CronTrigger
 
-        from . import digest, dispatch
+        from . import deliver, digest, dispatch
         from .scheduler import LATE_RUNS
 
         by_schedule: dict[tuple[str, str], list] = {}
@@ -715,14 +722,17 @@ def schedule_digests(db_path: str | None, config: Config):
             def job(watches=watches) -> None:
                 db = store.open_db(db_path)
                 cache = digest.StoryCache()
+                log = logging.getLogger("monitor.digest")
                 try:
-                    for w in watches:  # one failing watch does not stop the others
-                        try:
-                            dispatch.send(db, config, w, now=utcnow(), cache=cache)
-                        except Exception:
-                            logging.getLogger("monitor.digest").exception(
-                                "digest %s failed", w.name
-                            )
+                    with deliver.stopping_on(stop):
+                        for w in watches:  # one failing watch does not stop the others
+                            if stop.is_set():
+                                log.info("digest %s not sent: stopping (next run sends it)", w.name)
+                                continue
+                            try:
+                                dispatch.send(db, config, w, now=utcnow(), cache=cache)
+                            except Exception:
+                                log.exception("digest %s failed", w.name)
                 finally:
                     db.conn.close()
 

@@ -18,10 +18,12 @@ import smtplib
 import ssl
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -43,10 +45,12 @@ __all__ = [
     "DeliveryError",
     "SmtpSettings",
     "build_email",
+    "delivery_id",
     "digest_filename",
     "post_webhook",
     "send_email",
     "slugify",
+    "stopping_on",
     "write_file",
     "write_stdout",
 ]
@@ -59,6 +63,23 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
 class DeliveryError(Exception):
     """A digest could not be delivered; the message says what and where."""
+
+
+# The daemon's stop event while it sends scheduled digests (see :func:`stopping_on`).
+_stopping: ContextVar[threading.Event | None] = ContextVar("monitor_stopping", default=None)
+
+
+@contextlib.contextmanager
+def stopping_on(stop: threading.Event) -> Iterator[None]:
+    """Within: once ``stop`` is set, a webhook gives up its retries instead of waiting for
+    them (an attempt in flight still ends), so the daemon stops in time and records the
+    delivery as failed, to be sent again next run. For callers that cannot pass ``stop``
+    down to :func:`post_webhook` themselves."""
+    token = _stopping.set(stop)
+    try:
+        yield
+    finally:
+        _stopping.reset(token)
 
 
 # --- files -------------------------------------------------------------------------------
@@ -369,6 +390,30 @@ def webhook_host(url: str) -> str:
     return f"{parts.scheme}://{host}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
 
+def delivery_id(url: str, payload: dict) -> str:
+    """The ``X-Monitor-Delivery`` id of ``payload`` sent to ``url``.
+
+    A digest (``monitor-digest/1``) is named by its webhook, its watch and its stories, not
+    by when it was made: the digest a failed delivery gets again on the next run has the
+    same id, so a receiver that did get it (the answer was lost, or monitor was stopped
+    before recording it) can drop the resend. An empty digest, or any other payload, is
+    named by its whole content.
+    """
+    entries = payload.get("entries")
+    if isinstance(entries, list) and entries:
+        keys = sorted(
+            str(story.get("story_key"))
+            for entry in entries
+            if isinstance(entry, dict)
+            for story in [entry.get("headline"), *(entry.get("also") or [])]
+            if isinstance(story, dict)
+        )
+        name = json.dumps([url, payload.get("watch"), keys], ensure_ascii=False)
+    else:
+        name = json.dumps([url, payload], ensure_ascii=False, sort_keys=True)
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
 def post_webhook(
     url: str,
     payload: dict,
@@ -376,9 +421,10 @@ def post_webhook(
     client: httpx.Client | None = None,
     retries: int = 3,
     backoff: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     timeout: float = 15.0,
     max_delay: float = 60.0,
+    stop: threading.Event | None = None,
 ) -> httpx.Response:
     """POST ``payload`` as JSON; return the 2xx response.
 
@@ -386,9 +432,16 @@ def post_webhook(
     waiting ``backoff * 2**n`` seconds, or the server's ``Retry-After`` (seconds or an HTTP
     date); every wait is capped at ``max_delay``. Any other status fails at once: a 4xx
     means the request itself is wrong, and redirects are not followed for a POST.
-    Every attempt carries the same ``X-Monitor-Delivery`` id so a receiver can drop
-    duplicates (a timed-out attempt may still have arrived).
+    Every attempt carries the same ``X-Monitor-Delivery`` id (:func:`delivery_id`) so a
+    receiver can drop duplicates (a timed-out attempt may still have arrived).
+
+    Once ``stop`` (default: the one :func:`stopping_on` gives) is set, no attempt starts
+    and a wait ends at once: the call fails. ``sleep`` replaces the wait (tests).
     """
+    if stop is None:
+        stop = _stopping.get()
+    if sleep is None:
+        sleep = stop.wait if stop is not None else time.sleep
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("http", "https"):
         raise DeliveryError(f"webhook URL must be http(s): {url!r}")
@@ -399,14 +452,24 @@ def post_webhook(
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
-        "X-Monitor-Delivery": str(uuid.uuid4()),
+        "X-Monitor-Delivery": delivery_id(url, payload),
     }
     where = webhook_host(url)
     own = client is None
     http = httpx.Client(timeout=timeout) if own else client
     try:
         attempt = 0
+        problem = ""
         while True:
+            if stop is not None and stop.is_set():
+                raise DeliveryError(
+                    f"webhook {where} not sent: monitor is stopping"
+                    + (
+                        f" (after {attempt} attempt{'s' * (attempt > 1)}: {problem})"
+                        if attempt
+                        else ""
+                    )
+                )
             delay = min(backoff * 2**attempt, max_delay)
             try:
                 response = http.post(url, content=body, headers=headers)

@@ -489,6 +489,55 @@ def test_webhook_500_then_200_is_delivered_once(hook, client):
     assert first["headers"]["X-Monitor-Delivery"] == second["headers"]["X-Monitor-Delivery"]
 
 
+def test_webhook_delivery_id_names_the_digest_not_the_attempt_or_the_time(hook, client):
+    """A digest sent again (its delivery failed, or monitor stopped before recording it)
+    carries the same id, so the receiver can drop it; another digest gets another id."""
+    h = hook()
+
+    def sent_id(url, payload) -> str:
+        post_webhook(url, payload, client=client, sleep=pytest.fail)
+        return h.requests[-1]["headers"]["X-Monitor-Delivery"]
+
+    first = sent_id(h.url, PAYLOAD)
+    assert first == deliver.delivery_id(h.url, PAYLOAD)
+    later = {**PAYLOAD, "generated_at": "2031-01-01T08:00:00+08:00", "digest_id": 7}
+    assert sent_id(h.url, later) == first  # made again next run: the same stories
+    fewer = {**PAYLOAD, "entries": PAYLOAD["entries"][1:]}
+    assert sent_id(h.url, fewer) != first
+    assert sent_id(h.url, {**PAYLOAD, "watch": "other"}) != first
+    assert sent_id(h.url + "/other", PAYLOAD) != first  # another webhook
+    empty = json.loads(render(empty_digest(), "json"))
+    assert empty["entries"] == []
+    # Empty digests (send_empty) hold no stories: each is one of its own.
+    tomorrow = {**empty, "generated_at": "2031-01-02T08:00:00+08:00"}
+    assert sent_id(h.url, empty) != sent_id(h.url, tomorrow)
+    assert sent_id(h.url, empty) == sent_id(h.url, empty)
+
+
+def test_webhook_stops_retrying_once_monitor_is_stopping(hook, client):
+    """The attempt in flight ends; no wait for a retry (Retry-After: 60 here), no other
+    attempt: the call fails at once, so the daemon can record the delivery as failed."""
+    h = hook((503, {"Retry-After": "60"}), (503, {"Retry-After": "60"}), 200)
+    stop = threading.Event()
+    # SIGTERM arrives while the first attempt is in flight.
+    hooks = {"response": [lambda _response: stop.set()]}
+    with httpx.Client(trust_env=False, timeout=10, event_hooks=hooks) as c:
+        with pytest.raises(DeliveryError) as e:
+            post_webhook(h.url, PAYLOAD, client=c, stop=stop)
+        assert str(e.value) == (
+            f"webhook http://{HOST}:{h.server.server_address[1]}/… not sent: monitor is "
+            "stopping (after 1 attempt: HTTP 503 Service Unavailable)"
+        )
+        assert len(h.requests) == 1
+        # The daemon's sends cannot pass stop down: they run within stopping_on.
+        with deliver.stopping_on(stop), pytest.raises(DeliveryError, match="is stopping$"):
+            post_webhook(h.url, PAYLOAD, client=c)
+        assert len(h.requests) == 1  # stopped before another attempt started
+    h2 = hook(200)
+    post_webhook(h2.url, PAYLOAD, client=client, sleep=pytest.fail)  # not stopping: sent
+    assert len(h2.requests) == 1
+
+
 def test_webhook_400_fails_at_once(hook, client):
     h = hook(400)
     sleeps = []

@@ -7,22 +7,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.base import run_job
 from apscheduler.schedulers.background import BackgroundScheduler
 from localhttp import LocalServer
 
-from monitor import dispatch
+from monitor import dispatch, ingest, store
+from monitor.canonical import SiteRules
 from monitor.cli import schedule_digests
 from monitor.config import parse_config
 from monitor.scheduler import run_daemon
 from monitor.store import open_db
 
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
 # Long before any real clock this test runs under: a run time that is certainly past.
 MORNING = datetime(2021, 12, 31, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+
+
+def no_proxies(monkeypatch) -> None:
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 def scheduled_config(tmp_path):
@@ -82,9 +93,7 @@ def test_a_poll_tick_due_while_the_daemon_was_suspended_runs_when_it_wakes(tmp_p
 def test_a_poll_that_outlasts_the_tick_is_one_info_line_not_a_warning_per_tick(
     tmp_path, caplog, monkeypatch
 ):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    no_proxies(monkeypatch)
     caplog.set_level(logging.WARNING, logger="apscheduler")
     caplog.set_level(logging.DEBUG, logger="monitor.run")  # last: the handler's level too
     arrived, release = threading.Event(), threading.Event()
@@ -124,7 +133,10 @@ def test_a_poll_that_outlasts_the_tick_is_one_info_line_not_a_warning_per_tick(
 
         db = open_db(tmp_path / "m.db")
         daemon = threading.Thread(
-            target=run_daemon, args=(db, config), kwargs={"stop": stop, "extra_jobs": hook}
+            target=run_daemon,
+            args=(db, config),
+            kwargs={"stop": stop, "extra_jobs": hook},
+            daemon=True,
         )
         daemon.start()
         try:
@@ -144,3 +156,80 @@ def test_a_poll_that_outlasts_the_tick_is_one_info_line_not_a_warning_per_tick(
     running = [r for r in caplog.records if "still running" in r.getMessage()]
     assert [r.levelno for r in running] == [logging.INFO, logging.DEBUG, logging.DEBUG]
     assert running[0].name == "monitor.run" and "poll started 20" in running[0].getMessage()
+
+
+def test_stopping_ends_a_webhook_retry_wait_and_the_digest_goes_again_next_run(
+    tmp_path, monkeypatch
+):
+    """SIGTERM while a scheduled digest's webhook waits to retry (Retry-After: 60): the
+    daemon stops at once instead of after the retries, with the delivery recorded as
+    failed; the next run sends the same digest, with the same delivery id."""
+    no_proxies(monkeypatch)
+    arrived = threading.Event()
+    ids: list[str] = []
+    answers = {"status": 503}
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            ids.append(self.headers["X-Monitor-Delivery"])
+            self.send_response(answers["status"])
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            arrived.set()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    now = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+    db_path = tmp_path / "m.db"
+    db = open_db(db_path)
+    files, _ = ingest.find_files([SEEDS])
+    ingest.import_files(db, files, SiteRules.load_default(), now=now)
+    store.index_pending(db)
+    with LocalServer(Hook) as server:
+        config = parse_config(
+            {
+                # The job takes its time from the clock: every story stored is in its window.
+                "monitor": {"tick": "1h", "digest_lookback": "36500d"},
+                "watch": [
+                    {
+                        "name": "ukraine",
+                        "any": ["普京"],
+                        "schedule": "0 8 * * *",
+                        "delivery": [{"kind": "webhook", "url": server.url + "/hook/T0"}],
+                    }
+                ],
+            },
+            file="t.toml",
+            base=tmp_path,
+        )
+        stop = threading.Event()
+
+        def add(scheduler) -> None:
+            schedule_digests(str(db_path), config, stop=stop)(scheduler)
+            scheduler.modify_job("digest:ukraine", next_run_time=datetime.now(UTC))  # due now
+
+        daemon = threading.Thread(
+            target=run_daemon,
+            args=(db, config),
+            kwargs={"stop": stop, "extra_jobs": add},
+            daemon=True,
+        )
+        daemon.start()
+        try:
+            assert arrived.wait(15)  # the first attempt was answered 503, retry in 60 s
+        finally:
+            stop.set()  # SIGTERM
+            daemon.join(20)
+        assert not daemon.is_alive()
+        assert len(ids) == 1
+        rows = db.conn.execute("SELECT status, error FROM digest_deliveries").fetchall()
+        assert len(rows) == 1 and rows[0][0] == "failed"
+        assert "not sent: monitor is stopping (after 1 attempt: HTTP 503" in rows[0][1]
+
+        answers["status"] = 200
+        result = dispatch.send(db, config, config.watch("ukraine"), now=now + timedelta(hours=1))
+        assert result.status == "delivered" and result.stories > 0
+        assert len(ids) == 2 and ids[1] == ids[0]  # the receiver can tell it is a resend
