@@ -138,15 +138,21 @@ def test_import_loads_a_file_named_twice_once(tmp_path):
     assert sqlite3.connect(db).execute("SELECT times_seen FROM sightings").fetchall() == [(1,)]
 
 
-def test_run_refuses_to_start_when_a_scheduled_email_has_no_smtp_settings(tmp_path, monkeypatch):
-    for name in ("SMTP_HOST", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_PORT"):
-        monkeypatch.delenv(name, raising=False)
+def scheduled_email_config(tmp_path):
+    """A config whose one watch mails its digest at 08:00."""
     cfg = tmp_path / "monitor.toml"
     cfg.write_text(
         '[[watch]]\nname = "ukraine"\nany = ["普京"]\nschedule = "0 8 * * *"\n'
         '[[watch.delivery]]\nkind = "email"\nto = ["you@example.org"]\n',
         encoding="utf-8",
     )
+    return cfg
+
+
+def test_run_refuses_to_start_when_a_scheduled_email_has_no_smtp_settings(tmp_path, monkeypatch):
+    for name in ("SMTP_HOST", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = scheduled_email_config(tmp_path)
     db = tmp_path / "m.db"
     r = CliRunner().invoke(main, ["--db", str(db), "--config", str(cfg), "run"])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
@@ -390,12 +396,7 @@ def test_a_bad_smtp_timeout_is_named_when_run_starts_and_before_a_digest_is_sent
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_FROM", "monitor@example.org")
     monkeypatch.setenv("SMTP_TIMEOUT", timeout)
-    cfg = tmp_path / "monitor.toml"
-    cfg.write_text(
-        '[[watch]]\nname = "ukraine"\nany = ["普京"]\nschedule = "0 8 * * *"\n'
-        '[[watch.delivery]]\nkind = "email"\nto = ["you@example.org"]\n',
-        encoding="utf-8",
-    )
+    cfg = scheduled_email_config(tmp_path)
     db = tmp_path / "m.db"
     base = ["--db", str(db), "--config", str(cfg)]
     message = f"SMTP_TIMEOUT must be seconds, a number more than 0, not '{timeout}'"

@@ -65,6 +65,18 @@ def digest_job(tmp_path, config):
     return job
 
 
+def start_daemon(db, config, stop: threading.Event, extra_jobs) -> threading.Thread:
+    """`monitor run` on a thread, until ``stop``."""
+    daemon = threading.Thread(
+        target=run_daemon,
+        args=(db, config),
+        kwargs={"stop": stop, "extra_jobs": extra_jobs},
+        daemon=True,
+    )
+    daemon.start()
+    return daemon
+
+
 def test_a_digest_due_while_the_daemon_was_suspended_runs_when_it_wakes(tmp_path, monkeypatch):
     """SIGSTOP, a laptop asleep or a paused VM across 08:00: the scheduler hands the job its
     08:00 run late. It runs (once for all the runs missed) instead of being dropped."""
@@ -132,13 +144,7 @@ def test_a_poll_that_outlasts_the_tick_is_one_info_line_not_a_warning_per_tick(
             )
 
         db = open_db(tmp_path / "m.db")
-        daemon = threading.Thread(
-            target=run_daemon,
-            args=(db, config),
-            kwargs={"stop": stop, "extra_jobs": hook},
-            daemon=True,
-        )
-        daemon.start()
+        daemon = start_daemon(db, config, stop, hook)
         try:
             assert arrived.wait(15)  # the first poll is fetching
             for _ in range(3):  # three ticks come while it runs
@@ -211,13 +217,7 @@ def test_stopping_ends_a_webhook_retry_wait_and_the_digest_goes_again_next_run(
             schedule_digests(str(db_path), config, stop=stop)(scheduler)
             scheduler.modify_job("digest:ukraine", next_run_time=datetime.now(UTC))  # due now
 
-        daemon = threading.Thread(
-            target=run_daemon,
-            args=(db, config),
-            kwargs={"stop": stop, "extra_jobs": add},
-            daemon=True,
-        )
-        daemon.start()
+        daemon = start_daemon(db, config, stop, add)
         try:
             assert arrived.wait(15)  # the first attempt was answered 503, retry in 60 s
         finally:
