@@ -381,6 +381,17 @@ class Poller:
                 "parse_error", ok=False, status=res.status, error=str(e), moved_to=base.moved_to
             )
             return work
+        if source.kind == "feed" and any(i.format == "html-page" for i in items):
+            # A feed's address answering with a web page (the feed was removed, the site
+            # redirects to its front page) is a failing feed, not a new source of stories.
+            work.result = PollResult(
+                "parse_error",
+                ok=False,
+                status=res.status,
+                error=f"not a feed: a web page ({items[0].title!r})",
+                moved_to=base.moved_to,
+            )
+            return work
         where = Sighting(source.name, source.url)
         work.items = [(i, where) for i in items]
         ttl = _TTL.search(res.content[:20000])

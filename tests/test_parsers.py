@@ -220,6 +220,7 @@ FIXTURE_FORMATS = {
     "rss10.rdf": "rss",
     "atom.xml": "atom",
     "malformed.xml": "rss",
+    "html_page.html": "html-page",
 }
 
 
@@ -283,12 +284,18 @@ def test_feed_with_a_doctype_internal_subset_is_read(doctype: str):
         (b"", "empty document"),
         (b"  \n\t ", "empty document"),
         (b"hello world, just some text\n", "unrecognised document format"),
-        (b"<html><body><p>a web page</p></body></html>", "unrecognised document format"),
     ],
 )
 def test_detect_rejects_with_reason(data: bytes, reason: str):
     with pytest.raises(ParseError, match=reason):
         detect(data)
+
+
+def test_a_web_page_that_is_no_article_is_detected_as_one_and_refused():
+    page = b"<html><body><p>a web page</p></body></html>"
+    assert detect(page) == "html-page"
+    with pytest.raises(NotAnArticle, match="HTML page without a title"):
+        parse(page)
 
 
 @pytest.mark.parametrize(
@@ -824,3 +831,55 @@ def test_join_url_is_urljoin(url: str):
     base = "https://mirror.example/posts/1.html"
     assert join_url(base, url) == urljoin(base, url)
     assert join_url(None, url) == url
+
+
+# --- html pages ---------------------------------------------------------------------------
+
+
+def test_html_page_reads_the_article_and_its_head():
+    item = one(fixture("html_page.html"), url="https://mirror.example.org/a/1.html")
+    assert item.format == "html-page"
+    assert item.title == "拜登普京本月第二度通话 双方互发警告"  # og:title, not <title>'s suffix
+    assert item.url == "https://www.epochtimes.com/gb/21/12/31/n13473224.htm?utm_source=mirror"
+    assert (item.site, item.author) == ("大纪元", "高杉")
+    assert item.published == "2021-12-31T23:20:00Z"  # article:published_time, in UTC
+    assert item.tags == ["拜登", "普京", "乌克兰"]
+    # The article's text only: no navigation, header (title, date), footer or aside.
+    assert item.text.splitlines() == [
+        "（大纪元记者高杉编译报导）美国总统拜登周五（12月31日）表示，他已经警告俄罗斯总统普京，"
+        "对乌克兰采取行动将引发制裁。",
+        "拜登在特拉华州",
+        "拜登说：“我明确表示，如果他采取进一步行动，我们将实施严厉制裁。”",
+    ]
+    assert "首页" not in item.html and "责任编辑" not in item.html and "<h1>" not in item.html
+    # og:image first; the article's own image resolved against the canonical address.
+    assert [(i.url, i.caption) for i in item.images] == [
+        ("https://i.epochtimes.com/assets/uploads/2021/12/id13425060.jpg", None),
+        ("https://www.epochtimes.com/assets/uploads/2021/12/id13425061.jpg", "拜登在特拉华州"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<article><h2>甲</h2><p>一</p></article><article><h2>乙</h2><p>二</p></article>",
+        "<div><p>页面不存在，请返回首页。</p></div>",
+        "<article><h1>标题</h1></article>",  # no text
+    ],
+    ids=["front-page", "no-article", "empty-article"],
+)
+def test_an_html_page_that_is_no_one_article_is_not_an_article(body):
+    page = f"<!doctype html><html><head><title>大纪元</title></head><body>{body}</body></html>"
+    with pytest.raises(NotAnArticle):
+        parse(page.encode(), url="https://mirror.example.org/")
+
+
+def test_html_page_without_head_metadata_takes_h1_and_time():
+    page = (
+        "<html><head><title>站点名</title></head><body><article><h1>北约外长会议</h1>"
+        '<time datetime="2022-01-07T10:00:00+08:00">1月7日</time>'
+        "<p>北约外长周五举行视频会议。</p></article></body></html>"
+    )
+    item = one(page.encode(), url="https://mirror.example.org/p/2.html")
+    assert (item.title, item.url, item.published) == ("北约外长会议", None, "2022-01-07T02:00:00Z")
+    assert item.text == "北约外长周五举行视频会议。"

@@ -1251,3 +1251,27 @@ def test_dir_bad_file_is_reported_and_the_others_are_stored(tmp_path, db, seed_d
     # A rejected file that did not change is not read again, nor reported again.
     again = one(poll(db, config, now=NOW + 2 * HOUR))
     assert again.error is None and again.bytes == 0
+
+
+HTML_PAGE = (Path(__file__).parent / "fixtures" / "parsers" / "html_page.html").read_bytes()
+
+
+def test_a_page_source_reads_a_saved_web_page_and_a_feed_source_refuses_one(tmp_path, db, http):
+    """A web page is an article where one is expected (a page or mirror source); at a feed's
+    address it means the feed is gone, and the feed is failing."""
+    page_url = "https://mirror.example.net/saved/n13473224.html"
+    http.get(page_url).respond(200, content=HTML_PAGE, headers={"Content-Type": "text/html"})
+    http.get(FEED).respond(200, content=HTML_PAGE, headers={"Content-Type": "text/html"})
+    config = make_config(
+        tmp_path, {"name": "saved", "kind": "page", "url": page_url, "interval": "1h"}, feed()
+    )
+
+    reports = {r.source: r for r in poll(db, config)}
+
+    assert (reports["saved"].outcome, reports["saved"].new) == ("ok", 1)
+    (key,) = db.conn.execute("SELECT story_key FROM items").fetchone()
+    assert key == "epochtimes:n13473224"  # the canonical link's site id, as the seeds have it
+    news = reports["news"]
+    assert (news.outcome, news.ok, news.new) == ("parse_error", False, 0)
+    assert news.error == "not a feed: a web page ('拜登普京本月第二度通话 双方互发警告')"
+    assert titles(db, "news") == []

@@ -11,11 +11,11 @@ import re
 
 from monitor.charset import document_text
 from monitor.models import Item, ParseError
-from monitor.parsers import epoch_mirror, feed, feed_archive, hexo
+from monitor.parsers import epoch_mirror, feed, feed_archive, hexo, html_page
 
 __all__ = ["FORMATS", "detect", "parse"]
 
-FORMATS = ("epoch-mirror", "hexo", "feed-archive", "rss", "atom")
+FORMATS = ("epoch-mirror", "hexo", "feed-archive", "html-page", "rss", "atom")
 
 _SNIFF = 65536
 # A quoted literal, a comment, or another declaration: the pieces of a DOCTYPE's internal
@@ -67,6 +67,8 @@ def detect(data: bytes) -> str:
         and any(epoch_mirror.RULE.match(ln) for ln in lines[1:4])
     ):
         return "epoch-mirror"
+    if html_page.START.match(head):
+        return "html-page"
     raise ParseError(f"unrecognised document format ({_describe_start(data)})")
 
 
@@ -119,5 +121,10 @@ def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> li
     fmt = detect(data)
     if fmt in ("rss", "atom"):
         return feed.parse(data, url=url, site=site)
-    module = {"epoch-mirror": epoch_mirror, "hexo": hexo, "feed-archive": feed_archive}[fmt]
+    module = {
+        "epoch-mirror": epoch_mirror,
+        "hexo": hexo,
+        "feed-archive": feed_archive,
+        "html-page": html_page,
+    }[fmt]
     return [module.parse(decode(data), url=url, site=site)]
