@@ -560,11 +560,16 @@ class _Known:
         return None
 
     def _other_entry(self, item: Item, item_id: int) -> bool:
-        """Whether the story was stored from another entry of the item's own feed."""
+        """Whether the story was stored from another entry of the item's own feed, with
+        other text: a feed that makes up new ids at every fetch repeats its text, and
+        that is the same story."""
         feed = entry_feed(item.story_key)
-        return feed is not None and any(
+        if feed is None or not any(
             entry_feed(k) == feed and k != item.story_key for k in self.entries_of.get(item_id, ())
-        )
+        ):
+            return False
+        row = self.conn.execute("SELECT text FROM items WHERE id = ?", (item_id,)).fetchone()
+        return row is None or row[0].split() != item.text.split()
 
     def read_hashes(self, hashes: Collection[int]) -> None:
         """Read which stored stories hold these sketch hashes: all of a batch's at once

@@ -183,6 +183,9 @@ def test_linkless_entries_of_one_feed_with_one_title_are_each_a_story(tmp_path, 
 
     assert poll(flash(["msg-1001", "msg-1002"]), FEED_URL) == ["new", "new"]
     assert poll(flash(["msg-1001", "msg-1002"]), FEED_URL) == ["seen", "seen"]
+    # A feed that makes up new ids at every fetch: the same text is the same story.
+    assert poll(flash(["r-1", "r-2"]), FEED_URL) == ["seen", "seen"]
+    assert db.execute("SELECT count(*) FROM items").fetchone() == (2,)
     texts = [t for (t,) in db.execute("SELECT text FROM items ORDER BY id")]
     assert "国务院" in texts[0] and "台风" in texts[1]
     # Another feed of the outlet, its own ids: its 快讯 is one of the stories above.
