@@ -876,10 +876,12 @@ def test_an_html_page_that_is_no_one_article_is_not_an_article(body):
 
 def test_html_page_without_head_metadata_takes_h1_and_time():
     page = (
-        "<html><head><title>站点名</title></head><body><article><h1>北约外长会议</h1>"
+        '<html><head><title>站点名</title><meta property="article:author" '
+        'content="https://www.facebook.com/someone"></head><body><article><h1>北约外长会议</h1>'
         '<time datetime="2022-01-07T10:00:00+08:00">1月7日</time>'
         "<p>北约外长周五举行视频会议。</p></article></body></html>"
     )
     item = one(page.encode(), url="https://mirror.example.org/p/2.html")
     assert (item.title, item.url, item.published) == ("北约外长会议", None, "2022-01-07T02:00:00Z")
     assert item.text == "北约外长周五举行视频会议。"
+    assert item.author is None  # a profile's address is no name

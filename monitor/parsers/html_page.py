@@ -69,7 +69,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         drop_tree(el)
     for el in body.findall("time"):  # a dateline of its own, not a date inside a sentence
         drop_tree(el)
-    for h1 in body.iterfind(".//h1"):  # the title, not the text
+    for h1 in body.findall(".//h1"):  # the title, not the text
         if html_to_line(h1) == title:
             drop_tree(h1)
     base = address or url
@@ -84,7 +84,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         format=FORMAT,
         url=address,
         site=meta.get("og:site_name") or site,
-        author=meta.get("author") or meta.get("article:author") or None,
+        author=_author(meta),
         published=dates.parse_when(published),
         summary=summarize(meta.get("description") or text_body),
         text=text_body,
@@ -140,6 +140,14 @@ def _title(root: etree._Element, body: etree._Element | None, meta: dict[str, st
         return line
     title = root.find(".//title")
     return " ".join((title.text or "").split()) if title is not None else ""
+
+
+def _author(meta: dict[str, str]) -> str | None:
+    """``author``, else ``article:author`` unless that is a profile's address."""
+    for value in (meta.get("author"), meta.get("article:author")):
+        if value and not value.startswith(("http://", "https://")):
+            return value
+    return None
 
 
 def _keywords(value: str | None) -> list[str]:
