@@ -131,6 +131,7 @@ def utf8_document(content: bytes, content_type: str | None = None) -> bytes:
 
 
 _UNREADABLE = "text is not UTF-8, GBK/GB18030 or Big5"
+_CJK = re.compile("[\u4e00-\u9fff]")
 _XML_LABEL = re.compile(r"""\A(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
 _META_LABEL = re.compile(r"""(<meta\b[^>]*?charset\s*=\s*["']?\s*)[A-Za-z0-9_.:-]+""", re.I)
 
@@ -151,7 +152,10 @@ def _reading(content: bytes, content_type: str | None) -> tuple[str, str, bool]:
     declared = _declared(content, content_type)
     strong = [e for e in declared if e not in _WEAK]
     weak = [e for e in declared if e in _WEAK]
-    for encoding in [*strong, "utf-8"]:
+    # Text that is valid UTF-8 and not ASCII is UTF-8, whatever it says: GBK or Big5 text
+    # is almost never valid UTF-8, while UTF-8 text often reads as (garbled) GB18030.
+    order = ["utf-8", *strong] if not content.isascii() else [*strong, "utf-8"]
+    for encoding in order:
         text = _strict(content, encoding)
         if text is not None:
             return text, encoding, True
@@ -161,11 +165,17 @@ def _reading(content: bytes, content_type: str | None) -> tuple[str, str, bool]:
     best = scores.index(max(scores))
     if scores[best] > 0:
         return *readings[best], True
+    mostly_ascii = sum(b > 0x7F for b in content) * 6 < len(content)
+    if mostly_ascii:  # a few Chinese words in Latin text ("Reuters 路透"): too few to score
+        for encoding in candidates:
+            text = _strict(content, encoding)
+            if text is not None and _CJK.search(text):
+                return text, encoding, True
     if weak:
         return content.decode(weak[0], errors="replace"), weak[0], True
-    if sum(b > 0x7F for b in content) * 20 < len(content):
-        # Mostly ASCII, no Chinese: a Western page's few accented letters ("café"), read as
-        # Windows-1252, the web's default for an unlabelled document. Nothing is garbled
-        # but those letters at worst.
+    if mostly_ascii:
+        # No Chinese: a Western page's accented letters ("café"), read as Windows-1252,
+        # the web's default for an unlabelled document. Nothing is garbled but those
+        # letters at worst.
         return content.decode("cp1252", errors="replace"), "cp1252", True
     return *readings[best], False

@@ -359,6 +359,23 @@ def test_text_in_another_encoding_is_rejected_not_stored_garbled(path: Path):
         parse(text.encode("shift_jis", errors="replace"))
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # Latin text with a few Chinese words in GBK: too few to score, still GBK.
+        (("Putin and Biden 普京 拜登, Reuters 路透. " + "Plain English. " * 40), "gbk"),
+        ("Le café est très bon, à côté de la gare.", "cp1252"),  # short French
+        # UTF-8 that says gb2312: UTF-8 wins, it is never GBK read by chance.
+        ("<html><head><meta charset=gb2312></head><body>普京与拜登通话</body></html>", "utf-8"),
+    ],
+    ids=["latin-with-gbk-words", "short-french", "utf8-labelled-gbk"],
+)
+def test_document_text_reads_mixed_and_mislabelled_text(data: str, expected: str):
+    from monitor.charset import document_text
+
+    assert document_text(data.encode(expected)) == data
+
+
 def test_a_mostly_ascii_page_without_chinese_reads_as_windows_1252():
     """Not Chinese in another encoding: a Western page's accented letters, unlabelled."""
     from monitor.charset import document_text

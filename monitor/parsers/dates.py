@@ -36,7 +36,7 @@ def iso_utc(dt: datetime) -> str:
     """``2021-12-08T01:56:33Z``; a naive value is taken to be UTC (see module docstring)."""
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}Z"  # %Y does not pad years before 1000
 
 
 def iso_date(year: int, month: int, day: int) -> str | None:
@@ -54,7 +54,10 @@ def parse_when(value: object) -> str | None:
     or 年月日 and an optional time, or a bare date; else ``None``."""
     when = _read(value)
     if isinstance(when, datetime):
-        return iso_utc(when)
+        try:
+            return iso_utc(when)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last UTC datetime
+            return None
     return when.isoformat() if when else None
 
 
