@@ -745,6 +745,8 @@ def test_summarize_prefers_a_sentence_end():
         ("2022年1月3日", "2022-01-03"),
         ("2022/01/03 12:00 GMT+8", "2022-01-03T04:00:00Z"),
         ("2022/02/30 12:00", None),
+        ("9999-12-31T23:00:00-05:00", None),  # past the last UTC time
+        ("0801-06-01T00:00:00Z", "0801-06-01T00:00:00Z"),  # a year before 1000, padded
     ],
 )
 def test_parse_when(value, expected):
