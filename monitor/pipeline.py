@@ -30,6 +30,7 @@ from .config import Config, Source
 from .decide import Policy, PollResult, SourceState, next_state
 from .ingest import documents_in, parse_and_key, path_text
 from .models import Item, NotAnArticle, ParseError
+from .parsers import detect
 from .parsers.listing import parse_listing
 from .state import (
     EntryRecord,
@@ -377,8 +378,11 @@ class Poller:
         try:
             items = await self._parse_fetched(source, res)
         except (ParseError, UnicodeError) as e:
+            error = str(e)
+            if source.kind == "feed" and _web_page(res.content):
+                error = f"not a feed: a web page ({error})"
             work.result = PollResult(
-                "parse_error", ok=False, status=res.status, error=str(e), moved_to=base.moved_to
+                "parse_error", ok=False, status=res.status, error=error, moved_to=base.moved_to
             )
             return work
         if source.kind == "feed" and any(i.format == "html-page" for i in items):
@@ -536,6 +540,13 @@ def _utf8_body(res: fetching.FetchResult) -> bytes:
     if res.text is None or res.encoding == "utf-8":
         return res.content
     return utf8_document(res.content, res.content_type)
+
+
+def _web_page(content: bytes | None) -> bool:
+    try:
+        return detect(content or b"") == "html-page"
+    except ParseError:
+        return False
 
 
 def _deferred(source: Source, until: datetime) -> PollReport:

@@ -138,6 +138,24 @@ def test_import_loads_a_file_named_twice_once(tmp_path):
     assert sqlite3.connect(db).execute("SELECT times_seen FROM sightings").fetchall() == [(1,)]
 
 
+def test_import_goes_on_when_a_parser_fails_on_one_file(tmp_path, monkeypatch):
+    """A parser's own failure on an odd file rejects that file, by name; the rest load."""
+    from monitor.parsers import html_page
+
+    def broken(text, **kw):
+        raise ValueError("invalid url_relative base URL")
+
+    monkeypatch.setattr(html_page, "parse", broken)
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><body><article>x</article></body></html>")
+    feed = tmp_path / "f.xml"
+    feed.write_text(BRACKETS_FEED, encoding="utf-8")
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "m.db"), "import", str(page), str(feed)])
+    assert r.exit_code == 1, r.output
+    assert "could not read this html-page document: ValueError: invalid url_relative" in r.output
+    assert "2 files: 1 new" in r.output
+
+
 def scheduled_email_config(tmp_path):
     """A config whose one watch mails its digest at 08:00."""
     cfg = tmp_path / "monitor.toml"

@@ -904,3 +904,61 @@ def test_html_page_without_head_metadata_takes_h1_and_time():
     assert (item.title, item.url, item.published) == ("北约外长会议", None, "2022-01-07T02:00:00Z")
     assert item.text == "北约外长周五举行视频会议。"
     assert item.author is None  # a profile's address is no name
+
+
+def html_page(body: str, head: str = "") -> bytes:
+    return (
+        f"<!DOCTYPE html><html><head><title>站点</title>{head}</head><body>{body}</body></html>"
+    ).encode()
+
+
+def test_html_page_story_beside_teasers_and_comments():
+    page = html_page(
+        "<article><h1>北约外长会议</h1><p>北约外长周五举行视频会议。</p>"
+        '<p>会议讨论了<time datetime="2021-12-07">12月7日</time>的峰会。</p>'
+        '<time datetime="2022-01-07T10:00:00+08:00">1月7日</time>'
+        '<section id="comments"><p>网友甲：支持</p></section>'
+        "<article><p>网友乙：反对</p></article></article>"
+        "<aside><article><h2>另一条新闻</h2></article><article><h2>第三条</h2></article></aside>"
+        '<div class="commentary-note"><p>不在文章里</p></div>'
+    )
+    item = one(page)
+    assert item.title == "北约外长会议"
+    assert item.text == "北约外长周五举行视频会议。\n会议讨论了12月7日的峰会。"
+    assert item.published == "2022-01-07T02:00:00Z"  # the dateline, not the date in a sentence
+
+
+def test_html_page_links_resolve_against_its_base_and_a_saved_file_is_still_read():
+    page = html_page(
+        '<article><h1>标题</h1><p>正文。</p><img src="img/1.jpg"></article>',
+        head='<base href="https://www.example.com/news/">'
+        '<link rel="canonical" href="2022/01/123.html">',
+    )
+    item = one(page, url="http://127.0.0.1:8765/saved.html")
+    assert item.url == "https://www.example.com/news/2022/01/123.html"
+    assert [i.url for i in item.images] == ["https://www.example.com/news/2022/01/img/1.jpg"]
+    # Imported (no address known): the relative canonical stays a path; no crash.
+    saved = one(
+        html_page(
+            "<article><h1>标题</h1><p>正文。</p></article>",
+            head='<link rel="canonical" href="2022/01/123.html">',
+        )
+    )
+    assert (saved.url, saved.text) == ("2022/01/123.html", "正文。")
+
+
+def test_html_page_that_calls_itself_a_website_is_not_an_article():
+    page = html_page(
+        "<article><h1>国际新闻</h1><ul><li>新闻一</li><li>新闻二</li></ul></article>",
+        head='<meta property="og:type" content="website">',
+    )
+    with pytest.raises(NotAnArticle, match="is a website, not an article"):
+        parse(page)
+
+
+def test_xhtml_page_with_an_xml_declaration_is_read():
+    page = b'<?xml version="1.0" encoding="utf-8"?>\n' + html_page(
+        "<article><h1>标题</h1><p>正文。</p></article>"
+    )
+    assert detect(page) == "html-page"
+    assert one(page).text == "正文。"

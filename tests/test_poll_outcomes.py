@@ -1275,3 +1275,11 @@ def test_a_page_source_reads_a_saved_web_page_and_a_feed_source_refuses_one(tmp_
     assert (news.outcome, news.ok, news.new) == ("parse_error", False, 0)
     assert news.error == "not a feed: a web page ('拜登普京本月第二度通话 双方互发警告')"
     assert titles(db, "news") == []
+
+    # The site's front page (teasers, no one article) at the feed's address: the same.
+    front = b"<!doctype html><html><head><title>Home</title></head><body>" + (
+        b"<article><h2>a</h2></article><article><h2>b</h2></article></body></html>"
+    )
+    http.get(FEED).respond(200, content=front, headers={"Content-Type": "text/html"})
+    again = one(poll(db, config, "news", now=NOW + 2 * HOUR))
+    assert again.outcome == "parse_error" and again.error.startswith("not a feed: a web page (")

@@ -119,6 +119,17 @@ def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> li
     Raises ParseError for unreadable input and NotAnArticle for placeholder pages.
     """
     fmt = detect(data)
+    try:
+        return _parse_as(fmt, data, url=url, site=site)
+    except ParseError:
+        raise
+    except (ValueError, TypeError, OverflowError, LookupError, AttributeError) as e:
+        # A parser's own failure on one odd document must fail that document only (an
+        # import goes on, a folder source stores its other files).
+        raise ParseError(f"could not read this {fmt} document: {type(e).__name__}: {e}") from e
+
+
+def _parse_as(fmt: str, data: bytes, *, url: str | None, site: str | None) -> list[Item]:
     if fmt in ("rss", "atom"):
         return feed.parse(data, url=url, site=site)
     module = {

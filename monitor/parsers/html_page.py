@@ -5,10 +5,12 @@ The page says what it is in its ``<head>``: ``rel=canonical`` (else ``og:url``) 
 address, ``og:title`` (else the article's ``<h1>``, else ``<title>``), the publication time
 (``article:published_time``, ``itemprop=datePublished``, else a ``<time datetime>`` in the
 article), the author and the outlet's name (``og:site_name``). The text is the article's
-own element: the one ``<article>``, else the one ``itemprop=articleBody``, else ``<main>``
-of a page that calls itself an article (``og:type``). A page with none of these, or with
-several ``<article>`` (a front page of teasers), is not an article: its navigation and
-comments would become the story.
+own element: the one ``<article>`` not inside another (comments may be articles too), or of
+several the one holding the ``<h1>`` (the others are teasers), else the one
+``itemprop=articleBody``, else ``<main>`` of a page that calls itself an article
+(``og:type``). A page with none of these, a front page of teasers, or a page whose
+``og:type`` says it is something else (``website``) is not an article: its navigation and
+lists would become the story. Comments inside the article are left out.
 """
 
 from __future__ import annotations
@@ -34,10 +36,17 @@ from monitor.text import detect_lang
 FORMAT = "html-page"
 
 # A document that opens as a web page (after a BOM, blanks and comments).
-START = re.compile(r"\A\ufeff?(?:\s+|<!--.*?-->)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+START = re.compile(
+    r"\A\ufeff?(?:\s+|<!--.*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html)\b", re.I | re.S
+)
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
+# A comment thread inside an article, by the names sites give it ("comments",
+# "comment-list", "comments-area"), not a commentary.
+_COMMENT_NAME = re.compile(r"(?<![\w-])comment(?!ary)", re.I)
 # Inside the article, but not its text.
 _NOT_TEXT = ("header", "footer", "nav", "aside")
 _PARSER = etree.HTMLParser(collect_ids=False, remove_comments=True)
+_ABSOLUTE = re.compile(r"https?://", re.I)
 _PUBLISHED = (
     "article:published_time",
     "og:article:published_time",
@@ -49,30 +58,50 @@ _PUBLISHED = (
 
 
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+    text = _XML_DECLARATION.sub("", text, count=1)  # lxml takes no declaration in a str
     root = etree.fromstring(text, _PARSER) if text.strip() else None
     if root is None:
         raise ParseError("empty HTML page")
     meta = _meta(root)
+    given_base = root.find(".//base[@href]")
+    page = join_url(url, given_base.get("href").strip()) if given_base is not None else url
     canonical = _link(root, "canonical") or meta.get("og:url")
-    address = join_url(url, canonical) if canonical else None
+    address = join_url(page, canonical) if canonical else None
     body = _article(root, meta)
     title = _title(root, body, meta)
     if not title:
         raise NotAnArticle("HTML page without a title")
+    kind = meta.get("og:type", "article").lower()
+    if kind != "article" and not any(meta.get(k) for k in _PUBLISHED):
+        raise NotAnArticle(f"HTML page {title!r} is a {kind}, not an article (og:type)")
     if body is None:
         raise NotAnArticle(f"HTML page {title!r} holds no one article (<article>, <main>)")
     published = next((meta[k] for k in _PUBLISHED if meta.get(k)), None)
     if published is None:
-        stamp = body.find(".//time[@datetime]")
-        published = stamp.get("datetime") if stamp is not None else None
+        stamps = body.findall(".//time[@datetime]")
+        # A dateline before a date some sentence mentions.
+        stamps.sort(key=lambda t: any(a.tag == "p" for a in t.iterancestors()))
+        published = stamps[0].get("datetime") if stamps else None
     for el in [el for path in _NOT_TEXT for el in body.iterfind(f".//{path}")]:
+        drop_tree(el)
+    threads = [
+        el
+        for el in body.iter(etree.Element)
+        if _COMMENT_NAME.search(f"{el.get('id', '')} {el.get('class', '')}")
+    ]
+    for el in threads:
+        if any(a is body for a in el.iterancestors()):  # not inside a thread dropped before
+            drop_tree(el)
+    for el in body.findall(".//article"):  # comments written as articles
         drop_tree(el)
     for el in body.findall("time"):  # a dateline of its own, not a date inside a sentence
         drop_tree(el)
     for h1 in body.findall(".//h1"):  # the title, not the text
         if html_to_line(h1) == title:
             drop_tree(h1)
-    base = address or url
+    # Links and images resolve against the article's address; the cleaner needs one that
+    # is absolute (a saved file's relative canonical link is none).
+    base = next((b for b in (address, page) if b and _ABSOLUTE.match(b)), None)
     text_body = html_to_text(body)
     if not text_body:
         raise NotAnArticle(f"HTML page {title!r} has no article text")
@@ -118,11 +147,12 @@ def _link(root: etree._Element, rel: str) -> str | None:
 
 
 def _article(root: etree._Element, meta: dict[str, str]) -> etree._Element | None:
-    articles = root.findall(".//article")
+    articles = [a for a in root.iter("article") if next(a.iterancestors("article"), None) is None]
     if len(articles) == 1:
         return articles[0]
-    if len(articles) > 1:
-        return None  # teasers of many stories
+    if len(articles) > 1:  # the story and teasers of others: the story has the <h1>
+        titled = [a for a in articles if a.find(".//h1") is not None]
+        return titled[0] if len(titled) == 1 else None
     bodies = root.findall(".//*[@itemprop='articleBody']")
     if len(bodies) == 1:
         return bodies[0]
