@@ -709,7 +709,7 @@ def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Eve
 
         from apscheduler.triggers.cron import CronTrigger
 
-        from . import deliver, digest, dispatch
+        from . import digest, dispatch
         from .scheduler import LATE_RUNS
 
         by_schedule: dict[tuple[str, str], list] = {}
@@ -724,15 +724,14 @@ def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Eve
                 cache = digest.StoryCache()
                 log = logging.getLogger("monitor.digest")
                 try:
-                    with deliver.stopping_on(stop):
-                        for w in watches:  # one failing watch does not stop the others
-                            if stop.is_set():
-                                log.info("digest %s not sent: stopping (next run sends it)", w.name)
-                                continue
-                            try:
-                                dispatch.send(db, config, w, now=utcnow(), cache=cache)
-                            except Exception:
-                                log.exception("digest %s failed", w.name)
+                    for w in watches:  # one failing watch does not stop the others
+                        if stop.is_set():
+                            log.info("digest %s not sent: stopping (next run sends it)", w.name)
+                            continue
+                        try:
+                            dispatch.send(db, config, w, now=utcnow(), cache=cache, stop=stop)
+                        except Exception:
+                            log.exception("digest %s failed", w.name)
                 finally:
                     db.conn.close()
 

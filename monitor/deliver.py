@@ -22,8 +22,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -50,7 +49,6 @@ __all__ = [
     "post_webhook",
     "send_email",
     "slugify",
-    "stopping_on",
     "write_file",
     "write_stdout",
 ]
@@ -63,23 +61,6 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
 class DeliveryError(Exception):
     """A digest could not be delivered; the message says what and where."""
-
-
-# The daemon's stop event while it sends scheduled digests (see :func:`stopping_on`).
-_stopping: ContextVar[threading.Event | None] = ContextVar("monitor_stopping", default=None)
-
-
-@contextlib.contextmanager
-def stopping_on(stop: threading.Event) -> Iterator[None]:
-    """Within: once ``stop`` is set, a webhook gives up its retries instead of waiting for
-    them (an attempt in flight still ends), so the daemon stops in time and records the
-    delivery as failed, to be sent again next run. For callers that cannot pass ``stop``
-    down to :func:`post_webhook` themselves."""
-    token = _stopping.set(stop)
-    try:
-        yield
-    finally:
-        _stopping.reset(token)
 
 
 # --- files -------------------------------------------------------------------------------
@@ -435,11 +416,9 @@ def post_webhook(
     Every attempt carries the same ``X-Monitor-Delivery`` id (:func:`delivery_id`) so a
     receiver can drop duplicates (a timed-out attempt may still have arrived).
 
-    Once ``stop`` (default: the one :func:`stopping_on` gives) is set, no attempt starts
-    and a wait ends at once: the call fails. ``sleep`` replaces the wait (tests).
+    Once ``stop`` is set (the daemon is stopping), no attempt starts and a wait ends at
+    once: the call fails. ``sleep`` replaces the wait (tests).
     """
-    if stop is None:
-        stop = _stopping.get()
     if sleep is None:
         sleep = stop.wait if stop is not None else time.sleep
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""

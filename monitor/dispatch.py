@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,7 +67,15 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _deliver_one(config: Config, db, watch: Watch, d, how: Delivery, env: Mapping[str, str]) -> str:
+def _deliver_one(
+    config: Config,
+    db,
+    watch: Watch,
+    d,
+    how: Delivery,
+    env: Mapping[str, str],
+    stop: threading.Event | None = None,
+) -> str:
     if how.kind == "file":
         content = rendered(config, db, watch, d, how.format, images=how.images, delivery=how.key)
         path = deliver.write_file(Path(how.path), d, how.format, content)
@@ -86,7 +95,7 @@ def _deliver_one(config: Config, db, watch: Watch, d, how: Delivery, env: Mappin
         )
         return "email to " + ", ".join(how.to)
     if how.kind == "webhook":
-        deliver.post_webhook(how.url, json.loads(render.render(d, "json")))
+        deliver.post_webhook(how.url, json.loads(render.render(d, "json")), stop=stop)
         return f"webhook {deliver.webhook_host(how.url)}"
     raise ValueError(f"unknown delivery kind {how.kind!r}")
 
@@ -116,77 +125,64 @@ def send(
     send_empty: bool = False,
     env: Mapping[str, str] | None = None,
     cache: digest.StoryCache | None = None,
+    stop: threading.Event | None = None,
 ) -> SendResult:
     """Build the watch's digest and deliver it; record what each delivery did.
-    ``cache``: shared by the watches sent in one run (see :class:`digest.StoryCache`)."""
+    ``cache``: shared by the watches sent in one run (see :class:`digest.StoryCache`);
+    ``stop``: the daemon is stopping, so a webhook gives up its retries (recorded failed,
+    sent again next run)."""
     env = os.environ if env is None else env
     if not watch.deliveries:
         raise ValueError(
             f"watch {watch.name!r} has no delivery configured "
             "(add [[watch.delivery]] to the config)"
         )
-    with _one_sender(db):
-        return _send(
-            db, config, watch, now=now, since=since, send_empty=send_empty, env=env, cache=cache
+    with _one_sender(db):  # another sender's digest goes out first
+        # Deliveries whose windows hold the same stories get one digest, built once.
+        plans: dict[tuple[int, ...], tuple[digest.Window, list[Delivery]]] = {}
+        for how in watch.deliveries:
+            within = digest.window(
+                db, config, watch, since=since, now=now, undelivered=True, delivery=how.key
+            )
+            plans.setdefault(within.ids, (within, []))[1].append(how)
+        outputs: list[str] = []
+        errors: list[str] = []
+        stories: set[int] = set()
+        groups: set[int] = set()
+        for within, hows in plans.values():
+            selection = digest.build(db, config, watch, now=now, cache=cache, within=within)
+            d = selection.digest
+            if not d.entries and not send_empty:
+                continue
+            digest.reserve(db, selection, now=now)  # what goes out names its digest_id
+            results = []
+            for how in hows:  # one failing delivery does not keep the digest from the others
+                try:
+                    outputs.append(_deliver_one(config, db, watch, d, how, env, stop))
+                except (deliver.DeliveryError, OSError) as e:
+                    error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
+                    errors.append(error)  # each names its target (a webhook by host only)
+                    results.append((how.key, how.kind, error))
+                else:
+                    results.append((how.key, how.kind, None))
+            digest.record(db, selection, now=now, results=results)
+            stories.update(item_id for item_id, _group, _terms in selection.members)
+            groups.update(group for _item, group, _terms in selection.members)
+            sent = [how.kind for how, (_k, _kind, e) in zip(hows, results, strict=True) if not e]
+            log.log(
+                logging.WARNING if len(sent) < len(hows) else logging.INFO,
+                "watch=%s digest=%s stories=%d groups=%d delivered=%s failed=%d",
+                watch.name,
+                "delivered" if len(sent) == len(hows) else "partial" if sent else "failed",
+                len(selection.members),
+                len(d.entries),
+                ",".join(sent) or "-",
+                len(hows) - len(sent),
+            )
+        if not outputs and not errors:
+            log.info("watch=%s digest=empty sent=no", watch.name)
+            return SendResult(watch.name, "empty", 0, 0, [])
+        status = "delivered" if not errors else "partial" if outputs else "failed"
+        return SendResult(
+            watch.name, status, len(stories), len(groups), outputs, "; ".join(errors) or None
         )
-
-
-def _send(
-    db: sqlite_utils.Database,
-    config: Config,
-    watch: Watch,
-    *,
-    now: datetime,
-    since: str,
-    send_empty: bool,
-    env: Mapping[str, str],
-    cache: digest.StoryCache | None,
-) -> SendResult:
-    # Deliveries whose windows hold the same stories get one digest, built once.
-    plans: dict[tuple[int, ...], tuple[digest.Window, list[Delivery]]] = {}
-    for how in watch.deliveries:
-        within = digest.window(
-            db, config, watch, since=since, now=now, undelivered=True, delivery=how.key
-        )
-        plans.setdefault(within.ids, (within, []))[1].append(how)
-    outputs: list[str] = []
-    errors: list[str] = []
-    stories: set[int] = set()
-    groups: set[int] = set()
-    for within, hows in plans.values():
-        selection = digest.build(db, config, watch, now=now, cache=cache, within=within)
-        d = selection.digest
-        if not d.entries and not send_empty:
-            continue
-        digest.reserve(db, selection, now=now)  # what goes out names its digest_id
-        results = []
-        for how in hows:  # one failing delivery does not keep the digest from the others
-            try:
-                outputs.append(_deliver_one(config, db, watch, d, how, env))
-            except (deliver.DeliveryError, OSError) as e:
-                error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
-                errors.append(error)  # each names its target (a webhook by host only)
-                results.append((how.key, how.kind, error))
-            else:
-                results.append((how.key, how.kind, None))
-        digest.record(db, selection, now=now, results=results)
-        stories.update(item_id for item_id, _group, _terms in selection.members)
-        groups.update(group for _item, group, _terms in selection.members)
-        sent = [how.kind for how, (_k, _kind, e) in zip(hows, results, strict=True) if not e]
-        log.log(
-            logging.WARNING if len(sent) < len(hows) else logging.INFO,
-            "watch=%s digest=%s stories=%d groups=%d delivered=%s failed=%d",
-            watch.name,
-            "delivered" if len(sent) == len(hows) else "partial" if sent else "failed",
-            len(selection.members),
-            len(d.entries),
-            ",".join(sent) or "-",
-            len(hows) - len(sent),
-        )
-    if not outputs and not errors:
-        log.info("watch=%s digest=empty sent=no", watch.name)
-        return SendResult(watch.name, "empty", 0, 0, [])
-    status = "delivered" if not errors else "partial" if outputs else "failed"
-    return SendResult(
-        watch.name, status, len(stories), len(groups), outputs, "; ".join(errors) or None
-    )

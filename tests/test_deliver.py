@@ -529,9 +529,9 @@ def test_webhook_stops_retrying_once_monitor_is_stopping(hook, client):
             "stopping (after 1 attempt: HTTP 503 Service Unavailable)"
         )
         assert len(h.requests) == 1
-        # The daemon's sends cannot pass stop down: they run within stopping_on.
-        with deliver.stopping_on(stop), pytest.raises(DeliveryError, match="is stopping$"):
-            post_webhook(h.url, PAYLOAD, client=c)
+        # Called again while stopping: it fails before any attempt.
+        with pytest.raises(DeliveryError, match="is stopping$"):
+            post_webhook(h.url, PAYLOAD, client=c, stop=stop)
         assert len(h.requests) == 1  # stopped before another attempt started
     h2 = hook(200)
     post_webhook(h2.url, PAYLOAD, client=client, sleep=pytest.fail)  # not stopping: sent

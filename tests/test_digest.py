@@ -551,7 +551,7 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path, monkeypatch):
     # The shared job sends every watch of its schedule with one cache, even when one fails.
     sent = []
 
-    def send(db, config, watch, *, now, cache):
+    def send(db, config, watch, *, now, cache, stop):
         sent.append((watch.name, cache))
         if watch.name == "evening":
             raise RuntimeError("mail server down")

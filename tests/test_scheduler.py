@@ -84,7 +84,7 @@ def test_a_digest_due_while_the_daemon_was_suspended_runs_when_it_wakes(tmp_path
     assert job.coalesce  # several missed runs are handed over as the last one alone
     sent = []
     monkeypatch.setattr(
-        dispatch, "send", lambda db, config, watch, *, now, cache: sent.append(watch.name)
+        dispatch, "send", lambda db, config, watch, *, now, cache, stop: sent.append(watch.name)
     )
     events = run_job(job, "default", [MORNING], "apscheduler.executors.default")
     assert [e.code for e in events] == [EVENT_JOB_EXECUTED]
