@@ -92,14 +92,12 @@ _SEARCH_TERMS = re.compile(r'(-?)"([^"]+)"|(-?)(\S+)')
 
 def search_terms(query: str) -> tuple[list[str], list[str]]:
     """A search's terms to find and, written ``-term`` (or ``-"a phrase"``), to leave out;
-    folded. A lone ``-`` is no term."""
+    folded. Terms with nothing to search for (``-``, ``，``) are dropped."""
     wanted, unwanted = [], []
     for minus, phrase, minus2, word in _SEARCH_TERMS.findall(query):
-        term = phrase or word
-        excluded = bool(minus or minus2) and term != ""
-        if word == "-":
-            continue
-        (unwanted if excluded else wanted).append(fold(term))
+        term = fold(phrase or word)
+        if _tokens(term):  # "-" or "，" is nothing to search for
+            (unwanted if minus or minus2 else wanted).append(term)
     return wanted, unwanted
 
 

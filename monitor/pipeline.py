@@ -375,25 +375,21 @@ class Poller:
         if not ok:
             return work
         base = work.result
+        error = None
         try:
             items = await self._parse_fetched(source, res)
         except (ParseError, UnicodeError) as e:
             error = str(e)
             if source.kind == "feed" and _web_page(res.content):
                 error = f"not a feed: a web page ({error})"
+        else:
+            if source.kind == "feed" and any(i.format == "html-page" for i in items):
+                # A feed's address answering with a web page (the feed was removed, the
+                # site redirects to its front page) is a failing feed, not a new source.
+                error = f"not a feed: a web page ({items[0].title!r})"
+        if error is not None:
             work.result = PollResult(
                 "parse_error", ok=False, status=res.status, error=error, moved_to=base.moved_to
-            )
-            return work
-        if source.kind == "feed" and any(i.format == "html-page" for i in items):
-            # A feed's address answering with a web page (the feed was removed, the site
-            # redirects to its front page) is a failing feed, not a new source of stories.
-            work.result = PollResult(
-                "parse_error",
-                ok=False,
-                status=res.status,
-                error=f"not a feed: a web page ({items[0].title!r})",
-                moved_to=base.moved_to,
             )
             return work
         where = Sighting(source.name, source.url)

@@ -907,13 +907,16 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
     conn = db.conn
     conn.row_factory = sqlite3.Row
     terms, excluded = search_terms(query)
-    if excluded and not terms:
-        raise ValueError("a search needs a term to find: -term only leaves stories out")
+    if not terms:
+        raise ValueError(
+            "a search needs a term to find: -term only leaves stories out"
+            if excluded
+            else "empty search query"
+        )
     try:
         try:
             wanted = phrases_of(terms)
-            unwanted = [phrases_of([t]) for t in excluded if t.strip()]
-            unwanted = [u for u in unwanted if u]
+            unwanted = [phrases_of([t]) for t in excluded]
         except QueryTooShort:
             return _scan(conn, terms, excluded, limit)
         expression = match_expression(wanted) + "".join(
