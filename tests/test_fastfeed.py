@@ -237,6 +237,11 @@ YEAR_FIRST_DATES = [
     ("2022/02/30 12:00", None),
     ("2022-13-45", None),
     ("2022年01月03日 下午3点", None),
+    ("2022", "2022-01-01T00:00:00Z"),  # W3DTF: a year or a month alone is its first day
+    ("2022-01", "2022-01-01T00:00:00Z"),
+    ("2022-13", None),
+    ("2022-01-03 10:00:00 CST", "2022-01-03T02:00:00Z"),  # China Standard Time
+    ("2022-01-03T10:00:00 EST", "2022-01-03T15:00:00Z"),
 ]
 
 
@@ -247,6 +252,16 @@ def test_year_first_dates_are_read_or_left_out_never_guessed(when: str, publishe
     for data in (rss(rss_item), atom(atom_entry)):
         (got,) = assert_same(data, None)
         assert got["published"] == published
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["Mon, 03 Jan 2022 10:00:00 CST", "Mon Jan 03 10:00:00 CST 2022", "03 Jan 2022 10:00 CST"],
+)
+def test_cst_is_china_standard_time(when: str):
+    """Chinese sites' CST is +08:00 (Java's Date.toString in China), not RFC 822's -06:00."""
+    (got,) = assert_same(rss(item(f"<title>t</title><pubDate>{when}</pubDate>")), None)
+    assert got["published"].startswith("2022-01-03T02:00")
 
 
 def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():

@@ -747,6 +747,10 @@ def test_summarize_prefers_a_sentence_end():
         ("2022/02/30 12:00", None),
         ("9999-12-31T23:00:00-05:00", None),  # past the last UTC time
         ("0801-06-01T00:00:00Z", "0801-06-01T00:00:00Z"),  # a year before 1000, padded
+        ("Mon, 03 Jan 2022 10:00:00 CST", "2022-01-03T02:00:00Z"),  # China Standard Time
+        ("Mon Jan 03 10:00:00 CST 2022", "2022-01-03T02:00:00Z"),  # Java's Date.toString
+        ("2022-01-03 10:00:00 PDT", "2022-01-03T17:00:00Z"),
+        ("Sat, 29 Jan 2022 08:30:00 EST", "2022-01-29T13:30:00Z"),
     ],
 )
 def test_parse_when(value, expected):

@@ -12,7 +12,13 @@ Chinese sites write year-first dates with other separators (``2022/1/3 12:00``,
 ``2022.01.03``, ``2022年01月03日``); they are read like ISO 8601. Feeds read dates through
 feedparser, whose ISO 8601 and W3DTF readers guess what they cannot read (``2022/01/03``
 became the 1st of the current month, ``2022-02-30`` the 2nd of March): :func:`feed_date`
-takes their place, so a feed's date is read as every other format's.
+takes their place, so a feed's date is read as every other format's. A year or a month
+alone (W3DTF's ``2022``, ``2022-01``) is its first day, as feedparser read it.
+
+Zone names are read as Chinese-language sites mean them: ``CST`` is China Standard Time
+(+08:00; a Java server in China prints ``Mon Jan 03 10:00:00 CST 2022``), not RFC 822's
+US Central. The other US names keep their RFC 822 offsets, and a name also counts after an
+ISO 8601 time (``2022-01-03 10:00:00 EST``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,23 @@ _ONE_DIGIT_HOUR = re.compile(r"^(\d)(?=:)")
 _OFFSET = re.compile(r"(:\d\d(?:[.,]\d+)?)\s*(?:GMT|UTC)?\s*([+-])(\d{1,2}):?(\d{2})?$")
 _UTC = re.compile(r"\s*(?:Z|UTC|GMT)$", re.I)
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
+_YEAR_OR_MONTH = re.compile(r"\s*(\d{4})(?:-(\d\d))?\s*$")
+_ZONE_OFFSETS = {
+    "CST": "+0800",
+    "HKT": "+0800",
+    "SGT": "+0800",
+    "JST": "+0900",
+    "KST": "+0900",
+    "EST": "-0500",
+    "EDT": "-0400",
+    "CDT": "-0500",
+    "MST": "-0700",
+    "MDT": "-0600",
+    "PST": "-0800",
+    "PDT": "-0700",
+}
+# A zone name after a time of day (RFC 822, ISO 8601 with a space, Java's Date.toString).
+_ZONE_NAME = re.compile(rf"(?<=\d)\s+({'|'.join(_ZONE_OFFSETS)})(?=\s+\d{{4}}\s*$|\s*$)")
 
 
 def iso_utc(dt: datetime) -> str:
@@ -62,10 +85,14 @@ def parse_when(value: object) -> str | None:
 
 
 def feed_date(value: str) -> time.struct_time | None:
-    """feedparser's date handler for values starting with a year (see module docstring):
-    UTC, midnight for a bare date, ``None`` rather than a guess."""
-    if not _STARTS_WITH_YEAR.match(value):
+    """feedparser's date handler for values starting with a year or naming a zone (see module
+    docstring): UTC, midnight for a bare date, ``None`` rather than a guess."""
+    named = _ZONE_NAME.search(value)
+    if not named and not _STARTS_WITH_YEAR.match(value):
         return None  # RFC 822 and the rest: feedparser's own readers
+    if m := _YEAR_OR_MONTH.match(value):
+        first = _calendar_date(int(m[1]), int(m[2] or 1), 1)
+        return datetime(first.year, first.month, 1).utctimetuple() if first else None
     try:  # RFC 3339, as Atom feeds write it: one call (most of a feed's dates)
         return datetime.fromisoformat(value).utctimetuple()
     except ValueError:
@@ -84,6 +111,7 @@ def _read(value: object) -> datetime | date | None:
         return value
     if not isinstance(value, str) or not (s := value.strip()):
         return None
+    s = _ZONE_NAME.sub(lambda m: " " + _ZONE_OFFSETS[m[1]], s)
     if m := _YEAR_FIRST_DATE.match(s):
         year, month, day = map(int, m.groups())
         if m.end() == len(s):
