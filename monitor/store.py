@@ -553,7 +553,7 @@ class _Known:
         if item.title_key:
             # Same outlet, same title: one story when at least one side carries no URL; two
             # linked articles of one outlet may share a title ("每日新闻") and stay apart,
-            # and so do two link-less entries of one feed with different ids ("快讯").
+            # and so do two link-less entries with different ids and text ("快讯").
             has_url = bool(item.canonical_url)
             for item_id, canonical in self.titles.get(item.title_key, ()):
                 if (not has_url or canonical is None) and not self._other_entry(item, item_id):
@@ -561,12 +561,11 @@ class _Known:
         return None
 
     def _other_entry(self, item: Item, item_id: int) -> bool:
-        """Whether the story was stored from another entry of the item's own feed, with
-        other text: a feed that makes up new ids at every fetch repeats its text, and
-        that is the same story."""
-        feed = entry_feed(item.story_key)
-        if feed is None or not any(
-            entry_feed(k) == feed and k != item.story_key for k in self.entries_of.get(item_id, ())
+        """Whether the story was stored from another link-less feed entry (of this feed or
+        another of the outlet's) with other text: one title ("快讯") is then two stories. A
+        feed that makes up new ids at every fetch repeats its text: the same story."""
+        if entry_feed(item.story_key) is None or not any(
+            k != item.story_key for k in self.entries_of.get(item_id, ())
         ):
             return False
         row = self.conn.execute("SELECT text FROM items WHERE id = ?", (item_id,)).fetchone()

@@ -194,3 +194,27 @@ def test_linkless_entries_of_one_feed_with_one_title_are_each_a_story(tmp_path, 
         flash(["x-1"], text="国务院召开常务会议，部署进一步稳定经济的一揽子措施。"), other
     ) == ["merged"]
     assert db.execute("SELECT count(*) FROM items").fetchone() == (2,)
+
+
+@pytest.mark.parametrize(
+    ("text", "statuses"),
+    [
+        ("央行宣布下调存款准备金率0.5个百分点。", ["new", "new"]),
+        ("国务院召开常务会议，部署进一步稳定经济的一揽子措施。", ["new", "merged"]),
+    ],
+)
+def test_linkless_flashes_of_two_feeds_meet_by_title_only_with_the_same_text(
+    text, statuses, tmp_path
+):
+    """Two feeds of an outlet, one 快讯 each: other text is another story, not lost."""
+    rules = SiteRules.load_default()
+    db = open_db(tmp_path / "m.db")
+    now = datetime(2022, 2, 1, tzinfo=UTC)
+    got = []
+    first = "国务院召开常务会议，部署进一步稳定经济的一揽子措施。"
+    for guid, body, url in [("a-1", first, FEED_URL), ("b-1", text, FEED_URL + "?other")]:
+        items = parse_and_key(flash([guid], text=body), rules, url=url)
+        got += [s.status for s in save_items(db, [(i, Sighting("t", url)) for i in items], now=now)]
+    assert got == statuses
+    stored = [t for (t,) in db.execute("SELECT text FROM items ORDER BY id")]
+    assert stored == list(dict.fromkeys([first, text]))
