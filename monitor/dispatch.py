@@ -108,7 +108,11 @@ def _one_sender(db: sqlite_utils.Database) -> Iterator[None]:
         yield
         return
     with open(f"{row[2]}.send-lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # say why nothing happens yet, then wait for it
+            log.info("waiting for another process sending digests from %s", row[2])
+            fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:

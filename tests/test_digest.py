@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -189,12 +190,14 @@ def test_an_atom_file_delivery_keeps_one_feed_to_subscribe_to(db, tmp_path):
     assert "普京回应北约书面答复" in titles and "拜登普京本月第二度通话 双方互发警告" in titles
 
 
-def test_two_senders_at_once_send_the_stories_once(db, tmp_path):
+def test_two_senders_at_once_send_the_stories_once(db, tmp_path, caplog):
     """A cron `digest --send` and the daemon's scheduled digest: the second waits for the
     first, then finds nothing left to send."""
     import fcntl
     import threading
 
+    caplog.set_level(logging.INFO, "monitor.digest")
+    db_path = tmp_path / "m.db"
     out = tmp_path / "out"
     config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "md"}])
     watch = config.watch("ukraine")
@@ -209,8 +212,13 @@ def test_two_senders_at_once_send_the_stories_once(db, tmp_path):
         threads = [threading.Thread(target=send, args=(c,)) for c in (db, other)]
         for t in threads:
             t.start()
-        threads[0].join(0.3)
-        assert results == [] and not out.exists()  # both wait
+        for _ in range(600):  # until both are at the lock (or 30 s, and the asserts say so)
+            waiting = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+            if len(waiting) == 2:
+                break
+            threads[0].join(0.05)
+        assert results == [] and not out.exists()  # both wait, and say so
+        assert waiting == [f"waiting for another process sending digests from {db_path}"] * 2
         fcntl.flock(held, fcntl.LOCK_UN)
     for t in threads:
         t.join(30)
