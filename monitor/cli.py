@@ -204,20 +204,26 @@ def _when(row: dict) -> str:
     return (row.get("published") or row.get("first_seen") or "")[:16].replace("T", " ")
 
 
-@main.command()
-@click.argument("query")
+# A -term is a search term (`monitor search 普京 -拜登`), not an unknown option.
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
 @click.option(
     "--limit", default=50, show_default=True, type=click.IntRange(1), help="Most results to show."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @pass_ctx
-def search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
+def search(ctx: Context, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Full-text search of stored stories (Chinese aware; all terms must match).
 
     Terms fold Simplified/Traditional, width and case: 烏克蘭 finds 乌克兰, ＮＡＴＯ finds NATO.
-    Quote a phrase with spaces: "Vladimir Putin". Leave stories out with -term:
+    Quote a phrase with spaces: '"Vladimir Putin"'. Leave stories out with -term:
     普京 -拜登.
     """
+    for term in query:
+        if term.startswith("--") and term.strip("-"):  # a mistyped option: --jsn
+            options = [o for p in click.get_current_context().command.params for o in p.opts]
+            raise click.NoSuchOption(term.split("=", 1)[0], possibilities=options)
+    query = " ".join(query)
     try:
         rows = store.search(ctx.stored, query, limit=limit + 1)  # one more tells if more match
     except ValueError as e:

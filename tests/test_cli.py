@@ -437,3 +437,25 @@ def test_a_bad_smtp_timeout_is_named_when_run_starts_and_before_a_digest_is_sent
     finally:
         conn.close()
     assert rows == [("email you@example.org", "failed", message)]
+
+
+def test_search_takes_terms_as_arguments_and_a_dash_term_leaves_stories_out(tmp_path):
+    """`monitor search 普京 -拜登`, as the help says: "-拜登" is a term, not an option, and
+    unquoted words are the terms of one query."""
+    db = ["--db", str(tmp_path / "m.db")]
+    run = CliRunner()
+    assert run.invoke(main, [*db, "import", str(SEEDS)]).exit_code == 0
+
+    def ids(*args):
+        r = run.invoke(main, [*db, "search", "--json", *args])
+        assert r.exit_code == 0, r.output
+        return [json.loads(line)["id"] for line in r.output.splitlines()]
+
+    expected = ids("拜登 -泽连斯基")
+    assert expected and len(expected) < len(ids("拜登"))
+    assert ids("拜登", "-泽连斯基") == ids("-泽连斯基", "拜登") == expected
+    assert ids("普京", "北约") == ids("普京 北约")
+    r = run.invoke(main, [*db, "search", "-北约"])
+    assert r.exit_code == 2 and "a search needs a term to find" in r.output
+    r = run.invoke(main, [*db, "search", "普京", "--jsn"])
+    assert r.exit_code == 2 and "No such option '--jsn'. Did you mean '--json'?" in r.output
