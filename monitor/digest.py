@@ -27,7 +27,7 @@ import sqlite_utils
 
 from . import similarity
 from .config import Config, Watch, parse_duration
-from .fulltext import QueryTooShort, fts_query
+from .fulltext import QueryTooShort, match_expression, phrases
 from .match import FoldedStory, Matcher, fold_story
 from .models import Digest, DigestEntry, DigestStory
 from .store import first_id_since, iso, rows_in, transaction
@@ -201,9 +201,9 @@ def _prefilter(watch: Watch) -> str | None:
         return None
     try:
         if rule.any:
-            return " OR ".join(f"({fts_query(t)})" for t in rule.any)
+            return " OR ".join(f"({match_expression(phrases(t))})" for t in rule.any)
         if rule.all:
-            return " AND ".join(f"({fts_query(t)})" for t in rule.all)
+            return " AND ".join(f"({match_expression(phrases(t))})" for t in rule.all)
     except (QueryTooShort, ValueError):
         return None
     return None

@@ -92,12 +92,19 @@ _SEARCH_TERMS = re.compile(r'(-?)"([^"]+)"|(-?)(\S+)')
 
 def search_terms(query: str) -> tuple[list[str], list[str]]:
     """A search's terms to find and, written ``-term`` (or ``-"a phrase"``), to leave out;
-    folded. Terms with nothing to search for (``-``, ``，``) are dropped."""
+    folded. Terms with nothing to search for (``-``, ``，``) are dropped; a search with
+    nothing to find is refused (ValueError)."""
     wanted, unwanted = [], []
     for minus, phrase, minus2, word in _SEARCH_TERMS.findall(query):
         term = fold(phrase or word)
         if _tokens(term):  # "-" or "，" is nothing to search for
             (unwanted if minus or minus2 else wanted).append(term)
+    if not wanted:
+        raise ValueError(
+            "a search needs a term to find: -term only leaves stories out"
+            if unwanted
+            else "empty search query"
+        )
     return wanted, unwanted
 
 
@@ -131,12 +138,19 @@ def _lone_chinese(token: str) -> bool:
 
 
 def fts_query(query: str) -> str:
-    """An FTS5 MATCH expression: every term must occur (AND), each term as a phrase."""
-    return match_expression(phrases(query))
+    """A search as an FTS5 MATCH expression, read as ``monitor search`` reads it: every term
+    must occur (AND), each term as a phrase, and no ``-term`` (NOT)."""
+    wanted, unwanted = search_terms(query)
+    return search_expression(phrases_of(wanted), [phrases_of([t]) for t in unwanted])
+
+
+def search_expression(wanted: list[list[str]], unwanted: list[list[list[str]]]) -> str:
+    """:func:`fts_query` for phrases already made: all of ``wanted``, none of ``unwanted``."""
+    return match_expression(wanted) + "".join(f" NOT {match_expression(u)}" for u in unwanted)
 
 
 def match_expression(wanted: list[list[str]]) -> str:
-    """:func:`fts_query` for phrases already made."""
+    """Every phrase of ``wanted`` (AND), each as a phrase."""
     return " AND ".join(_phrase(toks) for toks in wanted)
 
 

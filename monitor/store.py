@@ -35,9 +35,9 @@ import sqlite_utils
 from .canonical import SiteRules, entry_feed, url_key
 from .fulltext import (
     QueryTooShort,
-    match_expression,
     phrases_in,
     phrases_of,
+    search_expression,
     search_terms,
     segment_folded,
 )
@@ -906,21 +906,13 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
     conn = db.conn
     conn.row_factory = sqlite3.Row
     terms, excluded = search_terms(query)
-    if not terms:
-        raise ValueError(
-            "a search needs a term to find: -term only leaves stories out"
-            if excluded
-            else "empty search query"
-        )
     try:
         try:
             wanted = phrases_of(terms)
             unwanted = [phrases_of([t]) for t in excluded]
         except QueryTooShort:
             return _scan(conn, terms, excluded, limit)
-        expression = match_expression(wanted) + "".join(
-            f" NOT {match_expression(u)}" for u in unwanted
-        )
+        expression = search_expression(wanted, unwanted)
         rows = conn.execute(
             f"""SELECT {_LIST_COLUMNS} FROM items JOIN (
                     SELECT rowid FROM items_fts WHERE items_fts MATCH ?

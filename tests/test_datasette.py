@@ -194,6 +194,13 @@ def test_search_query_uses_bigrams(ds, term):
     assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in MENTIONS[term])
 
 
+def test_search_query_leaves_out_a_dash_term(ds):
+    titles = _seed_titles(ds.db)
+    rows = ds.rows("/monitor/search.json", q="普京 -泽连斯基")
+    expected = MENTIONS["普京"] - MENTIONS["泽连斯基"]
+    assert expected and sorted(r["title"] for r in rows) == sorted(titles[n] for n in expected)
+
+
 def test_bigram_query_works_in_arbitrary_sql(ds):
     sql = "select count(*) as n from items_fts where items_fts match bigram_query(:q)"
     rows = ds.rows("/monitor.json", sql=sql, q="泽连斯基 普京")

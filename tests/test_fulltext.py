@@ -7,6 +7,7 @@ import pytest
 from monitor.fulltext import (
     QueryTooShort,
     fts_query,
+    match_expression,
     phrases,
     phrases_in,
     segment,
@@ -94,7 +95,10 @@ def test_the_index_finds_every_story_a_watch_term_matches():
         except ValueError:
             continue  # no token at all (punctuation)
         found = {
-            r for (r,) in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts_query(term),))
+            r
+            for (r,) in conn.execute(
+                "SELECT rowid FROM t WHERE t MATCH ?", (match_expression(wanted),)
+            )
         }
         watch = Matcher(Rule(any=(term,)))
         taken = {i for i, story in enumerate(stories) if watch.terms(story) is not None}
@@ -104,3 +108,26 @@ def test_the_index_finds_every_story_a_watch_term_matches():
         }, term
         checked += 1
     assert checked > 200
+
+
+def test_fts_query_leaves_out_dash_terms_as_monitor_search_does():
+    """fts_query is what Datasette's search query and your own SQL use: "普京 -拜登" must
+    leave 拜登's stories out, not require them."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, content='', tokenize='ascii')")
+    texts = ["拜登与普京通话", "普京会见泽连斯基", "拜登讲话"]
+    conn.executemany(
+        "INSERT INTO t (rowid, title, body) VALUES (?, '', ?)",
+        [(i, segment(text)) for i, text in enumerate(texts)],
+    )
+
+    def found(query: str) -> set[int]:
+        return {
+            r for (r,) in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts_query(query),))
+        }
+
+    assert found("普京 -拜登") == found('-"拜登" 普京') == {1}
+    assert found("普京 -泽连斯基 -拜登") == set()
+    assert found("普京 -") == {0, 1}  # a lone "-" is no term
+    with pytest.raises(ValueError, match="needs a term to find"):
+        fts_query("-拜登")

@@ -6,7 +6,8 @@ package importable (the image's ``datasette`` target and the ``test`` extra both
 ``bigram_query(q)``
     A search as an FTS5 MATCH expression for ``items_fts``, exactly as ``monitor search``
     builds it. The index holds folded, bigram-segmented text (monitor/fulltext.py), so
-    泽连斯基 has to be asked as the phrase "泽连 连斯 斯基" and 烏克蘭 as "乌克 克兰"::
+    泽连斯基 has to be asked as the phrase "泽连 连斯 斯基" and 烏克蘭 as "乌克 克兰", and
+    ``普京 -拜登`` leaves out the stories that mention 拜登::
 
         select id, title from items
         where id in (select rowid from items_fts where items_fts match bigram_query(:q))
