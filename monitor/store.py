@@ -340,7 +340,7 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
             conn = sqlite3.connect(uri, timeout=30, check_same_thread=False, uri=True)
         conn.execute("PRAGMA busy_timeout = 30000")
     except (OSError, sqlite3.Error) as e:
-        raise StoreError(f"cannot open store {path}: {e}") from e
+        raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     try:
         _check_is_store(conn, path, create=create)
         conn.execute("PRAGMA journal_mode = WAL")
@@ -350,7 +350,7 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
         conn.close()  # a refused WAL database's -wal and -shm go with the last connection
         if isinstance(e, StoreError):
             raise
-        raise StoreError(f"cannot open store {path}: {e}") from e
+        raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     db = sqlite_utils.Database(conn)
     try:
         migrate(db)
@@ -370,6 +370,8 @@ def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> No
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.OperationalError as e:  # cannot open or lock it: says nothing of what it is
+        raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path} is not a monitor store ({e})") from e
     if version > 0 and "items" in tables:
@@ -384,6 +386,20 @@ def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> No
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
         what = f"a SQLite database of other tables: {shown}"
     raise StoreError(f"{path} is not a monitor store ({what})")
+
+
+def _unwritable(path: Path, create: bool) -> str:
+    """Why a store may not open: its folder is not writable. A writer needs it; a reader
+    too, for the -wal and -shm files SQLite makes beside a WAL store, unless a process that
+    can write (the daemon) already has the store open and made them."""
+    folder = path.absolute().parent
+    if os.access(folder, os.W_OK):
+        return ""
+    if create:
+        return f" ({folder} is not writable)"
+    return (
+        f" ({folder} is not writable: a store there can be read only while the daemon has it open)"
+    )
 
 
 @contextmanager

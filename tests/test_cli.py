@@ -459,3 +459,26 @@ def test_search_takes_terms_as_arguments_and_a_dash_term_leaves_stories_out(tmp_
     assert r.exit_code == 2 and "a search needs a term to find" in r.output
     r = run.invoke(main, [*db, "search", "普京", "--jsn"])
     assert r.exit_code == 2 and "No such option '--jsn'. Did you mean '--json'?" in r.output
+
+
+def test_a_store_that_cannot_be_opened_is_not_called_something_else(tmp_path, monkeypatch):
+    """A store in a folder monitor cannot write to (its -wal and -shm cannot be made) used
+    to be refused as "not a monitor store"; it is one, and the message says what is wrong."""
+    from monitor import store
+
+    db = tmp_path / "data" / "monitor.db"
+    store.open_db(db).conn.close()
+    (tmp_path / "data" / "monitor.db-wal").mkdir()  # SQLite cannot open its WAL file
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: Path(p) != db.parent and real_access(p, mode, **kw)
+    )
+    for args in (["search", "普京"], ["sources"], ["import", str(SEEDS)]):
+        r = CliRunner().invoke(
+            main, ["--db", str(db), "--config", str(minimal_config(tmp_path)), *args]
+        )
+        assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+        assert "not a monitor store" not in r.output
+        assert f"cannot open store {db}: unable to open database file" in r.output
+        assert f"{db.parent} is not writable" in r.output
+        assert ("while the daemon has it open" in r.output) is (args[0] != "import")
