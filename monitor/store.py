@@ -920,6 +920,7 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
     """Stories matching every term of ``query`` and none of its ``-terms``, newest stored
     first."""
     conn = db.conn
+    limit = min(limit, _MAX_ID)  # SQLite's LIMIT takes no larger number
     conn.row_factory = sqlite3.Row
     terms, excluded = search_terms(query)
     try:

@@ -251,6 +251,12 @@ def test_search_finds_chinese_words_inside_sentences(db, corpus, query, expected
     assert found == {corpus[n] for n in expected}
 
 
+@pytest.mark.parametrize("query", ["普京", "热"])  # the index, and the one-character scan
+def test_a_limit_beyond_sqlites_integers_is_no_limit(db, corpus, query):
+    """`monitor search 普京 --limit 99999999999999999999` printed an OverflowError."""
+    assert store.search(db, query, limit=2**70) == store.search(db, query)
+
+
 def test_a_search_of_exclusions_alone_is_refused(db, corpus):
     with pytest.raises(ValueError, match="needs a term to find"):
         store.search(db, "-北约")
