@@ -180,7 +180,10 @@ def window_start(
         except ValueError as e:
             raise ValueError(f"--since: {since!r} is not a date ({e})") from None
         start = datetime.combine(day, datetime.min.time(), ZoneInfo(watch.timezone))
-        return start.astimezone(UTC), False, f"since {since}", None
+        try:
+            return start.astimezone(UTC), False, f"since {since}", None
+        except OverflowError:
+            raise ValueError(f"--since: {since!r} reaches back before the year 1") from None
     try:
         span = parse_duration(since)
     except ValueError as e:

@@ -58,7 +58,8 @@ def iso(now: datetime) -> str:
     """Timestamps in the store: UTC, second precision, ``Z`` suffix, sortable as text."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = now.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")  # %Y writes 999, not 0999
 
 
 def parse_iso(value: str) -> datetime:

@@ -372,6 +372,23 @@ def test_since(db, tmp_path, since, expected):
     assert len(sel.digest.entries) == expected
 
 
+@pytest.mark.parametrize("since", ["0999-01-01", "1000-01-01", "500000d"])
+def test_since_long_ago_finds_every_story(db, tmp_path, since):
+    """A window starting before the year 1000 was written "999-01-01T…", after every
+    stored time as text, and found nothing."""
+    config = config_for(tmp_path, [])
+    sel = digest.build(db, config, config.watch("ukraine"), since=since, now=NOW)
+    assert len(sel.digest.entries) == 3
+
+
+def test_since_before_the_year_1_is_refused(db, tmp_path):
+    """--since 0001-01-01 in a zone east of UTC is before the year 1 in UTC: it used to
+    end in an OverflowError traceback."""
+    config = config_for(tmp_path, [])
+    with pytest.raises(ValueError, match="'0001-01-01' reaches back before the year 1"):
+        digest.build(db, config, config.watch("ukraine"), since="0001-01-01", now=NOW)
+
+
 def test_since_outside_the_window_finds_nothing(db, tmp_path):
     config = config_for(tmp_path, [])
     later = NOW + timedelta(days=3)
