@@ -467,8 +467,9 @@ def _watches(config: Config, name: str | None):
     default="last",
     show_default=True,
     help=(
-        "'last' (not yet delivered), a span like 24h, or a date like 2021-12-01: the "
-        "stories stored since then, whenever they were published."
+        "'last' (not yet delivered), a span like 24h, a date like 2021-12-01 or a time "
+        "like 2021-12-01T10:00:00Z (no zone: the watch's): the stories stored since then, "
+        "whenever they were published."
     ),
 )
 @click.option(

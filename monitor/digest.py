@@ -173,13 +173,24 @@ def window_start(
         ).fetchone()
         if row:
             return parse_time(row[0]), True, f"since the last digest ({row[0]})", row[1]
-        return now - lookback, True, "new stories", None
+        start = now - lookback
+        return start, True, f"the first digest: stories since {iso(start)}", None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
         try:
             day = date.fromisoformat(since)
         except ValueError as e:
             raise ValueError(f"--since: {since!r} is not a date ({e})") from None
         start = datetime.combine(day, datetime.min.time(), ZoneInfo(watch.timezone))
+    elif re.match(r"\d{4}-\d{2}-\d{2}[T ]\d", since):  # a time as the store writes it
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError as e:
+            raise ValueError(f"--since: {since!r} is not a time ({e})") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=ZoneInfo(watch.timezone))
+    else:
+        start = None
+    if start is not None:
         try:
             return start.astimezone(UTC), False, f"since {since}", None
         except OverflowError:
@@ -188,8 +199,8 @@ def window_start(
         span = parse_duration(since)
     except ValueError as e:
         raise ValueError(
-            f"--since: expected 'last', a duration like 24h, or a date like "
-            f"2021-12-01; got {since!r} ({e})"
+            f"--since: expected 'last', a duration like 24h, a date like 2021-12-01 "
+            f"or a time like 2021-12-01T10:00:00Z; got {since!r} ({e})"
         ) from None
     try:
         return now - span, False, f"the last {since}", None

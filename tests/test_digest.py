@@ -268,7 +268,7 @@ def test_each_delivery_is_marked_on_its_own(db, tmp_path):
     assert deliveries_of(db) == [(1, "partial", 5, b, "failed"), (1, "partial", 5, g, "delivered")]
     # The first window reaches back digest_lookback (7 days) from the send.
     assert db.conn.execute("SELECT since, window_start FROM digests").fetchall() == [
-        ("new stories", "2026-11-15T01:00:00Z")
+        ("the first digest: stories since 2026-11-15T01:00:00Z", "2026-11-15T01:00:00Z")
     ]
 
     # Still failing: only the failed delivery is tried, with the same five stories.
@@ -303,7 +303,8 @@ def test_a_digest_delivered_before_per_delivery_marks_counts_for_every_delivery(
     assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
     db.conn.executescript(  # as version 5 left it
         "DROP TABLE digest_deliveries; ALTER TABLE digests DROP COLUMN window_start; "
-        "ALTER TABLE digests DROP COLUMN through_id; PRAGMA user_version = 5;"
+        "ALTER TABLE digests DROP COLUMN through_id; UPDATE digests SET since = 'new stories'; "
+        "PRAGMA user_version = 5;"
     )
     store.migrate(db)
     newest = db.conn.execute("SELECT max(id) FROM items").fetchone()[0]
@@ -370,6 +371,24 @@ def test_since(db, tmp_path, since, expected):
         db, config, config.watch("ukraine"), since=since, now=NOW + timedelta(hours=1)
     )
     assert len(sel.digest.entries) == expected
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        ("2026-11-21T23:59:59Z", 3),  # as the store writes times
+        ("2026-11-22T00:00:01Z", 0),
+        ("2026-11-22 07:59", 3),  # no zone: the watch's (Asia/Shanghai)
+        ("2026-11-22T08:00:01+08:00", 0),
+    ],
+)
+def test_since_a_time(db, tmp_path, since, expected):
+    config = config_for(tmp_path, [])
+    sel = digest.build(db, config, config.watch("ukraine"), since=since, now=NOW)
+    assert len(sel.digest.entries) == expected
+    assert sel.digest.since == f"since {since}"
+    with pytest.raises(ValueError, match="is not a time"):
+        digest.build(db, config, config.watch("ukraine"), since="2026-11-22T25:00", now=NOW)
 
 
 @pytest.mark.parametrize("since", ["0999-01-01", "1000-01-01", "500000d"])
