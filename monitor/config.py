@@ -196,7 +196,10 @@ def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
     """The URL without the blanks a paste leaves around it; an error for one no request
     could be sent to (checked here, not at every poll)."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unbalanced or invalid [IPv6] host
+        raise t.error(key, f"{url!r}: {e}") from None
     if parts.scheme.lower() not in schemes or not parts.netloc:
         raise t.error(key, f"{url!r} is not an {'/'.join(schemes)} URL")
     host = parts.hostname or ""

@@ -81,6 +81,14 @@ page_url = "https://mirror.example/p/{id}.md"
             "source 'a': key 'url': 'https://x.example:99999/': Port out of range",
         ),
         (
+            '[[source]]\nname="a"\nkind="feed"\nurl="http://[::1/feed"',
+            "source 'a': key 'url': 'http://[::1/feed': Invalid IPv6 URL",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="http://x.example/"\nproxy="http://[zz]:1080"',
+            "source 'a': key 'proxy': 'http://[zz]:1080'",
+        ),
+        (
             '[[source]]\nname="a"\nkind="dir"\npath="no/such/folder"',
             "source 'a': key 'path': folder",
         ),
