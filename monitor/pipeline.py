@@ -499,11 +499,17 @@ class Poller:
         root = source.path
         for path in documents_in(root):
             rel = path_text(path.relative_to(root))
-            st = path.stat()
-            old = handled.get(rel)
-            if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
+            try:
+                st = path.stat()
+                old = handled.get(rel)
+                if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
+                    continue
+                data = path.read_bytes()
+            except FileNotFoundError:  # removed since the folder was listed (a git pull)
                 continue
-            data = path.read_bytes()
+            except OSError as e:  # this file only; not recorded, so tried again next poll
+                work.errors.append(f"{rel}: cannot read: {e.strerror or e}")
+                continue
             digest = hashlib.sha256(data).hexdigest()
             record = EntryRecord(
                 rel, "stored", size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=digest

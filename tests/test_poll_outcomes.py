@@ -1253,6 +1253,40 @@ def test_dir_bad_file_is_reported_and_the_others_are_stored(tmp_path, db, seed_d
     assert again.error is None and again.bytes == 0
 
 
+def test_dir_file_that_cannot_be_read_is_named_and_the_others_are_stored(
+    tmp_path, db, seed_dir, monkeypatch
+):
+    """A file without read permission, or one a `git pull` in the mirror checkout removes
+    while the folder is scanned, fails on its own: the rest of the folder is stored, and
+    the file is tried again on the next poll."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    locked = seed_dir / "002_7ac03c88fe2e9e94.txt"
+    vanished = seed_dir / "zz_vanished.txt"
+    vanished.write_bytes(locked.read_bytes())
+    real_read = Path.read_bytes
+
+    def read_bytes(self):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        if self == vanished:
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new) == ("ok", True, 4)
+    assert locked.name in report.error and "Permission denied" in report.error
+    assert vanished.name not in report.error  # gone: nothing to report
+    entries = load_entries(db.conn, "files")
+    assert locked.name not in entries and vanished.name not in entries
+
+    monkeypatch.setattr(Path, "read_bytes", real_read)
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (again.new, again.error) == (1, None)
+    assert load_entries(db.conn, "files")[locked.name].status == "stored"
+
+
 HTML_PAGE = (Path(__file__).parent / "fixtures" / "parsers" / "html_page.html").read_bytes()
 
 
