@@ -495,8 +495,12 @@ class Poller:
     def _scan_dir(self, source: Source) -> _Work:
         """New or changed files of a folder (size, mtime, then content hash decide)."""
         work = _Work(requests=0)
-        handled = load_entries(self.db.conn, source.name)
         root = source.path
+        if not root.is_dir():  # checked at start; removed or unmounted since
+            what = "is not a folder" if root.exists() else "does not exist"
+            work.result = PollResult("not_found", ok=False, error=f"folder {root} {what}")
+            return work
+        handled = load_entries(self.db.conn, source.name)
         for path in documents_in(root):
             rel = path_text(path.relative_to(root))
             try:

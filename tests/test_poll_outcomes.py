@@ -1287,6 +1287,26 @@ def test_dir_file_that_cannot_be_read_is_named_and_the_others_are_stored(
     assert load_entries(db.conn, "files")[locked.name].status == "stored"
 
 
+def test_dir_folder_gone_while_running_is_a_failing_source(tmp_path, db, seed_dir):
+    """The folder was checked when the config loaded; if it is removed or unmounted later,
+    the daemon's polls fail and say so instead of reporting an empty folder as ok."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    assert one(poll(db, config)).new == 5
+    moved = seed_dir.rename(tmp_path / "moved")
+
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert (report.outcome, report.ok) == ("not_found", False)
+    assert str(seed_dir) in report.error and "does not exist" in report.error
+    state = load_states(db)["files"]
+    assert state.consecutive_errors == 1 and state.last_success == NOW
+    assert len(titles(db, "files")) == 5  # what it stored stays
+
+    moved.rename(seed_dir)
+    back = one(poll(db, config, now=NOW + 4 * HOUR))
+    assert (back.outcome, back.new, back.seen) == ("ok", 0, 0)
+
+
 HTML_PAGE = (Path(__file__).parent / "fixtures" / "parsers" / "html_page.html").read_bytes()
 
 
