@@ -436,7 +436,9 @@ def sources(ctx: Context) -> None:
             s.kind,
             state,
             _ago(r and r["last_success"], now),
-            "now (new URL)"
+            "—"
+            if not s.enabled
+            else "now (new URL)"
             if r and url_changed(s, r["config_url"])
             else _ago(r and r["next_check"], now),
             str(r["consecutive_errors"]) if r else "0",

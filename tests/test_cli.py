@@ -57,6 +57,27 @@ def test_health_counts_only_the_sources_of_the_config(tmp_path):
     assert r.exit_code == 1 and r.output.startswith("unhealthy: ") and str(cfg) in r.output
 
 
+def test_sources_shows_no_next_check_for_a_disabled_source(tmp_path):
+    """A disabled source is not polled: its old next check would read as overdue."""
+    seeds = Path(__file__).parent.parent / "seeds"
+    cfg = tmp_path / "monitor.toml"
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    run = CliRunner()
+    cfg.write_text(f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\n')
+
+    def row() -> list[str]:
+        r = run.invoke(main, [*base, "sources"])
+        (line,) = [line for line in r.output.splitlines() if "seeds" in line]
+        return [c.strip() for c in line.split("│")[1:-1]]
+
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+    assert row()[2] == "ok (ok)" and row()[4].startswith("in ")
+
+    cfg.write_text(f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\nenabled = false\n')
+    cells = row()
+    assert (cells[2], cells[4]) == ("disabled", "—")
+
+
 BRACKETS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>[台]</title><link>https://example.com/</link>
 <description>x</description>
