@@ -212,6 +212,23 @@ def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
     return url
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _header_value(t: _Table, key: str, value: str, what: str = "") -> str:
+    """A header value every request can carry: HTTP sends ASCII, on one line."""
+    if any(c in value for c in "\r\n\0"):
+        raise t.error(key, f"{what}the value has a line break")
+    other = next((c for c in value if not (" " <= c <= "~" or c == "\t")), None)
+    if other is not None:
+        raise t.error(
+            key,
+            f"{what}the value has characters other than ASCII ({other!r}): "
+            "HTTP headers carry ASCII only (percent-encode them)",
+        )
+    return value
+
+
 def _named(file: str, kind: str, index: int, data: Any, names: set[str]) -> tuple[_Table, str]:
     """A [[source]] or [[watch]] table and its unique, non-empty name."""
     where = f"{kind} #{index + 1}"
@@ -254,6 +271,9 @@ def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> So
     for k, v in headers.items():
         if not isinstance(v, str):
             raise t.error("headers", f"header {k!r} must be a string")
+        if not _HEADER_NAME.match(k):
+            raise t.error("headers", f"{k!r} is not a valid header name")
+        _header_value(t, "headers", v, f"header {k!r}: ")
     proxy = t.get("proxy", str)
     if proxy is not None:
         proxy = _check_url(t, "proxy", proxy, ("http", "https", "socks5", "socks5h", "socks4"))
@@ -308,6 +328,8 @@ def _settings(file: str, data: Any) -> Settings:
         copy_similarity=float(t.get("copy_similarity", (int, float), d.copy_similarity)),
         parse_workers=t.get("parse_workers", int, d.parse_workers),
     )
+    if s.user_agent is not None:
+        _header_value(t, "user_agent", s.user_agent)
     if s.parse_workers < 0:
         raise t.error("parse_workers", "must be 0 (parse in the polling process) or more")
     for key in ("concurrency", "per_host", "max_bytes"):

@@ -107,6 +107,25 @@ page_url = "https://mirror.example/p/{id}.md"
             '[[source]]\nname="a"\nkind="dir"\npath="monitor.toml"',
             "source 'a': key 'path': folder 'monitor.toml' is a file, not a folder",
         ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\nheaders={"X Token"="1"}',
+            "source 'a': key 'headers': 'X Token' is not a valid header name",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
+            'headers={Cookie="a=b\\n"}',
+            "source 'a': key 'headers': header 'Cookie': the value has a line break",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
+            'headers={Referer="https://x.example/新闻"}',
+            "source 'a': key 'headers': header 'Referer': the value has characters other "
+            "than ASCII ('新'",
+        ),
+        (
+            '[monitor]\nuser_agent="新闻监控/1.0"',
+            "[monitor]: key 'user_agent': the value has characters other than ASCII ('新'",
+        ),
         ("[monitor]\nparse_workers=-1", "[monitor]: key 'parse_workers'"),
         ('[monitor]\nparse_workers="2"', "[monitor]: key 'parse_workers'"),
         ('[[site]]\nname="x"\npatterns=["("]\nkey_prefix="x"', "x"),
