@@ -125,6 +125,8 @@ DEADLINE_FACTOR = 4
 # for good.
 MISSING_GRACE = timedelta(days=1)
 _PAGE_GONE = (fetching.Outcome.NOT_FOUND, fetching.Outcome.GONE)
+# The failed pages a mirror poll's error names; the others are counted.
+PAGE_ERRORS_SHOWN = 3
 
 
 def _host(url: str | None) -> str:
@@ -432,6 +434,9 @@ class Poller:
         work.requests += sent
         work.result = base
         if failed:
+            if failed > PAGE_ERRORS_SHOWN:  # a page host that is down fails every page
+                del work.errors[PAGE_ERRORS_SHOWN:]
+                work.errors.append(f"and {failed - PAGE_ERRORS_SHOWN} more")
             work.errors.insert(0, f"{failed} of {len(pending)} pages failed")
             # Keep the old validators so the next poll re-reads the index and retries.
             work.result = replace(base, etag=None, last_modified=None)

@@ -964,6 +964,25 @@ def test_a_mirror_whose_every_page_fails_is_a_failing_source(tmp_path, db, http)
     assert state(db, "mirror").consecutive_errors == 0
 
 
+def test_a_mirror_whose_many_pages_fail_names_a_few_of_them(tmp_path, db, http):
+    """When the page host is down, every listed page fails: the error (a log line, the
+    `sources` table's last error) names the first few pages and counts the rest, instead
+    of listing hundreds of URLs."""
+    config = make_config(tmp_path, mirror())
+    index = "".join(f"- [{i}](p/{i}.txt)\n" for i in range(40))
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    page_routes(http, {f"p/{i}.txt": 500 for i in range(40)})
+
+    report = one(poll(db, config))
+
+    assert report.outcome == "pages_failed"
+    assert report.error.startswith("40 of 40 pages failed; ")
+    assert f"{MIRROR}/p/0.txt: HTTP 500" in report.error
+    assert f"{MIRROR}/p/39.txt" not in report.error
+    assert report.error.endswith("; and 37 more")
+    assert state(db, "mirror").last_error == report.error == fetches(db, "mirror")[0]["error"]
+
+
 def test_a_dead_mirror_page_is_retried_for_a_day_then_given_up(tmp_path, db, http):
     """One dead link in an index must not keep the source failing for good: a 404 page is
     retried while it may still be on its way, a 410 one never."""
