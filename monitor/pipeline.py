@@ -125,8 +125,8 @@ DEADLINE_FACTOR = 4
 # for good.
 MISSING_GRACE = timedelta(days=1)
 _PAGE_GONE = (fetching.Outcome.NOT_FOUND, fetching.Outcome.GONE)
-# The failed pages a mirror poll's error names; the others are counted.
-PAGE_ERRORS_SHOWN = 3
+# The failed pages or files a poll's error names; the others are counted.
+ERRORS_SHOWN = 3
 
 
 def _host(url: str | None) -> str:
@@ -434,10 +434,8 @@ class Poller:
         work.requests += sent
         work.result = base
         if failed:
-            if failed > PAGE_ERRORS_SHOWN:  # a page host that is down fails every page
-                del work.errors[PAGE_ERRORS_SHOWN:]
-                work.errors.append(f"and {failed - PAGE_ERRORS_SHOWN} more")
-            work.errors.insert(0, f"{failed} of {len(pending)} pages failed")
+            # A page host that is down fails every page: name a few.
+            work.errors = [f"{failed} of {len(pending)} pages failed", *_a_few(work.errors)]
             # Keep the old validators so the next poll re-reads the index and retries.
             work.result = replace(base, etag=None, last_modified=None)
         if sent and not sent_ok:
@@ -541,8 +539,16 @@ class Poller:
             where = Sighting(source.name, rel)
             work.items.extend((i, where) for i in items)
             work.entries.append(record)
+        work.errors = _a_few(work.errors)  # a mirror checkout's index pages, READMEs …
         work.result = PollResult("ok", ok=True)
         return work
+
+
+def _a_few(errors: list[str]) -> list[str]:
+    """The first ``ERRORS_SHOWN`` errors, and how many more there were."""
+    if len(errors) <= ERRORS_SHOWN:
+        return errors
+    return [*errors[:ERRORS_SHOWN], f"and {len(errors) - ERRORS_SHOWN} more"]
 
 
 def _utf8_body(res: fetching.FetchResult) -> bytes:

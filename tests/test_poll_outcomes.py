@@ -1272,6 +1272,23 @@ def test_dir_bad_file_is_reported_and_the_others_are_stored(tmp_path, db, seed_d
     assert again.error is None and again.bytes == 0
 
 
+def test_dir_many_bad_files_are_counted_after_the_first_few(tmp_path, db, seed_dir):
+    """A mirror checkout holds many files that are no articles (index pages, READMEs): the
+    first poll's error names a few and counts the rest."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    for i in range(30):
+        (seed_dir / f"index{i:02}.txt").write_text(f"目录 {i}\n", encoding="utf-8")
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.new) == ("ok", 5)
+    assert report.error.startswith("index00.txt: unrecognised document format")
+    assert "index02.txt" in report.error and "index03.txt" not in report.error
+    assert report.error.endswith("; and 27 more")
+    entries = load_entries(db.conn, "files")
+    assert sum(e.status == "rejected" for e in entries.values()) == 30  # each one kept
+
+
 def test_dir_file_that_cannot_be_read_is_named_and_the_others_are_stored(
     tmp_path, db, seed_dir, monkeypatch
 ):
