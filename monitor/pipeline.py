@@ -207,7 +207,9 @@ class Poller:
                 report = await self._poll_one(source, states.get(source.name), now)
             reports.append(report)
             # A failing source is worth a warning: --log-level warning must still show it.
-            log.log(logging.INFO if report.ok else logging.WARNING, report.line())
+            # One its host holds back is asked again every tick until then: debug only.
+            level = logging.INFO if report.ok else logging.WARNING
+            log.log(logging.DEBUG if report.outcome == "deferred" else level, report.line())
             if on_report:
                 on_report(report)
 

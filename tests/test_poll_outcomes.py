@@ -688,6 +688,26 @@ def test_503_retry_after_blocks_the_host_through_poll_once(tmp_path, db, http):
     assert (b.call_count, c.call_count) == (0, 1)
 
 
+def test_a_source_held_back_by_its_host_is_no_info_line_at_every_tick(tmp_path, db, http, caplog):
+    """The daemon asks every tick (30 s) whether a held-back source is due: its deferral is
+    a debug line, not an info line per source per tick for as long as the host said."""
+    config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2))
+    http.get(FEED).respond(429, headers={"Retry-After": "3600"})
+    b = http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    blocked: dict[str, datetime] = {}
+    poll(db, config, "a", blocked=blocked)
+    caplog.clear()
+
+    with caplog.at_level(logging.DEBUG, logger="monitor.poll"):
+        for minute in (1, 2, 3):
+            rb = one(poll(db, config, "b", now=NOW + minute * HOUR / 60, blocked=blocked))
+            assert rb.outcome == "deferred"
+
+    assert b.call_count == 0
+    levels = [(r.levelno, r.getMessage().split()[:2]) for r in caplog.records]
+    assert levels == [(logging.DEBUG, ["source=b", "outcome=deferred"])] * 3
+
+
 def test_queued_fetches_to_a_host_that_just_said_429_are_not_sent(tmp_path, db, http):
     """One fetch per host at a time: b waits for a's slot, a gets 429, so b is not sent."""
     config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2), feed("c", OTHER), per_host=1)
