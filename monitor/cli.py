@@ -633,10 +633,16 @@ def health(ctx: Context, within: str) -> None:
     from .config import parse_duration
     from .health import check
 
+    now = utcnow()
     try:
         window = parse_duration(within)
+        now - window  # noqa: B018 -- raises for a window before the year 1
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--within") from e
+    except OverflowError:
+        raise click.BadParameter(
+            f"{within!r} reaches back before the year 1", param_hint="--within"
+        ) from None
     if not ctx.path.exists():
         click.echo(f"unhealthy: no store at {ctx.path}")
         sys.exit(1)
@@ -651,7 +657,7 @@ def health(ctx: Context, within: str) -> None:
         click.echo(f"unhealthy: {e.message}")
         sys.exit(1)
     names = [s.name for s in config.sources] if config else None
-    ok, reason = check(db, now=utcnow(), window=window, sources=names)
+    ok, reason = check(db, now=now, window=window, sources=names)
     click.echo(("healthy: " if ok else "unhealthy: ") + reason)
     sys.exit(0 if ok else 1)
 

@@ -57,6 +57,19 @@ def test_health_counts_only_the_sources_of_the_config(tmp_path):
     assert r.exit_code == 1 and r.output.startswith("unhealthy: ") and str(cfg) in r.output
 
 
+def test_health_within_longer_than_the_calendar_is_a_usage_error(tmp_path):
+    seeds = Path(__file__).parent.parent / "seeds"
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\n')
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    assert CliRunner().invoke(main, [*base, "poll"]).exit_code == 0
+
+    r = CliRunner().invoke(main, [*base, "health", "--within", "5000000d"])
+
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert "--within" in r.output and "'5000000d' reaches back before the year 1" in r.output
+
+
 def test_sources_shows_no_next_check_for_a_disabled_source(tmp_path):
     """A disabled source is not polled: its old next check would read as overdue."""
     seeds = Path(__file__).parent.parent / "seeds"
