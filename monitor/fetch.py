@@ -463,18 +463,40 @@ def make_client(
 # --------------------------------------------------------------------------- politeness
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def host_of(url: str) -> str:
+    """The host name: the key of the concurrency limit (one machine, whatever the port)."""
     return (urlsplit(url).hostname or "").lower()
+
+
+def origin_of(url: str) -> str:
+    """Host name and port (none for the scheme's default): the key of a Retry-After block.
+
+    A 429/503 comes from one server; another port of the same machine (bridges such as
+    RSSHub or rss-bridge side by side) is another server and is not held back.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class HostLimiter:
     """Per-host politeness, leaving other hosts untouched.
 
-    ``slot(host)`` caps concurrent requests to a host; ``block(host, until)`` records
-    a server's "come back later" (429/503) so the scheduler can skip that host — and
-    only that host — until then.  Blocking is advisory: callers check
-    :meth:`blocked_until` before fetching.  Pass your own ``blocked`` dict (host ->
-    deadline) to keep blocks across limiter instances, e.g. from one batch to the next.
+    ``slot(host)`` caps concurrent requests to a host (by name, see :func:`host_of`);
+    ``block(origin, until)`` records a server's "come back later" (429/503) so the
+    scheduler can skip that server — host and port, see :func:`origin_of` — and only that
+    one until then.  Blocking is advisory: callers check :meth:`blocked_until` before
+    fetching.  Pass your own ``blocked`` dict (origin -> deadline) to keep blocks across
+    limiter instances, e.g. from one batch to the next.
     """
 
     def __init__(
@@ -514,10 +536,11 @@ class HostLimiter:
         return until
 
     def observe(self, result: FetchResult, *, now: datetime) -> datetime | None:
-        """Block the result's host after a 429/503, for Retry-After (capped) or a default."""
+        """Block the result's origin after a 429/503, for Retry-After (capped) or a default."""
         if result.outcome not in (Outcome.RATE_LIMITED, Outcome.UNAVAILABLE):
             return None
         seconds = self.default_backoff if result.retry_after is None else result.retry_after
         until = now + timedelta(seconds=min(seconds, self.max_backoff))
-        self.block(host_of(result.final_url), until)
-        return self.blocked_until(host_of(result.final_url))
+        origin = origin_of(result.final_url)
+        self.block(origin, until)
+        return self.blocked_until(origin)

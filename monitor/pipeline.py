@@ -133,6 +133,10 @@ def _host(url: str | None) -> str:
     return fetching.host_of(url) if url else ""
 
 
+def _origin(url: str | None) -> str:
+    return fetching.origin_of(url) if url else ""
+
+
 class Poller:
     """Polls sources against one store; holds the HTTP clients and host limits of a run."""
 
@@ -246,7 +250,7 @@ class Poller:
                 retired_at=None,
             )
         started = time.monotonic()
-        blocked = self.hosts.blocked_until(_host(state.url), now=now)
+        blocked = self.hosts.blocked_until(_origin(state.url), now=now)
         if blocked:
             return _deferred(source, blocked)
         try:
@@ -347,10 +351,10 @@ class Poller:
             deadline=self.config.settings.timeout * DEADLINE_FACTOR,
             proxy=source.proxy,
         )
-        host = _host(url)
-        async with self.hosts.slot(host):
+        # Concurrency is per machine (host name); a 429/503 holds back its port only.
+        async with self.hosts.slot(_host(url)):
             # Checked again in the slot: a fetch queued behind a 429/503 is not sent.
-            until = self.hosts.blocked_until(host, now=now)
+            until = self.hosts.blocked_until(_origin(url), now=now)
             if until is not None:
                 raise _HostBlocked(until)
             res = await fetching.fetch(self._client_for(source), req, now=now)

@@ -98,7 +98,7 @@ def run_daemon(
 ) -> None:
     """Run until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT)."""
     scheduler = BackgroundScheduler(timezone=UTC)
-    blocked: dict = {}  # hosts that asked us to wait (Retry-After), kept across ticks
+    blocked: dict = {}  # host[:port]s that asked us to wait (Retry-After), kept across ticks
     workers = config.settings.parse_workers
     pool = ParsePool(config.rules, workers) if workers else None  # started on first use
 

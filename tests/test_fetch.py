@@ -32,6 +32,7 @@ from monitor.fetch import (
     decode_body,
     fetch,
     make_client,
+    origin_of,
     parse_max_age,
     parse_retry_after,
 )
@@ -650,6 +651,35 @@ def test_host_limiter_observe(outcome, retry_after, blocked_for):
     expected = None if blocked_for is None else NOW + blocked_for
     assert until == expected
     assert limiter.blocked_until("news.example.com") == expected
+
+
+def test_host_limiter_blocks_only_the_port_that_said_429():
+    """Bridges (RSSHub, rss-bridge) often share one box on different ports: a 429 from one
+    port holds back that port only; the scheme's default port is the bare host name."""
+    limiter = HostLimiter()
+    limited = "http://127.0.0.1:8765/rsshub/feed"
+    result = FetchResult(Outcome.RATE_LIMITED, url=limited, final_url=limited, retry_after=600)
+    until = limiter.observe(result, now=NOW)
+    assert until == NOW + timedelta(seconds=600)
+    assert limiter.blocked_until(origin_of(limited), now=NOW) == until
+    assert limiter.blocked_until(origin_of("http://127.0.0.1:8765/other"), now=NOW) == until
+    assert limiter.blocked_until(origin_of("http://127.0.0.1:8766/feed"), now=NOW) is None
+    assert limiter.blocked_until(origin_of("http://127.0.0.1/feed"), now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    "url, key",
+    [
+        ("https://News.Example.com/rss.xml", "news.example.com"),
+        ("https://news.example.com:443/rss.xml", "news.example.com"),  # the default port
+        ("http://news.example.com:80/rss.xml", "news.example.com"),
+        ("https://news.example.com:80/rss.xml", "news.example.com:80"),
+        ("http://127.0.0.1:8765/feed", "127.0.0.1:8765"),
+        ("http://[::1]:1200/feed", "[::1]:1200"),
+    ],
+)
+def test_origin_of(url, key):
+    assert origin_of(url) == key
 
 
 # --------------------------------------------------------------------------- real sockets

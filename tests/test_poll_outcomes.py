@@ -673,6 +673,21 @@ def test_429_blocks_its_host_for_later_batches_but_not_other_hosts(tmp_path, db,
     assert blocked == {}
 
 
+def test_a_429_from_one_port_does_not_hold_back_another_port_of_the_same_host(tmp_path, db, http):
+    """Self-hosted bridges (RSSHub, rss-bridge) run on several ports of one box."""
+    limited, other = "http://127.0.0.1:8765/feed", "http://127.0.0.1:8766/feed"
+    config = make_config(tmp_path, feed("a", limited), feed("b", other))
+    http.get(limited).respond(429, headers={"Retry-After": "600"})
+    b = http.get(other).respond(200, content=RSS.format(decl="").encode())
+    blocked: dict[str, datetime] = {}
+    poll(db, config, "a", blocked=blocked)
+    assert blocked == {"127.0.0.1:8765": NOW + timedelta(seconds=600)}
+
+    rb = one(poll(db, config, "b", now=NOW + timedelta(minutes=1), blocked=blocked))
+
+    assert (rb.outcome, rb.new, b.call_count) == ("ok", 2, 1)
+
+
 def test_503_retry_after_blocks_the_host_through_poll_once(tmp_path, db, http):
     config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2), feed("c", OTHER))
     http.get(FEED).respond(503, headers={"Retry-After": "120"})
