@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -351,6 +352,8 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
         conn.close()  # a refused WAL database's -wal and -shm go with the last connection
         if isinstance(e, StoreError):
             raise
+        if _is_damage(e):
+            raise _damaged(path, e) from e
         raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     db = sqlite_utils.Database(conn)
     try:
@@ -360,6 +363,8 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
         raise
     except sqlite3.DatabaseError as e:
         conn.close()
+        if _is_damage(e):
+            raise _damaged(path, e) from e
         raise StoreError(f"cannot use store {path}: {e}") from e
     return db
 
@@ -374,6 +379,8 @@ def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> No
     except sqlite3.OperationalError as e:  # cannot open or lock it: says nothing of what it is
         raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     except sqlite3.DatabaseError as e:
+        if _is_damage(e):  # SQLite pages, some of them unreadable: a store, or was one
+            raise _damaged(path, e) from e
         raise StoreError(f"{path} is not a monitor store ({e})") from e
     if version > 0 and "items" in tables:
         return
@@ -387,6 +394,19 @@ def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> No
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
         what = f"a SQLite database of other tables: {shown}"
     raise StoreError(f"{path} is not a monitor store ({what})")
+
+
+def _is_damage(e: sqlite3.Error) -> bool:
+    """SQLite found its own pages malformed (SQLITE_CORRUPT), as against a file that is no
+    SQLite database at all (SQLITE_NOTADB)."""
+    return (getattr(e, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_CORRUPT
+
+
+def _damaged(path: Path, e: sqlite3.Error) -> StoreError:
+    return StoreError(
+        f"store {path} is damaged ({e}); restore it from a backup or recover what is "
+        f"readable with: sqlite3 {shlex.quote(str(path))} .recover | sqlite3 recovered.db"
+    )
 
 
 def _unwritable(path: Path, create: bool) -> str:

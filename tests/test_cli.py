@@ -282,6 +282,46 @@ def test_writing_commands_refuse_a_database_of_other_tables(tmp_path, args):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.toml", "other.db"]
 
 
+def damaged_store(tmp_path) -> Path:
+    """A store holding the seeds whose middle pages (all but the first and the last) were
+    overwritten, as a failing disk or a bad copy leaves it."""
+    from datetime import UTC, datetime
+
+    from monitor import ingest, store
+    from monitor.canonical import SiteRules
+
+    path = tmp_path / "corrupt.db"
+    db = store.open_db(path)
+    files, _ = ingest.find_files([SEEDS])
+    now = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    assert ingest.import_files(db, files, SiteRules.load_default(), now=now).new
+    store.index_pending(db)
+    db.conn.close()  # the last connection: the WAL goes into the file
+    page = 4096
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(page)
+        f.write(b"\xff" * (size - 2 * page))
+    return path
+
+
+@pytest.mark.parametrize(
+    "args", [["search", "普京"], ["show", "1"], ["sources"], ["health"], ["import", str(SEEDS)]]
+)
+def test_a_damaged_store_is_called_damaged_not_something_else(tmp_path, args):
+    path = damaged_store(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    cfg = minimal_config(tmp_path)
+    r = CliRunner().invoke(main, ["--db", str(path), "--config", str(cfg), *args])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert "not a monitor store" not in r.output
+    assert f"store {path} is damaged (database disk image is malformed)" in r.output
+    assert "restore it from a backup" in r.output and ".recover" in r.output
+    assert "Traceback" not in r.output
+    cfg.unlink()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no -wal, no -shm
+
+
 def test_import_makes_a_store_of_an_empty_file(tmp_path):
     path = not_a_store(tmp_path, "empty")
     run = CliRunner()

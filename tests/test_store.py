@@ -529,6 +529,24 @@ def test_an_old_store_is_migrated_when_opened_only_to_read(tmp_path):
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.parametrize("create", [False, True])
+def test_a_damaged_store_is_refused_as_damaged_and_left_as_it_was(tmp_path, create):
+    path = tmp_path / "m.db"
+    store.open_db(path).conn.close()
+    size = path.stat().st_size
+    with open(path, "r+b") as f:  # the schema's pages, past the first, overwritten
+        f.seek(4096)
+        f.write(bytes(size - 2 * 4096))
+    before = path.read_bytes()
+    with pytest.raises(store.StoreError) as e:
+        store.open_db(path, create=create)
+    assert str(e.value).startswith(
+        f"store {path} is damaged (database disk image is malformed); restore it from a backup"
+    )
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+
+
 def test_only_a_store_opens_without_create(tmp_path):
     with pytest.raises(store.StoreError, match="cannot open store"):
         store.open_db(tmp_path / "missing.db", create=False)
