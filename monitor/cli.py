@@ -160,7 +160,7 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
     """
     from . import ingest  # the parsers: only the commands that parse load them
 
-    files, missing = ingest.find_files(paths)
+    files, unused = ingest.find_files(paths)
     with progress_bar(len(files), "importing") as advance:
         config = ctx.optional_config()
         settings = config.settings if config else Settings()
@@ -173,17 +173,19 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
             copy_similarity=settings.copy_similarity,
         )
     index_queued(ctx.db)
+    missing = [r for r in unused if r.reason == ingest.NOT_FOUND]
+    rejected = [r for r in unused if r.reason != ingest.NOT_FOUND] + report.rejected
     for r in missing:
         err.print("[red]not found[/] " + plain(r.path))
-    for r in report.rejected:
+    for r in rejected:
         colour = "red" if r.failed else "yellow"
         err.print(f"[{colour}]rejected[/] " + plain(f"{r.path}: {r.reason}"))
     out.print(
         f"{plural(report.files, 'file')}: {report.new} new, {report.merged} merged, "
-        f"{report.seen} already stored, {len(report.rejected)} rejected"
+        f"{report.seen} already stored, {len(rejected)} rejected"
         + (f"; {len(missing)} not found" if missing else "")
     )
-    if report.failed or missing:
+    if report.failed or unused:
         sys.exit(1)
 
 

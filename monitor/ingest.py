@@ -89,9 +89,16 @@ def parse_and_key(
     return items
 
 
+NOT_FOUND = "no such file or folder"
+NOT_A_FILE = "not a regular file or folder"
+
+
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]:
     """Expand folders (recursively, skipping hidden ones) into document files, sorted; a
-    file named twice (``seeds seeds/a.txt``) is loaded once."""
+    file named twice (``seeds seeds/a.txt``) is loaded once.
+
+    The paths not used come back with the reason: :data:`NOT_FOUND`, or :data:`NOT_A_FILE`
+    for a device, FIFO or socket, which is never opened (a FIFO would block the read)."""
     found: dict[Path, Path] = {}  # by resolved path, in order
     missing: list[Rejected] = []
     for raw in paths:
@@ -101,7 +108,8 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
         elif p.is_file():
             files = [p]
         else:
-            missing.append(Rejected(path_text(raw), "no such file or folder", failed=True))
+            reason = NOT_A_FILE if p.exists() else NOT_FOUND
+            missing.append(Rejected(path_text(raw), reason, failed=True))
             continue
         for f in files:
             found.setdefault(f.resolve(), f)

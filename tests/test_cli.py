@@ -161,6 +161,48 @@ def test_import_counts_a_missing_path_apart_from_the_files(tmp_path):
     assert "1 file: 1 new, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
 
 
+@pytest.mark.parametrize("kind", ["device", "fifo", "socket"])
+def test_import_names_a_path_that_is_no_file_or_folder_for_what_it_is(tmp_path, kind):
+    """/dev/null, a FIFO or a socket is there: not "not found", and never read (a FIFO
+    with no writer would block the import for good)."""
+    import socket
+    import threading
+
+    feed = tmp_path / "f.xml"
+    feed.write_text(BRACKETS_FEED, encoding="utf-8")
+    writer = None
+    if kind == "device":
+        special = Path(os.devnull)
+    elif kind == "fifo":
+        special = tmp_path / "pipe"
+        os.mkfifo(special)
+
+        # Should the import read the FIFO, it reads an empty file rather than hang the suite.
+        def write_nothing():
+            os.close(os.open(special, os.O_WRONLY))
+
+        writer = threading.Thread(target=write_nothing, daemon=True)
+        writer.start()
+    else:
+        special = tmp_path / "s.sock"
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(special))
+    try:
+        r = CliRunner().invoke(
+            main, ["--db", str(tmp_path / "m.db"), "import", str(special), str(feed)]
+        )
+    finally:
+        if writer is not None:
+            os.close(os.open(special, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer go
+            writer.join()
+        if kind == "socket":
+            server.close()
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert "not found" not in r.output
+    assert f"rejected {special}: not a regular file or folder" in r.output
+    assert "1 file: 1 new, 0 merged, 0 already stored, 1 rejected" in r.output
+
+
 def test_import_loads_a_file_named_twice_once(tmp_path):
     (tmp_path / "in").mkdir()
     feed = tmp_path / "in" / "f.xml"
