@@ -347,7 +347,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
     Prints a summary table. The exit code is 1 only when every polled source failed;
     a failing source is retried later with backoff.
     """
-    from .pipeline import due_sources, poll_once
+    from .pipeline import due_sources, next_due, poll_once
     from .state import load_states
 
     if names and all_:
@@ -365,7 +365,20 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
     elif all_:
         sources = [s for s in config.sources if s.enabled]
     else:
-        sources = due_sources(config, load_states(ctx.db), now)
+        states = load_states(ctx.db)
+        sources = due_sources(config, states, now)
+        if not sources:
+            soonest = next_due(config, states, now)
+            out.print(
+                "nothing due; "
+                + (
+                    f"next check: {plain(soonest[0].name)} {_ago(store.iso(soonest[1]), now)}"
+                    if soonest
+                    else "no enabled source is scheduled (see monitor sources)"
+                ),
+                soft_wrap=True,
+            )
+            return
     with progress_bar(len(sources), "polling") as advance:
         reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
     index_queued(ctx.db)

@@ -108,6 +108,26 @@ def due_sources(config: Config, states: dict[str, SourceState], now: datetime) -
     return [s for s in config.sources if s.enabled and _due(s, states.get(s.name), now)]
 
 
+def next_due(
+    config: Config, states: dict[str, SourceState], now: datetime
+) -> tuple[Source, datetime] | None:
+    """The enabled source checked soonest and when (``now`` if one is due); None when none
+    will be checked again by itself (all retired or disabled)."""
+    times = []
+    for source in config.sources:
+        state = states.get(source.name)
+        if not source.enabled:
+            continue
+        if _due(source, state, now):
+            times.append((now, source))
+        elif state.retired_at is None and state.next_check is not None:
+            times.append((state.next_check, source))
+    if not times:
+        return None
+    when, source = min(times, key=lambda t: t[0])
+    return source, when
+
+
 def _due(source: Source, state: SourceState | None, now: datetime) -> bool:
     return state is None or url_changed(source, state.config_url) or state.due(now)
 

@@ -494,6 +494,30 @@ def test_a_dir_source_stores_a_file_whose_name_is_not_utf8_once(tmp_path):
     ]
 
 
+def test_poll_with_nothing_due_says_when_the_next_check_is(tmp_path):
+    import re
+
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(minimal_config(tmp_path))]
+    run = CliRunner()
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+
+    r = run.invoke(main, [*base, "poll"])
+
+    assert r.exit_code == 0, r.output
+    assert re.fullmatch(r"nothing due; next check: seeds in \d+m\n", r.output), r.output
+    r = run.invoke(main, [*base, "poll", "--all"])
+    assert r.exit_code == 0 and "polled 1 of 1 sources" in r.output
+
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace('kind = "dir"', 'kind = "dir"\nenabled = false'),
+        encoding="utf-8",
+    )
+    r = run.invoke(main, [*base, "poll"])
+    assert r.exit_code == 0, r.output
+    assert r.output == "nothing due; no enabled source is scheduled (see monitor sources)\n"
+
+
 def test_poll_polls_a_source_named_twice_once_and_refuses_source_with_all(tmp_path):
     base = ["--db", str(tmp_path / "m.db"), "--config", str(minimal_config(tmp_path))]
     run = CliRunner()

@@ -30,7 +30,14 @@ from monitor.config import Config, parse_config
 from monitor.decide import SourceState
 from monitor.models import Item
 from monitor.parsers import parse
-from monitor.pipeline import MISSING_GRACE, Poller, PollReport, due_sources, poll_once
+from monitor.pipeline import (
+    MISSING_GRACE,
+    Poller,
+    PollReport,
+    due_sources,
+    next_due,
+    poll_once,
+)
 from monitor.state import load_entries, load_states
 from monitor.store import Sighting, open_db, save_items
 
@@ -477,6 +484,31 @@ def test_410_retires_the_source(tmp_path, seeded, http):
     s = load_states(db)["news"]
     assert (s.retired_at, s.consecutive_errors, s.next_check) == (None, 0, NOW + 2.5 * HOUR)
     assert "news" in [x.name for x in due_sources(config, load_states(db), NOW + 3 * HOUR)]
+
+
+def test_next_due_is_the_soonest_enabled_source_retired_ones_never(tmp_path, db, http):
+    http.get(FEED).respond(200, content=RSS.format(decl="").encode())
+    http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    http.get(OTHER).respond(410)
+    sources = [
+        feed("hourly", FEED, interval="1h"),
+        feed("often", FEED2, interval="10m"),
+        feed("gone", OTHER),
+        feed("off", "https://off.example.net/rss", enabled=False),
+    ]
+    config = make_config(tmp_path, *sources)
+    poll(db, config, "hourly", "often", "gone")
+    states = load_states(db)
+    assert due_sources(config, states, NOW + timedelta(minutes=1)) == []
+
+    source, when = next_due(config, states, NOW + timedelta(minutes=1))
+    assert (source.name, when) == ("often", NOW + timedelta(minutes=10))
+    # A source never polled is due now.
+    added = make_config(tmp_path, *sources, feed("new", "https://new.example.net/rss"))
+    source, when = next_due(added, states, NOW + timedelta(minutes=1))
+    assert (source.name, when) == ("new", NOW + timedelta(minutes=1))
+    # Nothing enabled is ever checked again by itself: no next check.
+    assert next_due(make_config(tmp_path, sources[2], sources[3]), states, NOW) is None
 
 
 def test_a_url_changed_in_the_config_is_due_at_once(tmp_path, db, http):
