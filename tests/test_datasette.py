@@ -12,11 +12,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import date
 from pathlib import Path
 
+import markupsafe
 import pytest
 import yaml
 
@@ -55,6 +57,16 @@ class Datasette:
 
     def rows(self, path: str, **params) -> list[dict]:
         return self.get(path, _shape="array", **params)
+
+    def page(self, path: str, **params) -> tuple[int, str]:
+        """Status and body, an error status (a query that failed answers 400) included."""
+        url = self.base + urllib.parse.quote(path) + "?" + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.read().decode("utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +224,28 @@ def test_search_query_with_no_terms_is_empty_not_an_error(ds):
     data = ds.get("/monitor/search.json")
     assert data["ok"] is True
     assert data["rows"] == []
+
+
+@pytest.mark.parametrize(
+    "q, said",
+    [
+        ("-拜登", "a search needs a term to find: -term only leaves stories out"),
+        ("普", '"普": a single Chinese character cannot be searched here'),
+        ("普京 -拜", '"拜": a single Chinese character cannot be searched here'),
+        ("普京 -拜", "search a longer word, or use monitor search"),
+    ],
+)
+def test_search_query_that_bigrams_cannot_answer_says_why_on_the_page(ds, q, said):
+    """A user function's own exception reaches Datasette only as "user-defined function
+    raised exception": the reason has to come from SQLite itself."""
+    status, body = ds.page("/monitor/search.json", q=q)
+    data = json.loads(body)
+    assert (status, data["ok"], data["rows"]) == (400, False, [])
+    assert said in data["error"]
+    assert "user-defined function" not in data["error"]
+
+    status, html = ds.page("/monitor/search", q=q)
+    assert status == 400 and str(markupsafe.escape(said)) in html
 
 
 def test_other_canned_queries_run(ds, store):

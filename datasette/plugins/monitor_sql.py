@@ -13,8 +13,9 @@ package importable (the image's ``datasette`` target and the ``test`` extra both
         where id in (select rowid from items_fts where items_fts match bigram_query(:q))
 
     An empty query matches nothing (a canned query's form before anything is typed). A
-    one-character Chinese term cannot be answered from bigrams: the query then fails with
-    "user-defined function raised exception" (``monitor search`` scans for those instead).
+    search the bigrams cannot answer (a one-character Chinese term; only ``-term``s) makes
+    the query fail with the reason: ``no such column: "普": a single Chinese character
+    cannot be searched here …`` (``monitor search`` scans for those instead).
 
 ``local_day_start()``
     Midnight today in the server's time zone (``TZ``) as a store timestamp (UTC, ``Z``), for
@@ -31,13 +32,28 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from datasette import hookimpl
-from monitor.fulltext import fts_query
+from monitor.fulltext import QueryTooShort, fts_query
 
 
 def bigram_query(q: str | None) -> str:
     if not (q or "").strip():
         return '""'
-    return fts_query(q)
+    try:
+        return fts_query(q)
+    except QueryTooShort as e:
+        return _refused(
+            f'"{e}": a single Chinese character cannot be searched here (the index holds '
+            "pairs of characters); search a longer word, or use monitor search"
+        )
+    except ValueError as e:  # only -terms: nothing to find
+        return _refused(str(e))
+
+
+def _refused(reason: str) -> str:
+    """An expression FTS5 refuses with ``reason`` in its message. Whatever a Python SQL
+    function raises reaches Datasette as "user-defined function raised exception"; FTS5
+    names an unknown column filter in its error, which Datasette shows as it is."""
+    return '"' + reason.replace('"', '""') + '" : ""'
 
 
 def local_day_start() -> str:
