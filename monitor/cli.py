@@ -202,6 +202,14 @@ def readable_key(key: str) -> str:
     return unquote(key) if key.startswith("url:") else key
 
 
+def folded(table: Table) -> Table:
+    """Cells too long for a narrow terminal wrap instead of ending in "…": Chinese text has
+    no spaces to wrap at, and names, keys and errors are for reading whole or copying."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
+
+
 def _when(row: dict) -> str:
     return (row.get("published") or row.get("first_seen") or "")[:16].replace("T", " ")
 
@@ -239,15 +247,15 @@ def search(ctx: Context, query: tuple[str, ...], limit: int, as_json: bool) -> N
     stories = plural(len(rows), "story", "stories")
     title = f"the {stories} stored last; more match (--limit to see more)" if more else stories
     table = Table(title=title, title_justify="left")
-    table.add_column("time (UTC)", no_wrap=True)  # published, else first stored
+    table.add_column("time (UTC)")  # published, else first stored
     table.add_column("outlet")
     table.add_column("title", ratio=1)
-    table.add_column("key", overflow="fold")  # keys are for copying: never cut
+    table.add_column("key")
     for r in rows:
         table.add_row(
             _when(r), plain(r["site"] or ""), plain(r["title"]), plain(readable_key(r["story_key"]))
         )
-    out.print(table)
+    out.print(folded(table))
 
 
 @main.command()
@@ -404,7 +412,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
             _ago(r.next_check and store.iso(r.next_check), now),
             plain(r.error or ""),
         )
-    out.print(table)
+    out.print(folded(table))
     out.print(
         f"{plural(sum(r.new for r in reports), 'new story', 'new stories')}, "
         f"{sum(r.seen for r in reports)} seen again, "
@@ -460,7 +468,7 @@ def sources(ctx: Context) -> None:
             str(r["items"]) if r else "0",
             plain((r and r["last_error"]) or ""),
         )
-    out.print(table)
+    out.print(folded(table))
 
 
 def _watches(config: Config, name: str | None):

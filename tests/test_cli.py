@@ -622,3 +622,26 @@ def test_a_store_that_cannot_be_opened_is_not_called_something_else(tmp_path, mo
         assert f"cannot open store {db}: unable to open database file" in r.output
         assert f"{db.parent} is not writable" in r.output
         assert ("while the daemon has it open" in r.output) is (args[0] != "import")
+
+
+def test_narrow_terminals_wrap_table_cells_instead_of_cutting_them():
+    """At 60 columns, a Chinese title (no spaces to wrap at) and a long source name used to
+    end in "…"; every character is still there, over more lines."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from monitor.cli import folded
+
+    row = [
+        "bbc-zhongwen-simplified",
+        "failing (connect_error)",
+        "美乌总统新年来二度通话拜登警告俄罗斯明显可能2月入侵乌克兰",
+        "connection failed: All connection attempts failed",
+    ]
+    table = Table("source", "state", "title", "last error")
+    table.add_row(*row)
+    console = Console(width=60, record=True, color_system=None)
+    console.print(folded(table))
+    lines = [ln for ln in console.export_text().splitlines() if ln.startswith("│")]
+    columns = ["".join(ln.split("│")[n + 1].replace(" ", "") for ln in lines) for n in range(4)]
+    assert columns == [cell.replace(" ", "") for cell in row]
