@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 import threading
 from contextlib import contextmanager
@@ -109,7 +110,19 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        """A store damaged past the pages checked at open (SQLite finds it reading a story
+        or the index) is named as damaged, with what to do, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as e:
+            if not store.is_damage(e) or not isinstance(ctx.obj, Context):
+                raise
+            raise click.ClickException(str(store.damaged(ctx.obj.path, e))) from e
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="monitor")
 @click.option(
     "--db",

@@ -352,8 +352,8 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
         conn.close()  # a refused WAL database's -wal and -shm go with the last connection
         if isinstance(e, StoreError):
             raise
-        if _is_damage(e):
-            raise _damaged(path, e) from e
+        if is_damage(e):
+            raise damaged(path, e) from e
         raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     db = sqlite_utils.Database(conn)
     try:
@@ -363,8 +363,8 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
         raise
     except sqlite3.DatabaseError as e:
         conn.close()
-        if _is_damage(e):
-            raise _damaged(path, e) from e
+        if is_damage(e):
+            raise damaged(path, e) from e
         raise StoreError(f"cannot use store {path}: {e}") from e
     return db
 
@@ -379,8 +379,8 @@ def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> No
     except sqlite3.OperationalError as e:  # cannot open or lock it: says nothing of what it is
         raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     except sqlite3.DatabaseError as e:
-        if _is_damage(e):  # SQLite pages, some of them unreadable: a store, or was one
-            raise _damaged(path, e) from e
+        if is_damage(e):  # SQLite pages, some of them unreadable: a store, or was one
+            raise damaged(path, e) from e
         raise StoreError(f"{path} is not a monitor store ({e})") from e
     if version > 0 and "items" in tables:
         return
@@ -396,13 +396,13 @@ def _check_is_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> No
     raise StoreError(f"{path} is not a monitor store ({what})")
 
 
-def _is_damage(e: sqlite3.Error) -> bool:
+def is_damage(e: sqlite3.Error) -> bool:
     """SQLite found its own pages malformed (SQLITE_CORRUPT), as against a file that is no
     SQLite database at all (SQLITE_NOTADB)."""
     return (getattr(e, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_CORRUPT
 
 
-def _damaged(path: Path, e: sqlite3.Error) -> StoreError:
+def damaged(path: Path, e: sqlite3.Error) -> StoreError:
     return StoreError(
         f"store {path} is damaged ({e}); restore it from a backup or recover what is "
         f"readable with: sqlite3 {shlex.quote(str(path))} .recover | sqlite3 recovered.db"

@@ -324,9 +324,9 @@ def test_writing_commands_refuse_a_database_of_other_tables(tmp_path, args):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.toml", "other.db"]
 
 
-def damaged_store(tmp_path) -> Path:
-    """A store holding the seeds whose middle pages (all but the first and the last) were
-    overwritten, as a failing disk or a bad copy leaves it."""
+def damaged_store(tmp_path, first: int = 2, pages: int | None = None) -> Path:
+    """A store holding the seeds whose pages from ``first`` (``pages`` of them, or up to the
+    one before the last) were overwritten, as a failing disk or a bad copy leaves it."""
     from datetime import UTC, datetime
 
     from monitor import ingest, store
@@ -342,8 +342,8 @@ def damaged_store(tmp_path) -> Path:
     page = 4096
     size = path.stat().st_size
     with open(path, "r+b") as f:
-        f.seek(page)
-        f.write(b"\xff" * (size - 2 * page))
+        f.seek((first - 1) * page)
+        f.write(b"\xff" * (pages * page if pages else size - first * page))
     return path
 
 
@@ -645,3 +645,16 @@ def test_narrow_terminals_wrap_table_cells_instead_of_cutting_them():
     lines = [ln for ln in console.export_text().splitlines() if ln.startswith("│")]
     columns = ["".join(ln.split("│")[n + 1].replace(" ", "") for ln in lines) for n in range(4)]
     assert columns == [cell.replace(" ", "") for cell in row]
+
+
+@pytest.mark.parametrize(
+    "args", [["search", "普京"], ["digest", "--since", "2021-12-01"], ["sources"]]
+)
+def test_damage_found_after_the_store_opened_is_called_damage_too(tmp_path, args):
+    """Pages past the schema (stories, the index) overwritten: the store opens, and the
+    command that reads them ended in a DatabaseError traceback."""
+    path = damaged_store(tmp_path, first=16, pages=8)
+    cfg = minimal_config(tmp_path)
+    r = CliRunner().invoke(main, ["--db", str(path), "--config", str(cfg), *args])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"store {path} is damaged (" in r.output and ".recover" in r.output
