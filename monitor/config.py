@@ -130,6 +130,12 @@ class Config:
         raise KeyError(name)
 
 
+# The longest durations the config takes, so that the times computed from them stay within
+# the calendar: a year for the waits between polls, a century for how far back a digest
+# reaches and how far apart a story's copies may be (an imported archive may go back years).
+WAIT_LIMIT = (timedelta(days=365), "a year (365d)")
+WINDOW_LIMIT = (timedelta(days=36500), "a hundred years (36500d)")
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNITS = {None: 60, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
@@ -177,14 +183,20 @@ class _Table:
             raise self.error(key, f"expected {names}, got {type(value).__name__} {value!r}")
         return value
 
-    def duration(self, key: str, default: timedelta) -> timedelta:
+    def duration(
+        self, key: str, default: timedelta, longest: tuple[timedelta, str] = WAIT_LIMIT
+    ) -> timedelta:
         value = self.get(key, (int, float, str))
         if value is None:
             return default
         try:
-            return parse_duration(value)
+            duration = parse_duration(value)
         except ValueError as e:
             raise self.error(key, str(e)) from None
+        if duration > longest[0]:
+            shown = f"{value!r} minutes" if isinstance(value, int | float) else repr(value)
+            raise self.error(key, f"{shown} is longer than {longest[1]}")
+        return duration
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -322,8 +334,8 @@ def _settings(file: str, data: Any) -> Settings:
         max_bytes=t.get("max_bytes", int, d.max_bytes),
         tick=t.duration("tick", d.tick),
         user_agent=t.get("user_agent", str),
-        digest_lookback=t.duration("digest_lookback", d.digest_lookback),
-        group_window=t.duration("group_window", d.group_window),
+        digest_lookback=t.duration("digest_lookback", d.digest_lookback, WINDOW_LIMIT),
+        group_window=t.duration("group_window", d.group_window, WINDOW_LIMIT),
         group_threshold=t.get("group_threshold", (int, float)),
         copy_similarity=float(t.get("copy_similarity", (int, float), d.copy_similarity)),
         parse_workers=t.get("parse_workers", int, d.parse_workers),

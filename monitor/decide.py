@@ -12,6 +12,8 @@ state comes out, so every rule here is table-tested.
 - Any other failure: exponential backoff from the interval, capped at ``max_backoff`` but never
   below the interval; polling never stops for good.
 - Jitter (±10 %) spreads sources that share an interval so they do not hit hosts in step.
+- No wait is longer than ``LONGEST_WAIT`` (before jitter), whatever the policy or the server
+  says: the arithmetic saturates instead of overflowing, so no value can break a poll.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 JITTER = 0.10
+LONGEST_WAIT = timedelta(days=3650)  # far beyond any configured interval (a year at most)
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,20 @@ class PollResult:
 
 def backoff(policy: Policy, errors: int) -> timedelta:
     """The wait after ``errors`` consecutive failures: 2×, 4×, 8× the interval, capped."""
-    grown = policy.interval * (2 ** min(errors, 20))
-    return max(policy.interval, min(grown, policy.max_backoff))
+    factor = 2 ** min(errors, 20)
+    if policy.interval >= policy.max_backoff / factor:  # so the product cannot overflow
+        return max(policy.interval, policy.max_backoff)
+    return policy.interval * factor
+
+
+def _seconds(seconds: float) -> timedelta:
+    """A server's hint in seconds, as a wait no longer than ``LONGEST_WAIT``."""
+    return timedelta(seconds=min(seconds, LONGEST_WAIT.total_seconds()))
 
 
 def jittered(delay: timedelta, rand: float) -> timedelta:
-    """``rand`` in [0, 1) from the caller, so tests choose it."""
-    return delay * (1 + JITTER * (2 * rand - 1))
+    """``rand`` in [0, 1) from the caller, so tests choose it; ``delay`` is capped first."""
+    return min(delay, LONGEST_WAIT) * (1 + JITTER * (2 * rand - 1))
 
 
 def next_state(
@@ -98,7 +108,7 @@ def next_state(
         )
     if result.ok:
         hint = max(result.ttl or 0, result.max_age or 0)
-        delay = min(max(policy.interval, timedelta(seconds=hint)), policy.max_interval)
+        delay = min(max(policy.interval, _seconds(hint)), policy.max_interval)
         return replace(
             s,
             # A 304 carries no new validators; keep the ones we have.
@@ -114,7 +124,7 @@ def next_state(
     delay = jittered(backoff(policy, errors), rand)
     if result.retry_after:
         longest = max(policy.max_interval, policy.max_backoff)
-        delay = max(delay, min(timedelta(seconds=min(result.retry_after, 1e9)), longest))
+        delay = max(delay, min(_seconds(result.retry_after), longest))
     return replace(
         s,
         consecutive_errors=errors,

@@ -658,3 +658,14 @@ def test_damage_found_after_the_store_opened_is_called_damage_too(tmp_path, args
     r = CliRunner().invoke(main, ["--db", str(path), "--config", str(cfg), *args])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert f"store {path} is damaged (" in r.output and ".recover" in r.output
+
+
+def test_poll_refuses_an_interval_longer_than_a_year_and_polls_nothing(tmp_path):
+    cfg = tmp_path / "big.toml"
+    cfg.write_text(
+        '[[source]]\nname="a"\nkind="feed"\nurl="http://127.0.0.1:1/"\ninterval="5000000d"\n'
+    )
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "x.db"), "--config", str(cfg), "poll"])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"{cfg}: source 'a': key 'interval': '5000000d' is longer than a year" in r.output
+    assert "Traceback" not in r.output

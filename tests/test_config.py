@@ -248,3 +248,43 @@ def test_bad_watch_names_file_watch_and_key(tmp_path, body, message):
     with pytest.raises(ConfigError) as e:
         load_config(p)
     assert str(p) in str(e.value) and message in str(e.value)
+
+
+SOURCE = '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
+
+
+@pytest.mark.parametrize("value", ['"5000000d"', '"366d"', "600000", '"31622400s"'])
+@pytest.mark.parametrize(
+    "table, key",
+    [
+        ("source 'a'", "interval"),
+        ("[monitor]", "max_interval"),
+        ("[monitor]", "max_backoff"),
+        ("[monitor]", "tick"),
+    ],
+)
+def test_a_wait_longer_than_a_year_is_refused(tmp_path, table, key, value):
+    where = SOURCE if table.startswith("source") else "[monitor]\n"
+    p = write(tmp_path, f"{where}{key} = {value}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).startswith(f"{p}: {table}: key '{key}': ")
+    assert str(e.value).endswith(" is longer than a year (365d)")
+
+
+@pytest.mark.parametrize("key", ["digest_lookback", "group_window"])
+def test_a_window_reaches_back_a_century_at_most(tmp_path, key):
+    """A first digest may cover an archive imported from years back, not from before 1 AD."""
+    p = write(tmp_path, f'[monitor]\n{key} = "36500d"\n')
+    assert getattr(load_config(p).settings, key) == timedelta(days=36500)
+    p = write(tmp_path, f'[monitor]\n{key} = "5000000d"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value) == (
+        f"{p}: [monitor]: key '{key}': '5000000d' is longer than a hundred years (36500d)"
+    )
+
+
+def test_a_duration_of_a_year_is_accepted(tmp_path):
+    p = write(tmp_path, '[monitor]\nmax_interval="365d"\n' + SOURCE + 'interval="365d"\n')
+    assert load_config(p).source("a").interval == timedelta(days=365)

@@ -2,7 +2,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.decide import Policy, PollResult, SourceState, backoff, next_state
+from monitor.decide import (
+    LONGEST_WAIT,
+    Policy,
+    PollResult,
+    SourceState,
+    backoff,
+    next_state,
+)
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 POLICY = Policy(
@@ -106,3 +113,25 @@ def test_due():
     assert SourceState("a").due(NOW)
     assert not SourceState("a", next_check=NOW + timedelta(seconds=1)).due(NOW)
     assert SourceState("a", next_check=NOW).due(NOW)
+
+
+@pytest.mark.parametrize(
+    "interval", [timedelta(days=1000), timedelta(days=5_000_000), timedelta.max]
+)
+def test_a_very_long_interval_waits_at_most_the_longest_wait_and_never_overflows(interval):
+    policy = Policy(interval=interval, max_interval=interval, max_backoff=timedelta(hours=6))
+    ok = next_state(SourceState("a"), OK, policy, now=NOW)
+    assert ok.next_check == NOW + min(interval, LONGEST_WAIT)
+    failing = SourceState("a", consecutive_errors=30)
+    failed = next_state(failing, PollResult("server_error", ok=False, status=500), policy, now=NOW)
+    assert failed.next_check == NOW + min(interval, LONGEST_WAIT)
+    assert backoff(policy, 30) == interval
+
+
+@pytest.mark.parametrize("hint", [1e15, 1e300])
+def test_a_server_hint_longer_than_a_date_can_hold_is_capped_at_max_interval(hint):
+    """An RSS ttl or max-age of 10^15 seconds is capped like any other long hint."""
+    for r in (PollResult("ok", ok=True, ttl=hint), PollResult("ok", ok=True, max_age=hint)):
+        assert next_state(SourceState("a"), r, POLICY, now=NOW).next_check == NOW + timedelta(
+            hours=24
+        )
