@@ -256,7 +256,18 @@ def _named(file: str, kind: str, index: int, data: Any, names: set[str]) -> tupl
     return t, name
 
 
-def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> Source:
+def _span(d: timedelta) -> str:
+    """A duration as the config writes it: ``24h``, ``2d``, ``90s``."""
+    seconds = d.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and (unit != "d" or seconds >= 2 * size):
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def _source(
+    file: str, base: Path, index: int, data: Any, names: set[str], settings: Settings
+) -> Source:
     t, name = _named(file, "source", index, data, names)
     kind = t.get("kind", str, required=True)
     if kind not in SOURCE_KINDS:
@@ -299,13 +310,24 @@ def _source(file: str, base: Path, index: int, data: Any, names: set[str]) -> So
         for key in ("index_format", "page_url"):
             if key in t.data:
                 raise t.error(key, "only applies to kind 'mirror'")
+    interval = t.duration("interval", timedelta(minutes=30))
+    if interval > settings.max_interval:
+        # max_interval is the longest wait between checks of a working source (the interval
+        # stretched by server hints up to it, see decide): no interval goes beyond it.
+        raw = t.data["interval"]
+        shown = f"{raw:g}m" if isinstance(raw, int | float) else raw.strip()
+        raise t.error(
+            "interval",
+            f"{shown} is longer than [monitor] max_interval ({_span(settings.max_interval)}); "
+            f"raise max_interval to {shown} or more, or shorten the interval",
+        )
     source = Source(
         name=name,
         kind=kind,
         url=url,
         path=path,
         site=t.get("site", str),
-        interval=t.duration("interval", timedelta(minutes=30)),
+        interval=interval,
         enabled=t.get("enabled", bool, True),
         headers=dict(headers),
         proxy=proxy,
@@ -488,7 +510,7 @@ def parse_config(
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{file}: 'source' must be an array of tables ([[source]])")
     names: set[str] = set()
-    sources = tuple(_source(file, base, i, s, names) for i, s in enumerate(raw_sources))
+    sources = tuple(_source(file, base, i, s, names, settings) for i, s in enumerate(raw_sources))
     raw_sites = data.get("site", [])
     if not isinstance(raw_sites, list):
         raise ConfigError(f"{file}: 'site' must be an array of tables ([[site]])")

@@ -47,7 +47,7 @@ class SourceState:
 
 @dataclass(frozen=True)
 class Policy:
-    interval: timedelta
+    interval: timedelta  # at most max_interval (the config refuses a longer one)
     max_interval: timedelta = timedelta(hours=24)
     max_backoff: timedelta = timedelta(hours=6)
 

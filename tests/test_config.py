@@ -288,3 +288,28 @@ def test_a_window_reaches_back_a_century_at_most(tmp_path, key):
 def test_a_duration_of_a_year_is_accepted(tmp_path):
     p = write(tmp_path, '[monitor]\nmax_interval="365d"\n' + SOURCE + 'interval="365d"\n')
     assert load_config(p).source("a").interval == timedelta(days=365)
+
+
+def test_an_interval_longer_than_max_interval_is_refused_naming_both(tmp_path):
+    """max_interval is the longest wait between checks: an interval beyond it was shortened
+    to it after a success, while failures backed off from the whole interval."""
+    p = write(tmp_path, SOURCE + 'interval = "2d"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value) == (
+        f"{p}: source 'a': key 'interval': 2d is longer than [monitor] max_interval (24h); "
+        "raise max_interval to 2d or more, or shorten the interval"
+    )
+    p = write(tmp_path, '[monitor]\nmax_interval = "36h"\n' + SOURCE + "interval = 2160.5\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).endswith(
+        "key 'interval': 2160.5m is longer than [monitor] max_interval (36h); "
+        "raise max_interval to 2160.5m or more, or shorten the interval"
+    )
+
+
+def test_an_interval_up_to_max_interval_is_kept(tmp_path):
+    p = write(tmp_path, '[monitor]\nmax_interval = "2d"\n' + SOURCE + 'interval = "48h"\n')
+    config = load_config(p)
+    assert config.source("a").interval == config.settings.max_interval == timedelta(days=2)
