@@ -164,6 +164,14 @@ def url_key(url: str) -> str:
     return c[m.end() :] if m else c
 
 
+class SiteRuleError(ValueError):
+    """A ``[[site]]`` table that cannot be used; ``key`` names the offending key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"key '{key}': {message}")
+        self.key, self.message = key, message
+
+
 @dataclass(frozen=True)
 class SiteRule:
     """One outlet: its display name, where it lives, and how its URLs name an article."""
@@ -174,34 +182,37 @@ class SiteRule:
     key_prefix: str = ""
 
     @classmethod
-    def from_dict(cls, d: dict, index: int = 0) -> SiteRule:
-        """Validate one ``[[site]]`` table; errors name the rule and the offending key."""
-        if not isinstance(d, dict):
-            raise ValueError(f"site rule #{index}: expected a table, got {type(d).__name__}")
+    def from_dict(cls, d: dict) -> SiteRule:
+        """Validate one ``[[site]]`` table; a :class:`SiteRuleError` names the offending key."""
         name = d.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"site rule #{index} ({d.get('key_prefix')!r}): missing 'name'")
-        label = f"site rule {name!r}"
+        if name is None:
+            raise SiteRuleError("name", "is required")
+        if not isinstance(name, str):
+            raise SiteRuleError("name", f"expected str, got {type(name).__name__} {name!r}")
+        if not name.strip():
+            raise SiteRuleError("name", "must not be empty")
         unknown = set(d) - {"name", "hosts", "patterns", "key_prefix"}
         if unknown:
-            raise ValueError(f"{label}: unknown key {sorted(unknown)[0]!r}")
+            raise SiteRuleError(sorted(unknown)[0], "unknown key")
         hosts, patterns = d.get("hosts", []), d.get("patterns", [])
         for key, value in (("hosts", hosts), ("patterns", patterns)):
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"{label}: {key!r} must be a list of strings")
+                raise SiteRuleError(key, f"expected a list of strings, got {value!r}")
         if not hosts and not patterns:
-            raise ValueError(f"{label}: 'hosts' and 'patterns' are both empty")
+            raise SiteRuleError("hosts", "'hosts' and 'patterns' are both empty")
         key_prefix = d.get("key_prefix", "")
-        if not isinstance(key_prefix, str) or (patterns and not key_prefix.strip()):
-            raise ValueError(f"{label}: 'key_prefix' must be a non-empty string")
+        if not isinstance(key_prefix, str):
+            raise SiteRuleError("key_prefix", f"expected str, got {type(key_prefix).__name__}")
+        if patterns and not key_prefix.strip():
+            raise SiteRuleError("key_prefix", "is required with 'patterns' (the keys' prefix)")
         compiled = []
         for p in patterns:
             try:
                 rx = re.compile(p)
             except re.error as e:
-                raise ValueError(f"{label}: bad regex in 'patterns': {p!r}: {e}") from e
+                raise SiteRuleError("patterns", f"bad regex {p!r}: {e}") from None
             if not rx.groups:
-                raise ValueError(f"{label}: 'patterns' entry {p!r} has no group for the id")
+                raise SiteRuleError("patterns", f"{p!r} has no group for the id")
             compiled.append(rx)
         return cls(
             name=name.strip(),
@@ -245,7 +256,22 @@ class SiteRules:
 
     @classmethod
     def from_dicts(cls, dicts: Iterable[dict]) -> SiteRules:
-        return cls(tuple(SiteRule.from_dict(d, i) for i, d in enumerate(dicts)))
+        """Rules from ``[[site]]`` tables; an error names the table (``site #2`` counted from
+        1, or ``site '<name>'``) and the key. Two tables with one name are an error."""
+        rules: list[SiteRule] = []
+        for i, d in enumerate(dicts):
+            named = isinstance(d, dict) and isinstance(d.get("name"), str)
+            where = f"site '{d['name']}'" if named else f"site #{i + 1}"
+            if not isinstance(d, dict):
+                raise ValueError(f"{where}: expected a table")
+            try:
+                rule = SiteRule.from_dict(d)
+            except SiteRuleError as e:
+                raise ValueError(f"{where}: {e}") from None
+            if any(r.name == rule.name for r in rules):
+                raise ValueError(f"{where}: key 'name': duplicate site name {rule.name!r}")
+            rules.append(rule)
+        return cls(tuple(rules))
 
     @classmethod
     def load_default(cls) -> SiteRules:

@@ -298,8 +298,8 @@ def test_extended_config_rules_take_precedence(rules):
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        ({"key_prefix": "x", "hosts": ["x.com"]}, r"#0 .*'name'"),
-        ({"name": "  ", "hosts": ["x.com"]}, r"#0 .*'name'"),
+        ({"key_prefix": "x", "hosts": ["x.com"]}, r"^site #1: key 'name': is required"),
+        ({"name": "  ", "hosts": ["x.com"]}, r"key 'name': must not be empty"),
         ({"name": "坏", "key_prefix": "x", "patterns": ["(unclosed"]}, r"'坏'.*'patterns'"),
         ({"name": "坏", "key_prefix": "x", "patterns": [r"n\d+"]}, r"'坏'.*'patterns'.*group"),
         ({"name": "坏", "key_prefix": "x", "patterns": "(n\\d+)"}, r"'坏'.*'patterns'"),
@@ -316,7 +316,7 @@ def test_bad_rule_data(data, match):
 
 
 def test_bad_rule_reports_its_position():
-    with pytest.raises(ValueError, match="#1"):
+    with pytest.raises(ValueError, match="^site #2: key 'name'"):
         SiteRules.from_dicts([{"name": "好", "hosts": ["ok.com"]}, {"hosts": ["x.com"]}])
 
 

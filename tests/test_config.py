@@ -313,3 +313,51 @@ def test_an_interval_up_to_max_interval_is_kept(tmp_path):
     p = write(tmp_path, '[monitor]\nmax_interval = "2d"\n' + SOURCE + 'interval = "48h"\n')
     config = load_config(p)
     assert config.source("a").interval == config.settings.max_interval == timedelta(days=2)
+
+
+SITE = '[[site]]\nname="好"\nhosts=["ok.example"]\n'
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("[[site]]\nname = 5", "site #1: key 'name': expected str, got int 5"),
+        ('[[site]]\nhosts=["x.example"]', "site #1: key 'name': is required"),
+        (
+            SITE + '[[site]]\nname=" "\nhosts=["x.example"]',
+            "site ' ': key 'name': must not be empty",
+        ),
+        (
+            SITE + '[[site]]\nname="好"\nhosts=["x.example"]',
+            "site '好': key 'name': duplicate site name '好'",
+        ),
+        (SITE + 'colour="red"', "site '好': key 'colour': unknown key"),
+        ('[[site]]\nname="坏"\nhosts="x.example"', "site '坏': key 'hosts': expected a list of"),
+        ('[[site]]\nname="坏"', "site '坏': key 'hosts': 'hosts' and 'patterns' are both empty"),
+        (
+            '[[site]]\nname="坏"\nkey_prefix="x"\npatterns=["(unclosed"]',
+            "site '坏': key 'patterns': bad regex '(unclosed'",
+        ),
+        (
+            '[[site]]\nname="坏"\nkey_prefix="x"\npatterns=["n\\\\d+"]',
+            "site '坏': key 'patterns': 'n\\\\d+' has no group for the id",
+        ),
+        (
+            '[[site]]\nname="坏"\npatterns=["(\\\\d+)"]',
+            "site '坏': key 'key_prefix': is required with 'patterns'",
+        ),
+        ("site = 3", "'site' must be an array of tables ([[site]])"),
+        ("site = [3]", "site #1: expected a table"),
+    ],
+)
+def test_bad_site_names_file_site_and_key(tmp_path, body, message):
+    p = write(tmp_path, body)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).startswith(f"{p}: {message}")
+
+
+def test_a_site_rule_of_the_config_replaces_the_shipped_one_of_its_name(tmp_path):
+    p = write(tmp_path, '[[site]]\nname="RFI"\nhosts=["rfi.example"]\n')
+    rules = [r for r in load_config(p).rules if r.name == "RFI"]
+    assert [r.hosts for r in rules] == [("rfi.example",)]
