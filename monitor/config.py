@@ -7,6 +7,7 @@ or watch) and the key, so a user can fix it without reading code.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import tomllib
@@ -145,6 +146,8 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30m, 2h or 1d")
     if isinstance(value, int | float):
+        if not math.isfinite(value):  # TOML's nan, inf and -inf
+            raise ValueError(f"{value!r} is not a duration like 30m, 2h or 1d")
         seconds = value * 60
     else:
         m = _DURATION.match(str(value))
@@ -152,7 +155,8 @@ def parse_duration(value: Any) -> timedelta:
             raise ValueError(f"{value!r} is not a duration like 30m, 2h or 1d")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
-        raise ValueError("must be positive")
+        what = "negative" if seconds < 0 else "zero"
+        raise ValueError(f"{value!r} is {what}: a duration must be positive")
     try:
         return timedelta(seconds=seconds)
     except OverflowError:

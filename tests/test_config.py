@@ -182,7 +182,7 @@ def test_durations(value, expected):
     assert parse_duration(value) == expected
 
 
-@pytest.mark.parametrize("value", ["-5m", "soon", 0, True])
+@pytest.mark.parametrize("value", ["-5m", "soon", 0, True, -1.5, float("nan"), float("inf")])
 def test_bad_durations(value):
     with pytest.raises(ValueError):
         parse_duration(value)
@@ -361,3 +361,38 @@ def test_a_site_rule_of_the_config_replaces_the_shipped_one_of_its_name(tmp_path
     p = write(tmp_path, '[[site]]\nname="RFI"\nhosts=["rfi.example"]\n')
     rules = [r for r in load_config(p).rules if r.name == "RFI"]
     assert [r.hosts for r in rules] == [("rfi.example",)]
+
+
+DURATION_KEYS = [
+    ("source 'a'", "interval"),
+    ("[monitor]", "max_interval"),
+    ("[monitor]", "max_backoff"),
+    ("[monitor]", "tick"),
+    ("[monitor]", "digest_lookback"),
+    ("[monitor]", "group_window"),
+]
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("nan", "nan is not a duration like 30m, 2h or 1d"),
+        ("+nan", "nan is not a duration like 30m, 2h or 1d"),
+        ("inf", "inf is not a duration like 30m, 2h or 1d"),
+        ("-inf", "-inf is not a duration like 30m, 2h or 1d"),
+        ("-5", "-5 is negative: a duration must be positive"),
+        ("-0.5", "-0.5 is negative: a duration must be positive"),
+        ("0", "0 is zero: a duration must be positive"),
+        ('"0m"', "'0m' is zero: a duration must be positive"),
+        ('"-5m"', "'-5m' is not a duration like 30m, 2h or 1d"),
+    ],
+)
+@pytest.mark.parametrize("table, key", DURATION_KEYS)
+def test_a_duration_that_is_no_number_or_not_positive_is_named(
+    tmp_path, table, key, value, message
+):
+    where = SOURCE if table.startswith("source") else "[monitor]\n"
+    p = write(tmp_path, f"{where}{key} = {value}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value) == f"{p}: {table}: key '{key}': {message}"
