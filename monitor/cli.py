@@ -664,10 +664,11 @@ def health(ctx: Context, within: str) -> None:
     """Exit 0 when the store opens and a source succeeded recently; else 1 with a reason.
 
     Meant for container health checks: prints one line either way. Only the sources of
-    the config count (when there is a config); an invalid config is unhealthy.
+    the config that are enabled count (when there is a config); an invalid config is
+    unhealthy.
     """
     from .config import parse_duration
-    from .health import check
+    from .health import check, vouching
 
     now = utcnow()
     try:
@@ -692,7 +693,7 @@ def health(ctx: Context, within: str) -> None:
     except click.ClickException as e:
         click.echo(f"unhealthy: {e.message}")
         sys.exit(1)
-    names = [s.name for s in config.sources] if config else None
+    names = vouching(config.sources) if config else None
     ok, reason = check(db, now=now, window=window, sources=names)
     click.echo(("healthy: " if ok else "unhealthy: ") + reason)
     sys.exit(0 if ok else 1)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from .config import Source
 from .store import iso
+
+
+def vouching(sources: Iterable[Source]) -> list[str]:
+    """The names of the config's sources whose successes count: the enabled ones. A disabled
+    source is not polled, so its last success says nothing about the daemon."""
+    return [s.name for s in sources if s.enabled]
 
 
 def check(
@@ -19,14 +26,15 @@ def check(
 ) -> tuple[bool, str]:
     """Healthy when at least one source succeeded within ``window`` before ``now``.
 
-    ``sources``: the configured names. A source removed or renamed in the config keeps its
-    row (its history stays), but its old successes must not vouch for the daemon.
+    ``sources``: the names of the config's enabled sources (:func:`vouching`). A source
+    removed, renamed or disabled in the config keeps its row (its history stays), but its
+    old successes must not vouch for the daemon.
     """
     since = iso(now - window)
     known, args = "", ()
     if sources is not None:
         if not sources:
-            return False, "the config has no sources"
+            return False, "the config has no enabled sources"
         known = f" AND name IN ({', '.join('?' * len(sources))})"
         args = tuple(sources)
     row = db.conn.execute(

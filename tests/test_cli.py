@@ -57,6 +57,29 @@ def test_health_counts_only_the_sources_of_the_config(tmp_path):
     assert r.exit_code == 1 and r.output.startswith("unhealthy: ") and str(cfg) in r.output
 
 
+def test_health_counts_only_the_enabled_sources_of_the_config(tmp_path):
+    """A disabled source is not polled: its last success says nothing about the daemon."""
+    seeds = Path(__file__).parent.parent / "seeds"
+    cfg = tmp_path / "monitor.toml"
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    run = CliRunner()
+    failing = '[[source]]\nname = "down"\nkind = "feed"\nurl = "http://127.0.0.1:1/feed"\n'
+    seeds_source = f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\n'
+    cfg.write_text(seeds_source + failing)
+    run.invoke(main, [*base, "poll"])
+    r = run.invoke(main, [*base, "health"])
+    assert r.exit_code == 0 and r.output.startswith("healthy: source 'seeds' succeeded at ")
+
+    cfg.write_text(seeds_source + "enabled = false\n" + failing)
+    run.invoke(main, [*base, "poll"])
+    r = run.invoke(main, [*base, "health"])
+    assert (r.exit_code, r.output) == (1, "unhealthy: no source has succeeded yet\n")
+
+    cfg.write_text(seeds_source + "enabled = false\n")
+    r = run.invoke(main, [*base, "health"])
+    assert (r.exit_code, r.output) == (1, "unhealthy: the config has no enabled sources\n")
+
+
 def test_health_within_longer_than_the_calendar_is_a_usage_error(tmp_path):
     seeds = Path(__file__).parent.parent / "seeds"
     cfg = tmp_path / "monitor.toml"
