@@ -439,7 +439,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
 @pass_ctx
 def sources(ctx: Context) -> None:
     """Every configured source with its state: last success, next check, errors, items."""
-    from .pipeline import url_changed
+    from .pipeline import location_changed
     from .state import source_rows
 
     now = utcnow()
@@ -474,8 +474,8 @@ def sources(ctx: Context) -> None:
             _ago(r and r["last_success"], now),
             "—"
             if not s.enabled
-            else "now (new URL)"
-            if r and url_changed(s, r["config_url"])
+            else f"now (new {'path' if s.kind == 'dir' else 'URL'})"
+            if r and location_changed(s, r["config_url"])
             else _ago(r and r["next_check"], now),
             str(r["consecutive_errors"]) if r else "0",
             str(r["items"]) if r else "0",

@@ -28,7 +28,7 @@ LONGEST_WAIT = timedelta(days=3650)  # far beyond any configured interval (a yea
 @dataclass(frozen=True)
 class SourceState:
     name: str
-    config_url: str | None = None
+    config_url: str | None = None  # the URL (a dir source: the path) the config gave
     url: str | None = None  # where to fetch now (a permanent redirect moves it)
     etag: str | None = None
     last_modified: str | None = None

@@ -103,8 +103,8 @@ class _Work:
 
 def due_sources(config: Config, states: dict[str, SourceState], now: datetime) -> list[Source]:
     """Enabled sources whose next check has passed. New sources are due at once, and so
-    are sources whose URL the config changed: the backoff and the retirement of the old URL
-    (a 404, a 410) say nothing about the new one."""
+    are sources whose URL (or a dir source's path) the config changed: the backoff and the
+    retirement of the old URL (a 404, a 410) say nothing about the new one."""
     return [s for s in config.sources if s.enabled and _due(s, states.get(s.name), now)]
 
 
@@ -129,12 +129,13 @@ def next_due(
 
 
 def _due(source: Source, state: SourceState | None, now: datetime) -> bool:
-    return state is None or url_changed(source, state.config_url) or state.due(now)
+    return state is None or location_changed(source, state.config_url) or state.due(now)
 
 
-def url_changed(source: Source, stored_config_url: str | None) -> bool:
-    """Whether the config now names another URL than the one the source was polled at."""
-    return stored_config_url != source.url
+def location_changed(source: Source, stored_config_url: str | None) -> bool:
+    """Whether the config now names another URL (or, for a dir source, another path) than the
+    one the source was polled at, which the ``config_url`` of its state keeps."""
+    return stored_config_url != source.location
 
 
 # ``timeout`` is per connect and per read; a whole response may take this many times it.
@@ -257,12 +258,12 @@ class Poller:
 
     async def _poll_one(self, source: Source, state: SourceState | None, now: datetime):
         state = state or SourceState(name=source.name)
-        if url_changed(source, state.config_url):
-            # New source, or its URL changed in config: start over from the config's URL.
+        if location_changed(source, state.config_url):
+            # New source, or its URL or path changed in config: start over from the config's.
             # The old URL's failures do not count against the new one's backoff.
             state = replace(
                 state,
-                config_url=source.url,
+                config_url=source.location,
                 url=source.url,
                 etag=None,
                 last_modified=None,

@@ -114,6 +114,22 @@ def test_sources_shows_no_next_check_for_a_disabled_source(tmp_path):
     assert (cells[2], cells[4]) == ("disabled", "—")
 
 
+def test_sources_shows_a_dir_source_whose_path_changed_as_due_now(tmp_path):
+    seeds = Path(__file__).parent.parent / "seeds"
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    cfg = tmp_path / "monitor.toml"
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    run = CliRunner()
+    cfg.write_text(f'[[source]]\nname = "files"\nkind = "dir"\npath = "{seeds}"\n')
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+
+    cfg.write_text(f'[[source]]\nname = "files"\nkind = "dir"\npath = "{copy}"\n')
+    r = run.invoke(main, [*base, "sources"])
+    (line,) = [line for line in r.output.splitlines() if "files" in line]
+    assert [c.strip() for c in line.split("│")[1:-1]][4] == "now (new path)"
+
+
 BRACKETS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>[台]</title><link>https://example.com/</link>
 <description>x</description>

@@ -1410,6 +1410,26 @@ def test_dir_folder_gone_while_running_is_a_failing_source(tmp_path, db, seed_di
     assert (back.outcome, back.new, back.seen) == ("ok", 0, 0)
 
 
+def test_a_dir_path_changed_in_the_config_is_due_at_once(tmp_path, db, seed_dir):
+    """As for a new URL: the fix for a folder that is gone is a new path, which must not wait
+    out the old one's backoff."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    assert one(poll(db, config)).new == 5
+    assert state(db, "files").config_url == str(seed_dir)
+    moved = seed_dir.rename(tmp_path / "moved")
+    for hours in (2, 4):  # the old folder is gone: two failures, backing off 2h then 4h
+        assert not one(poll(db, config, now=NOW + hours * HOUR)).ok
+    assert state(db, "files").next_check == NOW + 8 * HOUR
+
+    elsewhere = make_config(tmp_path, dir_source(moved))
+    assert [s.name for s in due_sources(elsewhere, load_states(db), NOW + 5 * HOUR)] == ["files"]
+    assert due_sources(config, load_states(db), NOW + 5 * HOUR) == []
+    moved.rename(tmp_path / "gone too")  # the new path fails too: its first failure
+    assert not one(poll(db, elsewhere, now=NOW + 5 * HOUR)).ok
+    s = state(db, "files")
+    assert (s.config_url, s.consecutive_errors, s.next_check) == (str(moved), 1, NOW + 7 * HOUR)
+
+
 HTML_PAGE = (Path(__file__).parent / "fixtures" / "parsers" / "html_page.html").read_bytes()
 
 
