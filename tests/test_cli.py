@@ -11,6 +11,15 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 
+SEEDS = Path(__file__).parent.parent / "seeds"
+SEEDS_SOURCE = f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{SEEDS}"\n'
+
+
+def with_config(tmp_path) -> tuple[Path, list[str], CliRunner]:
+    """A config file to write, the arguments naming it and a store beside it, a runner."""
+    cfg = tmp_path / "monitor.toml"
+    return cfg, ["--db", str(tmp_path / "m.db"), "--config", str(cfg)], CliRunner()
+
 
 @pytest.mark.parametrize(
     "args",
@@ -39,16 +48,13 @@ def test_health_reports_a_missing_store_without_creating_it(tmp_path):
 
 def test_health_counts_only_the_sources_of_the_config(tmp_path):
     """A source removed or renamed in the config keeps its row, not its say in health."""
-    seeds = Path(__file__).parent.parent / "seeds"
-    cfg = tmp_path / "monitor.toml"
-    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
-    run = CliRunner()
-    cfg.write_text(f'[[source]]\nname = "old"\nkind = "dir"\npath = "{seeds}"\n')
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(f'[[source]]\nname = "old"\nkind = "dir"\npath = "{SEEDS}"\n')
     assert run.invoke(main, [*base, "poll"]).exit_code == 0
     r = run.invoke(main, [*base, "health"])
     assert r.exit_code == 0 and r.output.startswith("healthy: source 'old' succeeded at ")
 
-    cfg.write_text(f'[[source]]\nname = "renamed"\nkind = "dir"\npath = "{seeds}"\n')
+    cfg.write_text(f'[[source]]\nname = "renamed"\nkind = "dir"\npath = "{SEEDS}"\n')
     r = run.invoke(main, [*base, "health"])
     assert (r.exit_code, r.output) == (1, "unhealthy: no source has succeeded yet\n")
 
@@ -59,35 +65,29 @@ def test_health_counts_only_the_sources_of_the_config(tmp_path):
 
 def test_health_counts_only_the_enabled_sources_of_the_config(tmp_path):
     """A disabled source is not polled: its last success says nothing about the daemon."""
-    seeds = Path(__file__).parent.parent / "seeds"
-    cfg = tmp_path / "monitor.toml"
-    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
-    run = CliRunner()
+    cfg, base, run = with_config(tmp_path)
     failing = '[[source]]\nname = "down"\nkind = "feed"\nurl = "http://127.0.0.1:1/feed"\n'
-    seeds_source = f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\n'
-    cfg.write_text(seeds_source + failing)
+    cfg.write_text(SEEDS_SOURCE + failing)
     run.invoke(main, [*base, "poll"])
     r = run.invoke(main, [*base, "health"])
     assert r.exit_code == 0 and r.output.startswith("healthy: source 'seeds' succeeded at ")
 
-    cfg.write_text(seeds_source + "enabled = false\n" + failing)
+    cfg.write_text(SEEDS_SOURCE + "enabled = false\n" + failing)
     run.invoke(main, [*base, "poll"])
     r = run.invoke(main, [*base, "health"])
     assert (r.exit_code, r.output) == (1, "unhealthy: no source has succeeded yet\n")
 
-    cfg.write_text(seeds_source + "enabled = false\n")
+    cfg.write_text(SEEDS_SOURCE + "enabled = false\n")
     r = run.invoke(main, [*base, "health"])
     assert (r.exit_code, r.output) == (1, "unhealthy: the config has no enabled sources\n")
 
 
 def test_health_within_longer_than_the_calendar_is_a_usage_error(tmp_path):
-    seeds = Path(__file__).parent.parent / "seeds"
-    cfg = tmp_path / "monitor.toml"
-    cfg.write_text(f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\n')
-    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
-    assert CliRunner().invoke(main, [*base, "poll"]).exit_code == 0
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE)
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
 
-    r = CliRunner().invoke(main, [*base, "health", "--within", "5000000d"])
+    r = run.invoke(main, [*base, "health", "--within", "5000000d"])
 
     assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
     assert "--within" in r.output and "'5000000d' reaches back before the year 1" in r.output
@@ -95,11 +95,8 @@ def test_health_within_longer_than_the_calendar_is_a_usage_error(tmp_path):
 
 def test_sources_shows_no_next_check_for_a_disabled_source(tmp_path):
     """A disabled source is not polled: its old next check would read as overdue."""
-    seeds = Path(__file__).parent.parent / "seeds"
-    cfg = tmp_path / "monitor.toml"
-    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
-    run = CliRunner()
-    cfg.write_text(f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\n')
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE)
 
     def row() -> list[str]:
         r = run.invoke(main, [*base, "sources"])
@@ -109,19 +106,16 @@ def test_sources_shows_no_next_check_for_a_disabled_source(tmp_path):
     assert run.invoke(main, [*base, "poll"]).exit_code == 0
     assert row()[2] == "ok (ok)" and row()[4].startswith("in ")
 
-    cfg.write_text(f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{seeds}"\nenabled = false\n')
+    cfg.write_text(SEEDS_SOURCE + "enabled = false\n")
     cells = row()
     assert (cells[2], cells[4]) == ("disabled", "—")
 
 
 def test_sources_shows_a_dir_source_whose_path_changed_as_due_now(tmp_path):
-    seeds = Path(__file__).parent.parent / "seeds"
     copy = tmp_path / "copy"
     copy.mkdir()
-    cfg = tmp_path / "monitor.toml"
-    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
-    run = CliRunner()
-    cfg.write_text(f'[[source]]\nname = "files"\nkind = "dir"\npath = "{seeds}"\n')
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(f'[[source]]\nname = "files"\nkind = "dir"\npath = "{SEEDS}"\n')
     assert run.invoke(main, [*base, "poll"]).exit_code == 0
 
     cfg.write_text(f'[[source]]\nname = "files"\nkind = "dir"\npath = "{copy}"\n')
@@ -301,9 +295,6 @@ def test_run_refuses_to_start_when_a_scheduled_email_has_no_smtp_settings(tmp_pa
     assert r.exit_code == 1 and "SMTP_PORT must be a port number" in r.output
 
 
-SEEDS = Path(__file__).parent.parent / "seeds"
-
-
 def not_a_store(tmp_path, kind: str) -> Path:
     """An empty file, or a SQLite database (WAL, as monitor's own) of someone else's tables."""
     import sqlite3
@@ -324,8 +315,7 @@ def not_a_store(tmp_path, kind: str) -> Path:
 def minimal_config(tmp_path) -> Path:
     cfg = tmp_path / "monitor.toml"
     cfg.write_text(
-        f'[[source]]\nname = "seeds"\nkind = "dir"\npath = "{SEEDS}"\n'
-        '[[watch]]\nname = "w"\nany = ["普京"]\n',
+        SEEDS_SOURCE + '[[watch]]\nname = "w"\nany = ["普京"]\n',
         encoding="utf-8",
     )
     return cfg
@@ -605,8 +595,7 @@ def test_a_bad_smtp_timeout_is_named_when_run_starts_and_before_a_digest_is_sent
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert f"watch 'ukraine' sends its digest by email, but {message}" in r.output
 
-    seeds = Path(__file__).parent.parent / "seeds"
-    assert CliRunner().invoke(main, [*base, "import", str(seeds)]).exit_code == 0
+    assert CliRunner().invoke(main, [*base, "import", str(SEEDS)]).exit_code == 0
     r = CliRunner().invoke(main, [*base, "digest", "--send"])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert message in r.output and "next run sends these stories to it again" in r.output
