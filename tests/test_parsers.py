@@ -436,6 +436,21 @@ def test_epoch_ad_lines_are_not_body():
     ]
 
 
+def test_epoch_line_after_the_article_div_is_not_body():
+    """A mirror that injects a line between the article div and the footer: the div's
+    text and stored HTML end where the div ends."""
+    page = (
+        "### 美国向乌克兰运送军援\n\n---\n\n#### [首页](../../../..?n13480005)\n\n"
+        '<hr/><div class="post_content" id="artbody">\n'
+        " <p>\n  首批美国军援物资周六运抵基辅。\n </p>\n</div>\n"
+        "【广告】翻墙软件免费下载：https://example.com/dl\n\n---\n\n"
+        "原文链接（需翻墙）：https://www.epochtimes.com/gb/22/1/23/n13480005.htm\n"
+    )
+    item = one(page.encode())
+    assert item.text == "首批美国军援物资周六运抵基辅。"
+    assert "广告" not in item.html and "example.com" not in item.html
+
+
 def test_epoch_page_without_post_content_div_uses_the_rest():
     page = (
         "### 旧版页面\n\n---\n\n#### [首页](../../../..?n13000001)\n\n"

@@ -117,10 +117,9 @@ def html_to_line(html: str | etree._Element) -> str:
 
 
 def _marked_text(root: etree._Element) -> str:
+    """The element's own text: its tail is the text after it, outside it."""
     buf: list[str] = []
     _gather(root, buf.append)
-    if root.tail:
-        buf.append(root.tail)
     return "".join(buf)
 
 
@@ -311,7 +310,7 @@ _META_CONTENT_TYPE = re.compile(r'<meta http-equiv="Content-Type"[^>]*>')
 
 def _serialize(root: etree._Element) -> str:
     if root.tag != "body":
-        html = etree.tostring(root, encoding="unicode", method="html")
+        html = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
     elif not root.attrib:  # fragment()'s container: only what it holds, in one call
         html = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
         html = html[len("<body>") : -len("</body>")]
