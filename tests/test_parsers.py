@@ -203,6 +203,7 @@ DETECTED = {
 FIXTURE_FORMATS = {
     "epoch_address_footer.txt": "epoch-mirror",
     "epoch_no_footer.txt": "epoch-mirror",
+    "epoch_b5.txt": "epoch-mirror",
     "epoch_span_href.txt": "epoch-mirror",
     "epoch_long_rule_absolute_nav.txt": "epoch-mirror",
     "epoch_ads.txt": "epoch-mirror",
@@ -393,6 +394,16 @@ def test_epoch_address_footer_variant():
     assert item.published == "2022-01-07"  # from the footer URL, unpadded month/day
     assert item.author == "林燕"
     assert "原文地址" not in item.text and "叶紫微" not in item.text
+
+
+def test_epoch_traditional_edition_reads_like_the_simplified_one():
+    """The /b5/ edition's mirror page: footer, dateline and byline in Traditional."""
+    item = one(fixture("epoch_b5.txt"))
+    assert item.url == "https://www.epochtimes.com/b5/22/1/7/n13480001.htm"
+    assert item.published == "2022-01-07"
+    assert item.author == "林燕"
+    assert item.text == "（大紀元記者林燕綜合報導）北約外長週五舉行視頻會議，討論烏克蘭局勢。"
+    assert item.lang == "zh-Hant"
 
 
 def test_epoch_no_footer_takes_date_from_dateline():

@@ -34,13 +34,14 @@ RULE = re.compile(r"^\s*-{3,}\s*$")
 MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*([^)\s]+)\s*\)")
 # Nav links carry the article id as a bare query: ../../../..?n13473224
 ARTICLE_ID = re.compile(r"\?n\d+(?:$|[&#])")
-FOOTER = re.compile(r"^\s*原文(?:链接|地址|網址|网址)[^：:\n]*[：:]\s*(?P<url>\S+)\s*$", re.M)
+FOOTER = re.compile(r"^\s*原文(?:链接|鏈接|地址|網址|网址)[^：:\n]*[：:]\s*(?P<url>\S+)\s*$", re.M)
 URL_DATE = re.compile(r"/(\d{2}|\d{4})/(\d{1,2})/(\d{1,2})/n\d+")
-DATELINE = re.compile(r"^\s*【[^】\n]{0,30}?讯】")
-DATELINE_DATE = re.compile(r"【大纪元(\d{4})年(\d{1,2})月(\d{1,2})日讯】")
+DATELINE = re.compile(r"^\s*【[^】\n]{0,30}?[讯訊]】")
+DATELINE_DATE = re.compile(r"【大[纪紀]元(\d{4})年(\d{1,2})月(\d{1,2})日[讯訊]】")
 BYLINE = re.compile(
-    r"（大纪元(?:驻[^（）记]{1,8})?(?:特约|实习)?记者"
-    r"(?P<name>[\u4e00-\u9fff·‧、 ]{2,12}?)(?:编译|综合|采访|整理|报导|报道|$|）)"
+    r"（大[纪紀]元(?:[驻駐][^（）记記]{1,8})?(?:特约|特約|实习|實習)?[记記]者"
+    r"(?P<name>[\u4e00-\u9fff·‧、 ]{2,12}?)"
+    r"(?:编译|編譯|综合|綜合|采访|採訪|整理|报导|報導|报道|報道|$|）)"
 )
 EDITOR = re.compile(r"^\s*(?:责任编辑|責任編輯)[：:]")
 SEPARATORS = re.compile(r"^[\s|｜—–\-·•/]*$")
