@@ -67,6 +67,15 @@ def _strict(content: bytes, encoding: str) -> str | None:
         return None
 
 
+def _utf8_cut_short(content: bytes) -> str | None:
+    """UTF-8 text whose last character was cut off (a download or copy that stopped
+    short), without that character; None when the bytes are not such text."""
+    try:  # not final: an incomplete sequence at the end is held back, not an error
+        return codecs.getincrementaldecoder("utf-8")().decode(content, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
 def _declared(content: bytes, content_type: str | None) -> list[str]:
     """Charsets the server or document claims, most authoritative first."""
     found: list[str] = []
@@ -160,6 +169,8 @@ def _reading(content: bytes, content_type: str | None) -> tuple[str, str, bool]:
         text = _strict(content, encoding)
         if text is not None:
             return text, encoding, True
+    if (text := _utf8_cut_short(content)) is not None:
+        return text, "utf-8", True
     candidates = dict.fromkeys([*strong, "gb18030", "big5hkscs"])  # ordered: ties go first
     readings = [(content.decode(e, errors="replace"), e) for e in candidates]
     scores = [_chinese_score(text) for text, _ in readings]

@@ -333,6 +333,18 @@ def test_parse_reads_gb18030_mirror_pages():
     assert one(data).title == "俄罗斯继续在边境集结军队"
 
 
+def test_utf8_file_cut_inside_its_last_character_still_reads():
+    """A download or copy that stopped short: the cut character is dropped, the rest kept."""
+    data = fixture("hexo_naive_date.md")
+    cut = data[: data.rindex("。".encode()) + 2]  # two of the three bytes of "。"
+    item = one(cut)
+    assert item.title == one(data).title
+    assert "\ufffd" not in item.text
+    assert one(data).text.startswith(item.text)
+    with pytest.raises(ParseError, match="not UTF-8, GBK/GB18030 or Big5"):
+        parse(data[: data.rindex("。".encode()) + 1] + b"\xff" + data[-40:])
+
+
 FEED_FIXTURES = [FIXTURES / name for name in ("atom.xml", "rss10.rdf", "rss20.xml")]
 TO_TRADITIONAL = OpenCC("s2tw")
 
