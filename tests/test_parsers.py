@@ -576,6 +576,24 @@ def test_archive_jekyll_header():
     assert item.url == "https://www.rfi.fr/cn/%E5%9B%BD%E9%99%85/20220110-geneva"
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "---\ntitle: '拜登&amp;普京：&quot;视频峰会&quot; &lt;独家&gt;'\n"
+        "categories:\n - 新媒体\n - 观察者网\n---\n\n<p>正文。</p>\n",
+        "<!--1643384702000-->\n[拜登&amp;普京：&quot;视频峰会&quot; &lt;独家&gt;](https://e.com/a)"
+        "\n------\n\n<p>正文。</p>\n",
+        "### 拜登&amp;普京：&quot;视频峰会&quot; &lt;独家&gt;\n\n---\n\n"
+        '<div class="post_content"><p>正文。</p></div>\n',
+    ],
+    ids=["hexo", "feed-archive", "epoch-mirror"],
+)
+def test_character_references_in_titles_are_decoded(doc: str):
+    """Bridges copy a feed's escaped title as it is: it reads as the feed's own."""
+    item = one(doc.encode())
+    assert item.title == '拜登&普京："视频峰会" <独家>'
+
+
 def test_archive_jekyll_date_used_without_epoch_comment():
     doc = re.sub(rb"<!--\d+-->\n", b"", fixture("archive_jekyll.md"))
     doc = doc.replace(b"20:30:00 +0800", b"21:00:00 +0800")

@@ -9,6 +9,7 @@ anything injected around it out of the text.
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from lxml import etree
 
@@ -70,7 +71,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     m = TITLE.match(lines[title_at]) if title_at is not None else None
     if not m:
         raise ParseError("epoch-mirror page without a '### title' first line")
-    title = " ".join(m["title"].split())
+    title = " ".join(unescape(m["title"]).split())  # Markdown reads references
 
     footer = _footer(text)
     body_lines, nav = _middle(lines[title_at + 1 :])

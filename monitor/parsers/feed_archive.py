@@ -12,7 +12,7 @@ import re
 
 from monitor.models import Item, ParseError
 from monitor.parsers import dates
-from monitor.parsers.hexo import as_list, as_text, split_front_matter
+from monitor.parsers.hexo import as_list, as_text, as_title, split_front_matter
 from monitor.parsers.html import clean_html, fragment, html_to_text, images_in, summarize
 from monitor.text import detect_lang
 
@@ -60,7 +60,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         body_lines.append(line)
     body = _strip_leading_junk("\n".join(body_lines))
 
-    title = " ".join(head["title"].split()) or as_text(fields.get("title"))
+    title = as_title(head["title"]) or as_title(fields.get("title"))
     if not title:
         raise ParseError("feed-archive document with an empty title")
     published = published or dates.parse_when(fields.get("date")) or dates.parse_when(day_line)

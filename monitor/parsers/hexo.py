@@ -9,6 +9,7 @@ The bridge records no article URL, so ``url`` is always ``None``.
 from __future__ import annotations
 
 import re
+from html import unescape
 from itertools import islice
 
 import yaml
@@ -104,6 +105,12 @@ def as_text(value: object) -> str | None:
     return (" ".join(value.split()) or None) if isinstance(value, str) else None
 
 
+def as_title(value: object) -> str | None:
+    """:func:`as_text` with character references decoded: bridges copy a feed's escaped
+    title (``&quot;``, ``&amp;``) as it is."""
+    return as_text(unescape(value)) if isinstance(value, str) else None
+
+
 def paragraphs_to_html(body: str) -> str:
     """Bare text bodies become one ``<p>`` per non-empty line (inline tags left as they are:
     the HTML parser reads a stray ``&`` or ``<`` as text)."""
@@ -117,7 +124,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     if found is None:
         raise ParseError("hexo post without a '---' front matter header")
     fields, body = found
-    title = as_text(fields.get("title"))
+    title = as_title(fields.get("title"))
     if not title:
         raise ParseError("hexo post without a title in its front matter")
 
