@@ -675,6 +675,30 @@ def test_feed_site_hint_wins_over_feed_title():
     assert {i.site for i in parse(fixture("rss20.xml"), site="早报")} == {"早报"}
 
 
+PODCAST = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>RFA podcast</title><link>https://www.rfa.org/mandarin/</link>
+<item><title>\xe6\xaf\x8f\xe6\x97\xa5\xe6\x96\xb0\xe9\x97\xbb</title>
+<enclosure url="https://audio.rfa.org/mandarin/2021/12/31/news.mp3" type="audio/mpeg"/>
+<enclosure url="https://audio.rfa.org/mandarin/2021/12/31/cover.jpg" type="image/jpeg"/>
+<pubDate>Fri, 31 Dec 2021 12:00:00 GMT</pubDate></item>
+<item><title>\xe6\xaf\x8f\xe6\x97\xa5\xe6\x96\xb0\xe9\x97\xbb</title>
+<enclosure url="https://audio.rfa.org/mandarin/2021/12/30/news.mp3" type="audio/mpeg"/>
+<pubDate>Thu, 30 Dec 2021 12:00:00 GMT</pubDate></item>
+<item><title>Linked</title><link>https://www.rfa.org/mandarin/1.html</link>
+<enclosure url="https://audio.rfa.org/mandarin/1.mp3" type="audio/mpeg"/></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize("data", [PODCAST, PODCAST.replace(b"<rss", b"<!-- x --><rss")])
+def test_podcast_episode_without_a_link_is_its_enclosure(data: bytes):
+    """Episodes of one show share a title and have no text: the audio tells them apart."""
+    first, second, linked = parse(data, url="https://www.rfa.org/mandarin/podcast.xml")
+    assert first.title == second.title == "每日新闻"
+    assert first.url == "https://audio.rfa.org/mandarin/2021/12/31/news.mp3"
+    assert second.url == "https://audio.rfa.org/mandarin/2021/12/30/news.mp3"
+    assert linked.url == "https://www.rfa.org/mandarin/1.html"
+
+
 def test_rss10():
     (item,) = parse(fixture("rss10.rdf"))
     assert item.format == "rss"

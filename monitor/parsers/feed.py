@@ -70,6 +70,10 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         # A placeholder link sits where the page's address belongs: an http(s) guid is the
         # better address. (Without a link, the readers already took a permalink guid.)
         link = _article_url(link, base) or guid_url
+    if link is None:
+        # A podcast episode is its audio: episodes of a show share a title ("每日新闻")
+        # and often have no text, so only their enclosures tell them apart.
+        link = _media_enclosure(entry, base)
     body = entry["content"][0].get("value", "") if entry.get("content") else ""
     summary_html = entry.get("summary", "")
     main_html = body or summary_html
@@ -99,6 +103,16 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         alt_urls=[guid_url] if guid_url and guid_url != link else [],
         entry_id=_entry_id(guid, site, base) if link is None and not guid_url else None,
     )
+
+
+def _media_enclosure(entry, base: str | None) -> str | None:
+    """The first http(s) enclosure that is not an image (an image illustrates the entry)."""
+    for enc in entry.get("enclosures", []):
+        if enc.get("type", "").startswith(IMAGE_TYPES):
+            continue
+        if url := _article_url((enc.get("href") or "").strip(), base):
+            return url
+    return None
 
 
 def _entry_id(guid: str, site: str | None, feed_url: str | None) -> str | None:
