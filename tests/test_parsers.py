@@ -239,6 +239,16 @@ def test_every_fixture_is_covered():
     assert {p.name for p in FIXTURES.iterdir()} == set(FIXTURE_FORMATS)
 
 
+@pytest.mark.parametrize("mark", ["\u200b", "\u2060", "\ufeff"])
+def test_zero_width_characters_inside_words_are_dropped_from_text(mark: str):
+    """Mirrors hide names from keyword filters with invisible characters (赵\u200b立坚):
+    the text must hold the word itself, or search and watches miss it."""
+    doc = f"---\ntitle: 外交部\n---\n\n<p>外交部发言人赵{mark}立坚表示反对。</p>\n"
+    item = one(doc.encode())
+    assert item.text == "外交部发言人赵立坚表示反对。"
+    assert html_to_text(f"<p>赵{mark}立坚</p>") == "赵立坚"
+
+
 @pytest.mark.parametrize("ending", [b"\r\n", b"\r"], ids=["crlf", "cr"])
 @pytest.mark.parametrize(
     "path", SEED_PATHS + sorted(FIXTURES.iterdir()), ids=lambda p: p.name.removesuffix(".txt")

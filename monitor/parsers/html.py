@@ -123,8 +123,15 @@ def _marked_text(root: etree._Element) -> str:
     return "".join(buf)
 
 
+# Invisible characters with no meaning in Chinese text: mirrors put them inside words to
+# slip past keyword filters (赵\u200b立坚), where they would hide the word from search.
+_ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]+")
+
+
 def lines_of(marked: str) -> str:
     """Text whose block edges are marked with :data:`BREAK`, one squeezed line per block."""
+    if _ZERO_WIDTH.search(marked):
+        marked = _ZERO_WIDTH.sub("", marked)
     lines = []
     for seg in marked.split(BREAK):  # squeeze() inlined: a body has dozens of blocks
         words = seg.split()
