@@ -499,6 +499,11 @@ def _watch(
         for raw, term in zip(terms[key], getattr(rule, key), strict=True):
             if not term:
                 raise t.error(key, f"{raw!r} is empty without its quotes")
+    try:
+        rule.validate()  # a rule that could never work stops start-up, not a digest later
+    except ValueError as e:
+        key, _, message = str(e).partition(": ")
+        raise t.error(key, message) from None
     watch = Watch(
         name=name,
         rule=rule,

@@ -232,6 +232,16 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
             "key 'format': a webhook delivery always sends JSON",
         ),
         ('any=["普京"]\n[[watch]]\nname="w"\nany=["x"]', "key 'name': duplicate watch name"),
+        # Rules that could never work are refused at start, not at the first digest.
+        ('any=["普京"]\nexclude=["普京"]', "watch 'w': key 'exclude': '普京' is also in any"),
+        (
+            'all=["NATO"]\nexclude=["ｎａｔｏ"]',
+            "watch 'w': key 'exclude': 'ｎａｔｏ' is also in all",
+        ),
+        (
+            'any=["普京"]\nsites=["RFI"]\nexclude_sites=["rfi"]',
+            "watch 'w': key 'exclude_sites': 'rfi' is also in sites",
+        ),
         (
             'any=["普京"]\nschedule="0 8 * * *"',
             "watch 'w': key 'delivery': is required with 'schedule' ('0 8 * * *')",
