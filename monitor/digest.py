@@ -139,6 +139,11 @@ def parse_time(value: str | None) -> datetime | None:
 # --- the window ----------------------------------------------------------------------------
 
 
+def _shown(t: datetime, tz: ZoneInfo) -> str:
+    """A time as a digest's header says it: in the watch's zone, which the header names."""
+    return t.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 def _delivered(delivery: str | None) -> tuple[str, tuple]:
     """An SQL condition on digests ``d``, and its parameters: delivered to ``delivery``
     (a :attr:`Delivery.key <monitor.config.Delivery.key>`), or when None to every delivery
@@ -171,10 +176,12 @@ def window_start(
             "AND d.through_id IS NOT NULL ORDER BY d.through_id DESC, d.id DESC LIMIT 1",
             (watch.name, *params),
         ).fetchone()
+        tz = ZoneInfo(watch.timezone)
         if row:
-            return parse_time(row[0]), True, f"since the last digest ({row[0]})", row[1]
+            last = parse_time(row[0])
+            return last, True, f"since the last digest ({_shown(last, tz)})", row[1]
         start = now - lookback
-        return start, True, f"the first digest: stories since {iso(start)}", None
+        return start, True, f"the first digest: stories since {_shown(start, tz)}", None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
         try:
             day = date.fromisoformat(since)

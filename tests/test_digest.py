@@ -268,7 +268,7 @@ def test_each_delivery_is_marked_on_its_own(db, tmp_path):
     assert deliveries_of(db) == [(1, "partial", 5, b, "failed"), (1, "partial", 5, g, "delivered")]
     # The first window reaches back digest_lookback (7 days) from the send.
     assert db.conn.execute("SELECT since, window_start FROM digests").fetchall() == [
-        ("the first digest: stories since 2026-11-15T01:00:00Z", "2026-11-15T01:00:00Z")
+        ("the first digest: stories since 2026-11-15 09:00", "2026-11-15T01:00:00Z")
     ]
 
     # Still failing: only the failed delivery is tried, with the same five stories.
@@ -362,6 +362,19 @@ def test_empty_digest_is_not_sent_unless_asked(db, tmp_path):
     assert not out.exists()
     assert dispatch.send(db, config, watch, now=NOW, send_empty=True).status == "delivered"
     assert len(list(out.iterdir())) == 1
+
+
+def test_the_digest_header_says_its_window_in_the_watch_s_time_zone(db, tmp_path):
+    """Every time a digest shows is in its watch's zone: the window's start said in UTC
+    ("…since 2026-11-15T01:00:00Z") under a dateline in Asia/Shanghai read 8 hours off."""
+    config = config_for(tmp_path, [{"kind": "file", "path": str(tmp_path / "out")}])
+    watch = config.watch("ukraine")
+    first = digest.build(db, config, watch, now=NOW + timedelta(hours=1)).digest
+    assert first.generated_at == "2026-11-22T09:00:00+08:00"
+    assert first.since == "the first digest: stories since 2026-11-15 09:00"
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
+    later = digest.build(db, config, watch, now=NOW + timedelta(hours=2)).digest
+    assert later.since == "since the last digest (2026-11-22 09:00)"
 
 
 @pytest.mark.parametrize("since, expected", [("2021-12-01", 3), ("24h", 3), ("last", 3)])
