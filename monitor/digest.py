@@ -585,12 +585,16 @@ def history(
             digest_id=digest_id,
         )
         entries: dict[int, DigestEntry] = {}
+        terms: dict[int, set[str]] = {}
         for r in rows:
             s = to_digest_story(stories[r[0]], tz)
             if r[9] in entries:
                 entries[r[9]].also.append(s)
             else:
-                entries[r[9]] = DigestEntry(headline=s, matched_terms=json.loads(r[10] or "[]"))
+                entries[r[9]] = DigestEntry(headline=s)
+            terms.setdefault(r[9], set()).update(json.loads(r[10] or "[]"))
+        for group_id, entry in entries.items():  # as build: what any story of it matched
+            entry.matched_terms = sorted(terms[group_id])
         digest.entries = list(entries.values())
         out.append(digest)
     return out

@@ -101,6 +101,31 @@ def test_digest_stories_carry_their_lead_image_built_and_rebuilt(db, tmp_path):
     assert '<img src="https://i.guancha.cn/news/2021/12/08/20211208092535932.jpeg"' in html
 
 
+def test_a_rebuilt_digest_shows_the_terms_its_groups_matched(db, tmp_path):
+    """The Atom feed rebuilds earlier digests from the store: a group's "matched" line and
+    categories must stay what the digest said, not shrink to its headline's terms when the
+    next digest rewrites the feed."""
+    config = parse_config(
+        {
+            "watch": [
+                {
+                    "name": "nato",
+                    "any": ["NATO", "泽连斯基"],  # NATO: only in 12-30's text, not 12-31's
+                    "delivery": [{"kind": "file", "path": str(tmp_path / "out")}],
+                }
+            ]
+        },
+        file="test.toml",
+        base=tmp_path,
+    )
+    watch = config.watch("nato")
+    built = digest.build(db, config, watch, now=NOW + timedelta(hours=1)).digest
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "delivered"
+    (rebuilt,) = digest.history(db, config, watch)
+    assert ["NATO", "泽连斯基"] in [e.matched_terms for e in built.entries]
+    assert [e.matched_terms for e in rebuilt.entries] == [e.matched_terms for e in built.entries]
+
+
 def test_a_story_is_delivered_once_per_watch(db, tmp_path):
     out = tmp_path / "digests"
     config = config_for(tmp_path, [{"kind": "file", "path": str(out), "format": "md"}])
