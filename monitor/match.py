@@ -10,7 +10,8 @@ to Chinese also none: ``拜登 普京`` matches ``拜登普京``).
 
 The optional ``regex`` also runs on the folded text — Simplified, lower case,
 half-width — with ``re.IGNORECASE``; Traditional characters in the pattern are converted
-to Simplified, other full-width characters are not (write the pattern half-width).
+to Simplified one by one, as the text is (``乾隆`` finds ``乾隆``), other full-width
+characters are not (write the pattern half-width).
 
 A term is a phrase already, so double quotes around one, as a search query would quote a
 phrase (``"拜登 普京"``), are dropped when the rule is made: every user of the rule (matching,
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from .text import CJK_CHARS, fold, to_simplified
+from .text import CJK_CHARS, fold, simplified_chars
 
 SNIPPET_CHARS = 30
 _TERM_FIELDS = ("any", "all", "exclude")
@@ -146,7 +147,7 @@ def _key(s: str) -> str:
 
 
 def _compile_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(to_simplified(pattern), re.IGNORECASE)
+    return re.compile(simplified_chars(pattern), re.IGNORECASE)
 
 
 class _Term:

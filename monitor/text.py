@@ -64,6 +64,19 @@ def _fold_pattern() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_fold_table())) + "]")
 
 
+@lru_cache(maxsize=1)
+def _ideograph_table() -> dict[int, str]:
+    """The fold table's Traditional → Simplified part alone."""
+    return {c: s for c, s in _fold_table().items() if any(lo <= c <= hi for lo, hi in _CJK_RANGES)}
+
+
+def simplified_chars(s: str) -> str:
+    """``s`` with its Traditional characters Simplified one by one, exactly as :func:`fold`
+    does (``乾隆`` → ``干隆``, where OpenCC's phrases keep ``乾隆``), and nothing else
+    changed: for a regular expression, whose ``（``, ``\\S`` or ``Ｗ`` must stay as written."""
+    return s.translate(_ideograph_table())
+
+
 # The full-width marks Chinese text is full of: replaced in C before the scan, which
 # would otherwise call back into Python for each of them.
 _COMMON_WIDE = ("\uff0c", "\uff08", "\uff09", "\uff1a", "\uff1b", "\uff01", "\uff1f", "\u3000")
