@@ -227,3 +227,17 @@ def test_tidy_takes_the_quick_way_for_single_spaces():
 )  # fmt: skip
 def test_tidy_keeps_spaces_in_tags_and_between_latin_words(cleaned: str, tidied: str):
     assert tidy(cleaned) == tidied
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>The ＮＡＴＯ meeting in Brussels</p>", "The ＮＡＴＯ meeting in Brussels"),
+        ("<p>Ｇ７ leaders met</p>", "Ｇ７ leaders met"),
+        ("<p>北约 ＮＡＴＯ 会议，Ｇ７ 峰会</p>", "北约ＮＡＴＯ会议，Ｇ７峰会"),  # as 北约NATO
+    ],
+)
+def test_full_width_letters_keep_the_spaces_around_them_as_words(html, expected):
+    """Full-width Latin is a word like its half-width form: its spaces were dropped, so a
+    watch on "nato" missed "TheＮＡＴＯmeeting"."""
+    assert body.text(html) == expected

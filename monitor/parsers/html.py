@@ -27,8 +27,10 @@ from monitor.text import CJK_CHARS
 
 # Characters that never take a space next to them: ideographs, kana, CJK and full-width
 # punctuation, curly quotes, dashes, ellipsis and the interpuncts used in transliterated
-# names (弗拉基米尔‧普京, 杰克·沙利文).
-WIDE = CJK_CHARS + "\u3000-\u303f\u3040-\u30ff\uff00-\uffef\u2010-\u2027\u00b7\u2e3a\u2e3b"
+# names (弗拉基米尔‧普京, 杰克·沙利文). Full-width letters and digits are words like their
+# half-width forms: "The ＮＡＴＯ meeting" keeps its spaces.
+_FULL_WIDTH_MARKS = "\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uffef"
+WIDE = CJK_CHARS + "\u3000-\u303f\u3040-\u30ff\u2010-\u2027\u00b7\u2e3a\u2e3b" + _FULL_WIDTH_MARKS
 BREAK = "\ue000"  # private-use character: marks a block edge while text is gathered
 CELLS = frozenset(("td", "th"))
 # A space with a wide character on either side; starts with the literal so re can skip ahead.
