@@ -127,13 +127,16 @@ def _marked_text(root: etree._Element) -> str:
 
 # Invisible characters with no meaning in Chinese text: mirrors put them inside words to
 # slip past keyword filters (赵\u200b立坚), where they would hide the word from search.
-_ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]+")
+# Looked for with str's own search, one each: a regex class tests every character in Python
+# regex code: 20 µs of a feed item's 180 µs parse.
+_ZERO_WIDTH = ("\u200b", "\u2060", "\ufeff")
 
 
 def lines_of(marked: str) -> str:
     """Text whose block edges are marked with :data:`BREAK`, one squeezed line per block."""
-    if _ZERO_WIDTH.search(marked):
-        marked = _ZERO_WIDTH.sub("", marked)
+    for invisible in _ZERO_WIDTH:
+        if invisible in marked:
+            marked = marked.replace(invisible, "")
     lines = []
     for seg in marked.split(BREAK):  # squeeze() inlined: a body has dozens of blocks
         words = seg.split()
