@@ -127,8 +127,8 @@ def _marked_text(root: etree._Element) -> str:
 
 # Invisible characters with no meaning in Chinese text: mirrors put them inside words to
 # slip past keyword filters (赵\u200b立坚), where they would hide the word from search.
-# Looked for with str's own search, one each: a regex class tests every character in Python
-# regex code: 20 µs of a feed item's 180 µs parse.
+# Looked for with str's own search, one each: a regex class search tests the text character
+# by character, which cost 20 µs of a feed item's 180 µs parse.
 _ZERO_WIDTH = ("\u200b", "\u2060", "\ufeff")
 
 
