@@ -243,9 +243,10 @@ def test_every_fixture_is_covered():
 def test_zero_width_characters_inside_words_are_dropped_from_text(mark: str):
     """Mirrors hide names from keyword filters with invisible characters (赵\u200b立坚):
     the text must hold the word itself, or search and watches miss it."""
-    doc = f"---\ntitle: 外交部\n---\n\n<p>外交部发言人赵{mark}立坚表示反对。</p>\n"
+    doc = f"---\ntitle: 赵{mark}立坚答记者问\n---\n\n<p>外交部发言人赵{mark}立坚表示反对。</p>\n"
     item = one(doc.encode())
     assert item.text == "外交部发言人赵立坚表示反对。"
+    assert item.title == "赵立坚答记者问"
     assert html_to_text(f"<p>赵{mark}立坚</p>") == "赵立坚"
 
 

@@ -12,6 +12,7 @@ import re
 from monitor.charset import document_text
 from monitor.models import Item, ParseError
 from monitor.parsers import epoch_mirror, feed, feed_archive, hexo, html_page
+from monitor.parsers.html import visible
 
 __all__ = ["FORMATS", "detect", "parse"]
 
@@ -120,13 +121,16 @@ def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> li
     """
     fmt = detect(data)
     try:
-        return _parse_as(fmt, data, url=url, site=site)
+        items = _parse_as(fmt, data, url=url, site=site)
     except ParseError:
         raise
     except (ValueError, TypeError, OverflowError, LookupError, AttributeError) as e:
         # A parser's own failure on one odd document must fail that document only (an
         # import goes on, a folder source stores its other files).
         raise ParseError(f"could not read this {fmt} document: {type(e).__name__}: {e}") from e
+    for item in items:  # as the text: a zero-width character would hide a word from search
+        item.title = visible(item.title)
+    return items
 
 
 def _parse_as(fmt: str, data: bytes, *, url: str | None, site: str | None) -> list[Item]:

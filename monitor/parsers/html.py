@@ -132,11 +132,17 @@ def _marked_text(root: etree._Element) -> str:
 _ZERO_WIDTH = ("\u200b", "\u2060", "\ufeff")
 
 
+def visible(text: str) -> str:
+    """``text`` without its zero-width characters."""
+    for invisible in _ZERO_WIDTH:
+        if invisible in text:
+            text = text.replace(invisible, "")
+    return text
+
+
 def lines_of(marked: str) -> str:
     """Text whose block edges are marked with :data:`BREAK`, one squeezed line per block."""
-    for invisible in _ZERO_WIDTH:
-        if invisible in marked:
-            marked = marked.replace(invisible, "")
+    marked = visible(marked)
     lines = []
     for seg in marked.split(BREAK):  # squeeze() inlined: a body has dozens of blocks
         words = seg.split()
