@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .canonical import SiteRule, SiteRuleError, SiteRules
+from .canonical import SiteRules
 from .match import Rule
 from .similarity import DEFAULT_COPY_SIMILARITY
 
@@ -246,7 +246,7 @@ def _header_value(t: _Table, key: str, value: str, what: str = "") -> str:
 
 
 def _named(file: str, kind: str, index: int, data: Any, names: set[str]) -> tuple[_Table, str]:
-    """A [[source]], [[site]] or [[watch]] table and its unique, non-empty name."""
+    """A [[source]] or [[watch]] table and its unique, non-empty name."""
     where = f"{kind} #{index + 1}"
     if isinstance(data, dict) and isinstance(data.get("name"), str):
         where = f"{kind} '{data['name']}'"
@@ -340,14 +340,6 @@ def _source(
     )
     t.done()
     return source
-
-
-def _site(file: str, index: int, data: Any, names: set[str]) -> SiteRule:
-    t, _ = _named(file, "site", index, data, names)
-    try:
-        return SiteRule.from_dict(t.data)
-    except SiteRuleError as e:
-        raise t.error(e.key, e.message) from None
 
 
 def _settings(file: str, data: Any) -> Settings:
@@ -531,9 +523,10 @@ def parse_config(
     raw_sites = data.get("site", [])
     if not isinstance(raw_sites, list):
         raise ConfigError(f"{file}: 'site' must be an array of tables ([[site]])")
-    site_names: set[str] = set()
-    sites = [_site(file, i, s, site_names) for i, s in enumerate(raw_sites)]
-    rules = SiteRules.load_default().extended(sites)
+    try:  # its errors name the table and the key, as _Table.error does
+        rules = SiteRules.load_default().extended(SiteRules.from_dicts(raw_sites))
+    except ValueError as e:
+        raise ConfigError(f"{file}: {e}") from None
     raw_watches = data.get("watch", [])
     if not isinstance(raw_watches, list):
         raise ConfigError(f"{file}: 'watch' must be an array of tables ([[watch]])")
