@@ -37,6 +37,12 @@ def to_traditional(s: str) -> str:
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 
 
+# The dots between the parts of a transliterated name, as outlets type them: Epoch Times
+# writes 乔‧拜登 (U+2027), most mainland sites 乔·拜登 (U+00B7), others 乔・拜登 or 乔•拜登.
+# All fold to U+00B7 so that one watch term finds every spelling.
+_NAME_DOTS = ("\u2027", "\u30fb", "\uff65", "\u2022", "\u2219", "\u22c5", "\u2e31", "\u0387")
+
+
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
     """Full-width forms → ASCII (as NFKC does) and OpenCC's t2s, character by character.
@@ -47,6 +53,7 @@ def _fold_table() -> dict[int, str]:
     """
     table: dict[int, str] = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
     table[0x3000] = " "
+    table.update(dict.fromkeys(map(ord, _NAME_DOTS), "\u00b7"))
     chars = [chr(c) for lo, hi in _CJK_RANGES for c in range(lo, hi + 1)]
     table.update({ord(a): b for a, b in _converted_alone(to_simplified, chars)})
     return table
@@ -96,10 +103,12 @@ def _fold_chars(s: str) -> str:
 
 
 def fold(s: str) -> str:
-    """Width, case and script folded: ``ＮＡＴＯ``/``nato``, ``烏克蘭``/``乌克兰`` compare equal.
+    """Width, case and script folded: ``ＮＡＴＯ``/``nato``, ``烏克蘭``/``乌克兰``,
+    ``乔‧拜登``/``乔·拜登`` compare equal.
 
-    Same result as NFKC + casefold + character-level t2s; NFKC runs only on the rare text
-    that still needs it after the table (compatibility ideographs, ligatures, ㍻ …).
+    Same result as NFKC + casefold + character-level t2s + one name dot (:data:`_NAME_DOTS`);
+    NFKC runs only on the rare text that still needs it after the table (compatibility
+    ideographs, ligatures, ㍻ …).
     """
     s = _fold_chars(s)
     if not unicodedata.is_normalized("NFKC", s):

@@ -49,6 +49,16 @@ def test_width_and_case_fold_together(term):
     assert m(Rule(any=(term,)), text="北约（ｎａｔｏ）峰会")
 
 
+@pytest.mark.parametrize("dot", ["·", "‧", "・", "•", "･"])
+def test_a_name_matches_whichever_dot_joins_its_parts(dot):
+    # Epoch Times writes 乔‧拜登 (U+2027), RFI 乔·拜登 (U+00B7): one term finds both seeds.
+    term = f"乔{dot}拜登"
+    assert m(Rule(any=(term,)), seed(2).title, seed(2).text).terms == [term]
+    assert m(Rule(any=(term,)), seed(4).title, seed(4).text).terms == [term]
+    assert m(Rule(any=(f"弗拉基米尔{dot}普京",)), text="俄罗斯总统弗拉基米尔‧普京说") is not None
+    assert m(Rule(any=(term,)), text="乔。拜登") is None  # a full stop is no name dot
+
+
 def test_a_term_absent_from_a_seed_does_not_match():
     it = seed(1)  # the December video summit: Zelensky is not in it
     assert m(Rule(any=("泽连斯基",)), it.title, it.text) is None
