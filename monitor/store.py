@@ -968,20 +968,38 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
 
 
 def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit: int) -> list:
-    """A query with a one-character term: a LIKE scan in both scripts, every term required
-    and every excluded one absent (slow on big stores, but right)."""
+    """A query with a one-character term: a LIKE scan in both scripts for the terms to find
+    (slow on big stores, but right), each row it passes confirmed on folded text as the
+    index and the watches read it: every term in, every excluded one out."""
     groups, params = [], []
-    for term, negate in [(t, False) for t in terms] + [(t, True) for t in excluded]:
-        variants = sorted({term, to_traditional(term)})
-        either = " OR ".join(["title LIKE ? OR text LIKE ?"] * len(variants))
-        groups.append(f"{'NOT ' if negate else ''}({either})")
-        params += [p for v in variants for p in (f"%{v}%", f"%{v}%")]
+    for term in terms:
+        variants = sorted({_like_pattern(term), _like_pattern(to_traditional(term))})
+        either = r"title LIKE ? ESCAPE '\' OR text LIKE ? ESCAPE '\'"
+        groups.append(" OR ".join([either] * len(variants)))
+        params += [p for v in variants for p in (v, v)]
     rows = conn.execute(
-        f"SELECT {_LIST_COLUMNS} FROM items WHERE {' AND '.join(groups)} "
-        "ORDER BY items.id DESC LIMIT ?",
-        (*params, limit),
-    ).fetchall()
-    return [dict(r) for r in rows]
+        f"SELECT {_LIST_COLUMNS}, text FROM items WHERE ({') AND ('.join(groups)}) "
+        "ORDER BY items.id DESC",
+        params,
+    )
+    found = []
+    while len(found) < limit and (batch := rows.fetchmany(100)):
+        for row in batch:
+            folded = fold(row["title"] or "") + "\n" + fold(row["text"] or "")
+            if all(t in folded for t in terms) and not any(t in folded for t in excluded):
+                found.append(story := dict(row))
+                del story["text"]
+                if len(found) == limit:
+                    break
+    rows.close()
+    return found
+
+
+def _like_pattern(term: str) -> str:
+    """``%term%`` with LIKE's own characters escaped and a name dot, which the text may
+    write as any of several (see :func:`monitor.text.fold`), as one-character ``_``."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped.replace("\u00b7", "_") + "%"
 
 
 _MAX_ID = 2**63 - 1  # SQLite's largest INTEGER

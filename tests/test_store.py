@@ -251,6 +251,45 @@ def test_search_finds_chinese_words_inside_sentences(db, corpus, query, expected
     assert found == {corpus[n] for n in expected}
 
 
+def _stored(db, texts: dict[str, str]) -> dict[str, int]:
+    saved = save_items(
+        db,
+        [(item(n, f"https://d.example/{n}", text=t), Sighting("s", n)) for n, t in texts.items()],
+        now=NOW,
+    )
+    return {n: s.item_id for n, s in zip(texts, saved, strict=True)}
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_a_one_character_search_reads_text_as_folded(db, indexed):
+    """The scan for `乔·拜登` (乔 alone is no token) found RFI's 乔·拜登 but not Epoch
+    Times' 乔‧拜登; LIKE's own characters in a term were wildcards."""
+    ids = _stored(
+        db,
+        {
+            "epoch": "美国总统乔‧拜登和俄罗斯总统普京周四通话。",
+            "rfi": "感谢乔·拜登总统提供的持续军事援助。",
+            "other": "乔治说拜登和普京通话。",  # 乔 and 拜登, one character apart
+            "percent": "乔丹的支持率为5%左右。",
+            "five": "乔丹的支持率为50左右。",
+            "under": "乔a_b",
+            "any": "乔axb",
+        },
+    )
+    if indexed:
+        store.index_pending(db)
+
+    def found(query: str) -> set[str]:
+        hits = {r["id"] for r in store.search(db, query)}
+        return {n for n, i in ids.items() if i in hits}
+
+    assert found("乔·拜登") == found("乔‧拜登") == found("乔・拜登") == {"epoch", "rfi"}
+    assert found("乔·拜登 -军事") == {"epoch"}
+    assert found("乔 5%") == {"percent"}
+    assert found("乔 a_b") == {"under"}
+    assert [r["id"] for r in store.search(db, "乔", limit=2)] == [ids["any"], ids["under"]]
+
+
 @pytest.mark.parametrize("query", ["普京", "热"])  # the index, and the one-character scan
 def test_a_limit_beyond_sqlites_integers_is_no_limit(db, corpus, query):
     """`monitor search 普京 --limit 99999999999999999999` printed an OverflowError."""
