@@ -842,10 +842,32 @@ def test_summarize_prefers_a_sentence_end():
         ("Mon Jan 03 10:00:00 CST 2022", "2022-01-03T02:00:00Z"),  # Java's Date.toString
         ("2022-01-03 10:00:00 PDT", "2022-01-03T17:00:00Z"),
         ("Sat, 29 Jan 2022 08:30:00 EST", "2022-01-29T13:30:00Z"),
+        # The half of the day, as JavaScript's zh-CN toLocaleString and Java write it.
+        ("2022/1/3 下午3:20:00", "2022-01-03T15:20:00Z"),
+        ("2022-01-03 下午 03:20", "2022-01-03T15:20:00Z"),
+        ("2022-01-03 上午 12:05", "2022-01-03T00:05:00Z"),
+        ("2022-01-03 凌晨1:30", "2022-01-03T01:30:00Z"),
+        ("2022-01-03 03:20 PM", "2022-01-03T15:20:00Z"),
+        ("2022-01-03 12:00 PM +0800", "2022-01-03T04:00:00Z"),
+        ("2022-01-03 12:30 a.m.", "2022-01-03T00:30:00Z"),
+        ("2022-01-03 下午15:20", "2022-01-03T15:20:00Z"),  # already a 24-hour clock
+        # Chinese clock words: 时/点, 分, 秒.
+        ("2022年1月3日 15时30分", "2022-01-03T15:30:00Z"),
+        ("2022年1月3日下午3点", "2022-01-03T15:00:00Z"),
+        ("2022年1月3日 中午12点30分", "2022-01-03T12:30:00Z"),
+        ("2022年1月3日 中午1点", "2022-01-03T13:00:00Z"),
+        ("2022年1月3日 8时5分9秒", "2022-01-03T08:05:09Z"),
+        # ISO 8601's basic form of a date is a date, not its midnight.
+        ("20211208", "2021-12-08"),
+        ("20211308", None),
     ],
 )
 def test_parse_when(value, expected):
     assert dates.parse_when(value) == expected
+
+
+def test_a_feed_date_with_the_half_of_the_day_is_read():
+    assert dates.feed_date("2022/1/3 下午3:20:00")[:5] == (2022, 1, 3, 15, 20)
 
 
 def test_epoch_ms():

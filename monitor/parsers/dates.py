@@ -9,7 +9,10 @@ every stored value in one zone, and at worst a few hours off, which story matchi
 tolerates. Unreadable values (``Invalid Date``) give ``None``, never "now".
 
 Chinese sites write year-first dates with other separators (``2022/1/3 12:00``,
-``2022.01.03``, ``2022年01月03日``); they are read like ISO 8601. Feeds read dates through
+``2022.01.03``, ``2022年01月03日``); they are read like ISO 8601, and so is their time of
+day written the Chinese way (``15时30分``, ``下午3点``) or with the half of the day
+(JavaScript's zh-CN ``2022/1/3 下午3:20:00``, ``03:20 PM``). ISO 8601's basic ``20211208``
+is a date, not its midnight. Feeds read dates through
 feedparser, whose ISO 8601 and W3DTF readers guess what they cannot read (``2022/01/03``
 became the 1st of the current month, ``2022-02-30`` the 2nd of March): :func:`feed_date`
 takes their place, so a feed's date is read as every other format's. A year or a month
@@ -32,6 +35,14 @@ _YEAR_FIRST_DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?[\sT]*"
 )
 _ONE_DIGIT_HOUR = re.compile(r"^(\d)(?=:)")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d\d)(\d\d)$")
+# The half of the day, before the time (JavaScript's zh-CN toLocaleString: "下午3:20:00",
+# Java's "a hh:mm": "下午 03:20") or after it ("03:20 PM"); and the hour of "15时30分".
+_HALF_BEFORE = re.compile(r"^(上午|早上|早晨|凌晨|中午|下午|晚上|AM|PM)\s*", re.I)
+_HALF_AFTER = re.compile(r"(?<=\d)\s*([AP])\.?M\.?(?![A-Za-z])", re.I)
+_AFTERNOON = frozenset({"下午", "晚上", "PM", "P"})
+_CHINESE_CLOCK = re.compile(r"^(\d{1,2})\s*[点點时時]\s*(?:(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?)?")
+_HOUR = re.compile(r"^(\d{1,2})(?=:)")
 # A zone after a time of day: +0800, +08:00, +8, GMT+8, UTC+08:00.
 _OFFSET = re.compile(r"(:\d\d(?:[.,]\d+)?)\s*(?:GMT|UTC)?\s*([+-])(\d{1,2}):?(\d{2})?$")
 _UTC = re.compile(r"\s*(?:Z|UTC|GMT)$", re.I)
@@ -116,8 +127,10 @@ def _read(value: object) -> datetime | date | None:
         year, month, day = map(int, m.groups())
         if m.end() == len(s):
             return _calendar_date(year, month, day)
-        time_of_day = _ONE_DIGIT_HOUR.sub(r"0\1", s[m.end() :])
+        time_of_day = _ONE_DIGIT_HOUR.sub(r"0\1", _clock(s[m.end() :]))
         s = f"{year:04d}-{month:02d}-{day:02d}T{time_of_day}"
+    elif m := _COMPACT_DATE.match(s):  # ISO 8601's basic form; fromisoformat adds midnight
+        return _calendar_date(*map(int, m.groups()))
     iso = _OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{m[4] or '00'}", s)
     iso = _UTC.sub("+00:00", iso)
     try:
@@ -128,6 +141,29 @@ def _read(value: object) -> datetime | date | None:
         return parsedate_to_datetime(s)
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def _clock(time_of_day: str) -> str:
+    """A time of day written the Chinese way, or with a half of the day, as ``HH:MM[:SS]``
+    and the rest (a zone) as it was; other text unchanged."""
+    half = None
+    if m := _HALF_BEFORE.match(time_of_day):
+        half, time_of_day = m[1].upper(), time_of_day[m.end() :]
+    if m := _CHINESE_CLOCK.match(time_of_day):
+        hms = f"{int(m[1]):02d}:{int(m[2] or 0):02d}" + (f":{int(m[3]):02d}" if m[3] else "")
+        time_of_day = hms + time_of_day[m.end() :]
+    if half is None and (m := _HALF_AFTER.search(time_of_day)):
+        half, time_of_day = m[1].upper(), time_of_day[: m.start()] + time_of_day[m.end() :]
+    if half is None or not (m := _HOUR.match(time_of_day)):
+        return time_of_day
+    hour = int(m[1])
+    if half == "中午":  # noon: 中午12点, and 中午1点 is one in the afternoon
+        hour += 12 if hour < 11 else 0
+    elif half in _AFTERNOON:
+        hour += 12 if hour < 12 else 0
+    elif hour == 12:  # 12 AM, 凌晨12点
+        hour = 0
+    return f"{hour:02d}" + time_of_day[m.end() :]
 
 
 def _calendar_date(year: int, month: int, day: int) -> date | None:
