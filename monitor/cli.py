@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.cells import cell_len
@@ -161,10 +162,25 @@ def main(ctx: click.Context, db_path, config_path, log_format, log_level) -> Non
     ctx.obj.log_args = (log_format, log_level)
 
 
+def _time_zone(_ctx, _param, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise click.BadParameter(f"unknown time zone {value!r}") from None
+    return value
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--timezone",
+    metavar="ZONE",
+    callback=_time_zone,
+    help="Time zone of the times the documents write without one (Asia/Shanghai); default UTC.",
+)
 @pass_ctx
-def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
+def import_cmd(ctx: Context, paths: tuple[str, ...], timezone: str | None) -> None:
     """Load mirror pages and saved feeds from files or folders.
 
     Every format is detected from content. A file that cannot be parsed is reported by
@@ -184,6 +200,7 @@ def import_cmd(ctx: Context, paths: tuple[str, ...]) -> None:
             now=utcnow(),
             progress=advance,
             copy_similarity=settings.copy_similarity,
+            zone=timezone,
         )
     index_queued(ctx.db)
     missing = [r for r in unused if r.reason == ingest.NOT_FOUND]

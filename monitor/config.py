@@ -38,6 +38,7 @@ class Source:
     url: str | None = None
     path: Path | None = None
     site: str | None = None
+    timezone: str | None = None  # of the times its documents write without a zone; None: UTC
     interval: timedelta = timedelta(minutes=30)
     enabled: bool = True
     headers: dict[str, str] = field(default_factory=dict)
@@ -331,6 +332,7 @@ def _source(
         url=url,
         path=path,
         site=t.get("site", str),
+        timezone=_zone(t, "timezone", None),
         interval=interval,
         enabled=t.get("enabled", bool, True),
         headers=dict(headers),
@@ -342,14 +344,21 @@ def _source(
     return source
 
 
+def _zone(t: _Table, key: str, default: str | None) -> str | None:
+    """An IANA time zone name (``Asia/Shanghai``), checked."""
+    tz = t.get(key, str, default)
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise t.error(key, f"unknown time zone {tz!r}") from None
+    return tz
+
+
 def _settings(file: str, data: Any) -> Settings:
     t = _Table(file, "[monitor]", data)
     d = Settings()
-    tz = t.get("timezone", str, d.timezone)
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise t.error("timezone", f"unknown time zone {tz!r}") from None
+    tz = _zone(t, "timezone", d.timezone)
     s = Settings(
         timezone=tz,
         max_interval=t.duration("max_interval", d.max_interval),
@@ -458,11 +467,7 @@ def _watch(
         unknown = [n for n in filters[key] if n not in source_names]
         if unknown:
             raise t.error(key, f"no source named {unknown[0]!r}")
-    tz = t.get("timezone", str, settings.timezone)
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise t.error("timezone", f"unknown time zone {tz!r}") from None
+    tz = _zone(t, "timezone", settings.timezone)
     schedule = t.get("schedule", str)
     if schedule is not None:
         from apscheduler.triggers.cron import CronTrigger

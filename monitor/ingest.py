@@ -74,6 +74,7 @@ def parse_and_key(
     *,
     url: str | None = None,
     site: str | None = None,
+    zone: str | None = None,
     with_sketch: bool = False,
 ) -> list[Item]:
     """The one path from bytes to keyed items, for imports and for polled sources.
@@ -82,7 +83,7 @@ def parse_and_key(
     folding and hashing happen there; in process the writer makes it only for stories
     no key finds.
     """
-    items = [assign_keys(item, rules) for item in parse(data, url=url, site=site)]
+    items = [assign_keys(item, rules) for item in parse(data, url=url, site=site, zone=zone)]
     if with_sketch:
         for item in items:
             item.sketch = story_sketch(item.text)
@@ -116,10 +117,12 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
     return list(found.values()), missing
 
 
-def load_file(path: Path, rules: SiteRules, *, site: str | None = None) -> list[Item]:
+def load_file(
+    path: Path, rules: SiteRules, *, site: str | None = None, zone: str | None = None
+) -> list[Item]:
     """Parse and key one file; raises ParseError (or OSError) with the reason."""
     data = path.read_bytes()
-    return parse_and_key(data, rules, site=site)
+    return parse_and_key(data, rules, site=site, zone=zone)
 
 
 def import_files(
@@ -130,6 +133,7 @@ def import_files(
     now: datetime,
     source: str = "import",
     site: str | None = None,
+    zone: str | None = None,
     batch_size: int = 500,
     progress: Callable[[Path], None] | None = None,
     copy_similarity: float = DEFAULT_COPY_SIMILARITY,
@@ -140,7 +144,7 @@ def import_files(
     for path in files:
         report.files += 1
         try:
-            items = load_file(path, rules, site=site)
+            items = load_file(path, rules, site=site, zone=zone)
         except NotAnArticle as e:
             report.rejected.append(Rejected(path_text(path), str(e), failed=False))
         except (ParseError, OSError, UnicodeError) as e:

@@ -383,12 +383,14 @@ class Poller:
         return res
 
     def _parse(self, source: Source, content: bytes, url: str | None) -> list[Item]:
-        return parse_and_key(content, self.rules, url=url, site=source.site)
+        return parse_and_key(content, self.rules, url=url, site=source.site, zone=source.timezone)
 
     async def _parse_fetched(self, source: Source, res: fetching.FetchResult) -> list[Item]:
         data = _utf8_body(res)
         if self.pool is not None:
-            return await self.pool.parse(data, url=res.final_url, site=source.site)
+            return await self.pool.parse(
+                data, url=res.final_url, site=source.site, zone=source.timezone
+            )
         return self._parse(source, data, res.final_url)
 
     async def _fetch_own(self, source: Source, state: SourceState, now: datetime):

@@ -45,8 +45,8 @@ def _start(rules: SiteRules) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _parse(data: bytes, url: str | None, site: str | None) -> list[Item]:
-    return parse_and_key(data, _rules, url=url, site=site, with_sketch=True)
+def _parse(data: bytes, url: str | None, site: str | None, zone: str | None) -> list[Item]:
+    return parse_and_key(data, _rules, url=url, site=site, zone=zone, with_sketch=True)
 
 
 def _ready() -> None:
@@ -97,14 +97,16 @@ class ParsePool:
             self._booting.join(timeout)
         return self._pool is not None
 
-    async def parse(self, data: bytes, *, url: str | None, site: str | None) -> list[Item]:
+    async def parse(
+        self, data: bytes, *, url: str | None, site: str | None, zone: str | None = None
+    ) -> list[Item]:
         self.start()
         pool = self._pool if self.waiting < BACKLOG * self.workers else None
         if pool is not None:
             self.waiting += 1
             try:
                 return await asyncio.get_running_loop().run_in_executor(
-                    pool, _parse, data, url, site
+                    pool, _parse, data, url, site, zone
                 )
             except BrokenProcessPool as e:
                 log.warning("parse workers stopped (%s); parsing in process from now on", e)
@@ -113,7 +115,7 @@ class ParsePool:
                 pool.shutdown(wait=False, cancel_futures=True)
             finally:
                 self.waiting -= 1
-        return parse_and_key(data, self.rules, url=url, site=site)
+        return parse_and_key(data, self.rules, url=url, site=site, zone=zone)
 
     def close(self) -> None:
         self.ready()

@@ -236,6 +236,19 @@ def test_import_names_a_path_that_is_no_file_or_folder_for_what_it_is(tmp_path, 
     assert "1 file: 1 new, 0 merged, 0 already stored, 1 rejected" in r.output
 
 
+def test_import_reads_zone_less_times_in_the_timezone_given(tmp_path):
+    hexo = Path(__file__).parent / "fixtures" / "parsers" / "hexo_naive_date.md"
+    runner, db = CliRunner(), tmp_path / "m.db"
+    r = runner.invoke(main, ["--db", str(db), "import", "--timezone", "Asia/Shanghai", str(hexo)])
+    assert r.exit_code == 0, r.output
+    (published,) = sqlite3.connect(db).execute("SELECT published FROM items").fetchone()
+    assert published == "2022-03-28T16:43:13Z"  # 00:43 in Beijing; without --timezone, UTC
+
+    r = runner.invoke(main, ["--db", str(db), "import", "--timezone", "Beijing", str(hexo)])
+    assert r.exit_code == 2
+    assert "Invalid value for '--timezone': unknown time zone 'Beijing'" in r.output
+
+
 def test_import_loads_a_file_named_twice_once(tmp_path):
     (tmp_path / "in").mkdir()
     feed = tmp_path / "in" / "f.xml"

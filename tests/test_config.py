@@ -42,10 +42,12 @@ enabled = false
 headers = { Cookie = "a=b" }
 proxy = "socks5://127.0.0.1:1080"
 page_url = "https://mirror.example/p/{id}.md"
+timezone = "Asia/Shanghai"
 """,
     )
     rfi, bridge = load_config(p).sources
     assert rfi.interval == timedelta(minutes=30) and rfi.enabled and rfi.proxy is None
+    assert rfi.timezone is None and bridge.timezone == "Asia/Shanghai"
     assert bridge.interval == timedelta(hours=2) and not bridge.enabled
     assert bridge.headers == {"Cookie": "a=b"} and bridge.proxy.startswith("socks5://")
 
@@ -100,6 +102,10 @@ page_url = "https://mirror.example/p/{id}.md"
             "source 'a': key 'proxy'",
         ),
         ('[monitor]\ntimezone="Mars/Olympus"', "[monitor]: key 'timezone'"),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\ntimezone="UTC+8"',
+            "source 'a': key 'timezone': unknown time zone 'UTC+8'",
+        ),
         ("[monitor]\nconcurrency=0", "[monitor]: key 'concurrency'"),
         ("[monitor]\ntimeout=0", "[monitor]: key 'timeout': must be more than 0 seconds"),
         ("[monitor]\ntimeout=-1.5", "[monitor]: key 'timeout'"),

@@ -530,6 +530,34 @@ def test_hexo_naive_date_is_read_as_utc():
     assert item.published == "2022-03-29T00:43:13Z"
 
 
+def test_a_sources_time_zone_places_zone_less_times_only():
+    """A bridge in China writes Beijing time without saying so: with the source's
+    timezone the time is placed there; times with a zone and bare dates stay as they are."""
+    item = one(fixture("hexo_naive_date.md"), zone="Asia/Shanghai")
+    assert item.published == "2022-03-28T16:43:13Z"
+    assert one(fixture("hexo_naive_date.md"), zone=None).published == "2022-03-29T00:43:13Z"
+
+    def feed_published(when: str, zone: str | None) -> str | None:
+        data = (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>c</title>'
+            f"<item><title>t</title><link>https://e.example/1</link><pubDate>{when}</pubDate>"
+            "<description>x</description></item></channel></rss>"
+        ).encode()
+        return one(data, url="https://e.example/feed", zone=zone).published
+
+    shanghai = "Asia/Shanghai"
+    assert feed_published("2022/1/3 10:00:00", shanghai) == "2022-01-03T02:00:00Z"
+    assert feed_published("Mon, 03 Jan 2022 10:00:00", shanghai) == "2022-01-03T02:00:00Z"
+    assert feed_published("Mon, 03 Jan 2022 10:00:00", None) == "2022-01-03T10:00:00Z"
+    assert feed_published("Mon, 03 Jan 2022 10:00:00 GMT", shanghai) == "2022-01-03T10:00:00Z"
+    assert feed_published("2022-01-03T10:00:00+02:00", shanghai) == "2022-01-03T08:00:00Z"
+    assert feed_published("2022-01-03", shanghai) == "2022-01-03T00:00:00Z"  # feeds: midnight UTC
+    # Summer time is the zone's own: New York is 4 hours behind UTC in July, 5 in January.
+    assert feed_published("2022-07-03 10:00", "America/New_York") == "2022-07-03T14:00:00Z"
+    assert feed_published("2022-01-03 10:00", "America/New_York") == "2022-01-03T15:00:00Z"
+    assert dates.parse_when("2022-03-29 00:43:13") == "2022-03-29T00:43:13Z"  # reset after
+
+
 def test_hexo_images_dedupe_headimg_and_resolve_against_url():
     item = one(fixture("hexo_naive_date.md"), url="https://mirror.example/posts/1.html")
     assert [i.url for i in item.images] == [

@@ -197,9 +197,9 @@ def parse_calls(monkeypatch):
     calls: list[str | None] = []
     real = ingest.parse
 
-    def counting(data, *, url=None, site=None):
+    def counting(data, *, url=None, site=None, zone=None):
         calls.append(url)
-        return real(data, url=url, site=site)
+        return real(data, url=url, site=site, zone=zone)
 
     monkeypatch.setattr(ingest, "parse", counting)
     return calls
@@ -820,10 +820,10 @@ def test_an_unexpected_exception_is_recorded_and_does_not_stop_the_batch(
     http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
     real = ingest.parse
 
-    def flaky(data, *, url=None, site=None):
+    def flaky(data, *, url=None, site=None, zone=None):
         if url == FEED:
             raise RuntimeError("parser bug")
-        return real(data, url=url, site=site)
+        return real(data, url=url, site=site, zone=zone)
 
     monkeypatch.setattr(ingest, "parse", flaky)
     reports = poll(db, config)

@@ -189,3 +189,23 @@ def test_workers_that_cannot_start_leave_parsing_in_this_process(monkeypatch, ca
     assert [r.message for r in caplog.records].count(
         "parse workers unavailable ([Errno 38] Function not implemented); parsing in process"
     ) == 1
+
+
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_a_sources_time_zone_reaches_the_parser_in_either_process(tmp_path, in_workers):
+    """A hexo bridge's zone-less 2022-03-29 00:43:13 in Beijing time is 16:43 UTC the day
+    before, whether the page is parsed here or in a worker."""
+    url = "https://mirror.example/post.md"
+    hexo = (Path(__file__).parent / "fixtures" / "parsers" / "hexo_naive_date.md").read_bytes()
+    config = parse_config(
+        {"source": [{"name": "bridge", "kind": "page", "url": url, "timezone": "Asia/Shanghai"}]}
+    )
+    db = open_db(tmp_path / "m.db")
+    with respx.mock() as mock, ParsePool(RULES, 1) as p:
+        mock.get(url).respond(200, content=hexo)
+        if in_workers:
+            p.start()
+            assert p.ready(timeout=30)
+        (report,) = poll_once(db, config, config.sources, now=NOW, pool=p if in_workers else None)
+    assert report.new == 1
+    assert db.conn.execute("SELECT published FROM items").fetchall() == [("2022-03-28T16:43:13Z",)]

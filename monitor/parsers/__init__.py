@@ -11,7 +11,7 @@ import re
 
 from monitor.charset import document_text
 from monitor.models import Item, ParseError
-from monitor.parsers import epoch_mirror, feed, feed_archive, hexo, html_page
+from monitor.parsers import dates, epoch_mirror, feed, feed_archive, hexo, html_page
 from monitor.parsers.html import visible
 
 __all__ = ["FORMATS", "detect", "parse"]
@@ -112,16 +112,20 @@ def _looks_like_archive(text: str) -> bool:
     )
 
 
-def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
+def parse(
+    data: bytes, *, url: str | None = None, site: str | None = None, zone: str | None = None
+) -> list[Item]:
     """Items in ``data``: one for an article page, one per entry for a feed.
 
     ``url`` is where the document was fetched (base for relative links); ``site`` is the
-    configured outlet name, used only when the document names none.
+    configured outlet name, used only when the document names none; ``zone`` the time zone
+    its times without one are in (else UTC).
     Raises ParseError for unreadable input and NotAnArticle for placeholder pages.
     """
     fmt = detect(data)
     try:
-        items = _parse_as(fmt, data, url=url, site=site)
+        with dates.source_zone(zone):
+            items = _parse_as(fmt, data, url=url, site=site)
     except ParseError:
         raise
     except (ValueError, TypeError, OverflowError, LookupError, AttributeError) as e:

@@ -4,9 +4,10 @@ Precision is kept as the source gives it: a bare date stays ``2021-12-31``; anyt
 time of day becomes ``2021-12-08T01:56:33Z``.
 
 A time without a zone (hexo's ``2022-03-29 00:43:13``, a ``日期：`` line with a time) comes
-from a bridge whose clock zone is unknown. It is read as UTC: an honest guess that keeps
-every stored value in one zone, and at worst a few hours off, which story matching
-tolerates. Unreadable values (``Invalid Date``) give ``None``, never "now".
+from a bridge whose clock zone the document does not say. It is read in the source's
+``timezone`` when the config gives one (:func:`source_zone`), else as UTC: an honest guess
+that keeps every stored value in one zone, and at worst a few hours off, which story
+matching tolerates. Unreadable values (``Invalid Date``) give ``None``, never "now".
 
 Chinese sites write year-first dates with other separators (``2022/1/3 12:00``,
 ``2022.01.03``, ``2022年01月03日``); they are read like ISO 8601, and so is their time of
@@ -28,8 +29,12 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, tzinfo
 from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
 _YEAR_FIRST_DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?[\sT]*"
@@ -66,6 +71,28 @@ _ZONE_OFFSETS = {
 _ZONE_NAME = re.compile(rf"(?<=\d)\s+({'|'.join(_ZONE_OFFSETS)})(?=\s+\d{{4}}\s*$|\s*$)")
 
 
+# The zone of the source being parsed, for its zone-less times. A context variable because
+# feedparser calls feed_date through its global handler list, with the value alone.
+_SOURCE_ZONE: ContextVar[tzinfo | None] = ContextVar("source_zone", default=None)
+
+
+@contextmanager
+def source_zone(name: str | None) -> Iterator[None]:
+    """Read zone-less times in the time zone ``name`` (``Asia/Shanghai``) meanwhile;
+    ``None``: as UTC."""
+    token = _SOURCE_ZONE.set(ZoneInfo(name) if name else None)
+    try:
+        yield
+    finally:
+        _SOURCE_ZONE.reset(token)
+
+
+def _placed(dt: datetime) -> datetime:
+    """A zone-less time in the source's zone; one with a zone as it is."""
+    zone = _SOURCE_ZONE.get()
+    return dt.replace(tzinfo=zone) if zone is not None and dt.tzinfo is None else dt
+
+
 def iso_utc(dt: datetime) -> str:
     """``2021-12-08T01:56:33Z``; a naive value is taken to be UTC (see module docstring)."""
     if dt.tzinfo is not None:
@@ -89,7 +116,7 @@ def parse_when(value: object) -> str | None:
     when = _read(value)
     if isinstance(when, datetime):
         try:
-            return iso_utc(when)
+            return iso_utc(_placed(when))
         except OverflowError:  # 9999-12-31T23:00-05:00 is past the last UTC datetime
             return None
     return when.isoformat() if when else None
@@ -100,20 +127,37 @@ def feed_date(value: str) -> time.struct_time | None:
     docstring): UTC, midnight for a bare date, ``None`` rather than a guess."""
     named = _ZONE_NAME.search(value)
     if not named and not _STARTS_WITH_YEAR.match(value):
+        if _SOURCE_ZONE.get() is not None:  # before feedparser's, which take them as UTC
+            return zone_less_date(value)
         return None  # RFC 822 and the rest: feedparser's own readers
     if m := _YEAR_OR_MONTH.match(value):
         first = _calendar_date(int(m[1]), int(m[2] or 1), 1)
         return datetime(first.year, first.month, 1).utctimetuple() if first else None
     try:  # RFC 3339, as Atom feeds write it: one call (most of a feed's dates)
-        return datetime.fromisoformat(value).utctimetuple()
+        when = datetime.fromisoformat(value)
+        return (when if len(value) <= 10 else _placed(when)).utctimetuple()  # a date: midnight UTC
     except ValueError:
         pass
+    return _utc_tuple(_read(value))
+
+
+def zone_less_date(value: str) -> time.struct_time | None:
+    """An RFC 822 time without its zone (or with ``-0000``, "zone unknown"), in the
+    source's zone; feedparser's own reader leaves ``Mon, 03 Jan 2022 10:00:00`` empty."""
     when = _read(value)
+    if isinstance(when, datetime) and when.tzinfo is None:
+        return _utc_tuple(when)
+    return None
+
+
+def _utc_tuple(when: datetime | date | None) -> time.struct_time | None:
+    """feedparser's form of a time (in the source's zone when it gives none), or of a date's
+    midnight."""
     if when is None:
         return None
     if not isinstance(when, datetime):
-        when = datetime(when.year, when.month, when.day)
-    return when.utctimetuple()
+        return datetime(when.year, when.month, when.day).utctimetuple()
+    return _placed(when).utctimetuple()
 
 
 def _read(value: object) -> datetime | date | None:

@@ -41,6 +41,7 @@ from monitor.parsers.sanitized import Prediction, predict
 # path): feedparser's own readers for them guess what they cannot read.
 _date_handlers[:] = [h for h in _date_handlers if h not in (_parse_date_iso8601, _parse_date_w3dtf)]
 registerDateHandler(dates.feed_date)
+_date_handlers.append(dates.zone_less_date)  # after every reader of feedparser's own
 
 ATOM = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
