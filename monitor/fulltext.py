@@ -133,6 +133,23 @@ def phrases_of(terms: list[str]) -> list[list[str]]:
     return out
 
 
+def narrowing_phrases(terms: list[str]) -> list[list[str]]:
+    """For terms :func:`phrases_of` refuses (``乔·拜登``): the phrases the index can find
+    that every story holding the terms also holds. A term loses its lone first characters
+    (``拜登``) and its last token becomes a prefix, since the term may end inside a word;
+    a term with nothing left (``热``) narrows nothing."""
+    out = []
+    for term in terms:
+        toks = _tokens(term)
+        while toks and _lone_chinese(toks[0]):
+            del toks[0]
+        if toks:
+            if not (len(toks[-1]) == 2 and _RUNS.fullmatch(toks[-1])):
+                toks[-1] += PREFIX  # a bigram is whole in the text; a word or character may go on
+            out.append(toks)
+    return out
+
+
 def _lone_chinese(token: str) -> bool:
     return len(token) == 1 and _RUNS.fullmatch(token) is not None
 

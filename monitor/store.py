@@ -36,6 +36,8 @@ import sqlite_utils
 from .canonical import SiteRules, entry_feed, url_key
 from .fulltext import (
     QueryTooShort,
+    match_expression,
+    narrowing_phrases,
     phrases_in,
     phrases_of,
     search_expression,
@@ -968,30 +970,72 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
 
 
 def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit: int) -> list:
-    """A query with a one-character term: a LIKE scan in both scripts for the terms to find
-    (slow on big stores, but right), each row it passes confirmed on folded text as the
-    index and the watches read it: every term in, every excluded one out."""
+    """A query with a one-character term: a LIKE filter in both scripts for the terms to
+    find, each row it passes confirmed on folded text as the index and the watches read it
+    (every term in, every excluded one out). Over the stories the index finds for the
+    terms' other parts (``拜登`` of ``乔·拜登``) and those still queued for it; a query with
+    no other part (``热``) scans the whole table, slow on big stores but right."""
     groups, params = [], []
     for term in terms:
         variants = sorted({_like_pattern(term), _like_pattern(to_traditional(term))})
         either = r"title LIKE ? ESCAPE '\' OR text LIKE ? ESCAPE '\'"
         groups.append(" OR ".join([either] * len(variants)))
         params += [p for v in variants for p in (v, v)]
-    rows = conn.execute(
-        f"SELECT {_LIST_COLUMNS}, text FROM items WHERE ({') AND ('.join(groups)}) "
-        "ORDER BY items.id DESC",
+    like = "(" + ") AND (".join(groups) + ")"
+    narrowing = narrowing_phrases(terms)
+    if not narrowing:
+        rows = conn.execute(
+            f"SELECT {_LIST_COLUMNS}, text FROM items WHERE {like} ORDER BY items.id DESC",
+            params,
+        )
+        return _confirmed(rows, terms, excluded, limit)
+    queued = conn.execute(
+        f"SELECT {_LIST_COLUMNS}, text FROM items "
+        f"WHERE items.id IN (SELECT item_id FROM fts_pending) AND {like} ORDER BY items.id DESC",
         params,
     )
+    found = _confirmed(queued, terms, excluded, limit)
+    indexed = _indexed_rows(conn, match_expression(narrowing), like, params)
+    found += _confirmed(indexed, terms, excluded, limit)
+    return sorted(found, key=lambda r: r["id"], reverse=True)[:limit]
+
+
+_SCAN_CHUNK = 500  # index rows read at a time by a narrowed scan
+
+
+def _indexed_rows(
+    conn: sqlite3.Connection, expression: str, where: str, params: list
+) -> Iterator[sqlite3.Row]:
+    """The rows passing ``where`` among those the index matches, newest first, read a chunk
+    of the index at a time so that a search stops early."""
+    below = _MAX_ID
+    while ids := [
+        r[0]
+        for r in conn.execute(
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid <= ? "
+            "ORDER BY rowid DESC LIMIT ?",
+            (expression, below, _SCAN_CHUNK),
+        )
+    ]:
+        yield from conn.execute(
+            f"SELECT {_LIST_COLUMNS}, text FROM items "
+            f"WHERE items.id IN ({','.join('?' * len(ids))}) AND {where} ORDER BY items.id DESC",
+            (*ids, *params),
+        )
+        below = ids[-1] - 1
+
+
+def _confirmed(rows: Iterable, terms: list[str], excluded: list[str], limit: int) -> list[dict]:
+    """The first ``limit`` rows whose folded title or text holds every term and no excluded
+    one, without their text."""
     found = []
-    while len(found) < limit and (batch := rows.fetchmany(100)):
-        for row in batch:
-            folded = fold(row["title"] or "") + "\n" + fold(row["text"] or "")
-            if all(t in folded for t in terms) and not any(t in folded for t in excluded):
-                found.append(story := dict(row))
-                del story["text"]
-                if len(found) == limit:
-                    break
-    rows.close()
+    for row in rows:
+        folded = fold(row["title"] or "") + "\n" + fold(row["text"] or "")
+        if all(t in folded for t in terms) and not any(t in folded for t in excluded):
+            found.append(story := dict(row))
+            del story["text"]
+            if len(found) == limit:
+                break
     return found
 
 

@@ -6,8 +6,10 @@ import pytest
 
 from monitor import similarity, store
 from monitor.canonical import SiteRules, assign_keys
+from monitor.fulltext import search_terms
 from monitor.models import Item
 from monitor.store import Sighting, save_items
+from monitor.text import fold
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -288,6 +290,32 @@ def test_a_one_character_search_reads_text_as_folded(db, indexed):
     assert found("乔 5%") == {"percent"}
     assert found("乔 a_b") == {"under"}
     assert [r["id"] for r in store.search(db, "乔", limit=2)] == [ids["any"], ids["under"]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_narrowed_scan_finds_what_a_scan_of_every_story_finds(db, monkeypatch, seed):
+    """`乔·拜登` is looked for among the stories the index finds for 拜登 (and those still
+    queued), a few index rows at a time: the same stories, newest first, as reading all."""
+    rng = random.Random(seed)
+    pieces = ["乔", "‧", "·", "拜登", "克兰", "x", "xyz", "A股", "股市", "热", "。", " ", "美国"]
+    texts = {f"s{k}": "".join(rng.choice(pieces) for _ in range(12)) for k in range(60)}
+    ids = _stored(db, texts)
+    store.index_pending(db)
+    _stored(db, {f"q{k}": "".join(rng.choice(pieces) for _ in range(12)) for k in range(10)})
+    monkeypatch.setattr(store, "_SCAN_CHUNK", 7)
+    rows = db.conn.execute("SELECT id, title, text FROM items ORDER BY id DESC").fetchall()
+    assert len(ids) == 60 and len(rows) == 70
+    for query in ["乔·拜登", "兰x", "乔‧a股", "热 美国", "乔·拜登 -xyz", "股 克兰"]:
+        terms, excluded = search_terms(query)
+        expected = [
+            i
+            for i, title, text in rows
+            if all(t in fold(f"{title}\n{text}") for t in terms)
+            and not any(t in fold(f"{title}\n{text}") for t in excluded)
+        ]
+        for limit in (3, 100):
+            found = [r["id"] for r in store.search(db, query, limit=limit)]
+            assert found == expected[:limit], (query, limit)
 
 
 @pytest.mark.parametrize("query", ["普京", "热"])  # the index, and the one-character scan
