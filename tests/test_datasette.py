@@ -22,6 +22,7 @@ import markupsafe
 import pytest
 import yaml
 
+from monitor.fulltext import fts_query
 from monitor.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,6 +198,34 @@ def test_table_search_finds_a_two_character_word(ds):
     titles = _seed_titles(ds.db)
     rows = ds.rows("/monitor/items.json", _search="普京", _col="title")
     assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in MENTIONS["普京"])
+
+
+@pytest.mark.parametrize(
+    "q, seeds",
+    [
+        ("泽连斯基", MENTIONS["泽连斯基"]),  # four characters: the box found nothing
+        ("烏克蘭", MENTIONS["烏克蘭"]),  # Traditional: the box found nothing
+        ("普京 -泽连斯基", MENTIONS["普京"] - MENTIONS["泽连斯基"]),  # it required 泽连斯基
+        ("普京", MENTIONS["普京"]),
+    ],
+)
+def test_the_items_search_box_asks_the_index_as_monitor_search_does(ds, q, seeds):
+    titles = _seed_titles(ds.db)
+    rows = ds.rows("/monitor/items.json", _search=q, _col="title")
+    assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in seeds)
+    status, html = ds.page("/monitor/items", _search=q)
+    assert status == 200 and all(str(markupsafe.escape(titles[n])) in html for n in seeds)
+    # The expression it ran, asked again, finds the same stories.
+    again = ds.rows("/monitor/items.json", _search=fts_query(q), _col="title")
+    assert again == rows
+
+
+def test_the_items_search_box_says_why_a_term_cannot_be_searched(ds):
+    status, html = ds.page("/monitor/items", _search="普")
+    assert status == 400 and "a single Chinese character cannot be searched here" in html
+    # A request that names its own search mode is Datasette's, as it was.
+    rows = ds.rows("/monitor/items.json", _search="泽连斯基", _searchmode="escaped")
+    assert rows == []
 
 
 @pytest.mark.parametrize("term", ["泽连斯基", "烏克蘭", "普京"])

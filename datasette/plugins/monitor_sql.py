@@ -17,6 +17,13 @@ package importable (the image's ``datasette`` target and the ``test`` extra both
     the query fail with the reason: ``no such column: "普": a single Chinese character
     cannot be searched here …`` (``monitor search`` scans for those instead).
 
+The search box on ``items`` asks the same index: a request with ``_search=烏克蘭`` is
+passed on as ``_search=bigram_query(烏克蘭)`` with ``_searchmode=raw``, so the box finds
+longer words, either script and ``-term``s as the *search* query does (the box then shows
+the expression it ran, ``"乌克 克兰"``; asking that again finds the same stories, as an
+expression of several phrases joined by ``AND``/``NOT`` is taken as it is). A request that
+names its ``_searchmode`` is left as it is.
+
 ``local_day_start()``
     Midnight today in the server's time zone (``TZ``) as a store timestamp (UTC, ``Z``), for
     "new today" queries: ``where first_seen >= local_day_start()``.
@@ -28,8 +35,9 @@ package importable (the image's ``datasette`` target and the ``test`` extra both
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from datasette import hookimpl
 from monitor.fulltext import QueryTooShort, fts_query
@@ -64,6 +72,38 @@ def local_day_start() -> str:
 
 def url_text(url: str | None) -> str | None:
     return unquote(url) if url else url
+
+
+_ITEMS = re.compile(r"/[^/]+/items(?:\.\w+)?")  # the table page and its .json/.csv
+_PHRASE = r'"[^"]*"(?: \*)?'
+# What bigram_query writes for several terms (one phrase alone it reads back as itself).
+_EXPRESSION = re.compile(f"{_PHRASE}(?: (?:AND|NOT) {_PHRASE})+")
+
+
+def searched_by_bigrams(query_string: bytes) -> bytes:
+    """An ``items`` request's query string with its ``_search`` as the index's expression."""
+    params = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
+    searched = any(k == "_search" and v.strip() for k, v in params)
+    if not searched or any(k == "_searchmode" for k, _ in params):
+        return query_string
+    out = [
+        (k, bigram_query(v) if k == "_search" and not _EXPRESSION.fullmatch(v) else v)
+        for k, v in params
+    ]
+    return urlencode([*out, ("_searchmode", "raw")]).encode("ascii")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_bigram_search(scope, receive, send):
+            if scope.get("type") == "http" and _ITEMS.fullmatch(scope.get("path", "")):
+                scope = {**scope, "query_string": searched_by_bigrams(scope["query_string"])}
+            await app(scope, receive, send)
+
+        return with_bigram_search
+
+    return wrap
 
 
 @hookimpl
