@@ -1,4 +1,8 @@
-"""Hexo posts written by an RSS-to-blog bridge: YAML front matter, then the entry's HTML.
+"""Hexo posts: YAML front matter, then the body, HTML or Markdown.
+
+RSS-to-blog bridges write the entry's HTML; archive repositories and hand-written posts
+write Markdown, which :mod:`monitor.parsers.markdown` renders (a bridge's bare text, one
+paragraph a line, reads the same either way).
 
 The bridge pastes titles into single quotes without escaping them, so a title such as
 ``'他说'不'的理由'`` is invalid YAML; a line reader takes over when PyYAML refuses. All
@@ -24,6 +28,7 @@ from monitor.parsers.html import (
     images_in,
     summarize,
 )
+from monitor.parsers.markdown import markdown_to_html
 from monitor.text import detect_lang
 
 FORMAT = "hexo"
@@ -32,9 +37,9 @@ FENCE = re.compile(r"^---[ \t]*$", re.M)
 KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):[ \t]*(?P<value>.*?)\s*$")
 LIST_ITEM = re.compile(r"^[ \t]+-[ \t]*(?P<value>.*?)\s*$")
 INLINE_LIST = re.compile(r"^\[(?P<items>.*)\]$")
-# Any of these means the body is already HTML paragraphs, not bare text.
 # libyaml's loader when PyYAML was built with it: the pure-Python one dominates parse time.
 _LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+# Any of these means the body is already HTML paragraphs, not Markdown or bare text.
 HTML_BLOCK = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|table|blockquote|section|article|main)\b", re.I)
 
 
@@ -111,12 +116,12 @@ def as_title(value: object) -> str | None:
     return as_text(unescape(value)) if isinstance(value, str) else None
 
 
-def paragraphs_to_html(body: str) -> str:
-    """Bare text bodies become one ``<p>`` per non-empty line (inline tags left as they are:
-    the HTML parser reads a stray ``&`` or ``<`` as text)."""
+def body_html(body: str) -> str:
+    """The body as HTML: as it is when it holds block tags, else read as Markdown (bare
+    text becomes one ``<p>`` per non-empty line, inline tags left as they are)."""
     if HTML_BLOCK.search(body):
         return body
-    return "".join(f"<p>{ln.strip()}</p>" for ln in body.splitlines() if ln.strip())
+    return markdown_to_html(body)
 
 
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
@@ -129,7 +134,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         raise ParseError("hexo post without a title in its front matter")
 
     categories = as_list(fields.get("categories"))
-    root = fragment(paragraphs_to_html(body))
+    root = fragment(body_html(body))
     body_text = html_to_text(root)
     head_images = [
         Image(u) for k in ("headimg", "thumbnail", "cover") for u in as_list(fields.get(k))
