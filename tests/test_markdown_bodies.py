@@ -126,6 +126,28 @@ def test_markdown_markup_is_not_in_the_text(body: str, lines: list[str], renderi
     assert one(post(body)).text.split("\n") == lines
 
 
+CJK_EMPHASIS = {
+    "quoted-bold": ("**“拜登”**表示反对。", "<strong>“拜登”</strong>表示反对。"),
+    "bold-quote-after-text": ("他说**“不”**。", "他说<strong>“不”</strong>。"),
+    "brackets": ("**拜登（Joe Biden）**表示", "<strong>拜登（Joe Biden）</strong>表示"),
+    "italic": ("是*《纽约时报》*报道", "是<em>《纽约时报》</em>报道"),
+    "strikethrough": ("~~“删除”~~保留", "<s>“删除”</s>保留"),
+    "full-width-before-latin": ("**（注）**see below", "<strong>（注）</strong>see below"),
+    "latin-before-full-width": ("see**《纽约时报》**", "see<strong>《纽约时报》</strong>"),
+    # Without a Chinese character beside the run, CommonMark's rule stands.
+    "latin": ('he said**"no"**again', 'he said**"no"**again'),
+}
+
+
+@pytest.mark.parametrize(("body", "html"), CJK_EMPHASIS.values(), ids=CJK_EMPHASIS.keys())
+def test_emphasis_beside_chinese_punctuation_is_read(body: str, html: str):
+    """CommonMark will not close ``**`` after punctuation when a letter follows, which
+    leaves ``**“拜登”**表示`` raw; Chinese puts no space there."""
+    item = one(post(body))
+    assert item.html == f"<p>{html}</p>"
+    assert item.text == re.sub("<[^>]+>", "", html)
+
+
 def test_markdown_structure_reaches_the_stored_html():
     body = "## 小标题\n\n- 一\n- 二\n\n> 引用\n\n| 甲 | 乙 |\n|---|---|\n| 1 | 2 |\n\n~~删~~"
     html = one(post(body)).html

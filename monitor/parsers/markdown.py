@@ -9,15 +9,28 @@ join into one paragraph. So each line of a paragraph is a paragraph of its own, 
 bare-text reading before Markdown made it, and a line break inside inline markup (bold
 that runs over two lines) or a list item is a ``<br>``: a body without Markdown syntax
 comes out as one ``<p>`` per line, as it always did.
+
+Emphasis follows the CJK-friendly amendment proposed for CommonMark
+(github.com/tats-u/markdown-cjk-friendly, variation selectors aside): CommonMark closes
+``**`` after punctuation only when a space or punctuation follows, so ``**“拜登”**表示``,
+which Chinese writes without a space, would keep its asterisks. A CJK character beside
+the run now does what the space would, and full-width punctuation (，。（）《》) no longer
+stops a run from opening or closing.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
+from types import MethodType
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.rules_block import StateBlock, list_block
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline, emphasis, strikethrough
+from markdown_it.rules_inline.state_inline import Scanned
 from markdown_it.token import Token
 
 _BREAKS = frozenset(("softbreak", "hardbreak"))
@@ -34,6 +47,54 @@ def _list_unless_year(state: StateBlock, start: int, end: int, silent: bool) -> 
     if _YEAR_NOT_ITEM.match(state.src, state.bMarks[start] + state.tShift[start]):
         return False
     return list_block(state, start, end, silent)
+
+
+InlineRule = Callable[[StateInline, bool], bool]
+_WIDE = frozenset(("W", "F", "H"))
+
+
+def _cjk(ch: str) -> bool:
+    """A CJK character as the amendment has it: East Asian wide, full- or half-width, but
+    no emoji (most are wide too)."""
+    return unicodedata.east_asian_width(ch) in _WIDE and not "\U0001f000" <= ch < "\U0001fb00"
+
+
+def _scan_delims(state: StateInline, start: int, can_split_word: bool) -> Scanned:
+    """``StateInline.scanDelims`` with CommonMark's flanking rules as amended for CJK text
+    (see module docstring)."""
+    src, end = state.src, state.posMax
+    marker = src[start]
+    last = src[start - 1] if start > 0 else " "  # a line's edges count as whitespace
+    pos = start
+    while pos < end and src[pos] == marker:
+        pos += 1
+    after = src[pos] if pos < end else " "
+
+    last_punct = isMdAsciiPunct(ord(last)) or isPunctChar(last)
+    next_punct = isMdAsciiPunct(ord(after)) or isPunctChar(after)
+    last_cjk, next_cjk = _cjk(last), _cjk(after)
+    last_space = isWhiteSpace(ord(last))
+    next_space = isWhiteSpace(ord(after))
+    # Only punctuation that is not CJK asks for a space or punctuation across the run.
+    left_flanking = not next_space and (
+        not (next_punct and not next_cjk) or last_space or last_punct or last_cjk
+    )
+    right_flanking = not last_space and (
+        not (last_punct and not last_cjk) or next_space or next_punct or next_cjk
+    )
+    can_open = left_flanking and (can_split_word or not right_flanking or last_punct)
+    can_close = right_flanking and (can_split_word or not left_flanking or next_punct)
+    return Scanned(can_open, can_close, pos - start)
+
+
+def _cjk_friendly(tokenize: InlineRule) -> InlineRule:
+    """An emphasis-like rule that scans its delimiter runs with :func:`_scan_delims`."""
+
+    def rule(state: StateInline, silent: bool) -> bool:
+        state.scanDelims = MethodType(_scan_delims, state)  # this parse's state only
+        return tokenize(state, silent)
+
+    return rule
 
 
 def _lines_as_paragraphs(state: StateCore) -> None:
@@ -85,6 +146,8 @@ def _parser() -> MarkdownIt:
     md.disable("code")
     md.block.ruler.at("list", _list_unless_year, {"alt": ["paragraph", "reference", "blockquote"]})
     md.core.ruler.push("lines_as_paragraphs", _lines_as_paragraphs)
+    md.inline.ruler.at("emphasis", _cjk_friendly(emphasis.tokenize))
+    md.inline.ruler.at("strikethrough", _cjk_friendly(strikethrough.tokenize))
     return md
 
 
