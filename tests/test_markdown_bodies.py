@@ -213,8 +213,9 @@ def test_script_in_a_markdown_body_reaches_neither_html_nor_text():
     [
         "[原文链接](https://e.com/a)\n正文第一段。",
         "[原文链接](https://e.com/a)\n\n正文第一段。",
+        "[原文链接](https://e.com/a)\n\n---\n\n正文第一段。",
     ],
-    ids=["next-line", "blank-line"],
+    ids=["next-line", "blank-line", "blank-line-then-rule"],
 )
 def test_hexo_post_starting_with_a_markdown_link_line_is_hexo(body: str):
     """Feed archives open with a ``[title](url)`` line too, but underlined by dashes."""
@@ -224,3 +225,11 @@ def test_hexo_post_starting_with_a_markdown_link_line_is_hexo(body: str):
     assert (item.title, item.url, item.format) == ("标题", None, "hexo")
     assert item.text == "原文链接\n正文第一段。"
     assert '<a href="https://e.com/a"' in item.html
+
+
+def test_link_line_underlined_by_dashes_under_front_matter_stays_feed_archive():
+    """The bridge's dump with a Jekyll header: dashes right under the link line."""
+    data = post("[美俄会谈无突破](https://e.com/a)\n------\n\n<p>正文。</p>")
+    assert detect(data) == "feed-archive"
+    item = one(data)
+    assert (item.title, item.url, item.text) == ("美俄会谈无突破", "https://e.com/a", "正文。")

@@ -57,7 +57,7 @@ def detect(data: bytes) -> str:
     text = head
     if (found := hexo.split_fences(head)) is not None:
         text = found[1]
-        if not _looks_like_archive(text):
+        if not _looks_like_archive(text, dashes_next=True):
             return "hexo"
     if _looks_like_archive(text):
         return "feed-archive"
@@ -99,17 +99,24 @@ def _first_lines(text: str, n: int) -> list[str]:
     return lines[:n] if len(lines) > n else text.splitlines()[:n]
 
 
-def _looks_like_archive(text: str) -> bool:
-    lines = [ln for ln in _first_lines(text, 20) if ln.strip()]
-    while lines and (feed_archive.DATE_LINE.match(lines[0]) or feed_archive.EPOCH.match(lines[0])):
-        if feed_archive.EPOCH.match(lines[0]):
+def _looks_like_archive(text: str, *, dashes_next: bool = False) -> bool:
+    """An epoch comment, or a ``[title](url)`` line underlined by dashes, opens the text.
+
+    ``dashes_next``: the dashes must be on the very next line, as the bridge writes them.
+    Under a front-matter header a link line, a blank line and ``---`` open a Markdown post
+    (a link, then a thematic break), not a feed archive."""
+    raw = _first_lines(text, 20)
+    lines = [i for i, ln in enumerate(raw) if ln.strip()]  # indexes of the non-blank lines
+    while lines and (
+        feed_archive.DATE_LINE.match(raw[lines[0]]) or feed_archive.EPOCH.match(raw[lines[0]])
+    ):
+        if feed_archive.EPOCH.match(raw[lines[0]]):
             return True
         lines.pop(0)
-    return (
-        len(lines) >= 2
-        and bool(feed_archive.LINK_TITLE.match(lines[0]))
-        and bool(feed_archive.DASHES.match(lines[1]))
-    )
+    if len(lines) < 2 or not feed_archive.LINK_TITLE.match(raw[lines[0]]):
+        return False
+    underline = lines[0] + 1 if dashes_next else lines[1]
+    return underline < len(raw) and bool(feed_archive.DASHES.match(raw[underline]))
 
 
 def parse(
