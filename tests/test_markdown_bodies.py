@@ -8,6 +8,9 @@ before Markdown: one ``<p>`` per non-empty line.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +236,16 @@ def test_link_line_underlined_by_dashes_under_front_matter_stays_feed_archive():
     assert detect(data) == "feed-archive"
     item = one(data)
     assert (item.title, item.url, item.text) == ("美俄会谈无突破", "https://e.com/a", "正文。")
+
+
+def test_markdown_renderer_is_loaded_by_the_first_markdown_body_only():
+    """Importing markdown-it is a seventh of the parsers' start-up: HTML bodies skip it."""
+    seed = next((Path(__file__).resolve().parent.parent / "seeds").glob("001_*.txt"))
+    markdown_post = "---\ntitle: t\n---\n**粗体**\n".encode()
+    code = (
+        "import sys; from monitor.parsers import parse\n"
+        f"parse(open({str(seed)!r}, 'rb').read()); print('markdown_it' in sys.modules)\n"
+        f"parse({markdown_post!r}); print('markdown_it' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

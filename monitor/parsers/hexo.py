@@ -28,7 +28,6 @@ from monitor.parsers.html import (
     images_in,
     summarize,
 )
-from monitor.parsers.markdown import markdown_to_html
 from monitor.text import detect_lang
 
 FORMAT = "hexo"
@@ -121,6 +120,10 @@ def body_html(body: str) -> str:
     text becomes one ``<p>`` per non-empty line, inline tags left as they are)."""
     if HTML_BLOCK.search(body):
         return body
+    # Imported on the first such body: markdown-it takes ~20 ms to import, a seventh of
+    # the parsers' start-up, and bridges' HTML never needs it.
+    from monitor.parsers.markdown import markdown_to_html
+
     return markdown_to_html(body)
 
 
