@@ -722,7 +722,9 @@ def run(ctx: Context) -> None:
     """Run the daemon: poll due sources on a schedule until SIGTERM or Ctrl-C.
 
     Logs one line per poll. On SIGTERM/SIGINT it stops after the writes in progress.
+    SIGQUIT prints where each thread is (for a daemon that seems stuck) and goes on.
     """
+    import faulthandler
     import signal
 
     from .scheduler import run_daemon
@@ -738,6 +740,7 @@ def run(ctx: Context) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    faulthandler.register(signal.SIGQUIT, file=sys.stderr, all_threads=True)
     run_daemon(
         db,
         config,

@@ -235,7 +235,14 @@ def test_monitor_run_polls_then_stops_cleanly_on_sigterm(tmp_path, parse_workers
                     time.sleep(0.2)
                 assert proc.poll() is None, out_path.read_text("utf-8", "replace")
                 proc.send_signal(signal.SIGTERM)
-                code = proc.wait(timeout=10)
+                try:
+                    code = proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGQUIT)  # faulthandler: where each thread waits
+                    time.sleep(1)
+                    pytest.fail(
+                        "no exit 10 s after SIGTERM:\n" + out_path.read_text("utf-8", "replace")
+                    )
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -328,3 +335,43 @@ def test_sigterm_during_a_fetch_stops_without_waiting_for_it(tmp_path):
         assert names == ["fast"]  # slow is still due: polled again on the next start
     finally:
         conn.close()
+
+
+def test_sigquit_prints_where_each_thread_is_and_the_daemon_goes_on(tmp_path):
+    """For a daemon that seems stuck: `kill -QUIT` shows its threads' stacks, then SIGTERM
+    still stops it cleanly."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    shutil.copy2(next(SEEDS.iterdir()), folder)
+    config_path = tmp_path / "monitor.toml"
+    config_path.write_text(
+        '[monitor]\ntick = "1s"\n\n[[source]]\nname = "drop"\nkind = "dir"\npath = "drop"\n',
+        encoding="utf-8",
+    )
+    out_path = tmp_path / "daemon.log"
+    cmd = [sys.executable, "-m", "monitor.cli", "--db", str(tmp_path / "m.db")]
+    cmd += ["--config", str(config_path), "run"]
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=tmp_path, env=clean_env(), stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while "monitor running" not in out_path.read_text("utf-8", "replace"):
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGQUIT)
+            while "most recent call first" not in out_path.read_text("utf-8", "replace"):
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+            time.sleep(0.3)
+            assert proc.poll() is None  # it goes on
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+    log = out_path.read_text("utf-8", "replace")
+    assert code == 0, log
+    assert "Thread 0x" in log and "run_daemon" in log and "stopped" in log
