@@ -222,6 +222,15 @@ FIXTURE_FORMATS = {
     "atom.xml": "atom",
     "malformed.xml": "rss",
     "html_page.html": "html-page",
+    "markdown_basic.md": "markdown",
+    "markdown_h2_list.md": "markdown",
+    "markdown_setext_quote.md": "markdown",
+    "markdown_linked_title.md": "markdown",
+    "markdown_setext_html.md": "markdown",
+    "markdown_footer.md": "markdown",
+    "markdown_no_url.md": "markdown",
+    "markdown_index.md": "markdown",
+    "markdown_heading_only.md": "markdown",
 }
 
 

@@ -996,6 +996,35 @@ def test_mirror_retries_a_failed_page_and_keeps_no_index_validators(tmp_path, db
     assert len(load_entries(db.conn, "mirror")) == 2
 
 
+MARKDOWN_PAGE = (FIXTURES / "markdown_basic.md").read_text("utf-8")
+MARKDOWN_INDEX = "# 2022年1月\n\n- [拜登与普京通话](../p/md.md)\n- [北约外长会议](../p/nato.md)\n"
+
+
+def test_a_mirror_reads_markdown_pages_and_refuses_its_sub_indexes_without_failing(
+    tmp_path, db, http
+):
+    """An archive's index links to its articles and to more indexes (a month's list): the
+    article is stored, the index is no article, which is no failure and is not fetched again."""
+    config = make_config(tmp_path, mirror())
+    index = "- [拜登与普京通话](p/md.md)\n- [2022年1月](2022/01/README.md)\n"
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    pages = page_routes(http, {"p/md.md": MARKDOWN_PAGE, "2022/01/README.md": MARKDOWN_INDEX})
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new, report.error) == ("ok", True, 1, None)
+    assert titles(db, "mirror") == ["拜登与普京通话"]
+    (key,) = db.conn.execute("SELECT story_key FROM items").fetchone()
+    assert key == "voa:6380123"
+    entries = load_entries(db.conn, "mirror")
+    assert entries[f"{MIRROR}/p/md.md"].status == "stored"
+    sub = entries[f"{MIRROR}/2022/01/README.md"]
+    assert sub.status == "rejected" and "'2022年1月' has no text outside lists" in sub.reason
+
+    one(poll(db, config, now=NOW + 2 * HOUR))
+    assert [r.call_count for r in pages.values()] == [1, 1]
+
+
 def test_a_mirror_whose_every_page_fails_is_a_failing_source(tmp_path, db, http):
     config = make_config(tmp_path, mirror())
     index = "- [一](p/1.txt)\n- [二](p/2.txt)\n"
@@ -1337,6 +1366,29 @@ def test_dir_bad_file_is_reported_and_the_others_are_stored(tmp_path, db, seed_d
     # A rejected file that did not change is not read again, nor reported again.
     again = one(poll(db, config, now=NOW + 2 * HOUR))
     assert again.error is None and again.bytes == 0
+
+
+def test_dir_stores_markdown_articles_and_refuses_readmes_without_an_error(tmp_path, db, seed_dir):
+    """A mirror checkout of Markdown copies: the articles are stored, its README and
+    index pages are no articles, which the poll's error does not list."""
+    (seed_dir / "2022-01-03-biden-putin.md").write_bytes(
+        (FIXTURES / "markdown_basic.md").read_bytes()
+    )
+    (seed_dir / "README.md").write_text(
+        "# 美国之音存档\n\n每日更新。\n\n- [拜登与普京通话](2022-01-03-biden-putin.md)\n"
+        "- [北约外长会议](2022-01-07-nato.md)\n",
+        encoding="utf-8",
+    )
+    config = make_config(tmp_path, dir_source(seed_dir))
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.new, report.error) == ("ok", 6, None)
+    assert "拜登与普京通话" in titles(db, "files")
+    entries = load_entries(db.conn, "files")
+    assert entries["2022-01-03-biden-putin.md"].status == "stored"
+    readme = entries["README.md"]
+    assert readme.status == "rejected" and "is mostly links" in readme.reason
 
 
 def test_dir_many_bad_files_are_counted_after_the_first_few(tmp_path, db, seed_dir):

@@ -11,12 +11,20 @@ import re
 
 from monitor.charset import document_text
 from monitor.models import Item, ParseError
-from monitor.parsers import dates, epoch_mirror, feed, feed_archive, hexo, html_page
+from monitor.parsers import (
+    dates,
+    epoch_mirror,
+    feed,
+    feed_archive,
+    hexo,
+    html_page,
+    markdown_page,
+)
 from monitor.parsers.html import visible
 
 __all__ = ["FORMATS", "detect", "parse"]
 
-FORMATS = ("epoch-mirror", "hexo", "feed-archive", "html-page", "rss", "atom")
+FORMATS = ("epoch-mirror", "hexo", "feed-archive", "markdown", "html-page", "rss", "atom")
 
 _SNIFF = 65536
 # A quoted literal, a comment, or another declaration: the pieces of a DOCTYPE's internal
@@ -61,13 +69,18 @@ def detect(data: bytes) -> str:
             return "hexo"
     if _looks_like_archive(text):
         return "feed-archive"
-    lines = [ln for ln in _first_lines(text, 12) if ln.strip()]
+    raw = _first_lines(text, 12)
+    lines = [ln for ln in raw if ln.strip()]
     if (
         lines
         and epoch_mirror.TITLE.match(lines[0])
         and any(epoch_mirror.RULE.match(ln) for ln in lines[1:4])
     ):
         return "epoch-mirror"
+    if lines:
+        at = raw.index(lines[0])
+        if markdown_page.heading(lines[0], raw[at + 1] if at + 1 < len(raw) else ""):
+            return "markdown"
     if html_page.START.match(head):
         return "html-page"
     raise ParseError(f"unrecognised document format ({_describe_start(data)})")
@@ -151,6 +164,7 @@ def _parse_as(fmt: str, data: bytes, *, url: str | None, site: str | None) -> li
         "epoch-mirror": epoch_mirror,
         "hexo": hexo,
         "feed-archive": feed_archive,
+        "markdown": markdown_page,
         "html-page": html_page,
     }[fmt]
     return [module.parse(decode(data), url=url, site=site)]

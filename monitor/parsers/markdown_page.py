@@ -1,0 +1,358 @@
+"""Articles copied as plain Markdown: a heading, a few lines saying where the article is
+from, then its text. Archive repositories on GitHub keep blocked outlets' articles this
+way, with no front matter (that would be a Hexo post).
+
+The heading is the title: ``# 标题``, ``## 标题`` or a Setext heading (``标题`` over
+``===`` or ``---``); a title that is itself a link, ``# [标题](https://…)``, gives the
+article's address. The lines after it say the rest, each optional and in any order:
+``原文链接：``, ``作者：``, ``来源：美国之音``, a line that is only a date. Archives write them
+as list items (``- 作者：``), blockquote lines (``> 原文链接：``), with bold labels
+(``**来源**：``) and full- or half-width colons, and several on one line
+(``发布时间：2022-01-03 来源：新华社``), so each line is read on its own after those marks.
+Only the first ten non-blank lines are looked at, and the first long paragraph of text
+ends them: further down, ``来源：`` or a date is the article's own sentence. A line is
+taken only when every value on it reads as what its label says (an address, a readable
+date, a name that is no sentence); else it stays in the text. Tools that save a page also
+append ``原文链接：[…](…)`` as the last line, which is read too. The lines taken are not
+part of the text.
+
+The article's address must be an absolute http(s) link to a page: a relative link names
+the mirror's copy, and an outlet's front page (``来源：https://www.voachinese.com/``) would
+key every article of that outlet as one story. A ``来源`` that is not a link names the
+outlet. Links and images in the text resolve against the document's own address, where
+an archive keeps them (``./pic/1.jpg``).
+
+A README or an index of a mirror checkout is Markdown under a heading too, and is not an
+article: a page whose text is mostly links, or that has no text outside lists, tables,
+links and headings, is refused (:class:`NotAnArticle`), as :mod:`html_page` refuses a
+front page. (A README written as prose passes: nothing in its form tells it from a
+short article.)
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from monitor.models import Item, NotAnArticle, ParseError
+from monitor.parsers import dates
+from monitor.parsers.html import (
+    clean_html,
+    fragment,
+    html_to_line,
+    html_to_text,
+    images_in,
+    summarize,
+)
+from monitor.text import detect_lang
+
+FORMAT = "markdown"
+
+# An ATX heading's opening: one to six "#", then a space (CommonMark). The title after it
+# is cut by hand (:func:`_atx_title`): a pattern for the whole line backtracks on long runs
+# of spaces.
+ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+# A Setext heading's underline, and the lines that cannot be its text (their own blocks).
+SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+_OWN_BLOCK = re.compile(r"^ {0,3}(?:[#>|<]|[-+*](?:[ \t]|$)|\d{1,3}[.)](?:[ \t]|$)|```|~~~)")
+_WORD = re.compile(r"\w")
+# Inline Markdown or a character reference: a title with none is its own text.
+_INLINE = re.compile(r"[\\`*_~\[\]<&]")
+
+# Labels by what their value is; Traditional spellings as Hong Kong and Taiwan write them.
+LABELS = {
+    **dict.fromkeys(
+        ("原文链接", "原文鏈接", "原文連結", "原文地址", "原文网址", "原文網址", "原文"), "url"
+    ),
+    **dict.fromkeys(("链接", "鏈接", "連結", "url", "original"), "url"),
+    **dict.fromkeys(("来源", "來源", "source"), "source"),  # an address or the outlet
+    **dict.fromkeys(("作者", "记者", "記者", "author", "by"), "author"),
+    **dict.fromkeys(("日期", "时间", "時間", "published", "date"), "date"),
+    **dict.fromkeys(("发布时间", "發布時間", "發佈時間", "发表时间", "發表時間"), "date"),
+}
+_KINDS = ("url", "source", "author", "date")
+_LABEL = "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True))  # 原文链接 before 原文
+_LABELLED = rf"(?:\*\*|__)?(?P<label>{_LABEL})[ \t]*(?:(?:\*\*|__)[ \t]*)?[：:][ \t]*(?:\*\*|__)?"
+# List item and blockquote marks before a line's text.
+_MARKS = re.compile(r"^ {0,3}(?:(?:[-*+][ \t]+|>[ \t]*))*")
+_LABEL_AT = re.compile(_LABELLED, re.I)
+# Another label further on the line, after a space or a separator.
+_NEXT_LABEL = re.compile(rf"(?:(?<=\s)|(?<=[|｜,，;；])){_LABELLED}", re.I)
+# Value shapes: [text](url "title"), <url>, a bare URL.
+_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_ANGLE = re.compile(r"<(?P<url>[^>\s]+)>")
+_URL = re.compile(r"https?://\S+", re.I)
+# Punctuation that ends or joins sentences: a name or an outlet has none.
+_SENTENCE = re.compile(r"[。！？；!?;]")
+_NAME_MAX = 60
+# A line that may be only a date: year-first, or RFC 822's weekday.
+_DATE_START = re.compile(r"\d{4}|[A-Z][a-z]{2}, ")
+_DATE_MAX = 40
+_EMPHASIS = "*_ \t"
+_SEPARATORS = " \t|｜,，;；"
+# A thematic break (---, ***, ___), left over once the lines around it are taken.
+_BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+# A heading or a code fence: the article's own blocks, after any metadata.
+_HEAD_ENDS = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|```|~~~)")
+# How far the metadata may be from the title, and the paragraph that ends it first.
+HEAD_LINES = 10
+_PROSE_LINE = 80
+_NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-+*>|!<\[]|\d{1,3}[.)])")
+
+# Text outside these is what an article is made of, in Markdown paragraphs or in the HTML
+# some archives keep (``<div>`` text without a ``<p>``); scripts and styles are not text.
+_NOT_PROSE = frozenset(
+    ("li", "td", "th", "a", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "code")
+    + ("script", "style", "template", "noscript")
+)
+_LINK_TEXT = etree.XPath("//a//text()")
+
+
+def heading(line: str, after: str = "") -> str | None:
+    """The title's Markdown when ``line`` (followed by ``after``) is a heading with a title,
+    else None. Cheap: detection asks it of every document."""
+    title = _atx_title(line)
+    if title is None and after and SETEXT.match(after) and not _OWN_BLOCK.match(line):
+        title = line.strip()
+    return title if title and _WORD.search(title) else None
+
+
+def _atx_title(line: str) -> str | None:
+    """The text of an ATX heading line without its closing "#"s, else None."""
+    if (m := ATX.match(line)) is None:
+        return None
+    title = line[m.end() :].strip(" \t")
+    closed = title.rstrip("#")
+    if closed != title and (not closed or closed[-1] in " \t"):  # "标题 ##", not "C#"
+        title = closed.rstrip(" \t")
+    return title
+
+
+class _Head:
+    """What the metadata lines say. In the head each kind is taken once (a second
+    ``作者：`` line is text); a footer only fills what the head left empty."""
+
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+        self.url: str | None = None
+        self.source_url: str | None = None
+        self.site: str | None = None
+        self.author: str | None = None
+        self.published: str | None = None
+
+    def take(self, line: str, *, kinds: tuple[str, ...] = _KINDS) -> bool:
+        """Take the line's values if it is a metadata line of ``kinds``, none of them taken."""
+        found = _read_line(line)
+        if found is None or any(k not in kinds or k in self.kinds for k, _v in found):
+            return False
+        for kind, value in found:
+            self.kinds.add(kind)
+            if kind == "url":
+                self.url = self.url or _article_url(value[1])
+            elif kind == "source":
+                self.source_url = self.source_url or _article_url(value[1])
+                self.site = self.site or value[0]
+            elif kind == "author":
+                self.author = self.author or value
+            else:
+                self.published = self.published or value
+        return True
+
+
+def _read_line(line: str) -> list[tuple[str, object]] | None:
+    """``[(kind, value), …]`` for a metadata line, else None. Values: ``(text, url)`` for
+    an address or a source, the name for an author, the ISO time for a date."""
+    start = _MARKS.match(line).end()
+    rest = line[start:].strip()
+    if not rest:
+        return None
+    if (m := _LABEL_AT.match(rest)) is None:
+        when = _date_only(rest)
+        return [("date", when)] if when else None
+    found = []
+    pos, kind = m.end(), LABELS[m["label"].lower()]
+    while True:
+        nxt = _NEXT_LABEL.search(rest, pos)
+        value = _value(rest[pos : nxt.start() if nxt else len(rest)])
+        read = _as(kind, value)
+        if read is None:
+            return None
+        found.append((kind, read))
+        if nxt is None:
+            break
+        pos, kind = nxt.end(), LABELS[nxt["label"].lower()]
+    if len({k for k, _v in found}) < len(found):  # one label twice: not a header line
+        return None
+    return found
+
+
+def _value(raw: str) -> tuple[str | None, str | None]:
+    """``(text, url)`` of a value: a link, an address in brackets, a bare address, or text
+    (a Markdown hard break and bold around it dropped)."""
+    raw = raw.strip(_SEPARATORS).removesuffix("\\").strip().strip(_EMPHASIS)
+    if m := _LINK.fullmatch(raw):
+        text = m["text"].strip().strip(_EMPHASIS)
+        return (None if not text or _URL.fullmatch(text) else text), m["url"]
+    if m := _ANGLE.fullmatch(raw):
+        return None, m["url"]
+    if _URL.fullmatch(raw):
+        return None, raw
+    return (raw or None), None
+
+
+def _as(kind: str, value: tuple[str | None, str | None]) -> object | None:
+    text, url = value
+    if kind == "url":
+        return value if url and _URL.fullmatch(url) else None
+    if kind == "source":
+        if url:
+            return value if _URL.fullmatch(url) else None
+        return (text, None) if _name(text) else None
+    if kind == "author":
+        return text if _name(text) else None
+    return dates.parse_when(text) if text else None  # date
+
+
+def _name(text: str | None) -> bool:
+    return bool(text) and len(text) <= _NAME_MAX and not _SENTENCE.search(text)
+
+
+def _date_only(text: str) -> str | None:
+    text = text.strip(_EMPHASIS)
+    if len(text) > _DATE_MAX or not _DATE_START.match(text):
+        return None
+    return dates.parse_when(text)
+
+
+def _article_url(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) address of a page, not a site's front page."""
+    if not url or not _URL.fullmatch(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.hostname or (parts.path in ("", "/") and not parts.query):
+        return None
+    return url
+
+
+def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+    # Imported on the first Markdown page, as for Hexo posts (see hexo.body_html).
+    from monitor.parsers.markdown import markdown_to_html
+
+    lines = text.lstrip("\ufeff").splitlines()
+    at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    after = lines[at + 1] if at is not None and at + 1 < len(lines) else ""
+    source = heading(lines[at], after) if at is not None else None
+    if source is None:
+        raise ParseError("Markdown page without a heading first")
+    title, title_url = _title(source, markdown_to_html)
+    if not title:
+        raise NotAnArticle("Markdown page without a title")
+    rest = lines[at + (1 if ATX.match(lines[at]) else 2) :]
+
+    head = _Head()
+    body = _take_head(rest, head)
+    body = _take_footer(body, head)
+    body_md = "\n".join(body)
+    root = fragment(markdown_to_html(body_md)) if body_md.strip() else etree.Element("body")
+
+    body_text = html_to_text(root)
+    if not body_text:
+        raise NotAnArticle(f"Markdown page {title!r} has no article text")
+    if not _has_prose(root):
+        raise NotAnArticle(
+            f"Markdown page {title!r} has no text outside lists, tables, links and headings"
+        )
+    linked = sum(len("".join(t.split())) for t in _LINK_TEXT(root))
+    if linked * 2 >= len("".join(body_text.split())):
+        raise NotAnArticle(f"Markdown page {title!r} is mostly links (an index, not an article)")
+
+    return Item(
+        title=title,
+        format=FORMAT,
+        url=_article_url(title_url) or head.url or head.source_url or None,
+        site=head.site or site,
+        author=head.author or None,
+        published=head.published or None,
+        summary=summarize(body_text),
+        text=body_text,
+        html=clean_html(root, base=url),
+        images=images_in(root, base=url),
+        lang=detect_lang(title + "\n" + body_text),
+    )
+
+
+def _has_prose(el: etree._Element) -> bool:
+    """Whether ``el`` holds a word outside lists, tables, links, headings and code (depth
+    first: an article answers at its first paragraph)."""
+    if el.text and _WORD.search(el.text):
+        return True
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in _NOT_PROSE and _has_prose(child):
+            return True
+        if child.tail and _WORD.search(child.tail):
+            return True
+    return False
+
+
+def _title(source: str, render) -> tuple[str, str | None]:
+    """The heading's text, and the address when the whole title is one link."""
+    if not _INLINE.search(source):
+        return " ".join(source.split()), None
+    h = fragment(render("# " + source)).find("h1")
+    if h is None:
+        return " ".join(source.split()), None
+    links = h.findall("a")
+    only_link = len(links) == 1 and not (h.text or "").strip() and not (links[0].tail or "").strip()
+    return html_to_line(h), links[0].get("href") if only_link else None
+
+
+def _take_head(lines: list[str], head: _Head) -> list[str]:
+    """The lines without the metadata lines near the title (see module docstring)."""
+    kept: list[str] = []
+    seen = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            kept.append(line)
+            continue
+        seen += 1
+        if seen > HEAD_LINES or _HEAD_ENDS.match(line):
+            return _without_lead(kept) + lines[i:]
+        if head.take(line):
+            continue
+        kept.append(line)
+        if len(line.strip()) >= _PROSE_LINE and not _NOT_PARAGRAPH.match(line):
+            return _without_lead(kept) + lines[i + 1 :]
+    return _without_lead(kept)
+
+
+def _without_lead(lines: list[str]) -> list[str]:
+    """Blank lines and a thematic break left at the top once the metadata is gone."""
+    i = 0
+    while i < len(lines) and (not lines[i].strip() or _BREAK.match(lines[i])):
+        i += 1
+    return lines[i:]
+
+
+def _take_footer(lines: list[str], head: _Head) -> list[str]:
+    """The lines without a last line naming the original (``原文链接：…``, ``来源：…``),
+    which gives what the head did not, and without the rules left at the bottom."""
+    end = _end(lines, len(lines))
+    footer = _Head()
+    if end and footer.take(lines[end - 1], kinds=("url", "source")):
+        head.url = head.url or footer.url
+        head.source_url = head.source_url or footer.source_url
+        head.site = head.site or footer.site
+        end -= 1
+    return lines[: _end(lines, end)]
+
+
+def _end(lines: list[str], end: int) -> int:
+    """Where ``lines[:end]`` ends without its blank lines and rules at the bottom."""
+    while end and (not lines[end - 1].strip() or _BREAK.match(lines[end - 1])):
+        end -= 1
+    return end

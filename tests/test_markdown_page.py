@@ -1,0 +1,391 @@
+"""Plain Markdown copies of articles (format ``markdown``): a heading, the lines saying where
+the article is from, then its text, as archive repositories on GitHub keep them.
+
+One fixture per variant (tests/fixtures/parsers/markdown_*.md); the metadata lines must
+leave the text, and a README or an index under a heading is no article.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from monitor.models import NotAnArticle, ParseError
+from monitor.parsers import detect, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parsers"
+PAGE = "https://mirror.example.org/voa/2022/01/biden-putin.md"
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def one(data: bytes | str, **kw):
+    (item,) = parse(data.encode() if isinstance(data, str) else data, **kw)
+    return item
+
+
+def fields(item, *names: str) -> tuple:
+    return tuple(getattr(item, n) for n in names)
+
+
+# --- the variants ----------------------------------------------------------------------
+
+
+def test_heading_labelled_lines_and_a_date_line_give_the_metadata_not_the_text():
+    item = one(fixture("markdown_basic.md"), url=PAGE)
+    assert item.format == "markdown"
+    assert fields(item, "title", "url", "author", "published") == (
+        "拜登与普京通话",
+        "https://www.voachinese.com/a/biden-putin-call-20220103/6380123.html",
+        "张三",
+        "2022-01-03T15:30:00Z",
+    )
+    assert item.text.splitlines() == [
+        "美国总统拜登周四与俄罗斯总统普京通话，讨论乌克兰边境局势。",
+        "白宫表示，通话是“认真的、实质性的”。",
+        "普京的外交事务助手乌沙科夫说，俄方对通话结果感到满意。",
+    ]
+    assert item.html.startswith("<p>美国总统<strong>拜登</strong>周四")
+    for meta in ("原文链接", "voachinese", "张三", "2022"):
+        assert meta not in item.html
+    assert [(i.url, i.caption) for i in item.images] == [
+        ("https://gdb.voanews.com/a/biden.jpg", None)
+    ]
+    assert item.summary.startswith("美国总统拜登") and item.lang == "zh-Hans"
+
+
+def test_a_time_without_a_zone_is_read_in_the_sources_zone():
+    assert one(fixture("markdown_basic.md"), zone="Asia/Shanghai").published == (
+        "2022-01-03T07:30:00Z"  # 15:30 in Beijing
+    )
+
+
+def test_second_level_heading_and_list_items_with_ascii_colons():
+    item = one(fixture("markdown_h2_list.md"), site="配置的站点")
+    assert fields(item, "title", "url", "site", "author", "published") == (
+        "北约外长举行视频会议",
+        None,
+        "美国之音",  # a 来源 that is no address names the outlet, before the configured one
+        "李四",
+        "2022-01-07T10:00:00Z",
+    )
+    # The list in the text stays: only the metadata items go.
+    assert item.text.splitlines()[-2:] == ["会议持续约两小时", "下周将在日内瓦举行美俄会谈"]
+    assert item.html.endswith(
+        "<ul><li>会议持续约两小时</li><li>下周将在日内瓦举行美俄会谈</li></ul>"
+    )
+
+
+def test_setext_heading_and_blockquote_lines_in_traditional_chinese():
+    item = one(fixture("markdown_setext_quote.md"), url=PAGE)
+    assert fields(item, "title", "url", "author", "published", "lang") == (
+        "歐盟外長討論對俄制裁",
+        "https://www.rfi.fr/tw/國際/20220114-歐盟外長討論對俄制裁",  # <…> around it
+        "王五",  # the line's hard break (two trailing spaces) is no part of the name
+        "2022-01-14T15:20:00Z",  # 下午3:20:00
+        "zh-Hant",
+    )
+    assert "<blockquote>" not in item.html and "王五" not in item.text
+    # An archive keeps its images beside the page: relative to the page, not the article.
+    assert [i.url for i in item.images] == ["https://mirror.example.org/voa/2022/01/pic/brest.jpg"]
+
+
+def test_a_title_that_is_a_link_gives_the_address_and_bold_labels_are_read():
+    item = one(fixture("markdown_linked_title.md"), url=PAGE)
+    assert fields(item, "title", "url", "site", "author", "published") == (
+        "布林肯与拉夫罗夫在日内瓦会面",
+        "https://www.bbc.com/zhongwen/simp/world-60078235",
+        "BBC 中文",  # **来源**：
+        "赵六",  # **作者：**
+        "2022-01-21T10:30:00Z",  # **日期**：, its +08:00 in UTC
+    )
+    assert item.text.splitlines()[-1] == "相关报道"
+    assert 'href="https://mirror.example.org/voa/2022/world-60050000.md"' in item.html
+
+
+def test_a_setext_title_over_dashes_with_an_html_body():
+    """As archive bots post a saved page: ``title``, ``------``, the page's HTML."""
+    item = one(fixture("markdown_setext_html.md"))
+    assert (item.title, item.url, item.published) == ("德国暂停北溪二号认证程序", None, None)
+    assert item.text.splitlines()[:2] == [
+        "德国联邦网络局周二宣布暂停对北溪二号天然气管道的认证程序。",
+        "该机构表示，运营公司必须先依据德国法律成立子公司。",
+    ]
+    assert [(i.url, i.caption) for i in item.images] == [
+        ("https://example.org/img/ns2.jpg", "北溪二号管道")
+    ]
+
+
+def test_the_original_link_as_the_last_line_gives_the_address():
+    """Tools that save a page append ``原文链接：[title](url)``, often under a rule."""
+    item = one(fixture("markdown_footer.md"))
+    assert fields(item, "url", "published") == (
+        "https://www.voachinese.com/a/us-military-aid-ukraine-20220123/6408888.html",
+        "2022-01-23",
+    )
+    assert item.text.splitlines()[-1] == "美国驻乌克兰大使馆在社交媒体上发布了物资运抵的照片。"
+    assert "原文链接" not in item.html and "<hr>" not in item.html
+
+
+def test_a_long_article_keeps_a_closing_original_link_out_of_its_text():
+    body = "\n\n".join(
+        f"第{i}段。" + "美国总统拜登周四与俄罗斯总统普京通话。" * 3 for i in range(12)
+    )
+    doc = f"# 标题\n\n{body}\n\n---\n\n> 原文链接：<https://www.dw.com/zh/a-60300000>\n"
+    item = one(doc)
+    assert item.url == "https://www.dw.com/zh/a-60300000"
+    assert item.text.splitlines()[-1].startswith("第11段。") and "<hr>" not in item.html
+
+
+def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
+    assert one(fixture("markdown_no_url.md"), site="美国之音").site == "美国之音"
+    item = one(fixture("markdown_no_url.md"))
+    assert fields(item, "title", "url", "site", "author", "published") == (
+        "俄罗斯继续在边境集结军队",
+        None,
+        None,
+        None,
+        None,
+    )
+    assert item.text.startswith("俄罗斯军队继续向乌克兰边境集结")
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            "发布时间：2022-01-03 10:00:00 来源：新华社 作者：张三",
+            ("新华社", "张三", "2022-01-03T10:00:00Z"),
+        ),
+        ("Source: Reuters, Date: 2022-01-03", ("Reuters", None, "2022-01-03")),
+        (
+            "By: John Smith | Published: Mon, 03 Jan 2022 10:00:00 GMT",
+            (None, "John Smith", "2022-01-03T10:00:00Z"),
+        ),
+        (
+            "記者：陳七\n來源：中央社\n發佈時間：2022年1月3日 下午3点",
+            ("中央社", "陳七", "2022-01-03T15:00:00Z"),
+        ),
+        ("*2022年1月3日*", (None, None, "2022-01-03")),
+        ("- **时间**: 2022/1/3 12:00", (None, None, "2022-01-03T12:00:00Z")),
+    ],
+    ids=["one-line", "ascii-separated", "english", "traditional", "italic-date", "bold-list"],
+)
+def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):
+    item = one(f"# 标题\n\n{head}\n\n正文第一段。\n")
+    assert fields(item, "site", "author", "published") == expected
+    assert item.text == "正文第一段。"
+
+
+@pytest.mark.parametrize(
+    ("head", "kept"),
+    [
+        # Not a name or an outlet: a sentence.
+        (
+            "来源：新华社北京1月3日电，国家主席今天表示。",
+            "来源：新华社北京1月3日电，国家主席今天表示。",
+        ),
+        ("时间：下午三点", "时间：下午三点"),  # no date to read
+        ("原文：请见下文", "原文：请见下文"),  # 原文 with no address
+        ("原文链接：[本站](../a.md)", "原文链接：本站"),  # a link to the mirror's own copy
+    ],
+    ids=["sentence", "unreadable-date", "no-address", "relative-link"],
+)
+def test_a_labelled_line_whose_value_is_not_what_its_label_says_stays_in_the_text(
+    head: str, kept: str
+):
+    item = one(f"# 标题\n\n{head}\n\n正文第一段。\n")
+    assert (item.url, item.site, item.published) == (None, None, None)
+    assert item.text.splitlines() == [kept, "正文第一段。"]
+
+
+def test_metadata_is_read_near_the_title_only():
+    lead = (
+        "俄罗斯总统普京周四表示，"
+        + "俄方希望与美国就安全保障问题尽快达成协议，" * 4
+        + "但美方尚未回应。"
+    )
+    doc = f"# 标题\n\n作者：张三\n\n{lead}\n\n2022年1月3日\n\n来源：新华社\n\n作者：李四\n"
+    item = one(doc)
+    assert (item.author, item.published, item.site) == ("张三", None, None)
+    # After the first paragraph they are the article's own lines (and the last one, a
+    # byline, is no link to the original).
+    assert item.text.splitlines() == [lead, "2022年1月3日", "来源：新华社", "作者：李四"]
+    # A second line of a kind taken already is text too.
+    item = one("# 标题\n\n作者：张三\n作者：李四\n\n正文。\n")
+    assert (item.author, item.text) == ("张三", "作者：李四\n正文。")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "来源：https://www.voachinese.com/",  # the outlet's front page
+        "原文链接：https://www.voachinese.com",
+        "原文链接：ftp://example.org/a.txt",
+    ],
+    ids=["source-front-page", "front-page-without-slash", "ftp"],
+)
+def test_an_outlets_front_page_or_a_non_web_link_is_no_address_of_the_article(head: str):
+    """Keyed by a front page, every article of the outlet would be one story."""
+    item = one(f"# 标题\n\n{head}\n\n正文。\n")
+    assert item.url is None
+    assert item.text == ("正文。" if "://www" in head else f"{head}\n正文。")
+
+
+def test_a_relative_link_as_the_title_is_no_address_of_the_article():
+    item = one("# [标题](2022/01/a.html)\n\n正文。\n", url=PAGE)
+    assert (item.title, item.url) == ("标题", None)
+
+
+def test_markdown_and_references_in_the_title_are_read_as_text():
+    item = one("## **拜登**与普京 &amp; 北约 `通话` ##\n\n正文。\n")
+    assert item.title == "拜登与普京 & 北约 通话"
+    assert one("# 学 C#\n\n正文。\n").title == "学 C#"  # a "#" that closes nothing
+
+
+# --- not articles -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (fixture("markdown_index.md"), "'目录' is mostly links"),
+        (fixture("markdown_heading_only.md"), "'美俄战略稳定对话' has no article text"),
+        (
+            "# 目录\n\n- [文章一](a.md)\n- [文章二](b.md)\n".encode(),
+            "'目录' has no text outside lists, tables, links and headings",
+        ),
+        (
+            "# 数据\n\n## 2022年\n\n| 月 | 篇 |\n|---|---|\n| 1 | 30 |\n\n- 说明一\n".encode(),
+            "has no text outside lists, tables, links and headings",
+        ),
+        ("# ![](cover.jpg)\n\n正文。\n".encode(), "Markdown page without a title"),
+    ],
+    ids=["index", "heading-only", "list-of-links", "tables-and-lists", "image-title"],
+)
+def test_a_markdown_page_that_is_no_article_is_refused_with_its_reason(data: bytes, reason: str):
+    assert detect(data) == "markdown"
+    with pytest.raises(NotAnArticle, match=reason.replace("(", r"\(")):
+        parse(data)
+
+
+# --- detection ----------------------------------------------------------------------------
+
+
+def test_a_document_opening_with_a_titled_heading_is_markdown():
+    expected = {
+        "# 标题\n\n正文。\n": "markdown",
+        "## 标题\n正文。\n": "markdown",
+        "###### 标题 ######\n\n正文。\n": "markdown",
+        "\n\n   # 标题\n\n正文。\n": "markdown",  # blank lines, up to three spaces
+        "\ufeff# 标题\n\n正文。\n": "markdown",
+        "标题\n===\n\n正文。\n": "markdown",
+        "标题\n------\n正文。\n": "markdown",
+        "# [标题](https://example.org/a/1.html)\n\n正文。\n": "markdown",
+        # No heading: a hashtag, an empty heading, no title, a list item over a rule, a
+        # heading that does not open the document.
+        "#标题\n\n正文。\n": None,
+        "# \n\n正文。\n": None,
+        "# ？？\n\n正文。\n": None,
+        "- 项目\n---\n\n正文。\n": None,
+        "> 引用\n===\n": None,
+        "正文。\n\n# 标题\n": None,
+    }
+    got = {}
+    for doc in expected:
+        try:
+            got[doc] = detect(doc.encode())
+        except ParseError:
+            got[doc] = None
+    assert got == expected
+
+
+def test_markdown_takes_none_of_the_other_formats_documents():
+    """Each of these opens like Markdown too; the same article as a plain Markdown page is
+    the new format."""
+    body = "正文第一段。\n\n正文第二段。\n"
+    pairs = [
+        ("hexo", f"---\ntitle: 标题\n---\n\n# 小标题\n\n{body}", f"# 标题\n\n## 小标题\n\n{body}"),
+        (
+            "feed-archive",
+            f"[标题](https://e.com/a/1.html)\n---\n\n{body}",
+            f"# [标题](https://e.com/a/1.html)\n\n{body}",
+        ),
+        (
+            "feed-archive",
+            f"<!-- 1643384702000 -->\n[标题](https://e.com/a/1.html)\n\n---\n{body}",
+            f"标题\n---\n\n原文链接：https://e.com/a/1.html\n\n{body}",
+        ),
+        ("epoch-mirror", (ROOT / "seeds" / "000_ebf68263cc861490.txt").read_text(), None),
+        ("epoch-mirror", f"### 标题\n\n---\n\n#### [首页](../../..?n13480001)\n\n{body}", None),
+    ]
+    for fmt, theirs, ours in pairs:
+        assert detect(theirs.encode()) == fmt
+        if ours is not None:
+            assert detect(ours.encode()) == "markdown"
+            item = one(ours)
+            assert (item.title, item.url) == (
+                "标题",
+                "https://e.com/a/1.html" if "e.com" in ours else None,
+            )
+            assert item.text.endswith("正文第一段。\n正文第二段。")
+
+
+# --- through the CLI ----------------------------------------------------------------------
+
+
+def test_import_stores_markdown_pages_under_their_keys_and_lists_the_others_as_rejected(tmp_path):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for name in ("markdown_basic.md", "markdown_h2_list.md", "markdown_no_url.md",
+                 "markdown_index.md", "markdown_heading_only.md"):  # fmt: skip
+        (folder / name).write_bytes(fixture(name))
+    (folder / "README.md").write_text(
+        "# 美国之音存档\n\n- [2022年1月](2022/01/README.md)\n- [2022年2月](2022/02/README.md)\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "m.db"
+    runner = CliRunner()
+
+    r = runner.invoke(main, ["--db", str(db), "import", str(folder)])
+
+    assert r.exit_code == 0, r.output  # pages that are no articles are no failures
+    assert "6 files: 3 new, 0 merged, 0 already stored, 3 rejected" in r.output
+    for name in ("README.md", "markdown_index.md", "markdown_heading_only.md"):
+        assert f"rejected {folder / name}: Markdown page " in " ".join(r.output.split())
+    rows = (
+        sqlite3.connect(db)
+        .execute("SELECT story_key, title, site, url, format FROM items ORDER BY id")
+        .fetchall()
+    )
+    assert rows == [
+        (
+            "voa:6380123",  # the site rule's id in the 原文链接 address
+            "拜登与普京通话",
+            "美国之音",  # the address's outlet
+            "https://www.voachinese.com/a/biden-putin-call-20220103/6380123.html",
+            "markdown",
+        ),
+        (
+            "title:美国之音:北约外长举行视频会议",
+            "北约外长举行视频会议",
+            "美国之音",
+            None,
+            "markdown",
+        ),
+        ("title::俄罗斯继续在边境集结军队", "俄罗斯继续在边境集结军队", None, None, "markdown"),
+    ]
+
+    shown = runner.invoke(main, ["--db", str(db), "show", "title:美国之音:北约外长举行视频会议"])
+    assert shown.exit_code == 0, shown.output
+    assert "北约外长举行视频会议" in shown.output and "李四" in shown.output
+
+    again = runner.invoke(main, ["--db", str(db), "import", str(folder)])
+    assert "6 files: 0 new, 0 merged, 3 already stored, 3 rejected" in again.output
