@@ -338,6 +338,23 @@ def test_markdown_takes_none_of_the_other_formats_documents():
             assert item.text.endswith("正文第一段。\n正文第二段。")
 
 
+def test_a_rule_under_the_metadata_does_not_make_an_epoch_mirror_page():
+    """The mirror's shell has a rule right under its ``### title``; an archive may put one
+    under the lines saying where the article is from."""
+    doc = (
+        "# 拜登与普京通话\n\n原文链接：https://www.voachinese.com/a/6380123.html\n作者：张三\n\n"
+        "---\n\n美国总统拜登周四与俄罗斯总统普京通话。\n"
+    )
+    assert detect(doc.encode()) == "markdown"
+    item = one(doc)
+    assert (item.url, item.author, item.site) == (
+        "https://www.voachinese.com/a/6380123.html",
+        "张三",
+        None,
+    )
+    assert item.text == "美国总统拜登周四与俄罗斯总统普京通话。" and "<hr>" not in item.html
+
+
 # --- through the CLI ----------------------------------------------------------------------
 
 

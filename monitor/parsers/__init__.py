@@ -71,12 +71,14 @@ def detect(data: bytes) -> str:
         return "feed-archive"
     raw = _first_lines(text, 12)
     lines = [ln for ln in raw if ln.strip()]
-    if (
-        lines
-        and epoch_mirror.TITLE.match(lines[0])
-        and any(epoch_mirror.RULE.match(ln) for ln in lines[1:4])
-    ):
-        return "epoch-mirror"
+    if lines and epoch_mirror.TITLE.match(lines[0]):
+        rule = next(
+            (i for i in range(1, 4) if i < len(lines) and epoch_mirror.RULE.match(lines[i])), 0
+        )
+        # The mirror's shell has its rule under the title; a Markdown article may have one
+        # under the lines saying where it is from.
+        if rule and not any(markdown_page.metadata_line(ln) for ln in lines[1:rule]):
+            return "epoch-mirror"
     if lines:
         at = raw.index(lines[0])
         if markdown_page.heading(lines[0], raw[at + 1] if at + 1 < len(raw) else ""):

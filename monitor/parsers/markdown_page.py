@@ -130,6 +130,11 @@ def _atx_title(line: str) -> str | None:
     return title
 
 
+def metadata_line(line: str) -> bool:
+    """Whether ``line`` reads as a metadata line (see module docstring)."""
+    return _read_line(line) is not None
+
+
 class _Head:
     """What the metadata lines say. In the head each kind is taken once (a second
     ``作者：`` line is text); a footer only fills what the head left empty."""
