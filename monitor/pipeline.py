@@ -411,13 +411,15 @@ class Poller:
             items = await self._parse_fetched(source, res)
         except (ParseError, UnicodeError) as e:
             error = str(e)
-            if source.kind == "feed" and _web_page(res.content):
-                error = f"not a feed: a web page ({error})"
+            if source.kind == "feed" and (page := _page_kind(res.content)):
+                error = f"not a feed: {page} ({error})"
         else:
-            if source.kind == "feed" and any(i.format == "html-page" for i in items):
+            page = next((i for i in items if i.format in _PAGES), None)
+            if source.kind == "feed" and page is not None:
                 # A feed's address answering with a web page (the feed was removed, the
-                # site redirects to its front page) is a failing feed, not a new source.
-                error = f"not a feed: a web page ({items[0].title!r})"
+                # site redirects to its front page) or a Markdown page (a repository's
+                # notice in place of its feed file) is a failing feed, not a new source.
+                error = f"not a feed: {_PAGES[page.format]} ({items[0].title!r})"
         if error is not None:
             work.result = PollResult(
                 "parse_error", ok=False, status=res.status, error=error, moved_to=base.moved_to
@@ -588,11 +590,16 @@ def _utf8_body(res: fetching.FetchResult) -> bytes:
     return utf8_document(res.content, res.content_type)
 
 
-def _web_page(content: bytes | None) -> bool:
+# Formats of a single page, as a feed's address must not answer.
+_PAGES = {"html-page": "a web page", "markdown": "a Markdown page"}
+
+
+def _page_kind(content: bytes | None) -> str | None:
+    """What page ``content`` is (``a web page``), or None when it is no page."""
     try:
-        return detect(content or b"") == "html-page"
+        return _PAGES.get(detect(content or b""))
     except ParseError:
-        return False
+        return None
 
 
 def _deferred(source: Source, until: datetime) -> PollReport:

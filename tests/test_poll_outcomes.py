@@ -1512,3 +1512,23 @@ def test_a_page_source_reads_a_saved_web_page_and_a_feed_source_refuses_one(tmp_
     http.get(FEED).respond(200, content=front, headers={"Content-Type": "text/html"})
     again = one(poll(db, config, "news", now=NOW + 2 * HOUR))
     assert again.outcome == "parse_error" and again.error.startswith("not a feed: a web page (")
+
+
+def test_a_feed_source_answering_with_a_markdown_page_is_a_failing_feed(tmp_path, db, http):
+    """A repository that dropped its feed file for a notice, or an article copy at the
+    feed's address: the feed is gone, no story is stored from it."""
+    config = make_config(tmp_path, feed())
+    article = (FIXTURES / "markdown_basic.md").read_bytes()
+    http.get(FEED).respond(200, content=article, headers={"Content-Type": "text/plain"})
+
+    news = one(poll(db, config))
+
+    assert (news.outcome, news.ok, news.new) == ("parse_error", False, 0)
+    assert news.error == "not a feed: a Markdown page ('拜登与普京通话')"
+    assert titles(db, "news") == []
+
+    notice = "# 本项目已停止更新\n\n- [新地址](https://example.org/feed.xml)\n".encode()
+    http.get(FEED).respond(200, content=notice, headers={"Content-Type": "text/plain"})
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert again.outcome == "parse_error"
+    assert again.error.startswith("not a feed: a Markdown page (Markdown page '本项目已停止更新'")
