@@ -18,7 +18,7 @@ from opencc import OpenCC
 
 from monitor import text as text_module
 from monitor.models import NotAnArticle, ParseError
-from monitor.parsers import dates, detect, parse
+from monitor.parsers import dates, detect, epoch_mirror, parse
 from monitor.parsers.html import clean_html, html_to_text, join_url, squeeze, summarize
 from monitor.text import CJK_CHARS, detect_lang
 
@@ -436,6 +436,30 @@ def test_epoch_traditional_edition_reads_like_the_simplified_one():
     assert item.author == "林燕"
     assert item.text == "（大紀元記者林燕綜合報導）北約外長週五舉行視頻會議，討論烏克蘭局勢。"
     assert item.lang == "zh-Hant"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_epoch_title_is_what_the_heading_pattern_read(seed: int):
+    """title_of replaced a pattern that backtracked on runs of spaces; on short lines that
+    pattern still says what a title is (but for headings of only "#"s and spaces)."""
+    import random
+
+    old = re.compile(r"^#{1,4}\s+(?P<title>.+?)\s*#*\s*$")
+    rng = random.Random(seed)
+    for _ in range(3000):
+        line = "".join(rng.choice("## \t\u3000a标.") for _ in range(rng.randint(0, 12)))
+        m = old.match(line)
+        if m and not m["title"].strip(" \t\u3000#"):
+            continue  # "# ##": no text to tell a title by
+        assert epoch_mirror.title_of(line) == (m["title"] if m else None), repr(line)
+
+
+def test_a_first_line_with_a_long_run_of_spaces_is_detected_at_once():
+    """It took 40 s (the old title pattern backtracked); a poll waited on it. Counted, not
+    timed: the detection reads the line a bounded number of times."""
+    line = "# a" + " " * 3000 + "b"
+    assert epoch_mirror.title_of(line) == "a" + " " * 3000 + "b"
+    assert detect((line + "\n\n美国总统拜登周四与普京通话。\n").encode()) == "markdown"
 
 
 def test_epoch_no_footer_takes_date_from_dateline():

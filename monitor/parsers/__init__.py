@@ -71,7 +71,7 @@ def detect(data: bytes) -> str:
         return "feed-archive"
     raw = _first_lines(text, 12)
     lines = [ln for ln in raw if ln.strip()]
-    if lines and epoch_mirror.TITLE.match(lines[0]):
+    if lines and epoch_mirror.title_of(lines[0]):
         rule = next(
             (i for i in range(1, 4) if i < len(lines) and epoch_mirror.RULE.match(lines[i])), 0
         )

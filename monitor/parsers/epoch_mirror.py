@@ -30,7 +30,10 @@ from monitor.text import detect_lang
 FORMAT = "epoch-mirror"
 SITE = "大纪元"
 
-TITLE = re.compile(r"^#{1,4}\s+(?P<title>.+?)\s*#*\s*$")
+# A heading line's opening; the title after it is cut by :func:`title_of`. One pattern
+# for the whole line ("…(?P<title>.+?)\s*#*\s*$") backtracked on a run of spaces: a
+# first line of "# a", 3,000 spaces and "b" took 40 s to detect.
+_TITLE_START = re.compile(r"#{1,4}\s+")
 RULE = re.compile(r"^\s*-{3,}\s*$")
 MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*([^)\s]+)\s*\)")
 # Nav links carry the article id as a bare query: ../../../..?n13473224
@@ -63,15 +66,23 @@ CAPTION_XPATH = etree.XPath(
 )
 
 
+def title_of(line: str) -> str | None:
+    """The title of a ``### title ###`` line (one to four "#"), else None: the text after
+    the opening, without the spaces and "#"s closing it."""
+    if (m := _TITLE_START.match(line)) is None:
+        return None
+    return line[m.end() :].rstrip().rstrip("#").rstrip() or None
+
+
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
     """``url`` (the mirror page's own address) only resolves relative image links; the
     article's URL is the footer's. ``site`` is ignored: this shell is one outlet's."""
     lines = text.splitlines()
     title_at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    m = TITLE.match(lines[title_at]) if title_at is not None else None
-    if not m:
+    heading = title_of(lines[title_at]) if title_at is not None else None
+    if not heading:
         raise ParseError("epoch-mirror page without a '### title' first line")
-    title = " ".join(unescape(m["title"]).split())  # Markdown reads references
+    title = " ".join(unescape(heading).split())  # Markdown reads references
 
     footer = _footer(text)
     body_lines, nav = _middle(lines[title_at + 1 :])

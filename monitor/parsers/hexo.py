@@ -33,8 +33,9 @@ from monitor.text import detect_lang
 FORMAT = "hexo"
 
 FENCE = re.compile(r"^---[ \t]*$", re.M)
-KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):[ \t]*(?P<value>.*?)\s*$")
-LIST_ITEM = re.compile(r"^[ \t]+-[ \t]*(?P<value>.*?)\s*$")
+# Values are stripped after the match: "(?P<value>.*?)\s*$" is quadratic in a run of spaces.
+KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):[ \t]*(?P<value>.*)")
+LIST_ITEM = re.compile(r"^[ \t]+-[ \t]*(?P<value>.*)")
 INLINE_LIST = re.compile(r"^\[(?P<items>.*)\]$")
 # libyaml's loader when PyYAML was built with it: the pure-Python one dominates parse time.
 _LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
@@ -81,7 +82,7 @@ def _read_lines(head: str) -> dict:
                 fields[key] = []
             fields[key].append(_unquote(m["value"]))
         elif m := KEY.match(line):
-            key, value = m["key"], m["value"]
+            key, value = m["key"], m["value"].strip()
             if lm := INLINE_LIST.match(value):
                 fields[key] = [_unquote(v) for v in lm["items"].split(",") if v.strip()]
             else:
