@@ -52,7 +52,7 @@ from .similarity import (
     story_sketch,
     text_features,
 )
-from .text import fold, to_traditional
+from .text import fold, spellings
 
 DEFAULT_DB = Path("data") / "monitor.db"
 
@@ -970,17 +970,17 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
 
 
 def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit: int) -> list:
-    """A query with a one-character term: a LIKE filter in both scripts for the terms to
-    find, each row it passes confirmed on folded text as the index and the watches read it
-    (every term in, every excluded one out). Over the stories the index finds for the
-    terms' other parts (``拜登`` of ``乔·拜登``) and those still queued for it; a query with
-    no other part (``热``) scans the whole table, slow on big stores but right."""
+    """A query with a one-character term: a GLOB filter for the terms to find in any
+    spelling that folds to them, each row it passes confirmed on folded text as the index
+    and the watches read it (every term in, every excluded one out). Over the stories the
+    index finds for the terms' other parts (``拜登`` of ``乔·拜登``) and those still queued
+    for it; a query with no other part (``热``) scans the whole table, slow on big stores
+    but right."""
     groups, params = [], []
     for term in terms:
-        variants = sorted({_like_pattern(term), _like_pattern(to_traditional(term))})
-        either = r"title LIKE ? ESCAPE '\' OR text LIKE ? ESCAPE '\'"
-        groups.append(" OR ".join([either] * len(variants)))
-        params += [p for v in variants for p in (v, v)]
+        patterns = _glob_patterns(term)
+        groups.append(" OR ".join(["title GLOB ? OR text GLOB ?"] * len(patterns)))
+        params += [p for pattern in patterns for p in (pattern, pattern)]
     like = "(" + ") AND (".join(groups) + ")"
     narrowing = narrowing_phrases(terms)
     if not narrowing:
@@ -1039,11 +1039,24 @@ def _confirmed(rows: Iterable, terms: list[str], excluded: list[str], limit: int
     return found
 
 
-def _like_pattern(term: str) -> str:
-    """``%term%`` with LIKE's own characters escaped and a name dot, which the text may
-    write as any of several (see :func:`monitor.text.fold`), as one-character ``_``."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "%" + escaped.replace("\u00b7", "_") + "%"
+_GLOB_PATTERNS = 8  # at most, for a term: each one more costs another read of every text
+
+
+def _glob_patterns(term: str) -> list[str]:
+    """``*term*`` for GLOB in every spelling that folds to the term (``台湾``: ``*台湾*``,
+    ``*臺灣*``, ``*台灣*`` …), where a LIKE of the term and of its Traditional missed 台灣,
+    裡 or ＮＡＴＯ. A character of more spellings than that allows (a Latin letter, a name
+    dot) is any character ``?``; one folding to several (``ß``, ``㍻``) is not looked for.
+    Literal patterns, not ``[热熱]``: SQLite scans a set four times slower."""
+    patterns = [""]
+    for ch in term:
+        spelled = spellings(ch)
+        if len(patterns) * len(spelled) > _GLOB_PATTERNS:
+            spelled = "?"
+        else:  # GLOB's own characters, as themselves
+            spelled = [f"[{c}]" if c in "*?[" else c for c in spelled]
+        patterns = [p + c for p in patterns for c in spelled]
+    return [f"*{p}*" for p in patterns]
 
 
 _MAX_ID = 2**63 - 1  # SQLite's largest INTEGER

@@ -237,6 +237,8 @@ def corpus(db, request):
         ("热 北约", set()),
         ("烏 泽连斯基", {"b", "c"}),
         ("拜 putin", {"a"}),
+        ("nato 烏", {"c"}),  # the text writes ＮＡＴＯ full-width
+        ("台湾 新", {"c"}),  # 台灣: OpenCC's Traditional for 台湾 is 臺灣
         ("莫斯科", set()),
         # -term leaves out the stories holding it, in the index, the queue and the scan.
         ("泽连斯基 -北约", {"c"}),
@@ -290,6 +292,19 @@ def test_a_one_character_search_reads_text_as_folded(db, indexed):
     assert found("乔 5%") == {"percent"}
     assert found("乔 a_b") == {"under"}
     assert [r["id"] for r in store.search(db, "乔", limit=2)] == [ids["any"], ids["under"]]
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_a_one_character_search_finds_every_spelling_that_folds_to_it(db, indexed):
+    """The scan's LIKE looked for a term as written and in OpenCC's Traditional only: 裡
+    (OpenCC writes 裏), 麵 and 髮 (it writes 面 and 發) were missed, though watches and the
+    index fold them to 里, 面 and 发."""
+    ids = _stored(db, {"noodles": "這裡的牛肉麵很好吃。", "barber": "理髮店漲價。"})
+    if indexed:
+        store.index_pending(db)
+    for query, expected in [("里", {"noodles"}), ("面", {"noodles"}), ("发", {"barber"})]:
+        found = {r["id"] for r in store.search(db, query)}
+        assert found == {ids[n] for n in expected}, query
 
 
 @pytest.mark.parametrize("seed", range(4))
