@@ -44,6 +44,7 @@ from .fulltext import (
     search_terms,
     segment_folded,
 )
+from .match import Matcher, Rule, fold_story
 from .models import Item
 from .similarity import (
     DEFAULT_COPY_SIMILARITY,
@@ -977,26 +978,30 @@ def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit
     for it; a query with no other part (``热``) scans the whole table, slow on big stores
     but right."""
     groups, params = [], []
-    for term in terms:
-        patterns = _glob_patterns(term)
+    for part in (part for term in terms for part in term.split()):  # "乔 拜登" finds 乔拜登
+        patterns = _glob_patterns(part)
         groups.append(" OR ".join(["title GLOB ? OR text GLOB ?"] * len(patterns)))
         params += [p for pattern in patterns for p in (pattern, pattern)]
     like = "(" + ") AND (".join(groups) + ")"
+    try:  # the terms as a watch reads them: a Latin word whole, as the index has it too
+        matcher = Matcher(Rule(all=tuple(terms), exclude=tuple(excluded)))
+    except ValueError:  # a term also left out: no story can match
+        return []
     narrowing = narrowing_phrases(terms)
     if not narrowing:
         rows = conn.execute(
             f"SELECT {_LIST_COLUMNS}, text FROM items WHERE {like} ORDER BY items.id DESC",
             params,
         )
-        return _confirmed(rows, terms, excluded, limit)
+        return _confirmed(rows, matcher, limit)
     queued = conn.execute(
         f"SELECT {_LIST_COLUMNS}, text FROM items "
         f"WHERE items.id IN (SELECT item_id FROM fts_pending) AND {like} ORDER BY items.id DESC",
         params,
     )
-    found = _confirmed(queued, terms, excluded, limit)
+    found = _confirmed(queued, matcher, limit)
     indexed = _indexed_rows(conn, match_expression(narrowing), like, params)
-    found += _confirmed(indexed, terms, excluded, limit)
+    found += _confirmed(indexed, matcher, limit)
     return sorted(found, key=lambda r: r["id"], reverse=True)[:limit]
 
 
@@ -1025,13 +1030,13 @@ def _indexed_rows(
         below = ids[-1] - 1
 
 
-def _confirmed(rows: Iterable, terms: list[str], excluded: list[str], limit: int) -> list[dict]:
+def _confirmed(rows: Iterable, matcher: Matcher, limit: int) -> list[dict]:
     """The first ``limit`` rows whose folded title or text holds every term and no excluded
-    one, without their text."""
+    one as ``matcher``'s watch would find them (``nato`` is not in senator), without their
+    text."""
     found = []
     for row in rows:
-        folded = fold(row["title"] or "") + "\n" + fold(row["text"] or "")
-        if all(t in folded for t in terms) and not any(t in folded for t in excluded):
+        if matcher.terms(fold_story(row["title"] or "", row["text"] or "")) is not None:
             found.append(story := dict(row))
             del story["text"]
             if len(found) == limit:
