@@ -73,14 +73,18 @@ def _fold_pattern() -> re.Pattern[str]:
 
 @lru_cache(maxsize=1)
 def _ideograph_table() -> dict[int, str]:
-    """The fold table's Traditional → Simplified part alone."""
-    return {c: s for c, s in _fold_table().items() if any(lo <= c <= hi for lo, hi in _CJK_RANGES)}
+    """The fold table's Traditional → Simplified part, and its name dots."""
+    table = _fold_table()
+    ideographs = {c: s for c, s in table.items() if any(lo <= c <= hi for lo, hi in _CJK_RANGES)}
+    return ideographs | {ord(d): table[ord(d)] for d in _NAME_DOTS}
 
 
 def simplified_chars(s: str) -> str:
     """``s`` with its Traditional characters Simplified one by one, exactly as :func:`fold`
-    does (``乾隆`` → ``干隆``, where OpenCC's phrases keep ``乾隆``), and nothing else
-    changed: for a regular expression, whose ``（``, ``\\S`` or ``Ｗ`` must stay as written."""
+    does (``乾隆`` → ``干隆``, where OpenCC's phrases keep ``乾隆``), its name dots made the
+    one fold makes them (a regex copied from Epoch Times' ``乔‧拜登`` finds the folded
+    text's ``乔·拜登``), and nothing else changed: for a regular expression, whose ``（``,
+    ``\\S`` or ``Ｗ`` must stay as written."""
     return s.translate(_ideograph_table())
 
 

@@ -176,6 +176,11 @@ def test_regex_runs_on_folded_text_and_ignores_case():
         ("藉口", "以此為藉口"),
         ("瞭解", "美方希望瞭解俄方立場"),
         ("了解", "美方希望了解俄方立场"),
+        # Name dots fold to one in the text: a regex copied from Epoch Times (U+2027)
+        # matched nothing once they did; a bullet list marker is one of them too.
+        ("弗拉基米尔‧普京", "俄罗斯总统弗拉基米尔‧普京说"),
+        ("乔‧拜登", "美国总统乔·拜登访问欧洲"),
+        ("• 第一条", "今日要点：• 第一条"),
     ],
 )
 def test_a_regex_is_folded_as_the_text_is(pattern, title):
