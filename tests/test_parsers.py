@@ -589,6 +589,7 @@ def test_a_sources_time_zone_places_zone_less_times_only():
     assert feed_published("2022-07-03 10:00", "America/New_York") == "2022-07-03T14:00:00Z"
     assert feed_published("2022-01-03 10:00", "America/New_York") == "2022-01-03T15:00:00Z"
     assert dates.parse_when("2022-03-29 00:43:13") == "2022-03-29T00:43:13Z"  # reset after
+    assert feed_published("2022年1月3日 晚上12点", shanghai) == "2022-01-03T16:00:00Z"
 
 
 def test_hexo_images_dedupe_headimg_and_resolve_against_url():
@@ -921,6 +922,12 @@ def test_summarize_prefers_a_sentence_end():
         # ISO 8601's basic form of a date is a date, not its midnight.
         ("20211208", "2021-12-08"),
         ("20211308", None),
+        # 晚上12点 is the midnight that ends the day, not its noon.
+        ("2022年1月3日 晚上12点", "2022-01-04T00:00:00Z"),
+        ("2022-01-03 晚上12:30", "2022-01-04T00:30:00Z"),
+        ("2022-01-03 晚上11:59", "2022-01-03T23:59:00Z"),
+        ("2022-12-31 晚上12点", "2023-01-01T00:00:00Z"),
+        ("9999-12-31 晚上12点", None),  # no next day
     ],
 )
 def test_parse_when(value, expected):

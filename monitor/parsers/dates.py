@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -171,8 +171,11 @@ def _read(value: object) -> datetime | date | None:
         year, month, day = map(int, m.groups())
         if m.end() == len(s):
             return _calendar_date(year, month, day)
-        time_of_day = _ONE_DIGIT_HOUR.sub(r"0\1", _clock(s[m.end() :]))
+        time_of_day, next_day = _clock(s[m.end() :])
+        time_of_day = _ONE_DIGIT_HOUR.sub(r"0\1", time_of_day)
         s = f"{year:04d}-{month:02d}-{day:02d}T{time_of_day}"
+        if next_day:
+            return _next_day(_read(s))
     elif m := _COMPACT_DATE.match(s):  # ISO 8601's basic form; fromisoformat adds midnight
         return _calendar_date(*map(int, m.groups()))
     iso = _OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{m[4] or '00'}", s)
@@ -187,9 +190,10 @@ def _read(value: object) -> datetime | date | None:
         return None
 
 
-def _clock(time_of_day: str) -> str:
+def _clock(time_of_day: str) -> tuple[str, bool]:
     """A time of day written the Chinese way, or with a half of the day, as ``HH:MM[:SS]``
-    and the rest (a zone) as it was; other text unchanged."""
+    and the rest (a zone) as it was, other text unchanged; and whether it is on the next
+    day: ``晚上12点`` is the midnight that ends the day written."""
     half = None
     if m := _HALF_BEFORE.match(time_of_day):
         half, time_of_day = m[1].upper(), time_of_day[m.end() :]
@@ -199,15 +203,24 @@ def _clock(time_of_day: str) -> str:
     if half is None and (m := _HALF_AFTER.search(time_of_day)):
         half, time_of_day = m[1].upper(), time_of_day[: m.start()] + time_of_day[m.end() :]
     if half is None or not (m := _HOUR.match(time_of_day)):
-        return time_of_day
+        return time_of_day, False
     hour = int(m[1])
     if half == "中午":  # noon: 中午12点, and 中午1点 is one in the afternoon
         hour += 12 if hour < 11 else 0
+    elif half == "晚上" and hour == 12:  # the night's 12: midnight, as the day ends
+        return "00" + time_of_day[m.end() :], True
     elif half in _AFTERNOON:
         hour += 12 if hour < 12 else 0
     elif hour == 12:  # 12 AM, 凌晨12点
         hour = 0
-    return f"{hour:02d}" + time_of_day[m.end() :]
+    return f"{hour:02d}" + time_of_day[m.end() :], False
+
+
+def _next_day(when: datetime | date | None) -> datetime | None:
+    try:
+        return when + timedelta(days=1) if isinstance(when, datetime) else None
+    except OverflowError:  # 9999-12-31 晚上12点
+        return None
 
 
 def _calendar_date(year: int, month: int, day: int) -> date | None:
