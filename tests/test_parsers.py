@@ -590,6 +590,9 @@ def test_a_sources_time_zone_places_zone_less_times_only():
     assert feed_published("2022-01-03 10:00", "America/New_York") == "2022-01-03T15:00:00Z"
     assert dates.parse_when("2022-03-29 00:43:13") == "2022-03-29T00:43:13Z"  # reset after
     assert feed_published("2022年1月3日 晚上12点", shanghai) == "2022-01-03T16:00:00Z"
+    assert feed_published("Mon, 03 Jan 2022 03:20 PM", shanghai) == "2022-01-03T07:20:00Z"
+    assert feed_published("Mon, 03 Jan 2022 03:20 PM +0800", None) == "2022-01-03T07:20:00Z"
+    assert feed_published("2022-01-03 10:00 PM CST", None) == "2022-01-03T14:00:00Z"
 
 
 def test_hexo_images_dedupe_headimg_and_resolve_against_url():
@@ -928,6 +931,14 @@ def test_summarize_prefers_a_sentence_end():
         ("2022-01-03 晚上11:59", "2022-01-03T23:59:00Z"),
         ("2022-12-31 晚上12点", "2023-01-01T00:00:00Z"),
         ("9999-12-31 晚上12点", None),  # no next day
+        # A zone name after the half of the day: the value was left empty.
+        ("2022-01-03 10:00 PM CST", "2022-01-03T14:00:00Z"),
+        ("2022-01-03 10:00 a.m. EST", "2022-01-03T15:00:00Z"),
+        # RFC 822 with a 12-hour time: the PM was dropped, and the zone after it.
+        ("Mon, 03 Jan 2022 03:20 PM +0800", "2022-01-03T07:20:00Z"),
+        ("Wed, 08 Dec 2021 9:29:42 PM GMT", "2021-12-08T21:29:42Z"),
+        ("Mon, 03 Jan 2022 12:30 AM GMT", "2022-01-03T00:30:00Z"),
+        ("Mon, 03 Jan 2022 10:00 PMT", "2022-01-03T10:00:00Z"),  # no PM inside a word
     ],
 )
 def test_parse_when(value, expected):

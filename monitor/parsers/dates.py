@@ -67,8 +67,15 @@ _ZONE_OFFSETS = {
     "PST": "-0800",
     "PDT": "-0700",
 }
-# A zone name after a time of day (RFC 822, ISO 8601 with a space, Java's Date.toString).
-_ZONE_NAME = re.compile(rf"(?<=\d)\s+({'|'.join(_ZONE_OFFSETS)})(?=\s+\d{{4}}\s*$|\s*$)")
+# A zone name after a time of day (RFC 822, ISO 8601 with a space, Java's Date.toString),
+# or after its half of the day (10:00 PM CST).
+_ZONE_NAME = re.compile(
+    rf"(?:(?<=\d)|(?<=[AaPp][Mm])|(?<=[AaPp]\.[Mm]\.))\s+({'|'.join(_ZONE_OFFSETS)})"
+    rf"(?=\s+\d{{4}}\s*$|\s*$)"
+)
+# A 12-hour time elsewhere than after a year-first date (Wed, 08 Dec 2021 9:29:42 PM GMT),
+# whose half of the day email.utils and feedparser take for an unknown zone and drop.
+_TWELVE_HOUR = re.compile(r"(?<![\d:])(\d{1,2})(:\d\d(?::\d\d)?)\s*([AP])\.?M\.?(?![A-Za-z])", re.I)
 
 
 # The zone of the source being parsed, for its zone-less times. A context variable because
@@ -125,7 +132,7 @@ def parse_when(value: object) -> str | None:
 def feed_date(value: str) -> time.struct_time | None:
     """feedparser's date handler for values starting with a year or naming a zone (see module
     docstring): UTC, midnight for a bare date, ``None`` rather than a guess."""
-    named = _ZONE_NAME.search(value)
+    named = _ZONE_NAME.search(value) or _TWELVE_HOUR.search(value)  # feedparser drops PM
     if not named and not _STARTS_WITH_YEAR.match(value):
         if _SOURCE_ZONE.get() is not None:  # before feedparser's, which take them as UTC
             return zone_less_date(value)
@@ -178,6 +185,8 @@ def _read(value: object) -> datetime | date | None:
             return _next_day(_read(s))
     elif m := _COMPACT_DATE.match(s):  # ISO 8601's basic form; fromisoformat adds midnight
         return _calendar_date(*map(int, m.groups()))
+    else:
+        s = _TWELVE_HOUR.sub(_twenty_four_hour, s)
     iso = _OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{m[4] or '00'}", s)
     iso = _UTC.sub("+00:00", iso)
     try:
@@ -214,6 +223,11 @@ def _clock(time_of_day: str) -> tuple[str, bool]:
     elif hour == 12:  # 12 AM, 凌晨12点
         hour = 0
     return f"{hour:02d}" + time_of_day[m.end() :], False
+
+
+def _twenty_four_hour(m: re.Match[str]) -> str:
+    hour = int(m[1]) % 12 + (12 if m[3].upper() == "P" else 0)
+    return f"{hour:02d}{m[2]}"
 
 
 def _next_day(when: datetime | date | None) -> datetime | None:
