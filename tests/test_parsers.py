@@ -590,6 +590,12 @@ def test_a_sources_time_zone_places_zone_less_times_only():
     assert feed_published("2022-01-03 10:00", "America/New_York") == "2022-01-03T15:00:00Z"
     assert dates.parse_when("2022-03-29 00:43:13") == "2022-03-29T00:43:13Z"  # reset after
     assert feed_published("2022年1月3日 晚上12点", shanghai) == "2022-01-03T16:00:00Z"
+    # A zone written, even one Python does not know, is no zone-less time: -0000 is UTC
+    # (RFC 5322; email.utils.formatdate writes it), CET was read as UTC before.
+    for when in ("Mon, 03 Jan 2022 10:00:00 -0000", "Mon, 03 Jan 2022 10:00:00 CET"):
+        assert feed_published(when, shanghai) == "2022-01-03T10:00:00Z", when
+        with dates.source_zone(shanghai):
+            assert dates.parse_when(when) == "2022-01-03T10:00:00Z", when
     assert feed_published("Mon, 03 Jan 2022 03:20 PM", shanghai) == "2022-01-03T07:20:00Z"
     assert feed_published("Mon, 03 Jan 2022 03:20 PM +0800", None) == "2022-01-03T07:20:00Z"
     assert feed_published("2022-01-03 10:00 PM CST", None) == "2022-01-03T14:00:00Z"

@@ -73,6 +73,10 @@ _ZONE_NAME = re.compile(
     rf"(?:(?<=\d)|(?<=[AaPp][Mm])|(?<=[AaPp]\.[Mm]\.))\s+({'|'.join(_ZONE_OFFSETS)})"
     rf"(?=\s+\d{{4}}\s*$|\s*$)"
 )
+# A zone after an RFC 822 time that email.utils returns no zone for: ``-0000``, which
+# RFC 5322 defines as UTC (email.utils.formatdate writes it), or a name it does not know
+# (CET), which feedparser reads as UTC. Neither is a time without a zone.
+_WRITTEN_ZONE = re.compile(r":\d\d\s+(?:-0000|[A-Za-z]+)(?:\s+\d{4})?\s*$")
 # A 12-hour time elsewhere than after a year-first date (Wed, 08 Dec 2021 9:29:42 PM GMT),
 # whose half of the day email.utils and feedparser take for an unknown zone and drop.
 _TWELVE_HOUR = re.compile(r"(?<![\d:])(\d{1,2})(:\d\d(?::\d\d)?)\s*([AP])\.?M\.?(?![A-Za-z])", re.I)
@@ -149,8 +153,8 @@ def feed_date(value: str) -> time.struct_time | None:
 
 
 def zone_less_date(value: str) -> time.struct_time | None:
-    """An RFC 822 time without its zone (or with ``-0000``, "zone unknown"), in the
-    source's zone; feedparser's own reader leaves ``Mon, 03 Jan 2022 10:00:00`` empty."""
+    """An RFC 822 time without a zone, in the source's zone; feedparser's own reader
+    leaves ``Mon, 03 Jan 2022 10:00:00`` empty."""
     when = _read(value)
     if isinstance(when, datetime) and when.tzinfo is None:
         return _utc_tuple(when)
@@ -194,9 +198,12 @@ def _read(value: object) -> datetime | date | None:
     except ValueError:
         pass
     try:
-        return parsedate_to_datetime(s)
+        when = parsedate_to_datetime(s)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None and _WRITTEN_ZONE.search(s):
+        return when.replace(tzinfo=UTC)  # -0000, or a name email.utils does not know
+    return when
 
 
 def _clock(time_of_day: str) -> tuple[str, bool]:
