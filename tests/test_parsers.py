@@ -693,6 +693,24 @@ def test_archive_date_line_with_time():
     assert one(fixture("archive_date_line_time.md")).published == "2022-01-20T09:15:00Z"
 
 
+@pytest.mark.parametrize(
+    ("written", "published"),
+    [
+        ("2022-01-20 09:15 PM", "2022-01-20T21:15:00Z"),  # was 09:15: the PM was cut off
+        ("2022-01-20 下午9:15", "2022-01-20T21:15:00Z"),  # was the date alone
+        ("2022年1月20日 21时15分", "2022-01-20T21:15:00Z"),  # was not a date line
+        ("2022/01/20 21:15", "2022-01-20T21:15:00Z"),
+        ("2022-01-20 09:15 来源：法广", "2022-01-20T09:15:00Z"),  # what reads of it
+        ("2022-01-20", "2022-01-20"),
+    ],
+)
+def test_archive_date_line_is_read_as_other_dates(written: str, published: str):
+    doc = fixture("archive_date_line_time.md").replace(b"2022-01-20 09:15", written.encode())
+    item = one(doc)
+    assert item.published == published
+    assert "日期" not in item.text
+
+
 def test_archive_main_body_and_null_word():
     item = one(fixture("archive_main_null.md"))
     assert item.text == "北约宣布向东欧增派战舰和战机。\n丹麦和西班牙将派出舰只。"

@@ -21,9 +21,9 @@ FORMAT = "feed-archive"
 EPOCH = re.compile(r"^\s*<!--\s*(\d{10,13})\s*-->\s*$")
 LINK_TITLE = re.compile(r"^\s*\[(?P<title>.*)\]\(\s*(?P<url>[^)\s]*)\s*\)\s*$")
 DASHES = re.compile(r"^\s*-{3,}\s*$")
+# The value runs to the line's end or a tag; dates reads what it can of it (_day_line).
 DATE_LINE = re.compile(
-    r"^\s*(?:<[^>]+>\s*)*日期[：:]\s*"
-    r"(?P<date>\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)"
+    r"^\s*(?:<[^>]+>\s*)*日期[：:]\s*(?P<date>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}[^<]*)"
 )
 _OPEN = r"\A((?:\s*<(?:main|div|article|section)\b[^>]*>)*?)"
 LEAD_DATELINE = re.compile(
@@ -63,7 +63,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     title = as_title(head["title"]) or as_title(fields.get("title"))
     if not title:
         raise ParseError("feed-archive document with an empty title")
-    published = published or dates.parse_when(fields.get("date")) or dates.parse_when(day_line)
+    published = published or dates.parse_when(fields.get("date")) or _day_line(day_line)
     from_field = as_text(fields.get("from"))
     item_url = head["url"] or None
     if from_field and "://" in from_field:  # some dumps put the source URL there
@@ -86,6 +86,19 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         tags=as_list(fields.get("tags")),
         lang=detect_lang(title + "\n" + body_text),
     )
+
+
+def _day_line(value: str | None) -> str | None:
+    """The time of a ``日期：`` line, written as any date is (``2022-01-20 09:15 PM``,
+    ``2022年1月20日 21时15分``): the longest run of its words from the start that reads,
+    so that ``2022-01-20 09:15 来源：法广`` keeps its time. A dozen words at most: a date
+    spaced out (``2022 年 1 月 20 日 21 时 15 分``) fits, a long line is not read again
+    for each of its words."""
+    words = (value or "").split()[:12]
+    for n in range(len(words), 0, -1):
+        if found := dates.parse_when(" ".join(words[:n])):
+            return found
+    return None
 
 
 def _as_ms(stamp: str) -> int:
