@@ -7,6 +7,7 @@ imported from seeds/, with datasette/metadata.yml and datasette/plugins, and rea
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -218,6 +219,23 @@ def test_the_items_search_box_asks_the_index_as_monitor_search_does(ds, q, seeds
     # The expression it ran, asked again, finds the same stories.
     again = ds.rows("/monitor/items.json", _search=fts_query(q), _col="title")
     assert again == rows
+
+
+def test_a_search_typed_on_the_page_after_a_search_asks_the_index_too(ds):
+    """The page after a search sends ``_searchmode=raw`` with its form (Datasette keeps a
+    request's ``_`` arguments there), and the plugin left a request naming its search mode
+    alone: the next search typed into the box, 泽连斯基, found nothing."""
+    titles = _seed_titles(ds.db)
+    status, html = ds.page("/monitor/items", _search="普京")
+    assert status == 200
+    form = re.search(r'<form class="filters".*?</form>', html, re.S)[0]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    for q, seeds in [
+        ("泽连斯基", MENTIONS["泽连斯基"]),
+        ("普京 -泽连斯基", MENTIONS["普京"] - MENTIONS["泽连斯基"]),
+    ]:
+        rows = ds.rows("/monitor/items.json", **hidden, _search=q, _col="title")
+        assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in seeds), q
 
 
 def test_the_items_search_box_says_why_a_term_cannot_be_searched(ds):

@@ -18,11 +18,13 @@ package importable (the image's ``datasette`` target and the ``test`` extra both
     cannot be searched here …`` (``monitor search`` scans for those instead).
 
 The search box on ``items`` asks the same index: a request with ``_search=烏克蘭`` is
-passed on as ``_search=bigram_query(烏克蘭)`` with ``_searchmode=raw``, so the box finds
-longer words, either script and ``-term``s as the *search* query does (the box then shows
-the expression it ran, ``"乌克 克兰"``; asking that again finds the same stories, as an
-expression of several phrases joined by ``AND``/``NOT`` is taken as it is). A request that
-names its ``_searchmode`` is left as it is.
+passed on as ``_search=bigram_query(烏克蘭)``, which metadata.yml's ``searchmode: raw``
+has Datasette match as it is, so the box finds longer words, either script and ``-term``s
+as the *search* query does (the box then shows the expression it ran, ``"乌克 克兰"``;
+asking that again finds the same stories, as an expression of several phrases joined by
+``AND``/``NOT`` is taken as it is). A request that names its ``_searchmode`` is left as it
+is. The mode is not added to the request: Datasette's form keeps a request's arguments,
+and the next search typed into the box would have gone to the index unchanged.
 
 ``local_day_start()``
     Midnight today in the server's time zone (``TZ``) as a store timestamp (UTC, ``Z``), for
@@ -90,7 +92,7 @@ def searched_by_bigrams(query_string: bytes) -> bytes:
         (k, bigram_query(v) if k == "_search" and not _EXPRESSION.fullmatch(v) else v)
         for k, v in params
     ]
-    return urlencode([*out, ("_searchmode", "raw")]).encode("ascii")
+    return urlencode(out).encode("ascii")
 
 
 @hookimpl
