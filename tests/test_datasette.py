@@ -112,7 +112,24 @@ def store(tmp_path_factory) -> tuple[Path, date]:
 
 
 @pytest.fixture(scope="module")
-def ds(store, tmp_path_factory):
+def shop(tmp_path_factory) -> Path:
+    """Another database served beside the store, with an ``items`` table of its own and
+    Datasette's usual full-text index of it."""
+    db = tmp_path_factory.mktemp("shop") / "shop.db"
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT)")
+        conn.executemany(
+            "INSERT INTO items VALUES (?, ?)", [(1, "泽连斯基 访问 华盛顿"), (2, "普京 讲话")]
+        )
+        conn.execute("CREATE VIRTUAL TABLE items_fts USING fts5(title, content=[items])")
+        conn.execute("INSERT INTO items_fts (rowid, title) SELECT id, title FROM items")
+    conn.close()
+    return db
+
+
+@pytest.fixture(scope="module")
+def ds(store, shop, tmp_path_factory):
     db, _ = store
     port = _free_port()
     log = (tmp_path_factory.mktemp("datasette") / "datasette.log").open("w+")
@@ -121,6 +138,7 @@ def ds(store, tmp_path_factory):
             str(BIN / "datasette"),
             "serve",
             str(db),
+            str(shop),
             "--host",
             "127.0.0.1",
             "--port",
@@ -236,6 +254,13 @@ def test_a_search_typed_on_the_page_after_a_search_asks_the_index_too(ds):
     ]:
         rows = ds.rows("/monitor/items.json", **hidden, _search=q, _col="title")
         assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in seeds), q
+
+
+def test_another_databases_items_keep_datasettes_own_search(ds):
+    """The plugin rewrote ``_search`` on any database's ``items``: another one's index,
+    of whole words, was asked for bigrams and found nothing."""
+    rows = ds.rows("/shop/items.json", _search="泽连斯基")
+    assert [r["id"] for r in rows] == [1]
 
 
 def test_the_items_search_box_says_why_a_term_cannot_be_searched(ds):

@@ -23,7 +23,8 @@ has Datasette match as it is, so the box finds longer words, either script and `
 as the *search* query does (the box then shows the expression it ran, ``"乌克 克兰"``;
 asking that again finds the same stories, as an expression of several phrases joined by
 ``AND``/``NOT`` is taken as it is). A request that names its ``_searchmode`` is left as it
-is. The mode is not added to the request: Datasette's form keeps a request's arguments,
+is, and so is ``items`` of a database metadata.yml does not describe as the store. The
+mode is not added to the request: Datasette's form keeps a request's arguments,
 and the next search typed into the box would have gone to the index unchanged.
 
 ``local_day_start()``
@@ -40,6 +41,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, unquote, urlencode
+
+from datasette.utils import tilde_decode
 
 from datasette import hookimpl
 from monitor.fulltext import QueryTooShort, fts_query
@@ -76,7 +79,7 @@ def url_text(url: str | None) -> str | None:
     return unquote(url) if url else url
 
 
-_ITEMS = re.compile(r"/[^/]+/items(?:\.\w+)?")  # the table page and its .json/.csv
+_ITEMS = re.compile(r"/(?P<database>[^/]+)/items(?:\.\w+)?")  # the table page, .json, .csv
 _PHRASE = r'"[^"]*"(?: \*)?'
 # What bigram_query writes for several terms (one phrase alone it reads back as itself).
 _EXPRESSION = re.compile(f"{_PHRASE}(?: (?:AND|NOT) {_PHRASE})+")
@@ -95,11 +98,19 @@ def searched_by_bigrams(query_string: bytes) -> bytes:
     return urlencode(out).encode("ascii")
 
 
+def _is_store(datasette, database: str) -> bool:
+    """Whether metadata.yml gives this database's ``items`` the store's bigram index:
+    another database's ``items`` keeps Datasette's own search."""
+    items = datasette.table_metadata(tilde_decode(database), "items")
+    return items.get("fts_table") == "items_fts" and items.get("searchmode") == "raw"
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
         async def with_bigram_search(scope, receive, send):
-            if scope.get("type") == "http" and _ITEMS.fullmatch(scope.get("path", "")):
+            page = _ITEMS.fullmatch(scope.get("path", "")) if scope.get("type") == "http" else None
+            if page and _is_store(datasette, page["database"]):
                 scope = {**scope, "query_string": searched_by_bigrams(scope["query_string"])}
             await app(scope, receive, send)
 
