@@ -256,6 +256,14 @@ def test_a_search_typed_on_the_page_after_a_search_asks_the_index_too(ds):
         assert sorted(r["title"] for r in rows) == sorted(titles[n] for n in seeds), q
 
 
+@pytest.mark.parametrize("q", ["", "  "])
+def test_an_empty_items_search_box_lists_every_story(ds, q):
+    """Applying the page's filters with the box emptied failed: 'fts5: syntax error'."""
+    status, html = ds.page("/monitor/items", _search=q)
+    assert status == 200
+    assert len(ds.rows("/monitor/items.json", _search=q)) == 5
+
+
 def test_another_databases_items_keep_datasettes_own_search(ds):
     """The plugin rewrote ``_search`` on any database's ``items``: another one's index,
     of whole words, was asked for bigrams and found nothing."""
