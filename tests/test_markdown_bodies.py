@@ -1,8 +1,8 @@
 """Hexo posts whose body is Markdown: read as Markdown, not stored raw.
 
-A body with block tags is HTML and goes as it is (the seed goldens cover that); any other
-body is Markdown, and a bridge's bare text, one paragraph a line, must read as it did
-before Markdown: one ``<p>`` per non-empty line.
+A body with block tags and no Markdown syntax is HTML and goes as it is (the seed goldens
+cover that); any other body is Markdown, and a bridge's bare text, one paragraph a line,
+must read as it did before Markdown: one ``<p>`` per non-empty line.
 """
 
 from __future__ import annotations
@@ -181,6 +181,32 @@ def test_markdown_images_are_collected_with_absolute_urls():
     ]
     assert item.text == "正文。"
     assert '<img src="https://mirror.example/posts/img/b.jpg" alt="图二" title="说明">' in item.html
+
+
+def test_markdown_with_html_blocks_mixed_in_is_read_as_markdown():
+    """One ``<div>`` (a centred image, as archive repositories write them) made the whole
+    body HTML: the Markdown stayed in the text as written, its lines run together."""
+    body = (
+        "# 普京宣布“特别军事行动”\n\n**“我们别无选择”**，普京说。\n\n"
+        '<div align="center"><img src="/img/a.png"></div>\n\n'
+        "![讲话](https://e.com/p.jpg)\n\n- 第一点：制裁\n- 第二点：援助<br>详见下文\n\n"
+        "据[路透社](https://www.reuters.com/)报道。"
+    )
+    item = one(post(body), url=URL)
+    assert item.text.split("\n") == [
+        "普京宣布“特别军事行动”",
+        "“我们别无选择”，普京说。",
+        "第一点：制裁",
+        "第二点：援助",
+        "详见下文",
+        "据路透社报道。",
+    ]
+    for tag in ("<h1>", "<strong>", "<li>", '<a href="https://www.reuters.com/"'):
+        assert tag in item.html
+    assert [i.url for i in item.images] == [
+        "https://mirror.example/img/a.png",
+        "https://e.com/p.jpg",
+    ]
 
 
 def test_raw_inline_html_in_markdown_is_kept():

@@ -2,7 +2,7 @@
 
 RSS-to-blog bridges write the entry's HTML; archive repositories and hand-written posts
 write Markdown, which :mod:`monitor.parsers.markdown` renders (a bridge's bare text, one
-paragraph a line, reads the same either way).
+paragraph a line, reads the same either way), HTML mixed into it included.
 
 The bridge pastes titles into single quotes without escaping them, so a title such as
 ``'他说'不'的理由'`` is invalid YAML; a line reader takes over when PyYAML refuses. All
@@ -39,8 +39,17 @@ LIST_ITEM = re.compile(r"^[ \t]+-[ \t]*(?P<value>.*)")
 INLINE_LIST = re.compile(r"^\[(?P<items>.*)\]$")
 # libyaml's loader when PyYAML was built with it: the pure-Python one dominates parse time.
 _LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-# Any of these means the body is already HTML paragraphs, not Markdown or bare text.
+# Any of these means the body is already HTML paragraphs, not Markdown or bare text...
 HTML_BLOCK = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|table|blockquote|section|article|main)\b", re.I)
+# ... unless it also writes Markdown (archive repositories mix a <div> or a <br> into it):
+# a heading, list item, quote or table row opening a line, a link or image, bold. Each
+# alternative stops at the next character it starts with: linear on any body.
+MARKDOWN = re.compile(
+    r"^ {0,3}(?:#{1,6}[ \t]|[-*+][ \t]|>|\|[^\n]*\|[ \t]*$)"
+    r"|\[[^\[\]\n]*\]\([^\s()]"
+    r"|\*\*[^*\n]+\*\*",
+    re.M,
+)
 
 
 def split_front_matter(text: str) -> tuple[dict, str] | None:
@@ -117,9 +126,9 @@ def as_title(value: object) -> str | None:
 
 
 def body_html(body: str) -> str:
-    """The body as HTML: as it is when it holds block tags, else read as Markdown (bare
-    text becomes one ``<p>`` per non-empty line, inline tags left as they are)."""
-    if HTML_BLOCK.search(body):
+    """The body as HTML: as it is when it holds block tags and no Markdown, else read as
+    Markdown (bare text becomes one ``<p>`` per non-empty line, tags left as they are)."""
+    if HTML_BLOCK.search(body) and not MARKDOWN.search(body):
         return body
     # Imported on the first such body: markdown-it takes ~20 ms to import, a seventh of
     # the parsers' start-up, and bridges' HTML never needs it.
