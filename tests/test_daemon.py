@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -126,6 +127,32 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+@contextmanager
+def running_daemon(cwd: Path, db_path: Path, config_path: Path, out_path: Path):
+    """``monitor run`` as a subprocess writing to ``out_path``; killed if still running."""
+    cmd = [sys.executable, "-m", "monitor.cli", "--db", str(db_path)]
+    cmd += ["--config", str(config_path), "run"]
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=clean_env(), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+
+
+def stop_daemon(proc: subprocess.Popen, out_path: Path) -> int:
+    """SIGTERM, then the exit code; the log with each thread's stack when it does not stop."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGQUIT)  # faulthandler: where each thread waits
+        time.sleep(1)
+        pytest.fail("no exit 10 s after SIGTERM:\n" + out_path.read_text("utf-8", "replace"))
+
+
 # --------------------------------------------------------------------------- (a)
 
 
@@ -211,42 +238,16 @@ def test_monitor_run_polls_then_stops_cleanly_on_sigterm(tmp_path, parse_workers
             'path = "drop"\n',
             encoding="utf-8",
         )
-        cmd = [
-            sys.executable,
-            "-m",
-            "monitor.cli",
-            "--db",
-            str(db_path),
-            "--config",
-            str(config_path),
-            "run",
-        ]
-        with out_path.open("wb") as out:
-            proc = subprocess.Popen(
-                cmd, cwd=tmp_path, env=clean_env(), stdout=out, stderr=subprocess.STDOUT
-            )
-            try:
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline and proc.poll() is None:
-                    sources = _count(db_path, "SELECT count(DISTINCT source) FROM fetches")
-                    items = _count(db_path, "SELECT count(*) FROM items")
-                    if sources == 2 and items >= 4:
-                        break
-                    time.sleep(0.2)
-                assert proc.poll() is None, out_path.read_text("utf-8", "replace")
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    code = proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.send_signal(signal.SIGQUIT)  # faulthandler: where each thread waits
-                    time.sleep(1)
-                    pytest.fail(
-                        "no exit 10 s after SIGTERM:\n" + out_path.read_text("utf-8", "replace")
-                    )
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(5)
+        with running_daemon(tmp_path, db_path, config_path, out_path) as proc:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and proc.poll() is None:
+                sources = _count(db_path, "SELECT count(DISTINCT source) FROM fetches")
+                items = _count(db_path, "SELECT count(*) FROM items")
+                if sources == 2 and items >= 4:
+                    break
+                time.sleep(0.2)
+            assert proc.poll() is None, out_path.read_text("utf-8", "replace")
+            code = stop_daemon(proc, out_path)
         requests = list(server.requests)
 
     log = out_path.read_text("utf-8", "replace")
@@ -300,27 +301,16 @@ def test_sigterm_during_a_fetch_stops_without_waiting_for_it(tmp_path):
             f'[[source]]\nname = "slow"\nkind = "feed"\nurl = "{server.base}/slow.xml"\n',
             encoding="utf-8",
         )
-        cmd = [sys.executable, "-m", "monitor.cli", "--db", str(db_path)]
-        cmd += ["--config", str(config_path), "run"]
-        with out_path.open("wb") as out:
-            proc = subprocess.Popen(
-                cmd, cwd=tmp_path, env=clean_env(), stdout=out, stderr=subprocess.STDOUT
-            )
-            try:
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline and proc.poll() is None:
-                    stored = _count(db_path, "SELECT count(*) FROM fetches WHERE source = 'fast'")
-                    if stored and "/slow.xml" in server.arrived:
-                        break
-                    time.sleep(0.2)
-                assert proc.poll() is None, out_path.read_text("utf-8", "replace")
-                assert "/slow.xml" in server.arrived
-                proc.send_signal(signal.SIGTERM)
-                code = proc.wait(timeout=10)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(5)
+        with running_daemon(tmp_path, db_path, config_path, out_path) as proc:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and proc.poll() is None:
+                stored = _count(db_path, "SELECT count(*) FROM fetches WHERE source = 'fast'")
+                if stored and "/slow.xml" in server.arrived:
+                    break
+                time.sleep(0.2)
+            assert proc.poll() is None, out_path.read_text("utf-8", "replace")
+            assert "/slow.xml" in server.arrived
+            code = stop_daemon(proc, out_path)
 
     log = out_path.read_text("utf-8", "replace")
     assert code == 0, log
@@ -349,29 +339,18 @@ def test_sigquit_prints_where_each_thread_is_and_the_daemon_goes_on(tmp_path):
         encoding="utf-8",
     )
     out_path = tmp_path / "daemon.log"
-    cmd = [sys.executable, "-m", "monitor.cli", "--db", str(tmp_path / "m.db")]
-    cmd += ["--config", str(config_path), "run"]
-    with out_path.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=tmp_path, env=clean_env(), stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while "monitor running" not in out_path.read_text("utf-8", "replace"):
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
-            proc.send_signal(signal.SIGQUIT)
-            while "most recent call first" not in out_path.read_text("utf-8", "replace"):
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
-            time.sleep(0.3)
-            assert proc.poll() is None  # it goes on
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
+    with running_daemon(tmp_path, tmp_path / "m.db", config_path, out_path) as proc:
+        deadline = time.monotonic() + 20
+        while "monitor running" not in out_path.read_text("utf-8", "replace"):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGQUIT)
+        while "most recent call first" not in out_path.read_text("utf-8", "replace"):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        time.sleep(0.3)
+        assert proc.poll() is None  # it goes on
+        code = stop_daemon(proc, out_path)
     log = out_path.read_text("utf-8", "replace")
     assert code == 0, log
     assert "Thread 0x" in log and "run_daemon" in log and "stopped" in log
