@@ -24,6 +24,7 @@ import httpx
 import sqlite_utils
 
 from . import fetch as fetching
+from . import parsers
 from .canonical import SiteRules
 from .charset import utf8_document
 from .config import Config, Source
@@ -445,7 +446,10 @@ class Poller:
             return work
         pending, given_up = self._new_pages(source, [e.url for e in listing], now)
         work.entries += given_up
-        results = await asyncio.gather(*(self._fetch_page(source, url, now) for url in pending))
+        version = parsers.PARSER_VERSION
+        results = await asyncio.gather(
+            *(self._fetch_page(source, url, now, version) for url in pending)
+        )
         failed = sent = sent_ok = 0
         waits = []
         for url, (page, items, entry, error) in zip(pending, results, strict=True):
@@ -507,7 +511,7 @@ class Poller:
         known |= {u for u, k in keyed.items() if k in known_keys(conn, keyed.values())}
         return [u for u in fresh if u not in known], given_up
 
-    async def _fetch_page(self, source: Source, url: str, now: datetime):
+    async def _fetch_page(self, source: Source, url: str, now: datetime, version: int):
         try:
             page = await self._get(source, url, now)
         except _HostBlocked as e:  # not sent; retried next poll like any failed page
@@ -518,13 +522,15 @@ class Poller:
             return page, [], EntryRecord(url, status, reason=error), error
         if page.outcome is not fetching.Outcome.OK:
             return page, [], None, page.error or page.outcome.value
+        read = EntryRecord(url, "stored", parser_version=version)
         try:
             items = await self._parse_fetched(source, page)
         except NotAnArticle as e:
-            return page, [], EntryRecord(url, "rejected", reason=str(e)), None
+            return page, [], replace(read, status="rejected", reason=str(e)), None
         except (ParseError, UnicodeError) as e:
-            return page, [], EntryRecord(url, "rejected", reason=str(e)), f"unparseable: {e}"
-        return page, items, EntryRecord(url, "stored"), None
+            rejected = replace(read, status="rejected", reason=str(e))
+            return page, [], rejected, f"unparseable: {e}"
+        return page, items, read, None
 
     def _scan_dir(self, source: Source) -> _Work:
         """New or changed files of a folder (size, mtime, then content hash decide)."""
@@ -535,6 +541,7 @@ class Poller:
             work.result = PollResult("not_found", ok=False, error=f"folder {root} {what}")
             return work
         handled = load_entries(self.db.conn, source.name)
+        version = parsers.PARSER_VERSION
         for path in documents_in(root):
             rel = path_text(path.relative_to(root))
             try:
@@ -550,12 +557,16 @@ class Poller:
                 continue
             digest = hashlib.sha256(data).hexdigest()
             record = EntryRecord(
-                rel, "stored", size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=digest
+                rel,
+                "stored",
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                sha256=digest,
+                parser_version=version,
             )
             if old and old.sha256 == digest:
-                work.entries.append(
-                    replace(record, status=old.status, reason=old.reason, item_id=old.item_id)
-                )
+                kept = {"status": old.status, "reason": old.reason, "item_id": old.item_id}
+                work.entries.append(replace(record, **kept, parser_version=old.parser_version))
                 continue
             work.bytes += len(data)
             try:

@@ -80,7 +80,10 @@ class EntryRecord:
     """A file or page a source has handled: ``stored``, ``known`` (its story was already
     stored, so it was not fetched), ``rejected`` (not an article / unparseable),
     ``missing`` (a mirror page that answered 404: retried for a while, see
-    ``pipeline.MISSING_GRACE``) or ``gone`` (410, or missing for longer: not retried)."""
+    ``pipeline.MISSING_GRACE``) or ``gone`` (410, or missing for longer: not retried).
+
+    ``parser_version``: the :data:`~monitor.parsers.PARSER_VERSION` that read it (0: a
+    monitor from before versions were recorded; None: no parser read it)."""
 
     location: str
     status: str
@@ -89,7 +92,13 @@ class EntryRecord:
     mtime_ns: int | None = None
     sha256: str | None = None
     reason: str | None = None
+    parser_version: int | None = None
     first_seen: datetime | None = None  # read from the store; written as the poll's time
+
+    def rejected_before(self, version: int) -> bool:
+        """Rejected by the parsers of a version older than ``version``, which may read it:
+        to be read again once. Pages that answered 404 or 410 are no rejection."""
+        return self.status == "rejected" and (self.parser_version or 0) < version
 
 
 def load_entries(conn: sqlite3.Connection, source: str) -> dict[str, EntryRecord]:
@@ -100,18 +109,29 @@ def load_entries(conn: sqlite3.Connection, source: str) -> dict[str, EntryRecord
     return {r[0]: EntryRecord(*r[:-1], _parse_time(r[-1])) for r in rows}
 
 
+def rejected_before(conn: sqlite3.Connection, source: str, version: int) -> list[str]:
+    """The entries of ``source`` that :meth:`EntryRecord.rejected_before` ``version``."""
+    rows = conn.execute(
+        "SELECT location FROM source_entries WHERE source = ? AND status = 'rejected' "
+        "AND coalesce(parser_version, 0) < ?",
+        (source, version),
+    )
+    return [r[0] for r in rows]
+
+
 def write_entries(
     conn: sqlite3.Connection, source: str, entries: list[EntryRecord], *, now: datetime
 ) -> None:
     ts = iso(now)
     conn.executemany(
         """INSERT INTO source_entries (source, location, status, item_id, size, mtime_ns,
-               sha256, reason, first_seen, last_seen)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               sha256, reason, parser_version, first_seen, last_seen)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(source, location) DO UPDATE SET status = excluded.status,
                item_id = coalesce(excluded.item_id, item_id), size = excluded.size,
                mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,
-               reason = excluded.reason, last_seen = excluded.last_seen""",
+               reason = excluded.reason, parser_version = excluded.parser_version,
+               last_seen = excluded.last_seen""",
         [
             (
                 source,
@@ -122,6 +142,7 @@ def write_entries(
                 e.mtime_ns,
                 e.sha256,
                 e.reason,
+                e.parser_version,
                 ts,
                 ts,
             )

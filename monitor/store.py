@@ -287,8 +287,20 @@ UPDATE digests SET through_id = (
 ) WHERE since = 'new stories' OR since LIKE 'since the last digest%';
 """
 
+# v9: the parser version (parsers.PARSER_VERSION) that read each file or page of a dir or
+# mirror source, so that one rejected by an older version is read again once after an
+# upgrade. Those read before versions were recorded are version 0, older than any; pages
+# no parser read (missing, gone) have none. The index finds a mirror's rejected pages at
+# every poll, also one whose index did not change, without reading all its entries.
+_V9 = """
+ALTER TABLE source_entries ADD COLUMN parser_version INTEGER;
+UPDATE source_entries SET parser_version = 0 WHERE status IN ('stored', 'rejected');
+CREATE INDEX source_entries_rejected ON source_entries(source, parser_version)
+    WHERE status = 'rejected';
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
 
 
 class StoreError(RuntimeError):

@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor import similarity, store
+from monitor import similarity, state, store
 from monitor.canonical import SiteRules, assign_keys
 from monitor.fulltext import search_terms
 from monitor.match import Matcher, Rule, fold_story
 from monitor.models import Item
+from monitor.parsers import PARSER_VERSION
 from monitor.store import Sighting, save_items
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -462,15 +463,20 @@ def test_event_features_are_kept_for_the_last_days_of_stories_only(db):
     assert count(db, "items") == 6  # only the kept features go; the stories stay
 
 
-def store_at_version(path, version: int):
-    """A store as monitor left it at schema ``version``, opened (and so migrated) now."""
+def old_store(path, version: int) -> sqlite3.Connection:
+    """A store as monitor left it at schema ``version``, not opened by this monitor yet."""
     conn = sqlite3.connect(path)
     for script in store.MIGRATIONS[:version]:
         for stmt in store._statements(script):
             conn.execute(stmt)
     conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
-    conn.close()
+    return conn
+
+
+def store_at_version(path, version: int):
+    """A store as monitor left it at schema ``version``, opened (and so migrated) now."""
+    old_store(path, version).close()
     return store.open_db(path)
 
 
@@ -494,6 +500,65 @@ def test_the_index_gathers_8_mb_of_terms_before_writing_new_and_migrated_stores(
     save_items(db, [(item("普京讲话", "https://a.example/1"), Sighting("s", "x"))], now=NOW)
     assert store.index_pending(db) == 1
     assert [r["title"] for r in store.search(db, "普京")] == ["普京讲话"]
+
+
+def test_a_store_from_before_parser_versions_keeps_every_row_and_retries_old_rejections(
+    tmp_path,
+):
+    """v9: the entries a monitor before parser versions handled are kept as they were, read
+    by version 0: its rejections are read once more by today's parsers, nothing else is."""
+    path = tmp_path / "v8.db"
+    conn = old_store(path, 8)
+    conn.execute(
+        "INSERT INTO items (id, story_key, title, format, first_seen, last_seen) "
+        "VALUES (7, 'url://a.example/1', '标题', 'hexo', '2026-01-01T00:00:00Z', "
+        "'2026-01-01T00:00:00Z')"
+    )
+    rows = [
+        ("files", "a.md", "stored", 7, 10, 11, "aa", None),
+        ("files", "README.md", "rejected", None, 20, 21, "bb", "unrecognised document format"),
+        ("mirror", "https://m.example/1.md", "rejected", None, None, None, None, "not an article"),
+        ("mirror", "https://m.example/2.md", "missing", None, None, None, None, "HTTP 404"),
+        ("mirror", "https://m.example/3.md", "gone", None, None, None, None, "HTTP 410"),
+        ("mirror", "https://m.example/4.md", "stored", 7, None, None, None, None),
+    ]
+    conn.executemany(
+        "INSERT INTO source_entries (source, location, status, item_id, size, mtime_ns, "
+        "sha256, reason, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+        "'2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z')",
+        rows,
+    )
+    conn.commit()
+    tables = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    ]
+    before = {t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr) for t in tables}
+    columns = {t: [c[1] for c in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
+    conn.close()
+
+    db = store.open_db(path)
+
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
+    for t in tables:
+        cols = ", ".join(columns[t])
+        assert sorted(db.conn.execute(f"SELECT {cols} FROM {t}"), key=repr) == before[t]
+    versions = db.conn.execute(
+        "SELECT location, parser_version FROM source_entries ORDER BY rowid"
+    ).fetchall()
+    assert [v for _, v in versions] == [0, 0, 0, None, None, 0]
+    assert state.rejected_before(db.conn, "files", PARSER_VERSION) == ["README.md"]
+    assert state.rejected_before(db.conn, "mirror", PARSER_VERSION) == ["https://m.example/1.md"]
+    retried = {
+        location
+        for source in ("files", "mirror")
+        for location, e in state.load_entries(db.conn, source).items()
+        if e.rejected_before(PARSER_VERSION)
+    }
+    assert retried == {"README.md", "https://m.example/1.md"}
+    # A mirror asks at every poll: its rejected pages are found by an index of their own.
+    query = "SELECT sql FROM sqlite_master WHERE name = 'source_entries_rejected'"
+    assert "WHERE status = 'rejected'" in db.conn.execute(query).fetchone()[0]
 
 
 def test_find_item_by_key_url_or_id(db):

@@ -26,6 +26,12 @@ __all__ = ["FORMATS", "detect", "parse"]
 
 FORMATS = ("epoch-mirror", "hexo", "feed-archive", "markdown", "html-page", "rss", "atom")
 
+# The parsers' version, recorded with every document they reject (``source_entries``): a
+# dir file or mirror page rejected by an older version is read once more, so an upgrade
+# reads what it has learned to read without the file changing or the page being listed anew.
+# Bump it when detection or a parser learns to read documents it refused before.
+PARSER_VERSION = 1
+
 _SNIFF = 65536
 # A quoted literal, a comment, or another declaration: the pieces of a DOCTYPE's internal
 # subset (``[<!ENTITY nbsp "&#160;">]``) that may hold a ">" or "]" of their own.
