@@ -542,11 +542,16 @@ class Poller:
             return work
         handled = load_entries(self.db.conn, source.name)
         version = parsers.PARSER_VERSION
+        retried = set()
         for path in documents_in(root):
             rel = path_text(path.relative_to(root))
             try:
                 st = path.stat()
                 old = handled.get(rel)
+                if old and old.rejected_before(version):
+                    # Read again, unchanged or not: this parser may read what that one refused.
+                    retried.add(rel)
+                    old = None
                 if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
                     continue
                 data = path.read_bytes()
@@ -583,7 +588,33 @@ class Poller:
             work.entries.append(record)
         work.errors = _a_few(work.errors)  # a mirror checkout's index pages, READMEs …
         work.result = PollResult("ok", ok=True)
+        _log_read_again(source, "file", retried, work.entries, version)
         return work
+
+
+def _log_read_again(
+    source: Source, noun: str, retried: set[str], entries: list[EntryRecord], version: int
+) -> None:
+    """Say what became of the documents rejected by an older parser that a poll read again:
+    a poll that stores old files or fetches many pages after an upgrade tells why."""
+    if not retried:
+        return
+    status = {e.location: e.status for e in entries if e.location in retried}
+    read = sum(s == "stored" for s in status.values())
+    rejected = sum(s == "rejected" for s in status.values())
+    rest = len(retried) - read - rejected  # could not be read or fetched (404 included)
+    log.info(
+        "source %s: %d %s%s rejected by an older parser read again (parser version %d): "
+        "%d read, %d rejected again%s",
+        source.name,
+        len(retried),
+        noun,
+        "" if len(retried) == 1 else "s",
+        version,
+        read,
+        rejected,
+        f", {rest} not read" if rest else "",
+    )
 
 
 def _a_few(errors: list[str]) -> list[str]:

@@ -23,13 +23,14 @@ import pytest
 import respx
 
 import monitor.ingest as ingest
+import monitor.parsers as parsers
 import monitor.pipeline as pipeline
 from monitor import health
 from monitor.canonical import assign_keys
 from monitor.config import Config, parse_config
 from monitor.decide import SourceState
-from monitor.models import Item
-from monitor.parsers import parse
+from monitor.models import Item, ParseError
+from monitor.parsers import detect, parse
 from monitor.pipeline import (
     MISSING_GRACE,
     Poller,
@@ -203,6 +204,34 @@ def parse_calls(monkeypatch):
 
     monkeypatch.setattr(ingest, "parse", counting)
     return calls
+
+
+class OlderParser:
+    """The parsers as monitor had them before they learned the markdown format, at
+    ``PARSER_VERSION``; :meth:`upgrade` makes them today's, one version up. ``calls``: the
+    documents parsed (URL, or None for a file), either way."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.calls: list[str | None] = []
+        self.upgraded = False
+        monkeypatch.setattr(ingest, "parse", self.parse)
+
+    def parse(self, data, *, url=None, site=None, zone=None):
+        self.calls.append(url)
+        if not self.upgraded and detect(data) == "markdown":
+            raise ParseError("unrecognised document format (starts with '# 拜登与普京通话')")
+        return parse(data, url=url, site=site, zone=zone)
+
+    def upgrade(self) -> None:
+        self.upgraded = True
+        self.monkeypatch.setattr(parsers, "PARSER_VERSION", parsers.PARSER_VERSION + 1)
+        self.calls.clear()
+
+
+@pytest.fixture
+def older_parser(monkeypatch) -> OlderParser:
+    return OlderParser(monkeypatch)
 
 
 # --------------------------------------------------------------------------- 200 and 304
@@ -1299,6 +1328,69 @@ def test_dir_changed_file_is_reparsed(tmp_path, db, seed_dir, parse_calls):
     assert (report.new, report.seen) == (0, 1)  # the same story seen again
     entry = load_entries(db.conn, "files")[target.name]
     assert entry.sha256 != old_sha and entry.size == target.stat().st_size
+
+
+def test_dir_file_rejected_by_an_older_parser_is_read_again_and_stored(
+    tmp_path, db, seed_dir, older_parser, caplog
+):
+    """A Markdown copy the old parsers could not read is stored after the upgrade though the
+    file did not change; the files already stored are not read again."""
+    article = seed_dir / "2022-01-03-biden-putin.md"
+    article.write_bytes((FIXTURES / "markdown_basic.md").read_bytes())
+    config = make_config(tmp_path, dir_source(seed_dir))
+    report = one(poll(db, config))
+    assert report.new == 5 and "unrecognised document format" in report.error
+    assert load_entries(db.conn, "files")[article.name].status == "rejected"
+
+    older_parser.upgrade()
+    with caplog.at_level(logging.INFO, logger="monitor.poll"):
+        report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert older_parser.calls == [None]  # that file alone
+    assert (report.ok, report.new, report.error) == (True, 1, None)
+    assert report.bytes == article.stat().st_size
+    assert "拜登与普京通话" in titles(db, "files")
+    entry = load_entries(db.conn, "files")[article.name]
+    assert (entry.status, entry.reason, entry.parser_version) == (
+        "stored",
+        None,
+        parsers.PARSER_VERSION,
+    )
+    assert entry.item_id is not None
+    assert [m for m in caplog.messages if "older parser" in m] == [
+        "source files: 1 file rejected by an older parser read again (parser version "
+        f"{parsers.PARSER_VERSION}): 1 read, 0 rejected again"
+    ]
+
+    one(poll(db, config, now=NOW + 4 * HOUR))
+    assert older_parser.calls == [None]
+
+
+def test_dir_file_rejected_again_by_the_new_parser_is_not_read_a_third_time(
+    tmp_path, db, seed_dir, older_parser
+):
+    broken = seed_dir / "broken.txt"
+    broken.write_text("这不是任何已知格式的文件。\n", encoding="utf-8")
+    config = make_config(tmp_path, dir_source(seed_dir))
+    one(poll(db, config))
+    older_parser.upgrade()
+
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert older_parser.calls == [None]
+    assert report.new == 0 and "broken.txt: unrecognised document format" in report.error
+    entry = load_entries(db.conn, "files")[broken.name]
+    assert (entry.status, entry.parser_version) == ("rejected", parsers.PARSER_VERSION)
+
+    # Unchanged, or only touched: not read again under this version.
+    st = broken.stat()
+    os.utime(broken, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    for hours in (4, 6):
+        report = one(poll(db, config, now=NOW + hours * HOUR))
+        assert older_parser.calls == [None]
+        assert report.error is None
+    entry = load_entries(db.conn, "files")[broken.name]
+    assert (entry.status, entry.parser_version) == ("rejected", parsers.PARSER_VERSION)
 
 
 LEGACY_BODIES = {
