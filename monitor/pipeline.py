@@ -38,6 +38,7 @@ from .state import (
     FetchLog,
     load_entries,
     load_states,
+    rejected_before,
     write_entries,
     write_fetch,
     write_state,
@@ -433,20 +434,29 @@ class Poller:
         return work
 
     async def _poll_mirror(self, source: Source, state: SourceState, now: datetime) -> _Work:
+        version = parsers.PARSER_VERSION
+        # Pages rejected by an older parser are read again, listed or not: also when the
+        # index did not change (304), which is when an upgrade finds most mirrors.
+        again = rejected_before(self.db.conn, source.name, version)
         res, work, ok = await self._fetch_own(source, state, now)
-        if not ok:
+        if not ok and not (again and res.outcome is fetching.Outcome.NOT_MODIFIED):
             return work
         base = work.result
-        try:
-            listing = parse_listing(
-                res.text, base_url=res.final_url, fmt=source.index_format, page_url=source.page_url
-            )
-        except ParseError as e:
-            work.result = PollResult("parse_error", ok=False, status=res.status, error=str(e))
-            return work
-        pending, given_up = self._new_pages(source, [e.url for e in listing], now)
+        listed = []
+        if ok:
+            try:
+                listing = parse_listing(
+                    res.text,
+                    base_url=res.final_url,
+                    fmt=source.index_format,
+                    page_url=source.page_url,
+                )
+            except ParseError as e:
+                work.result = PollResult("parse_error", ok=False, status=res.status, error=str(e))
+                return work
+            listed = [e.url for e in listing]
+        pending, given_up, retried = self._new_pages(source, listed, again, now)
         work.entries += given_up
-        version = parsers.PARSER_VERSION
         results = await asyncio.gather(
             *(self._fetch_page(source, url, now, version) for url in pending)
         )
@@ -486,20 +496,25 @@ class Poller:
                 moved_to=base.moved_to,
             )
             work.errors = []
+        _log_read_again(source, "page", retried, work.entries, version)
         return work
 
     def _new_pages(
-        self, source: Source, urls: list[str], now: datetime
-    ) -> tuple[list[str], list[EntryRecord]]:
-        """Listing links not handled before (or missing, within the grace) and whose story
-        is not already stored; and the missing pages given up now, marked ``gone``."""
+        self, source: Source, urls: list[str], again: list[str], now: datetime
+    ) -> tuple[list[str], list[EntryRecord], set[str]]:
+        """Listing links not handled before (or missing, within the grace), and the pages
+        ``again`` (rejected by an older parser: not handled, listed or not), whose story is
+        not already stored; the missing pages given up now, marked ``gone``; and which of
+        the pages to fetch are of ``again``."""
         conn = self.db.conn
-        handled = load_entries(conn, source.name)
+        retry = set(again)
+        # Only a changed index needs every entry (a large mirror's take a while to read).
+        handled = load_entries(conn, source.name) if urls else {}
         given_up = []
         fresh = []
-        for u in urls:
+        for u in dict.fromkeys([*urls, *again]):
             old = handled.get(u)
-            if old is None:
+            if old is None or u in retry:
                 fresh.append(u)
             elif old.status == "missing":
                 if old.first_seen is not None and now - old.first_seen >= MISSING_GRACE:
@@ -509,7 +524,8 @@ class Poller:
         known = known_urls(conn, fresh)
         keyed = {u: k for u in fresh if (k := self.rules.key_for(u))}
         known |= {u for u, k in keyed.items() if k in known_keys(conn, keyed.values())}
-        return [u for u in fresh if u not in known], given_up
+        pending = [u for u in fresh if u not in known]
+        return pending, given_up, retry.intersection(pending)
 
     async def _fetch_page(self, source: Source, url: str, now: datetime, version: int):
         try:

@@ -1198,6 +1198,91 @@ def test_mirror_records_a_placeholder_as_rejected_and_never_fetches_it_again(tmp
     assert pages["p/gone.txt"].call_count == 1
 
 
+@pytest.mark.parametrize("index_then", ["the same", "not modified", "without the page"])
+def test_a_mirror_page_rejected_by_an_older_parser_is_fetched_again_once(
+    index_then, tmp_path, db, http, older_parser, caplog
+):
+    """After an upgrade, the pages the old parsers rejected count as not handled: fetched
+    once more, also when the index did not change (304) or no longer lists them; a page
+    that answered 410, or was stored, is not fetched again, and one the new parsers reject
+    too is not fetched a third time."""
+    config = make_config(tmp_path, mirror())
+    first = "- [一](p/1.txt)\n"
+    index = first + "- [拜登与普京通话](p/md.md)\n- [已删除](p/gone.txt)\n- [撤](p/410.txt)\n"
+
+    def respond(request):
+        if index_then == "not modified" and request.headers.get("If-None-Match") == '"i"':
+            return httpx.Response(304)
+        listed = index if idx.call_count < 2 or index_then != "without the page" else first
+        return httpx.Response(200, content=listed.encode(), headers={"ETag": '"i"'})
+
+    idx = http.get(f"{MIRROR}/index.html").mock(side_effect=respond)
+    pages = page_routes(
+        http, {"p/1.txt": PAGE_1, "p/md.md": MARKDOWN_PAGE, "p/gone.txt": PLACEHOLDER}
+    )
+    pages["p/410.txt"] = http.get(f"{MIRROR}/p/410.txt").respond(410)
+
+    report = one(poll(db, config))
+
+    assert (report.new, report.requests) == (1, 5)
+    assert "p/md.md: unparseable: unrecognised document format" in report.error
+    entries = load_entries(db.conn, "mirror")
+    assert entries[f"{MIRROR}/p/md.md"].status == "rejected"
+    assert entries[f"{MIRROR}/p/gone.txt"].status == "rejected"
+    assert entries[f"{MIRROR}/p/410.txt"].status == "gone"
+    assert titles(db, "mirror") == ["俄罗斯继续在边境集结军队"]
+    # The old version's next poll fetches no page, and keeps the index's ETag.
+    report = one(poll(db, config, now=NOW + HOUR))
+    assert (report.requests, report.error, state(db, "mirror").etag) == (1, None, '"i"')
+
+    older_parser.upgrade()
+    with caplog.at_level(logging.INFO, logger="monitor.poll"):
+        report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    fetched = {p: r.call_count for p, r in pages.items()}
+    assert fetched == {"p/1.txt": 1, "p/md.md": 2, "p/gone.txt": 2, "p/410.txt": 1}
+    assert (report.ok, report.new, report.requests, report.error) == (True, 1, 3, None)
+    assert report.outcome == ("not_modified" if index_then == "not modified" else "ok")
+    assert titles(db, "mirror") == ["俄罗斯继续在边境集结军队", "拜登与普京通话"]
+    entries = load_entries(db.conn, "mirror")
+    md, gone = entries[f"{MIRROR}/p/md.md"], entries[f"{MIRROR}/p/gone.txt"]
+    assert (md.status, md.parser_version) == ("stored", parsers.PARSER_VERSION)
+    assert md.item_id is not None
+    assert (gone.status, gone.parser_version) == ("rejected", parsers.PARSER_VERSION)
+    assert "placeholder" in gone.reason
+    assert [m for m in caplog.messages if "older parser" in m] == [
+        "source mirror: 2 pages rejected by an older parser read again (parser version "
+        f"{parsers.PARSER_VERSION}): 1 read, 1 rejected again"
+    ]
+
+    report = one(poll(db, config, now=NOW + 4 * HOUR))
+    assert (report.new, report.requests) == (0, 1)
+    assert sum(r.call_count for r in pages.values()) == 6
+    assert idx.call_count == 4
+
+
+def test_a_page_rejected_by_an_older_parser_whose_story_is_stored_since_is_not_fetched(
+    tmp_path, db, http, older_parser
+):
+    """Read again as a page not handled before: only if its story is not stored."""
+    config = make_config(tmp_path, mirror())
+    index = b"- [a](gb/page?n13480011)\n- [b](p/md.md)\n"
+    http.get(f"{MIRROR}/index.html").respond(200, content=index)
+    keyed = http.get(f"{MIRROR}/gb/page").respond(200, content=MARKDOWN_PAGE.encode())
+    other = http.get(f"{MIRROR}/p/md.md").respond(200, content=MARKDOWN_PAGE.encode())
+    one(poll(db, config))
+    entries = load_entries(db.conn, "mirror")
+    assert {e.status for e in entries.values()} == {"rejected"} and len(entries) == 2
+    (item,) = parse(PAGE_1.encode(), url=f"{MIRROR}/elsewhere/1.txt")  # story n13480011
+    save_items(db, [(assign_keys(item, config.rules), Sighting("other", "x"))], now=NOW)
+    older_parser.upgrade()
+
+    report = one(poll(db, config, now=NOW + 2 * HOUR))
+
+    assert (keyed.call_count, other.call_count) == (1, 2)
+    assert (report.requests, report.new) == (2, 1)
+
+
 def test_mirror_index_304_fetches_no_pages(tmp_path, db, http):
     config = make_config(tmp_path, mirror())
 
