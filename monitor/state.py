@@ -77,9 +77,8 @@ def write_fetch(conn: sqlite3.Connection, log: FetchLog) -> None:
 
 @dataclass(frozen=True)
 class EntryRecord:
-    """A file or page a source has handled: ``stored``, ``known`` (its story was already
-    stored, so it was not fetched), ``rejected`` (not an article / unparseable),
-    ``missing`` (a mirror page that answered 404: retried for a while, see
+    """A file or page a source has handled: ``stored``, ``rejected`` (not an article /
+    unparseable), ``missing`` (a mirror page that answered 404: retried for a while, see
     ``pipeline.MISSING_GRACE``) or ``gone`` (410, or missing for longer: not retried).
 
     ``parser_version``: the :data:`~monitor.parsers.PARSER_VERSION` that read it (0: a
