@@ -13,8 +13,10 @@ Key shapes (``Item.story_key``), first that applies:
     no rule matched: ``"url:" + url_key(item.url)``, scheme-less so http == https.
 ``title:<site>:<title>``
     no URL: the title key (below).
-``title::<title>``
-    no URL and no known site.
+``title::<title>#<text>``
+    no URL and no known site: the title alone would make one story of every outlet's
+    "声明" or "公告", so a digest of the text (letters only, folded) joins it; copies that
+    differ in more than spacing and punctuation meet through the content sketch instead.
 
 ``Item.title_key`` is ``title:<site>:<title>`` whenever the site is known, where
 ``<site>`` is the folded site name without spaces and ``<title>`` is
@@ -24,6 +26,7 @@ Key shapes (``Item.story_key``), first that applies:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import string
 import tomllib
@@ -333,9 +336,17 @@ def assign_keys(item: Item, rules: SiteRules) -> Item:
     if key is None and item.entry_id:
         key = ENTRY_KEY + item.entry_id
     if key is None:
-        key = item.title_key or "title::" + normalize_title(item.title)
+        key = item.title_key or _unplaced_key(item)
     item.story_key = key
     return item
+
+
+def _unplaced_key(item: Item) -> str:
+    """``title::<title>#<text>`` for a story with no URL and no outlet (see module docstring)."""
+    key = "title::" + normalize_title(item.title)
+    if letters := normalize_title(item.text or ""):
+        key += "#" + hashlib.blake2b(letters.encode(), digest_size=6).hexdigest()
+    return key
 
 
 # A link-less feed entry's key: ``entry:<feed URL or outlet>#<guid>``.

@@ -388,6 +388,20 @@ def test_assign_keys_no_url_no_site(rules):
     assert it.story_key == "title::拜登警告俄罗斯"
 
 
+def test_stories_with_no_url_and_no_outlet_share_a_key_only_with_the_same_text(rules):
+    """Two archives' "声明" with other texts were one story, and the second text was lost;
+    the same text, spaced or punctuated otherwise, is still the same story."""
+
+    def key(text: str) -> str:
+        return assign_keys(item(title="声明", url=None, text=text), rules).story_key
+
+    first = key("本公司从未发布上述消息。请读者注意甄别。")
+    assert first.startswith("title::声明#")
+    assert key("本公司从未发布上述消息 请读者注意甄别") == first
+    assert key("本刊编辑部郑重声明：以下内容与本刊无关。") != first
+    assert key("") == "title::声明"
+
+
 def test_assign_keys_is_idempotent(rules):
     it = assign_keys(item(url=EPOCH_GB), rules)
     before = it.to_dict()
