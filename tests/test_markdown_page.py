@@ -176,8 +176,19 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         ),
         ("*2022年1月3日*", (None, None, "2022-01-03")),
         ("- **时间**: 2022/1/3 12:00", (None, None, "2022-01-03T12:00:00Z")),
+        ("> 发布时间：2022年1月3日 星期一", (None, None, "2022-01-03")),
+        ("2022年1月3日 週一 15:30", (None, None, "2022-01-03T15:30:00Z")),
     ],
-    ids=["one-line", "ascii-separated", "english", "traditional", "italic-date", "bold-list"],
+    ids=[
+        "one-line",
+        "ascii-separated",
+        "english",
+        "traditional",
+        "italic-date",
+        "bold-list",
+        "weekday-quoted",
+        "weekday-time",
+    ],
 )
 def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):
     item = one(f"# 标题\n\n{head}\n\n正文第一段。\n")

@@ -963,6 +963,17 @@ def test_summarize_prefers_a_sentence_end():
         ("Wed, 08 Dec 2021 9:29:42 PM GMT", "2021-12-08T21:29:42Z"),
         ("Mon, 03 Jan 2022 12:30 AM GMT", "2022-01-03T00:30:00Z"),
         ("Mon, 03 Jan 2022 10:00 PMT", "2022-01-03T10:00:00Z"),  # no PM inside a word
+        # The day of the week after a date, as archives copy it: the value was left empty.
+        ("2022年1月3日 星期一", "2022-01-03"),
+        ("2022-01-03 (周一)", "2022-01-03"),
+        ("2022年1月3日 週一 15:30", "2022-01-03T15:30:00Z"),
+        ("2022/1/3（星期一）下午3:20", "2022-01-03T15:20:00Z"),
+        ("2022.01.03 礼拜天 10:00 +0800", "2022-01-03T02:00:00Z"),
+        ("2022年1月3日星期一 15时30分", "2022-01-03T15:30:00Z"),
+        ("2022-01-03, Monday", "2022-01-03"),
+        ("2022-01-03 Mon 10:00 PM CST", "2022-01-03T14:00:00Z"),
+        ("2022-01-03 星期八", None),
+        ("2022-01-03 Monkey", None),
     ],
 )
 def test_parse_when(value, expected):
@@ -971,6 +982,10 @@ def test_parse_when(value, expected):
 
 def test_a_feed_date_with_the_half_of_the_day_is_read():
     assert dates.feed_date("2022/1/3 下午3:20:00")[:5] == (2022, 1, 3, 15, 20)
+
+
+def test_a_feed_date_with_the_day_of_the_week_is_read():
+    assert dates.feed_date("2022-01-03 (周一) 10:00")[:5] == (2022, 1, 3, 10, 0)
 
 
 def test_epoch_ms():

@@ -12,7 +12,8 @@ matching tolerates. Unreadable values (``Invalid Date``) give ``None``, never "n
 Chinese sites write year-first dates with other separators (``2022/1/3 12:00``,
 ``2022.01.03``, ``2022年01月03日``); they are read like ISO 8601, and so is their time of
 day written the Chinese way (``15时30分``, ``下午3点``) or with the half of the day
-(JavaScript's zh-CN ``2022/1/3 下午3:20:00``, ``03:20 PM``). ISO 8601's basic ``20211208``
+(JavaScript's zh-CN ``2022/1/3 下午3:20:00``, ``03:20 PM``), with the day of the week
+after the date or not (``2022年1月3日 星期一 15:30``). ISO 8601's basic ``20211208``
 is a date, not its midnight. Feeds read dates through
 feedparser, whose ISO 8601 and W3DTF readers guess what they cannot read (``2022/01/03``
 became the 1st of the current month, ``2022-02-30`` the 2nd of March): :func:`feed_date`
@@ -36,8 +37,16 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+# The day of the week a date may be followed by (``2022年1月3日 星期一``, ``2022-01-03
+# (周一)``, ``2022-01-03 Mon``): read past, not checked against the date, as RFC 822's
+# reader does not check its own.
+_WEEKDAY = (
+    r"(?:(?:星期|礼拜|禮拜|周|週)[一二三四五六日天]"
+    r"|(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?(?![A-Za-z]))"
+)
 _YEAR_FIRST_DATE = re.compile(
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?[\sT]*"
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?"
+    rf"(?:\s*(?:[,，]\s*)?(?:[(（]\s*{_WEEKDAY}\s*[)）]|{_WEEKDAY}))?[\sT]*"
 )
 _ONE_DIGIT_HOUR = re.compile(r"^(\d)(?=:)")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d\d)(\d\d)$")
