@@ -980,6 +980,23 @@ def test_parse_when(value, expected):
     assert dates.parse_when(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2022-01-03 10:00{}GMT", "2022-01-03T10:00:00Z"),
+        ("2022-01-03 10:00{}+0800", "2022-01-03T02:00:00Z"),
+        ("Mon, 03 Jan 2022 10:00:00{}CST", "2022-01-03T02:00:00Z"),
+        ("2022-01-03{}x", None),
+    ],
+    ids=["utc", "offset", "zone-name", "unreadable"],
+)
+def test_a_date_with_a_long_run_of_spaces_is_read_at_once(value: str, expected: str | None):
+    """A Markdown page's ``日期：`` value padded with spaces took minutes: the zone patterns
+    tried every space of the run as the start of the zone. Counted, not timed: each
+    pattern now reads the run once."""
+    assert dates.parse_when(value.format(" " * 100_000)) == expected
+
+
 def test_a_feed_date_with_the_half_of_the_day_is_read():
     assert dates.feed_date("2022/1/3 下午3:20:00")[:5] == (2022, 1, 3, 15, 20)
 

@@ -57,9 +57,11 @@ _HALF_AFTER = re.compile(r"(?<=\d)\s*([AP])\.?M\.?(?![A-Za-z])", re.I)
 _AFTERNOON = frozenset({"下午", "晚上", "PM", "P"})
 _CHINESE_CLOCK = re.compile(r"^(\d{1,2})\s*[点點时時]\s*(?:(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?)?")
 _HOUR = re.compile(r"^(\d{1,2})(?=:)")
-# A zone after a time of day: +0800, +08:00, +8, GMT+8, UTC+08:00.
-_OFFSET = re.compile(r"(:\d\d(?:[.,]\d+)?)\s*(?:GMT|UTC)?\s*([+-])(\d{1,2}):?(\d{2})?$")
-_UTC = re.compile(r"\s*(?:Z|UTC|GMT)$", re.I)
+# A zone after a time of day: +0800, +08:00, +8, GMT+8, UTC+08:00. The spaces before a
+# zone are read from the run's first one, and once: a pattern that let two "\s*" share a
+# run, or tried each space of it as a start, took minutes on a value padded with spaces.
+_OFFSET = re.compile(r"(:\d\d(?:[.,]\d+)?)\s*(?:(?:GMT|UTC)\s*)?([+-])(\d{1,2}):?(\d{2})?$")
+_UTC = re.compile(r"(?<!\s)\s*(?:Z|UTC|GMT)$", re.I)
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 _YEAR_OR_MONTH = re.compile(r"\s*(\d{4})(?:-(\d\d))?\s*$")
 _ZONE_OFFSETS = {
@@ -79,8 +81,8 @@ _ZONE_OFFSETS = {
 # A zone name after a time of day (RFC 822, ISO 8601 with a space, Java's Date.toString),
 # or after its half of the day (10:00 PM CST): the name at the end, then what comes before
 # it (:func:`_zone_name`). Lookbehinds for the latter tried at every character cost 2 µs a
-# feed date, most of which name no zone.
-_ZONE_NAME = re.compile(rf"\s+({'|'.join(_ZONE_OFFSETS)})(?=\s+\d{{4}}\s*$|\s*$)")
+# feed date, most of which name no zone. (Its lookbehind is tried after a space only.)
+_ZONE_NAME = re.compile(rf"\s(?<!\s\s)\s*({'|'.join(_ZONE_OFFSETS)})(?=\s+\d{{4}}\s*$|\s*$)")
 _BEFORE_ZONE = re.compile(r"(?:\d|[AaPp]\.?[Mm]\.?)$")
 # The half of the day's mark, looked for before the 12-hour time pattern (most dates have
 # none).
