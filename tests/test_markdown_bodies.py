@@ -99,6 +99,19 @@ def test_asterisks_that_pair_are_emphasis_even_across_lines():
     assert "<em>注：本文有删节<br>星号</em>" in item.html
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [post("第一段。{}第二段。"), "# 标题\n\n第一段。{}第二段。\n".encode()],
+    ids=["hexo", "markdown-page"],
+)
+@pytest.mark.parametrize("blank", ["\n", " \n", "\u3000\n"], ids=["empty", "space", "ideographic"])
+def test_a_body_with_a_hundred_thousand_blank_lines_is_read_at_once(doc: bytes, blank: str):
+    """The look for Markdown syntax at each line's start ran on through the blank lines
+    after it: minutes for such a body. Counted, not timed: each line is read once."""
+    data = doc.replace(b"{}", blank.encode() * 100_000)
+    assert one(data).text == "第一段。\n第二段。"
+
+
 def test_text_that_looked_like_a_tag_is_kept():
     """The HTML parser read ``<b 和 c>`` as a tag and lost the words; Markdown escapes
     what is not a well-formed tag."""
