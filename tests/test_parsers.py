@@ -689,6 +689,24 @@ def test_archive_date_line():
     assert item.site is None
 
 
+@pytest.mark.parametrize(
+    ("line", "fmt"),
+    [
+        ("[" + "](" * 30_000 + "x", "markdown"),  # no archive: a Setext heading over "---"
+        ("[标题" + "](" * 30_000 + "](https://e.com/a/1.html)", "feed-archive"),
+    ],
+    ids=["no-link", "link"],
+)
+def test_a_first_line_of_thousands_of_brackets_is_detected_at_once(line: str, fmt: str):
+    """The ``[title](url)`` pattern tried each "](" with the rest of the line: minutes for
+    such a line, in the detection of any document. Counted, not timed: the line is read
+    once from its last "](" ."""
+    data = f"{line}\n---\n\n美国总统拜登周四与普京通话。\n".encode()
+    assert detect(data) == fmt
+    if fmt == "feed-archive":
+        assert one(data).url == "https://e.com/a/1.html"
+
+
 def test_archive_date_line_with_time():
     assert one(fixture("archive_date_line_time.md")).published == "2022-01-20T09:15:00Z"
 

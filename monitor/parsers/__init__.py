@@ -134,7 +134,7 @@ def _looks_like_archive(text: str, *, dashes_next: bool = False) -> bool:
         if feed_archive.EPOCH.match(raw[lines[0]]):
             return True
         lines.pop(0)
-    if len(lines) < 2 or not feed_archive.LINK_TITLE.match(raw[lines[0]]):
+    if len(lines) < 2 or feed_archive.link_title(raw[lines[0]]) is None:
         return False
     underline = lines[0] + 1 if dashes_next else lines[1]
     return underline < len(raw) and bool(feed_archive.DASHES.match(raw[underline]))

@@ -19,7 +19,9 @@ from monitor.text import detect_lang
 FORMAT = "feed-archive"
 
 EPOCH = re.compile(r"^\s*<!--\s*(\d{10,13})\s*-->\s*$")
-LINK_TITLE = re.compile(r"^\s*\[(?P<title>.*)\]\(\s*(?P<url>[^)\s]*)\s*\)\s*$")
+# The ``[title](url)`` line: its title runs to the line's last "](" (:func:`link_title`).
+_LINK_OPEN = re.compile(r"\s*\[")
+_LINK_CLOSE = re.compile(r"\]\(\s*(?P<url>[^)\s]*)\s*\)\s*")
 DASHES = re.compile(r"^\s*-{3,}\s*$")
 # The value runs to the line's end or a tag; dates reads what it can of it (_day_line).
 DATE_LINE = re.compile(
@@ -32,6 +34,18 @@ LEAD_DATELINE = re.compile(
 LEAD_JUNK = re.compile(_OPEN + r"\s*(?:Array|null|undefined|None)(?=\s*(?:<|\Z))")
 
 
+def link_title(line: str) -> tuple[str, str] | None:
+    """``(title, url)`` of a ``[title](url)`` line, else None. The title is all up to the
+    line's last "](" (a title may hold brackets), found with ``rfind``: a pattern's greedy
+    title tried every "](" with the rest of the line, 20 s for a line of thousands."""
+    if (m := _LINK_OPEN.match(line)) is None:
+        return None
+    at = line.rfind("](", m.end())
+    if at < 0 or (close := _LINK_CLOSE.fullmatch(line, at)) is None:
+        return None
+    return line[m.end() : at], close["url"]
+
+
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
     fields: dict = {}
     if (found := split_front_matter(text)) is not None:
@@ -40,13 +54,14 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
 
     published = None
     i = 0
-    while i < len(lines) and not LINK_TITLE.match(lines[i]):
+    head = None
+    while i < len(lines) and (head := link_title(lines[i])) is None:
         if m := EPOCH.match(lines[i]):
             published = dates.from_epoch_ms(_as_ms(m[1]))
         i += 1
-    if i == len(lines):
+    if head is None:
         raise ParseError("feed-archive document without a '[title](url)' line")
-    head = LINK_TITLE.match(lines[i])
+    head_title, head_url = head
     rest = lines[i + 1 :]
     if rest and DASHES.match(rest[0]):
         rest = rest[1:]
@@ -60,12 +75,12 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         body_lines.append(line)
     body = _strip_leading_junk("\n".join(body_lines))
 
-    title = as_title(head["title"]) or as_title(fields.get("title"))
+    title = as_title(head_title) or as_title(fields.get("title"))
     if not title:
         raise ParseError("feed-archive document with an empty title")
     published = published or dates.parse_when(fields.get("date")) or _day_line(day_line)
     from_field = as_text(fields.get("from"))
-    item_url = head["url"] or None
+    item_url = head_url or None
     if from_field and "://" in from_field:  # some dumps put the source URL there
         item_url = item_url or from_field
         from_field = None
