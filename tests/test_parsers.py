@@ -518,6 +518,23 @@ def test_epoch_line_after_the_article_div_is_not_body():
     assert "广告" not in item.html and "example.com" not in item.html
 
 
+def test_an_epoch_page_with_a_long_run_of_blank_lines_or_brackets_is_read_at_once():
+    """The footer pattern ran from each line start on through the blank lines after it,
+    and the link pattern from each "[" of a line on to its "]": minutes for these pages.
+    Counted, not timed: each line is read once."""
+    page = fixture("epoch_address_footer.txt").decode()
+    footer = page.index("\n---\n\n原文")
+    padded = page[:footer] + "\n" * 300_000 + page[footer:]
+    item = one(padded.encode())
+    assert item.url == "https://www.epochtimes.com/gb/22/1/7/n13480001.htm"
+    bracketed = page[:footer] + "\n" + "[" * 100_000 + "](\n" + page[footer:]
+    item = one(bracketed.encode())
+    assert (item.url, item.alt_urls) == (
+        "https://www.epochtimes.com/gb/22/1/7/n13480001.htm",
+        ["../../../..?n13480001"],
+    )
+
+
 def test_epoch_page_without_post_content_div_uses_the_rest():
     page = (
         "### 旧版页面\n\n---\n\n#### [首页](../../../..?n13000001)\n\n"
