@@ -367,6 +367,30 @@ def test_a_rule_under_the_metadata_does_not_make_an_epoch_mirror_page():
     assert item.text == "美国总统拜登周四与俄罗斯总统普京通话。" and "<hr>" not in item.html
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "# 拜登与普京通话\n\n---\n\n美国总统拜登周四与俄罗斯总统普京通话。\n",
+        "### 拜登与普京通话\n---\n美国总统拜登周四与俄罗斯总统普京通话。\n",
+        "## 拜登与普京通话\n\n---\n\n> 来源：美国之音\n> 2022年1月3日\n\n"
+        "美国总统拜登周四与俄罗斯总统普京通话。\n",
+    ],
+    ids=["rule-under-title", "h3-tight", "metadata-under-the-rule"],
+)
+def test_a_rule_right_under_the_title_does_not_make_an_epoch_mirror_page(doc: str):
+    """The mirror's shell is a title, a rule and a nav line whose links carry the article
+    id (or the article's div): a plain article with a rule under its title was read as
+    one, its outlet 大纪元, its Markdown left raw."""
+    assert detect(doc.encode()) == "markdown"
+    item = one(doc)
+    assert (item.title, item.site) == (
+        "拜登与普京通话",
+        "美国之音" if "来源" in doc else None,
+    )
+    assert item.text == "美国总统拜登周四与俄罗斯总统普京通话。"
+    assert "<hr>" not in item.html and "&gt;" not in item.html
+
+
 # --- through the CLI ----------------------------------------------------------------------
 
 

@@ -81,9 +81,13 @@ def detect(data: bytes) -> str:
         rule = next(
             (i for i in range(1, 4) if i < len(lines) and epoch_mirror.RULE.match(lines[i])), 0
         )
-        # The mirror's shell has its rule under the title; a Markdown article may have one
-        # under the lines saying where it is from.
-        if rule and not any(markdown_page.metadata_line(ln) for ln in lines[1:rule]):
+        # The mirror's shell has its rule under the title, then its nav line; a Markdown
+        # article may have a rule under its title or the lines saying where it is from.
+        if (
+            rule
+            and not any(markdown_page.metadata_line(ln) for ln in lines[1:rule])
+            and epoch_mirror.shell_follows(lines[rule + 1 :], head)
+        ):
             return "epoch-mirror"
     if lines:
         at = raw.index(lines[0])

@@ -71,6 +71,16 @@ CAPTION_XPATH = etree.XPath(
 )
 
 
+def shell_follows(lines: list[str], text: str) -> bool:
+    """Whether the ``lines`` under a title and its rule, or the document's ``text``, hold
+    what only the shell has: its nav line, whose links carry the article id, or the
+    article's div. A Markdown article may open with a heading and a rule too."""
+    for line in lines:
+        if "?n" in line and any(ARTICLE_ID.search(href) for _t, href in MD_LINK.findall(line)):
+            return True
+    return any(mark in text for mark in ("post_content", "artbody", "articleBody"))
+
+
 def title_of(line: str) -> str | None:
     """The title of a ``### title ###`` line (one to four "#"), else None: the text after
     the opening, without the spaces and "#"s closing it."""
