@@ -178,6 +178,13 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         ("- **时间**: 2022/1/3 12:00", (None, None, "2022-01-03T12:00:00Z")),
         ("> 发布时间：2022年1月3日 星期一", (None, None, "2022-01-03")),
         ("2022年1月3日 週一 15:30", (None, None, "2022-01-03T15:30:00Z")),
+        (
+            "作者：李四  \n发布日期：2022-01-03 (周一)  \n出处：公众号「深夜书房」",
+            ("公众号「深夜书房」", "李四", "2022-01-03"),
+        ),
+        ("By 张三\n\n发表日期：2022年1月3日", (None, "张三", "2022-01-03")),
+        ("文 / 张三\n文章来源：明报", ("明报", "张三", None)),
+        ("> **文｜王五**\n> 文章來源：中央社", ("中央社", "王五", None)),
     ],
     ids=[
         "one-line",
@@ -188,6 +195,10 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         "bold-list",
         "weekday-quoted",
         "weekday-time",
+        "wechat-labels",
+        "by-without-colon",
+        "wen-slash",
+        "wen-bar-traditional",
     ],
 )
 def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):
@@ -207,8 +218,9 @@ def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):
         ("时间：下午三点", "时间：下午三点"),  # no date to read
         ("原文：请见下文", "原文：请见下文"),  # 原文 with no address
         ("原文链接：[本站](../a.md)", "原文链接：本站"),  # a link to the mirror's own copy
+        ("By the way, this is a sentence", "By the way, this is a sentence"),  # no byline
     ],
-    ids=["sentence", "unreadable-date", "no-address", "relative-link"],
+    ids=["sentence", "unreadable-date", "no-address", "relative-link", "by-sentence"],
 )
 def test_a_labelled_line_whose_value_is_not_what_its_label_says_stays_in_the_text(
     head: str, kept: str

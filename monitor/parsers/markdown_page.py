@@ -5,7 +5,8 @@ way, with no front matter (that would be a Hexo post).
 The heading is the title: ``# 标题``, ``## 标题`` or a Setext heading (``标题`` over
 ``===`` or ``---``); a title that is itself a link, ``# [标题](https://…)``, gives the
 article's address. The lines after it say the rest, each optional and in any order:
-``原文链接：``, ``作者：``, ``来源：美国之音``, a line that is only a date. Archives write them
+``原文链接：``, ``作者：``, ``来源：美国之音``, a line that is only a date, a byline without a
+colon (``By 张三``, ``文/张三``). Archives write them
 as list items (``- 作者：``), blockquote lines (``> 原文链接：``), with bold labels
 (``**来源**：``) and full- or half-width colons, and several on one line
 (``发布时间：2022-01-03 来源：新华社``), so each line is read on its own after those marks.
@@ -67,14 +68,23 @@ LABELS = {
         ("原文链接", "原文鏈接", "原文連結", "原文地址", "原文网址", "原文網址", "原文"), "url"
     ),
     **dict.fromkeys(("链接", "鏈接", "連結", "url", "original"), "url"),
-    **dict.fromkeys(("来源", "來源", "source"), "source"),  # an address or the outlet
+    # An address or the outlet.
+    **dict.fromkeys(("来源", "來源", "文章来源", "文章來源", "出处", "出處", "source"), "source"),
     **dict.fromkeys(("作者", "记者", "記者", "author", "by"), "author"),
     **dict.fromkeys(("日期", "时间", "時間", "published", "date"), "date"),
     **dict.fromkeys(("发布时间", "發布時間", "發佈時間", "发表时间", "發表時間"), "date"),
+    **dict.fromkeys(("发布日期", "發布日期", "發佈日期", "发表日期", "發表日期"), "date"),
 }
 _KINDS = ("url", "source", "author", "date")
 _LABEL = "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True))  # 原文链接 before 原文
 _LABELLED = rf"(?:\*\*|__)?(?P<label>{_LABEL})[ \t]*(?:(?:\*\*|__)[ \t]*)?[：:][ \t]*(?:\*\*|__)?"
+# A byline without a colon, at the line's start: ``By 张三``, ``文/张三``, ``文 | 张三``.
+# Its name has no comma either: ``By the way, …`` is a sentence.
+_BYLINE = re.compile(
+    r"(?:\*\*|__)?(?:by(?:\*\*|__)?[ \t]+|文[ \t]*[/／|｜](?:\*\*|__)?[ \t]*)"
+    r"(?P<name>[^\s,，].*)",
+    re.I,
+)
 # List item and blockquote marks before a line's text.
 _MARKS = re.compile(r"^ {0,3}(?:(?:[-*+][ \t]+|>[ \t]*))*")
 _LABEL_AT = re.compile(_LABELLED, re.I)
@@ -174,6 +184,9 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
     if not rest:
         return None
     if (m := _LABEL_AT.match(rest)) is None:
+        if (by := _BYLINE.fullmatch(rest)) and not any(c in by["name"] for c in ",，"):
+            name = _as("author", _value(by["name"]))
+            return [("author", name)] if name else None
         when = _date_only(rest)
         return [("date", when)] if when else None
     found = []
