@@ -135,6 +135,23 @@ def test_the_original_link_as_the_last_line_gives_the_address():
     assert "原文链接" not in item.html and "<hr>" not in item.html
 
 
+def test_quoted_metadata_lines_with_empty_quote_lines_between_leave_no_trace():
+    """Archives write ``>`` between the quoted lines (one paragraph each): the empty quote
+    and the rule under it were left at the top of the stored HTML."""
+    doc = (
+        "# 标题\n\n> 原文链接：https://mp.weixin.qq.com/s/AbCdEf123456\n>\n> 作者：张三\n> \n"
+        "> 来源：微信公众号「某某观察」\n\n---\n\n正文第一段。\n\n---\n\n"
+        "> 原文链接：https://mp.weixin.qq.com/s/AbCdEf123456\n>\n"
+    )
+    item = one(doc)
+    assert fields(item, "url", "author", "site") == (
+        "https://mp.weixin.qq.com/s/AbCdEf123456",
+        "张三",
+        "微信公众号「某某观察」",
+    )
+    assert (item.text, item.html) == ("正文第一段。", "<p>正文第一段。</p>")
+
+
 def test_a_long_article_keeps_a_closing_original_link_out_of_its_text():
     body = "\n\n".join(
         f"第{i}段。" + "美国总统拜登周四与俄罗斯总统普京通话。" * 3 for i in range(12)

@@ -334,7 +334,7 @@ def _take_head(lines: list[str], head: _Head) -> list[str]:
     kept: list[str] = []
     seen = 0
     for i, line in enumerate(lines):
-        if not line.strip():
+        if _empty(line):
             kept.append(line)
             continue
         seen += 1
@@ -348,10 +348,16 @@ def _take_head(lines: list[str], head: _Head) -> list[str]:
     return _without_lead(kept)
 
 
+def _empty(line: str) -> bool:
+    """A blank line, or one of only quote marks: archives write ``>`` between the quoted
+    metadata lines, which leave it empty once they are taken."""
+    return not line[_MARKS.match(line).end() :].strip()
+
+
 def _without_lead(lines: list[str]) -> list[str]:
     """Blank lines and a thematic break left at the top once the metadata is gone."""
     i = 0
-    while i < len(lines) and (not lines[i].strip() or _BREAK.match(lines[i])):
+    while i < len(lines) and (_empty(lines[i]) or _BREAK.match(lines[i])):
         i += 1
     return lines[i:]
 
@@ -371,6 +377,6 @@ def _take_footer(lines: list[str], head: _Head) -> list[str]:
 
 def _end(lines: list[str], end: int) -> int:
     """Where ``lines[:end]`` ends without its blank lines and rules at the bottom."""
-    while end and (not lines[end - 1].strip() or _BREAK.match(lines[end - 1])):
+    while end and (_empty(lines[end - 1]) or _BREAK.match(lines[end - 1])):
         end -= 1
     return end
