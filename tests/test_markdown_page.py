@@ -135,6 +135,45 @@ def test_the_original_link_as_the_last_line_gives_the_address():
     assert "原文链接" not in item.html and "<hr>" not in item.html
 
 
+def test_a_wechat_archive_page_ends_with_the_address_twice():
+    """Archives of WeChat articles close with ``原文地址：…`` and ``[阅读原文](…)``: the
+    second stayed in the text, and a page with only the link had no address to be keyed
+    by, so the copy never met the article polled from its feed."""
+    item = one(fixture("markdown_wechat.md"))
+    assert fields(item, "title", "url", "site", "author", "published") == (
+        "武汉一线医生：我们需要更多防护物资",
+        "https://mp.weixin.qq.com/s/AbCdEf123456",
+        "微信公众号「某某观察」",
+        "张三",
+        "2022-01-03",
+    )
+    assert item.text.splitlines()[-1] == (
+        "这位医生表示，目前医院每天接诊的发热病人超过五百人，但只有不到一百套防护服。"
+    )
+    assert "原文" not in item.html and "<hr>" not in item.html
+    footer = "原文地址：https://mp.weixin.qq.com/s/AbCdEf123456\n\n"
+    only_link = fixture("markdown_wechat.md").decode().replace(footer, "")
+    assert one(only_link).url == "https://mp.weixin.qq.com/s/AbCdEf123456"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[阅读原文](https://mp.weixin.qq.com/s/AbCdEf123456)",
+        "**[点击阅读原文](https://mp.weixin.qq.com/s/AbCdEf123456)**",
+        "> [原文链接](https://mp.weixin.qq.com/s/AbCdEf123456)",
+    ],
+    ids=["read-the-original", "bold-click", "quoted-label-as-text"],
+)
+def test_a_link_to_the_original_on_a_line_of_its_own_gives_the_address(line: str):
+    for doc in (f"# 标题\n\n{line}\n\n正文。\n", f"# 标题\n\n正文。\n\n{line}\n"):
+        item = one(doc)
+        assert (item.url, item.text) == ("https://mp.weixin.qq.com/s/AbCdEf123456", "正文。")
+    # Another link on a line of its own is the article's.
+    item = one("# 标题\n\n正文第一段。\n\n[相关报道](https://mp.weixin.qq.com/s/Other)\n")
+    assert (item.url, item.text) == (None, "正文第一段。\n相关报道")
+
+
 def test_quoted_metadata_lines_with_empty_quote_lines_between_leave_no_trace():
     """Archives write ``>`` between the quoted lines (one paragraph each): the empty quote
     and the rule under it were left at the top of the stored HTML."""
@@ -421,6 +460,34 @@ def test_a_rule_right_under_the_title_does_not_make_an_epoch_mirror_page(doc: st
 
 
 # --- through the CLI ----------------------------------------------------------------------
+
+
+def test_a_wechat_archive_copy_and_the_feeds_entry_are_one_story_with_two_sightings(tmp_path):
+    """The copy names its original only in its ``[阅读原文](…)`` footer."""
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>某某观察</title>'
+        "<link>https://mp.weixin.qq.com/</link><item><title>武汉一线医生：我们需要更多防护物资</title>"
+        "<link>https://mp.weixin.qq.com/s/AbCdEf123456</link>"
+        "<pubDate>Mon, 03 Jan 2022 10:20:00 GMT</pubDate><description>医院的防护物资已经严重短缺。"
+        "</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    copy = tmp_path / "2022-01-03-wuhan.md"
+    footer = "原文地址：https://mp.weixin.qq.com/s/AbCdEf123456\n\n"
+    copy.write_text(fixture("markdown_wechat.md").decode().replace(footer, ""), encoding="utf-8")
+    db = str(tmp_path / "m.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "import", str(feed)]).exit_code == 0
+    r = runner.invoke(main, ["--db", db, "import", str(copy)])
+    assert "1 file: 0 new, 1 merged" in r.output, r.output
+
+    shown = runner.invoke(main, ["--db", db, "show", "https://mp.weixin.qq.com/s/AbCdEf123456"])
+    assert shown.exit_code == 0, shown.output
+    assert [ln.split()[1] for ln in shown.output.split("Sightings\n")[1].splitlines()[1:]] == [
+        "rss",
+        "markdown",
+    ]
 
 
 def test_import_stores_markdown_pages_under_their_keys_and_lists_the_others_as_rejected(tmp_path):

@@ -228,6 +228,7 @@ FIXTURE_FORMATS = {
     "markdown_linked_title.md": "markdown",
     "markdown_setext_html.md": "markdown",
     "markdown_footer.md": "markdown",
+    "markdown_wechat.md": "markdown",
     "markdown_no_url.md": "markdown",
     "markdown_index.md": "markdown",
     "markdown_heading_only.md": "markdown",

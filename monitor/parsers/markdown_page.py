@@ -13,9 +13,11 @@ as list items (``- 作者：``), blockquote lines (``> 原文链接：``), with 
 Only the first ten non-blank lines are looked at, and the first long paragraph of text
 ends them: further down, ``来源：`` or a date is the article's own sentence. A line is
 taken only when every value on it reads as what its label says (an address, a readable
-date, a name that is no sentence); else it stays in the text. Tools that save a page also
-append ``原文链接：[…](…)`` as the last line, which is read too. The lines taken are not
-part of the text.
+date, a name that is no sentence); else it stays in the text. A line that is one link
+saying it goes to the original (``[阅读原文](…)``) is an address line too. Tools that save
+a page also append ``原文链接：[…](…)`` as the last line, WeChat archives ``原文地址：…``
+and ``[阅读原文](…)``: up to three such lines at the end are read too. The lines taken
+are not part of the text.
 
 The article's address must be an absolute http(s) link to a page: a relative link names
 the mirror's copy, and an outlet's front page (``来源：https://www.voachinese.com/``) would
@@ -90,6 +92,14 @@ _MARKS = re.compile(r"^ {0,3}(?:(?:[-*+][ \t]+|>[ \t]*))*")
 _LABEL_AT = re.compile(_LABELLED, re.I)
 # Another label further on the line, after a space or a separator.
 _NEXT_LABEL = re.compile(rf"(?:(?<=\s)|(?<=[|｜,，;；])){_LABELLED}", re.I)
+# A link that is the whole line and says it goes to the original: ``[阅读原文](…)``, as
+# WeChat writes it, or an address label as its text (``[原文链接](…)``).
+_READ_ORIGINAL = re.compile(
+    r"(?:(?:点击|點擊)?(?:阅读|閱讀|查看)原文(?:链接|鏈接|連結)?|"
+    + "|".join(re.escape(label) for label, kind in LABELS.items() if kind == "url")
+    + r")[ \t]*[>»]*",
+    re.I,
+)
 # Value shapes: [text](url "title"), <url>, a bare URL.
 _LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _ANGLE = re.compile(r"<(?P<url>[^>\s]+)>")
@@ -106,8 +116,10 @@ _SEPARATORS = " \t|｜,，;；"
 _BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 # A heading or a code fence: the article's own blocks, after any metadata.
 _HEAD_ENDS = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|```|~~~)")
-# How far the metadata may be from the title, and the paragraph that ends it first.
+# How far the metadata may be from the title, and the paragraph that ends it first; how
+# many lines of it the end of the page may hold.
 HEAD_LINES = 10
+_FOOTER_LINES = 3
 _PROSE_LINE = 80
 _NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-+*>|!<\[]|\d{1,3}[.)])")
 
@@ -184,6 +196,10 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
     if not rest:
         return None
     if (m := _LABEL_AT.match(rest)) is None:
+        if (link := _LINK.fullmatch(rest.strip(_EMPHASIS))) and _READ_ORIGINAL.fullmatch(
+            link["text"].strip(_EMPHASIS)
+        ):
+            return [("url", value)] if (value := _as("url", (None, link["url"]))) else None
         if (by := _BYLINE.fullmatch(rest)) and not any(c in by["name"] for c in ",，"):
             name = _as("author", _value(by["name"]))
             return [("author", name)] if name else None
@@ -363,16 +379,19 @@ def _without_lead(lines: list[str]) -> list[str]:
 
 
 def _take_footer(lines: list[str], head: _Head) -> list[str]:
-    """The lines without a last line naming the original (``原文链接：…``, ``来源：…``),
-    which gives what the head did not, and without the rules left at the bottom."""
+    """The lines without the last lines naming the original (``原文链接：…``, ``来源：…``,
+    ``[阅读原文](…)``; archives of WeChat articles end with two of them), which give what
+    the head did not, and without the rules left at the bottom."""
     end = _end(lines, len(lines))
-    footer = _Head()
-    if end and footer.take(lines[end - 1], kinds=("url", "source")):
+    for _ in range(_FOOTER_LINES):
+        footer = _Head()
+        if not end or not footer.take(lines[end - 1], kinds=("url", "source")):
+            break
         head.url = head.url or footer.url
         head.source_url = head.source_url or footer.source_url
         head.site = head.site or footer.site
-        end -= 1
-    return lines[: _end(lines, end)]
+        end = _end(lines, end - 1)
+    return lines[:end]
 
 
 def _end(lines: list[str], end: int) -> int:
