@@ -972,6 +972,45 @@ def test_mirror_fetches_listed_pages_once(fmt, index, extra, tmp_path, db, http)
     assert [pages[p].call_count for p in ("p/1.txt", "p/2.txt")] == [1, 1]
 
 
+def test_a_markdown_index_s_badges_and_images_are_no_pages(tmp_path, db, http):
+    """An archive's README index shows build badges and pictures: each was fetched as a
+    page, and named in the poll's error whenever the badge host could not be reached."""
+    config = make_config(tmp_path, mirror())
+    index = (
+        "# 大纪元存档\n\n"
+        "[![build](https://img.shields.io/badge/build-passing-green.svg)](https://github.com/x/y)"
+        " ![logo](logo.png)\n\n- [一](p/1.txt) ![配图](p/1.jpg)\n"
+    )
+    http.get(f"{MIRROR}/index.html").respond(200, content=index.encode())
+    pages = page_routes(http, {"p/1.txt": PAGE_1})
+    others = [
+        http.get(url).respond(200, content=b"x")
+        for url in (
+            "https://img.shields.io/badge/build-passing-green.svg",
+            "https://github.com/x/y",
+            f"{MIRROR}/logo.png",
+            f"{MIRROR}/p/1.jpg",
+        )
+    ]
+
+    report = one(poll(db, config))
+
+    assert (report.new, report.requests, report.error) == (1, 2, None)
+    assert pages["p/1.txt"].call_count == 1
+    assert [r.call_count for r in others] == [0, 0, 0, 0]
+
+
+def test_a_markdown_index_line_of_brackets_is_read_at_once():
+    """The link pattern read from each "[" of a line of them on to its "]": minutes for
+    such an index. Counted, not timed: the line is read once."""
+    from monitor.parsers.listing import parse_listing
+
+    index = "[" * 100_000 + "\n- [一](p/1.txt)\n"
+    assert [e.url for e in parse_listing(index, base_url=f"{MIRROR}/index.md")] == [
+        f"{MIRROR}/p/1.txt"
+    ]
+
+
 def test_mirror_skips_pages_whose_story_is_already_stored(tmp_path, db, http):
     config = make_config(tmp_path, mirror())
     # Story n13480011 is stored already, from another source.

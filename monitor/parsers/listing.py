@@ -23,7 +23,10 @@ class Entry:
     title: str | None = None
 
 
-_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# A Markdown link, not an image (``![alt](src)``) or a link around one: a README's badges
+# and pictures are no pages. Its text holds no "[": from each "[" of a line of them,
+# "[^\]]*" read on to the next "]", quadratic.
+_MD_LINK = re.compile(r"(?<!!)\[([^\[\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _SKIP = ("mailto:", "javascript:", "tel:", "data:", "#")
 
 
