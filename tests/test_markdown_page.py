@@ -356,6 +356,47 @@ def test_a_markdown_page_that_is_no_article_is_refused_with_its_reason(data: byt
         parse(data)
 
 
+README_PROSE = (
+    "# 被删除的微信文章存档\n\n本项目用于存档被删除的微信公众号文章，每天由 GitHub Actions "
+    "自动抓取更新。所有文章版权归原作者所有，如有侵权请联系删除。\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    "shows",
+    [
+        "## 使用方法\n\n```bash\ngit clone https://github.com/example/archive.git\n"
+        "pip install -r requirements.txt\n```\n",
+        "```\n$ docker run -d example/archive\n```\n",
+        "[![build](https://github.com/x/y/actions/workflows/main.yml/badge.svg)](https://github.com/x/y)\n",
+        "![license](https://img.shields.io/badge/license-MIT-blue.svg)\n",
+    ],
+    ids=["install-block", "docker-prompt", "actions-badge", "shields-badge"],
+)
+def test_a_readme_written_as_prose_is_refused_by_its_badges_or_install_commands(shows: str):
+    """A checkout's README was stored as a story (and matched watches: it names what the
+    archive keeps)."""
+    data = (README_PROSE + shows).encode()
+    assert detect(data) == "markdown"
+    with pytest.raises(NotAnArticle, match="is a README"):
+        parse(data)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "```\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n```\n",
+        "```\nserver: 1.2.3.4\nport: 443\n```\n",
+        "他说，只要在终端输入 `pip install` 就能装上。\n",
+        "![徽章](https://example.org/images/police-badge.jpg)\n",
+    ],
+    ids=["poem", "config", "inline-command", "badge-photo"],
+)
+def test_an_article_with_a_code_block_or_a_badge_photo_is_no_readme(block: str):
+    item = one(f"# 标题\n\n作者：张三\n\n正文第一段，记者了解到的情况如下。\n\n{block}")
+    assert item.author == "张三"
+
+
 # --- detection ----------------------------------------------------------------------------
 
 

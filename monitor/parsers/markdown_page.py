@@ -28,8 +28,10 @@ an archive keeps them (``./pic/1.jpg``).
 A README or an index of a mirror checkout is Markdown under a heading too, and is not an
 article: a page whose text is mostly links, or that has no text outside lists, tables,
 links and headings, is refused (:class:`NotAnArticle`), as :mod:`html_page` refuses a
-front page. (A README written as prose passes: nothing in its form tells it from a
-short article.)
+front page. So is a README written as prose when it shows what only READMEs do: a
+badge (``img.shields.io``, ``…/badge.svg``), or a code block of install or run commands
+(``git clone``, ``pip install``, ``docker run``). (One with neither passes: nothing in
+its form tells it from a short article.)
 """
 
 from __future__ import annotations
@@ -130,6 +132,18 @@ _NOT_PROSE = frozenset(
     + ("script", "style", "template", "noscript")
 )
 _LINK_TEXT = etree.XPath("//a//text()")
+# What only a README shows (see module docstring): badges, and install or run commands
+# opening a line of a code block.
+_IMAGE_SOURCES = etree.XPath("//img/@src")
+_BADGE = re.compile(r"//(?:img\.shields\.io|badgen\.net)/|badge\.svg", re.I)
+_CODE = etree.XPath("//pre")
+_COMMAND = re.compile(
+    r"^[ \t]*(?:\$[ \t]*)?(?:sudo[ \t]+)?(?:git[ \t]+clone"
+    r"|(?:pip3?|conda|brew|apt|apt-get)[ \t]+install|python3?[ \t]+-m[ \t]+pip"
+    r"|npm[ \t]+(?:i|install|run)|yarn[ \t]+(?:add|install)|go[ \t]+(?:get|install)"
+    r"|cargo[ \t]+(?:install|run)|docker(?:-compose|[ \t]+(?:run|pull|compose)))(?![\w-])",
+    re.M,
+)
 
 
 def heading(line: str, after: str = "") -> str | None:
@@ -304,6 +318,12 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     linked = sum(len("".join(t.split())) for t in _LINK_TEXT(root))
     if linked * 2 >= len("".join(body_text.split())):
         raise NotAnArticle(f"Markdown page {title!r} is mostly links (an index, not an article)")
+    if any(_BADGE.search(src) for src in _IMAGE_SOURCES(root)) or any(
+        _COMMAND.search("".join(pre.itertext())) for pre in _CODE(root)
+    ):
+        raise NotAnArticle(
+            f"Markdown page {title!r} is a README (badges or install commands), not an article"
+        )
 
     return Item(
         title=title,
