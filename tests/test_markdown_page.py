@@ -241,6 +241,8 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         ("By 张三\n\n发表日期：2022年1月3日", (None, "张三", "2022-01-03")),
         ("文 / 张三\n文章来源：明报", ("明报", "张三", None)),
         ("> **文｜王五**\n> 文章來源：中央社", ("中央社", "王五", None)),
+        ("2022年01月03日 10:20\u3000来源：新华网", ("新华网", None, "2022-01-03T10:20:00Z")),
+        ("2022-01-03 | 来源：人民网 作者：张三", ("人民网", "张三", "2022-01-03")),
     ],
     ids=[
         "one-line",
@@ -255,6 +257,8 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         "by-without-colon",
         "wen-slash",
         "wen-bar-traditional",
+        "date-then-source",
+        "date-then-labels",
     ],
 )
 def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):

@@ -6,10 +6,11 @@ The heading is the title: ``# 标题``, ``## 标题`` or a Setext heading (``标
 ``===`` or ``---``); a title that is itself a link, ``# [标题](https://…)``, gives the
 article's address. The lines after it say the rest, each optional and in any order:
 ``原文链接：``, ``作者：``, ``来源：美国之音``, a line that is only a date, a byline without a
-colon (``By 张三``, ``文/张三``). Archives write them
-as list items (``- 作者：``), blockquote lines (``> 原文链接：``), with bold labels
-(``**来源**：``) and full- or half-width colons, and several on one line
-(``发布时间：2022-01-03 来源：新华社``), so each line is read on its own after those marks.
+colon (``By 张三``, ``文/张三``). Archives write them as list items (``- 作者：``),
+blockquote lines (``> 原文链接：``), with bold labels (``**来源**：``) and full- or
+half-width colons, and several on one line (``发布时间：2022-01-03 来源：新华社``, or a date
+first: ``2022年01月03日 10:20　来源：新华网``), so each line is read on its own after those
+marks.
 Only the first ten non-blank lines are looked at, and the first long paragraph of text
 ends them: further down, ``来源：`` or a date is the article's own sentence. A line is
 taken only when every value on it reads as what its label says (an address, a readable
@@ -217,9 +218,16 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
         if (by := _BYLINE.fullmatch(rest)) and not any(c in by["name"] for c in ",，"):
             name = _as("author", _value(by["name"]))
             return [("author", name)] if name else None
-        when = _date_only(rest)
-        return [("date", when)] if when else None
-    found = []
+        # A date alone, or before labels, as news sites print it under the title:
+        # ``2022年01月03日 10:20　来源：新华网``.
+        m = _NEXT_LABEL.search(rest, 0, _DATE_MAX + 16) if _DATE_START.match(rest) else None
+        if not (when := _date_only(rest[: m.start()].strip(_SEPARATORS) if m else rest)):
+            return None
+        if m is None:
+            return [("date", when)]
+        found = [("date", when)]
+    else:
+        found = []
     pos, kind = m.end(), LABELS[m["label"].lower()]
     while True:
         nxt = _NEXT_LABEL.search(rest, pos)
