@@ -243,6 +243,8 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         ("> **文｜王五**\n> 文章來源：中央社", ("中央社", "王五", None)),
         ("2022年01月03日 10:20\u3000来源：新华网", ("新华网", None, "2022-01-03T10:20:00Z")),
         ("2022-01-03 | 来源：人民网 作者：张三", ("人民网", "张三", "2022-01-03")),
+        ("来源：人民网 2022-01-03 10:20", ("人民网", None, "2022-01-03T10:20:00Z")),
+        ("作者：张三 | 2022年1月3日 星期一 | 来源：新华社", ("新华社", "张三", "2022-01-03")),
     ],
     ids=[
         "one-line",
@@ -259,6 +261,8 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         "wen-bar-traditional",
         "date-then-source",
         "date-then-labels",
+        "source-then-date",
+        "author-date-source",
     ],
 )
 def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):

@@ -113,6 +113,8 @@ _NAME_MAX = 60
 # A line that may be only a date: year-first, or RFC 822's weekday.
 _DATE_START = re.compile(r"\d{4}|[A-Z][a-z]{2}, ")
 _DATE_MAX = 40
+# Where a date may start after a name on a labelled line.
+_DATE_AFTER_NAME = re.compile(r"[\s|｜,，;；]+(?=\d{4})")
 _EMPHASIS = "*_ \t"
 _SEPARATORS = " \t|｜,，;；"
 # A thematic break (---, ***, ___), left over once the lines around it are taken.
@@ -231,8 +233,11 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
     pos, kind = m.end(), LABELS[m["label"].lower()]
     while True:
         nxt = _NEXT_LABEL.search(rest, pos)
-        value = _value(rest[pos : nxt.start() if nxt else len(rest)])
-        read = _as(kind, value)
+        raw = rest[pos : nxt.start() if nxt else len(rest)]
+        if kind in ("author", "source") and (dated := _dated_name(raw)):
+            raw = dated[0]
+            found.append(("date", dated[1]))
+        read = _as(kind, _value(raw))
         if read is None:
             return None
         found.append((kind, read))
@@ -269,6 +274,17 @@ def _as(kind: str, value: tuple[str | None, str | None]) -> object | None:
     if kind == "author":
         return text if _name(text) else None
     return dates.parse_when(text) if text else None  # date
+
+
+def _dated_name(raw: str) -> tuple[str, str] | None:
+    """``(name, ISO time)`` for a name followed by the date (``来源：人民网 2022-01-03
+    10:20``, ``作者：张三 | 2022年1月3日``), which would otherwise be part of the name."""
+    # The date is the value's end: only its last characters are tried.
+    for m in _DATE_AFTER_NAME.finditer(raw, max(0, len(raw) - _DATE_MAX - 8)):
+        name = raw[: m.start()].strip(_SEPARATORS)
+        if name and (when := _date_only(raw[m.end() :].strip(_SEPARATORS))):
+            return name, when
+    return None
 
 
 def _name(text: str | None) -> bool:
