@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.cells import cell_len
@@ -22,7 +21,7 @@ from rich.table import Table
 
 from . import __version__, store
 from .canonical import SiteRules
-from .config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config
+from .config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config, zone_error
 from .logs import setup_logging
 
 # Piped output is read by people too (and by `less`): give tables room instead of 80 columns.
@@ -163,11 +162,8 @@ def main(ctx: click.Context, db_path, config_path, log_format, log_level) -> Non
 
 
 def _time_zone(_ctx, _param, value: str | None) -> str | None:
-    if value is not None:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise click.BadParameter(f"unknown time zone {value!r}") from None
+    if value is not None and (error := zone_error(value)):
+        raise click.BadParameter(error)
     return value
 
 

@@ -344,14 +344,20 @@ def _source(
     return source
 
 
+def zone_error(name: str) -> str | None:
+    """What is wrong with an IANA time zone name (``Asia/Shanghai``), or None; for the
+    config's keys and the CLI's options alike."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {name!r}"
+    return None
+
+
 def _zone(t: _Table, key: str, default: str | None) -> str | None:
-    """An IANA time zone name (``Asia/Shanghai``), checked."""
     tz = t.get(key, str, default)
-    if tz is not None:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise t.error(key, f"unknown time zone {tz!r}") from None
+    if tz is not None and (error := zone_error(tz)):
+        raise t.error(key, error)
     return tz
 
 
