@@ -182,6 +182,7 @@ def test_epochtimes_negatives(rules, url):
     assert rules.key_for(url) is None
 
 
+WX_SN = "8b5a7b1dbf9c2b0d6e0d7a1b5c3d9e2f"
 POSITIVE = [
     ("https://www.ntdtv.com/gb/2021/12/31/a103304353.html", "ntdtv:a103304353"),
     ("https://www.ntdtv.com/b5/2021/12/31/a103304353.html?utm_source=x", "ntdtv:a103304353"),
@@ -201,6 +202,21 @@ POSITIVE = [
     ("https://m.guancha.cn/internation/2021_12_01_616933_s.shtml", "guancha:2021_12_01_616933"),
     ("https://www.zaobao.com/news/china/story20211231-1229443", "zaobao:20211231-1229443"),
     ("https://www.zaobao.com.sg/realtime/china/story20211231-1229443", "zaobao:20211231-1229443"),
+    # WeChat: a share link's click state (chksm, scene, …) around the article's signature
+    (
+        f"https://mp.weixin.qq.com/s?__biz=MzI1NjA0MDg2Mw==&mid=2650721389&idx=1&sn={WX_SN}"
+        "&chksm=f1a2b3c4d5e6&scene=21#wechat_redirect",
+        f"wechat:{WX_SN}",
+    ),
+    # as an archive copies it out of HTML, "&amp;" and all
+    (
+        f"http://mp.weixin.qq.com/s?__biz=MzI1NjA0MDg2Mw==&amp;mid=2650721389&amp;idx=1&amp;"
+        f"sn={WX_SN}&amp;chksm=99aa&amp;scene=0",
+        f"wechat:{WX_SN}",
+    ),
+    (f"https://MP.WEIXIN.QQ.COM/s?sn={WX_SN}&__biz=MzI1NjA0MDg2Mw==", f"wechat:{WX_SN}"),
+    ("https://mp.weixin.qq.com/s/Ab3dEfGhIjKlMnOpQrStUv", "wechat:Ab3dEfGhIjKlMnOpQrStUv"),
+    ("https://mp.weixin.qq.com/s/Ab3dEfGhIjKlMnOpQrStUv?scene=25", "wechat:Ab3dEfGhIjKlMnOpQrStUv"),
 ]
 NEGATIVE = [
     "https://www.ntdtv.com/gb/instant-news.html",
@@ -214,6 +230,11 @@ NEGATIVE = [
     RFI,  # hosts-only rules never make a rule key
     "https://chinese.aljazeera.net/news/2021/12/8/担心战争爆发",
     "https://www.rfa.org/mandarin/yataibaodao/junshiwaijiao/a-12312021123456.html",
+    "https://mp.weixin.qq.com/s?__biz=MzI1NjA0MDg2Mw==&mid=2650721389&idx=1",  # no signature
+    f"https://mp.weixin.qq.com/s?__biz=x&xsn={WX_SN}",
+    f"https://mp.weixin.qq.com/s?__biz=x#sn={WX_SN}",
+    "https://mp.weixin.qq.com.example/s/Ab3dEfGhIjKlMnOpQrStUv",
+    "https://mp.weixin.qq.com/s/short",
 ]
 
 
@@ -259,6 +280,8 @@ def test_every_shipped_pattern_rule_is_tested(rules):
         ("https://notepochtimes.com/gb/x.htm", None),
         ("https://epochtimes.com.example/", None),
         (EPOCH_NAV, None),
+        # a WeChat article's outlet is its account, which the feed or page names
+        ("https://mp.weixin.qq.com/s/Ab3dEfGhIjKlMnOpQrStUv", None),
         ("", None),
     ],
 )
@@ -346,6 +369,20 @@ def test_assign_keys_rule_key_from_alt_urls(rules):
     assert it.story_key == "epochtimes:n13473224"
     assert it.canonical_url == "https://mirror.example/pages/x.md"
     assert it.site == "大纪元"
+
+
+def test_wechat_share_links_of_one_article_are_one_story(rules):
+    """A feed's link and an archive's link differ in click state; the account stays the outlet."""
+    base = f"https://mp.weixin.qq.com/s?__biz=MzI1NjA0MDg2Mw==&mid=2650721389&idx=1&sn={WX_SN}"
+    from_feed = item(
+        url=base + "&chksm=f1a2b3c4&scene=126&sessionid=1640995200#rd", site="某某观察"
+    )
+    archived = item(url=base.replace("&", "&amp;") + "&amp;chksm=0a0b0c0d&amp;scene=21")
+    assign_keys(from_feed, rules)
+    assign_keys(archived, rules)
+    assert from_feed.story_key == archived.story_key == f"wechat:{WX_SN}"
+    assert from_feed.site == "某某观察"
+    assert archived.site is None
 
 
 def test_assign_keys_url_without_rule(rules):
