@@ -7,7 +7,9 @@ Everything comes from one ``random.Random(seed)``, so a spec always produces the
 Layout of a corpus directory (served as is by :mod:`bench.server`)::
 
     feeds/f0000.xml ...          RSS 2.0 (two of three feeds) and Atom (every third feed)
-    mirror/pages/p0000-<id>.md   mirror pages, cycling through the three seed formats
+    mirror/pages/p0000-<id>.md   mirror pages, cycling through :data:`MIRROR_FORMATS`: the
+                                 three seed formats, plain Markdown articles, and Hexo
+                                 posts with Markdown bodies
     mirror/index-990.md          markdown index of the pages already known ...
     mirror/index-1000.md         ... and of all of them (new pages listed first)
     truth.json                   ground truth (see :class:`Truth`)
@@ -36,7 +38,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-VERSION = "corpus-v1"
+VERSION = "corpus-v2"  # v2: Markdown mirror pages (feeds unchanged)
 DEFAULT_CACHE = Path(
     os.environ.get("MONITOR_BENCH_CACHE", Path.home() / ".cache" / "monitor-bench")
 )
@@ -77,7 +79,10 @@ OUTLETS = (
     ("华语新闻网", "generic"),
     ("新闻快讯", "generic"),
 )
-MIRROR_FORMATS = ("epoch-mirror", "hexo", "feed-archive")
+# Page p is in format p % len(MIRROR_FORMATS). The first three are the seed formats;
+# "hexo-markdown" is a Hexo post whose body is Markdown (parsed as format "hexo").
+MIRROR_FORMATS = ("epoch-mirror", "hexo", "feed-archive", "markdown", "hexo-markdown")
+SEED_FORMATS = MIRROR_FORMATS[:3]
 _TZ8 = timedelta(hours=8)
 _CST = timezone(_TZ8)
 _T0 = datetime(2021, 12, 31, 23, 0, tzinfo=UTC)
@@ -391,6 +396,10 @@ def _epoch_page(w: Writer, sid: int, title: str, when: datetime, html: str) -> t
 
 
 def _hexo_page(w: Writer, title: str, outlet: str, when: datetime, html: str) -> str:
+    return _hexo_post(w, title, outlet, when, f"<div>   \n{html}\n  \n</div>\n            \n")
+
+
+def _hexo_post(w: Writer, title: str, outlet: str, when: datetime, body: str) -> str:
     img = f"https://img.example-news.com/uploads/2021/12/{w.r.randint(10000, 99999)}.jpg"
     return (
         "\n---\n"
@@ -402,7 +411,43 @@ def _hexo_page(w: Writer, title: str, outlet: str, when: datetime, html: str) ->
         f"date: {format_datetime(when, usegmt=True)}\n"
         f"thumbnail: '{img}'\n"
         "---\n\n"
-        f"<div>   \n{html}\n  \n</div>\n            \n"
+        f"{body}"
+    )
+
+
+_MD_IMAGE = re.compile(r'<p><img src="([^"]*)" alt="([^"]*)"/></p>')
+_MD_LINK = re.compile(r'<a href="([^"]*)">([^<]*)</a>')
+
+
+def _markdown_body(w: Writer, html: str) -> str:
+    """The body as archives write it in Markdown: a paragraph a line, links and images in
+    Markdown, now and then a bold phrase or a quoted paragraph."""
+    out = []
+    for p in html.split("\n"):
+        if m := _MD_IMAGE.fullmatch(p):
+            out.append(f"![{m[2]}]({m[1]})")
+            continue
+        text = _MD_LINK.sub(r"[\2](\1)", p.removeprefix("<p>").removesuffix("</p>"))
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        roll = w.r.random()
+        if roll < 0.15:
+            word = w.r.choice(WORDS)
+            text = text.replace(word, f"**{word}**", 1)
+        elif roll < 0.2:
+            text = "> " + text
+        out.append(text)
+    return "\n\n".join(out) + "\n"
+
+
+def _markdown_page(w: Writer, title: str, url: str, outlet: str, when: datetime, html: str) -> str:
+    """A plain Markdown copy of an article, as GitHub archive repositories keep them."""
+    d = when + _TZ8
+    return (
+        f"# {title}\n\n"
+        f"原文链接：{url}\n"
+        f"来源：{outlet}　作者：{w.name()}\n"
+        f"发布时间：{d:%Y-%m-%d %H:%M}\n\n"
+        f"{_markdown_body(w, html)}"
     )
 
 
@@ -505,7 +550,7 @@ def generate(spec: Spec, root: Path) -> Truth:
     lines = []
     for p in range(spec.mirror_pages):
         sid += 1
-        fmt = MIRROR_FORMATS[p % 3]
+        fmt = MIRROR_FORMATS[p % len(MIRROR_FORMATS)]
         when = _T0 - timedelta(hours=spec.mirror_pages - p)
         title = w.title(sid)
         html = w.body_html(2048, 6144)
@@ -516,6 +561,15 @@ def generate(spec: Spec, root: Path) -> Truth:
             site, _ = OUTLETS[2 + p % 6]
             doc = _hexo_page(w, title, site, when, html)
             truth.title_story[title] = sid
+        elif fmt == "hexo-markdown":
+            site, _ = OUTLETS[2 + p % 6]
+            doc = _hexo_post(w, title, site, when, _markdown_body(w, html))
+            truth.title_story[title] = sid
+        elif fmt == "markdown":
+            site, kind = OUTLETS[2 + p % 6]
+            url = _story_url(kind, sid, when, "".join(rng.choices(WORDS, k=2)), p % 7)
+            doc = _markdown_page(w, title, url, site, when, html)
+            truth.url_story[story_key_of(url)] = sid
         else:
             url = _story_url("rfi", sid, when, "".join(rng.choices(WORDS, k=2)), 0)
             doc = _archive_page(title, url, when, html)

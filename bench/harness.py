@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import corpus
-from .corpus import Spec, Truth, story_of
+from .corpus import MIRROR_FORMATS, SEED_FORMATS, Spec, Truth, story_of
 from .server import BenchServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +39,7 @@ NAMES = {
     5: "5 parse from disk",
     6: "6 search (large store)",
 }
+FORMAT_LABELS = {"hexo-markdown": "hexo, Markdown body"}
 
 
 class Failed(RuntimeError):
@@ -489,21 +490,20 @@ def summarize(results: dict, truth: Truth | None, scale_truth: Truth | None) -> 
         )
     if pick(5, "monitor") + pick(5, "reader"):
         mon, rdr = pick(5, "monitor"), pick(5, "reader")
-        for fmt in ("epoch-mirror", "hexo", "feed-archive"):
-            if not mon:
-                break
+        for fmt in MIRROR_FORMATS if mon else ():
             per_s = med([r["formats"][fmt]["per_s"] for r in mon])
             docs = mon[0]["formats"][fmt]["documents"]
+            seed = fmt in SEED_FORMATS  # the target is the seed formats'; the rest are reported
             rows.append(
                 {
                     "table": "rate",
-                    "scenario": f"{NAMES[5]}: {fmt}",
+                    "scenario": f"{NAMES[5]}: {FORMAT_LABELS.get(fmt, fmt)}",
                     "system": "monitor",
                     "rate": per_s,
                     "unit": "docs/s",
                     "rss_mb": med([r["rss_mb"] for r in mon]),
-                    "target": "≥ 1,000 docs/s",
-                    "verdict": _v(per_s >= 1000),
+                    "target": "≥ 1,000 docs/s" if seed else "— (not a seed format)",
+                    "verdict": _v(per_s >= 1000) if seed else "",
                     "note": f"{docs} documents",
                 }
             )

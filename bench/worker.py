@@ -212,14 +212,15 @@ def monitor_mirror(job: dict) -> dict:
 
 
 def monitor_parse(job: dict) -> dict:
+    from bench.corpus import MIRROR_FORMATS
     from monitor.parsers import parse
 
     root = Path(job["corpus"])
     out: dict = {"formats": {}}
     pages = sorted((root / "mirror" / "pages").glob("*.md"))
-    formats = ("epoch-mirror", "hexo", "feed-archive")  # corpus.MIRROR_FORMATS, p % 3
-    for k, fmt in enumerate(formats):
-        docs = [(p.read_bytes(), f"http://127.0.0.1/mirror/pages/{p.name}") for p in pages[k::3]]
+    step = len(MIRROR_FORMATS)  # page p is in format p % step
+    for k, fmt in enumerate(MIRROR_FORMATS):
+        docs = [(p.read_bytes(), f"http://127.0.0.1/mirror/pages/{p.name}") for p in pages[k::step]]
         for data, url in docs[:3]:  # warm-up: converters, sanitizer and regex caches
             parse(data, url=url)
         started = time.perf_counter()

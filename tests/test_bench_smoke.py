@@ -90,7 +90,10 @@ def test_summary_table_and_json(results):
     assert "| 1 cold poll | monitor |" in md and "| 2 warm poll | reader |" in md
     saved = json.loads((out / "latest.json").read_text())
     assert saved["summary"] == json.loads(json.dumps(res["summary"]))
-    assert (out / "latest.md").read_text().count("| 5 parse from disk") == 5
+    # the three seed formats, plain Markdown, Hexo with Markdown bodies, and feed items (2)
+    assert (out / "latest.md").read_text().count("| 5 parse from disk") == 7
+    (markdown,) = rows(res, "5 parse from disk: markdown", "monitor")
+    assert markdown["rate"] > 0 and markdown["verdict"] == ""
 
 
 def test_the_fixed_workload_for_instruction_counts_runs(tmp_path, capsys):
