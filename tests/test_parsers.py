@@ -609,8 +609,8 @@ def test_a_sources_time_zone_places_zone_less_times_only():
     assert dates.parse_when("2022-03-29 00:43:13") == "2022-03-29T00:43:13Z"  # reset after
     assert feed_published("2022年1月3日 晚上12点", shanghai) == "2022-01-03T16:00:00Z"
     # A zone written, even one Python does not know, is no zone-less time: -0000 is UTC
-    # (RFC 5322; email.utils.formatdate writes it), CET was read as UTC before.
-    for when in ("Mon, 03 Jan 2022 10:00:00 -0000", "Mon, 03 Jan 2022 10:00:00 CET"):
+    # (RFC 5322; email.utils.formatdate writes it), an unknown name is read as UTC.
+    for when in ("Mon, 03 Jan 2022 10:00:00 -0000", "Mon, 03 Jan 2022 10:00:00 NPT"):
         assert feed_published(when, shanghai) == "2022-01-03T10:00:00Z", when
         with dates.source_zone(shanghai):
             assert dates.parse_when(when) == "2022-01-03T10:00:00Z", when
@@ -967,6 +967,14 @@ def test_summarize_prefers_a_sentence_end():
         ("Mon Jan 03 10:00:00 CST 2022", "2022-01-03T02:00:00Z"),  # Java's Date.toString
         ("2022-01-03 10:00:00 PDT", "2022-01-03T17:00:00Z"),
         ("Sat, 29 Jan 2022 08:30:00 EST", "2022-01-29T13:30:00Z"),
+        # Europe's and Asia's names, which feedparser reads as UTC
+        ("Mon, 03 Jan 2022 10:00:00 CET", "2022-01-03T09:00:00Z"),
+        ("Sun, 03 Jul 2022 10:00:00 CEST", "2022-07-03T08:00:00Z"),
+        ("Sun, 03 Jul 2022 10:00:00 BST", "2022-07-03T09:00:00Z"),
+        ("2022-01-03 10:00:00 MSK", "2022-01-03T07:00:00Z"),
+        ("2022-01-03 10:00 BJT", "2022-01-03T02:00:00Z"),
+        ("Mon, 03 Jan 2022 10:00:00 AEDT", "2022-01-02T23:00:00Z"),
+        ("Mon, 03 Jan 2022 10:00:00 IST", "2022-01-03T10:00:00Z"),  # India, Ireland or Israel
         # The half of the day, as JavaScript's zh-CN toLocaleString and Java write it.
         ("2022/1/3 下午3:20:00", "2022-01-03T15:20:00Z"),
         ("2022-01-03 下午 03:20", "2022-01-03T15:20:00Z"),
