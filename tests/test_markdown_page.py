@@ -508,6 +508,48 @@ def test_a_rule_right_under_the_title_does_not_make_an_epoch_mirror_page(doc: st
     assert "<hr>" not in item.html and "&gt;" not in item.html
 
 
+LEAD = "美国总统拜登周四与俄罗斯总统普京通话。"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        f"---\n\n# 拜登与普京通话\n\n{LEAD}\n",
+        f"---\n\n# 拜登与普京通话\n\n{LEAD}\n\n---\n\n白宫表示，通话是认真的。\n",
+        f"\n***\n\n拜登与普京通话\n======\n\n{LEAD}\n\n---\n\n白宫表示，通话是认真的。\n",
+        f"{'- ' * 2500}\n\n# 拜登与普京通话\n\n{LEAD}\n",
+    ],
+    ids=["rule-over-title", "rule-over-title-and-in-text", "stars-over-setext", "long-rule"],
+)
+def test_a_rule_over_the_title_is_no_front_matter(doc: str):
+    """An archive may open a page with a thematic break over its title: with another rule
+    further down, the two were taken for a Hexo header and the page was refused as a post
+    without a title; with none, it was no format at all."""
+    assert detect(doc.encode()) == "markdown"
+    item = one(doc)
+    assert (item.title, item.text.splitlines()[0]) == ("拜登与普京通话", LEAD)
+    assert item.html.startswith(f"<p>{LEAD}</p>")
+
+
+@pytest.mark.parametrize(
+    ("doc", "fmt"),
+    [
+        # Front matter under blank lines, and a key as its first line, is still a post.
+        ("\n---\n\ntitle: 标题\n---\n\n# 小标题\n\n正文。\n", "hexo"),
+        ("---\nlayout: post\n---\n[标题](https://e.com/a/1.html)\n---\n\n正文。\n", "feed-archive"),
+        # No key first: no header, and then no heading either (read at once, however long).
+        (f"---\ntitle{'-' * 5000}\n\n---\n\n# 标题\n\n正文。\n", None),
+    ],
+    ids=["hexo", "jekyll-archive", "long-non-key"],
+)
+def test_front_matter_is_a_fenced_header_opening_with_a_key(doc: str, fmt: str | None):
+    if fmt is None:
+        with pytest.raises(ParseError, match="unrecognised document format"):
+            detect(doc.encode())
+    else:
+        assert detect(doc.encode()) == fmt
+
+
 # --- through the CLI ----------------------------------------------------------------------
 
 

@@ -89,10 +89,8 @@ def detect(data: bytes) -> str:
             and epoch_mirror.shell_follows(lines[rule + 1 :], head)
         ):
             return "epoch-mirror"
-    if lines:
-        at = raw.index(lines[0])
-        if markdown_page.heading(lines[0], raw[at + 1] if at + 1 < len(raw) else ""):
-            return "markdown"
+    if markdown_page.opening(raw) is not None:
+        return "markdown"
     if html_page.START.match(head):
         return "html-page"
     raise ParseError(f"unrecognised document format ({_describe_start(data)})")

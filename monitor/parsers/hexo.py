@@ -78,7 +78,11 @@ def split_fences(text: str) -> tuple[str, str] | None:
     fences = list(islice(FENCE.finditer(start), 2))  # a body may hold more rules
     if len(fences) < 2 or fences[0].start() != 0:
         return None
-    return start[fences[0].end() : fences[1].start()], start[fences[1].end() :].lstrip("\r\n")
+    head = start[fences[0].end() : fences[1].start()]
+    # A header opens with a key: a Markdown page may open with a rule over its title.
+    if not KEY.match(head.lstrip()):
+        return None
+    return head, start[fences[1].end() :].lstrip("\r\n")
 
 
 def _read_lines(head: str) -> dict:

@@ -4,7 +4,9 @@ way, with no front matter (that would be a Hexo post).
 
 The heading is the title: ``# 标题``, ``## 标题`` or a Setext heading (``标题`` over
 ``===`` or ``---``); a title that is itself a link, ``# [标题](https://…)``, gives the
-article's address. The lines after it say the rest, each optional and in any order:
+article's address. A thematic break over the heading (``---``) is skipped: it is no
+front matter unless ``key: value`` lines follow it up to a closing ``---``.
+The lines after the heading say the rest, each optional and in any order:
 ``原文链接：``, ``作者：``, ``来源：美国之音``, a line that is only a date, a byline without a
 colon (``By 张三``, ``文/张三``). Archives write them as list items (``- 作者：``),
 blockquote lines (``> 原文链接：``), with bold labels (``**来源**：``) and full- or
@@ -156,6 +158,16 @@ def heading(line: str, after: str = "") -> str | None:
     if title is None and after and SETEXT.match(after) and not _OWN_BLOCK.match(line):
         title = line.strip()
     return title if title and _WORD.search(title) else None
+
+
+def opening(lines: list[str]) -> tuple[int, str] | None:
+    """``(index, title Markdown)`` of the heading opening ``lines``, else None. Blank lines
+    and thematic breaks before it are skipped: archives may put a rule over the title."""
+    for i, line in enumerate(lines):
+        if line.strip() and not _BREAK.match(line):
+            title = heading(line, lines[i + 1] if i + 1 < len(lines) else "")
+            return (i, title) if title is not None else None
+    return None
 
 
 def _atx_title(line: str) -> str | None:
@@ -316,11 +328,9 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     from monitor.parsers.markdown import markdown_to_html
 
     lines = text.lstrip("\ufeff").splitlines()
-    at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    after = lines[at + 1] if at is not None and at + 1 < len(lines) else ""
-    source = heading(lines[at], after) if at is not None else None
-    if source is None:
+    if (found := opening(lines)) is None:
         raise ParseError("Markdown page without a heading first")
+    at, source = found
     title, title_url = _title(source, markdown_to_html)
     if not title:
         raise NotAnArticle("Markdown page without a title")
