@@ -338,6 +338,46 @@ def test_markdown_and_references_in_the_title_are_read_as_text():
     assert one("# 学 C#\n\n正文。\n").title == "学 C#"  # a "#" that closes nothing
 
 
+VOA = "https://www.voachinese.com/a/6380123.html"
+
+
+@pytest.mark.parametrize(
+    ("first", "title", "url"),
+    [
+        ('<h1 align="center">拜登与普京通话</h1>', "拜登与普京通话", None),
+        ("<h2 id='title' class=\"t\">拜登与普京 &amp; 北约</h2>", "拜登与普京 & 北约", None),
+        (f'<H1 align="center"><a href="{VOA}">拜登与普京通话</a></H1>', "拜登与普京通话", VOA),
+        (f'  <h1><a href="{VOA}"><b>拜登与普京通话</b></a> </h1>  ', "拜登与普京通话", VOA),
+        (f"<h1{' ' * 5000}>拜登与普京通话</h1>", "拜登与普京通话", None),
+    ],
+    ids=["centered", "h2-attributes", "link-inside", "bold-link-indented", "long-tag"],
+)
+def test_an_html_heading_first_is_the_title(first: str, title: str, url: str | None):
+    """READMEs turned into articles center their title with an HTML heading."""
+    doc = f"{first}\n\n作者：张三\n\n正文第一段。\n"
+    assert detect(doc.encode()) == "markdown"
+    item = one(doc)
+    assert fields(item, "title", "url", "author", "text") == (title, url, "张三", "正文第一段。")
+    assert "<h" not in item.html
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "<h1>标题</h2>",  # closed by another level
+        "<h1>\n标题\n</h1>",  # not on one line
+        "<h1></h1>",
+        "<header>标题</header>",
+        f"<h1>{'<' * 5000}</h1>",
+        f"<h1>标题{'</h1' * 1250}",
+    ],
+    ids=["mismatched", "multi-line", "empty", "header-tag", "long-brackets", "long-unclosed"],
+)
+def test_html_that_is_no_one_line_heading_is_no_title(first: str):
+    with pytest.raises(ParseError, match="unrecognised document format"):
+        detect(f"{first}\n\n正文第一段。\n".encode())
+
+
 # --- not articles -------------------------------------------------------------------------
 
 

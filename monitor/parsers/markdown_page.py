@@ -2,8 +2,10 @@
 from, then its text. Archive repositories on GitHub keep blocked outlets' articles this
 way, with no front matter (that would be a Hexo post).
 
-The heading is the title: ``# 标题``, ``## 标题`` or a Setext heading (``标题`` over
-``===`` or ``---``); a title that is itself a link, ``# [标题](https://…)``, gives the
+The heading is the title: ``# 标题``, ``## 标题``, a Setext heading (``标题`` over
+``===`` or ``---``) or an HTML heading on one line, as READMEs center theirs
+(``<h1 align="center">标题</h1>``); a title that is itself a link,
+``# [标题](https://…)`` or ``<h1><a href="https://…">标题</a></h1>``, gives the
 article's address. A thematic break over the heading (``---``) is skipped: it is no
 front matter unless ``key: value`` lines follow it up to a closing ``---``.
 The lines after the heading say the rest, each optional and in any order:
@@ -62,6 +64,11 @@ FORMAT = "markdown"
 # is cut by hand (:func:`_atx_title`): a pattern for the whole line backtracks on long runs
 # of spaces.
 ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+# An HTML heading on one line, as READMEs center their title: ``<h1 align="center">…</h1>``.
+# The opening tag's end is the first ">"; the closing tag is found from the line's end.
+_HTML_OPEN = re.compile(r" {0,3}<h(?P<level>[1-6])(?=[\s>])[^>]*>", re.I)
+_HTML_CLOSE = re.compile(r"</h(?P<level>[1-6])[ \t]*>[ \t]*", re.I)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # A Setext heading's underline, and the lines that cannot be its text (their own blocks).
 SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _OWN_BLOCK = re.compile(r"^ {0,3}(?:[#>|<]|[-+*](?:[ \t]|$)|\d{1,3}[.)](?:[ \t]|$)|```|~~~)")
@@ -155,6 +162,9 @@ def heading(line: str, after: str = "") -> str | None:
     """The title's Markdown when ``line`` (followed by ``after``) is a heading with a title,
     else None. Cheap: detection asks it of every document."""
     title = _atx_title(line)
+    if title is None and (inner := _html_title(line)) is not None:
+        # The whole line: Markdown reads it as an HTML block, Markdown inside it as text.
+        return line.strip() if _WORD.search(inner) else None
     if title is None and after and SETEXT.match(after) and not _OWN_BLOCK.match(line):
         title = line.strip()
     return title if title and _WORD.search(title) else None
@@ -179,6 +189,17 @@ def _atx_title(line: str) -> str | None:
     if closed != title and (not closed or closed[-1] in " \t"):  # "标题 ##", not "C#"
         title = closed.rstrip(" \t")
     return title
+
+
+def _html_title(line: str) -> str | None:
+    """The HTML inside a one-line ``<hN …>…</hN>`` heading, else None."""
+    if (m := _HTML_OPEN.match(line)) is None:
+        return None
+    at = line.rfind("</")
+    close = _HTML_CLOSE.fullmatch(line, at) if at >= m.end() else None
+    if close is None or close["level"] != m["level"]:
+        return None
+    return line[m.end() : at]
 
 
 def metadata_line(line: str) -> bool:
@@ -334,7 +355,8 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     title, title_url = _title(source, markdown_to_html)
     if not title:
         raise NotAnArticle("Markdown page without a title")
-    rest = lines[at + (1 if ATX.match(lines[at]) else 2) :]
+    one_line = ATX.match(lines[at]) or _html_title(lines[at]) is not None
+    rest = lines[at + (1 if one_line else 2) :]
 
     head = _Head()
     body = _take_head(rest, head)
@@ -391,7 +413,8 @@ def _title(source: str, render) -> tuple[str, str | None]:
     """The heading's text, and the address when the whole title is one link."""
     if not _INLINE.search(source):
         return " ".join(source.split()), None
-    h = fragment(render("# " + source)).find("h1")
+    html = _html_title(source) is not None
+    h = next(fragment(render(source if html else "# " + source)).iter(*_HEADINGS), None)
     if h is None:
         return " ".join(source.split()), None
     links = h.findall("a")
