@@ -327,6 +327,30 @@ def test_an_outlets_front_page_or_a_non_web_link_is_no_address_of_the_article(he
     assert item.text == ("正文。" if "://www" in head else f"{head}\n正文。")
 
 
+@pytest.mark.parametrize(
+    ("first", "title"),
+    [
+        ("# **[拜登与普京通话](https://www.voachinese.com/a/6380123.html)**", "拜登与普京通话"),
+        ("# [**拜登与普京通话**](https://www.voachinese.com/a/6380123.html)", "拜登与普京通话"),
+        ("## __[拜登与普京通话](https://www.voachinese.com/a/6380123.html)__ ##", "拜登与普京通话"),
+        ("# ***[拜登与普京通话](https://www.voachinese.com/a/6380123.html)***", "拜登与普京通话"),
+        (
+            '<h1 align="center"><b><a href="https://www.voachinese.com/a/6380123.html">'
+            "拜登与普京通话</a></b></h1>",
+            "拜登与普京通话",
+        ),
+        ("# **[" + "拜登" * 2500 + "](https://www.voachinese.com/a/6380123.html)**", "拜登" * 2500),
+    ],
+    ids=["bold-around-link", "bold-inside-link", "underscores", "bold-italic", "html", "long"],
+)
+def test_a_title_link_in_bold_or_italics_gives_the_address(first: str, title: str):
+    item = one(f"{first}\n\n正文。\n")
+    assert (item.title, item.url) == (title, "https://www.voachinese.com/a/6380123.html")
+    # Bold around a link and more text is no link to the article.
+    item = one("# **[拜登](https://www.voachinese.com/a/6380123.html)与普京通话**\n\n正文。\n")
+    assert (item.title, item.url) == ("拜登与普京通话", None)
+
+
 def test_a_relative_link_as_the_title_is_no_address_of_the_article():
     item = one("# [标题](2022/01/a.html)\n\n正文。\n", url=PAGE)
     assert (item.title, item.url) == ("标题", None)

@@ -5,9 +5,10 @@ way, with no front matter (that would be a Hexo post).
 The heading is the title: ``# 标题``, ``## 标题``, a Setext heading (``标题`` over
 ``===`` or ``---``) or an HTML heading on one line, as READMEs center theirs
 (``<h1 align="center">标题</h1>``); a title that is itself a link,
-``# [标题](https://…)`` or ``<h1><a href="https://…">标题</a></h1>``, gives the
-article's address. A thematic break over the heading (``---``) is skipped: it is no
-front matter unless ``key: value`` lines follow it up to a closing ``---``.
+``# [标题](https://…)`` or ``<h1><a href="https://…">标题</a></h1>``, in bold or
+italics or not (``# **[标题](https://…)**``), gives the article's address. A thematic
+break over the heading (``---``) is skipped: it is no front matter unless ``key: value``
+lines follow it up to a closing ``---``.
 The lines after the heading say the rest, each optional and in any order:
 ``原文链接：``, ``作者：``, ``来源：美国之音``, a line that is only a date, a byline without a
 colon (``By 张三``, ``文/张三``). Archives write them as list items (``- 作者：``),
@@ -69,6 +70,7 @@ ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _HTML_OPEN = re.compile(r" {0,3}<h(?P<level>[1-6])(?=[\s>])[^>]*>", re.I)
 _HTML_CLOSE = re.compile(r"</h(?P<level>[1-6])[ \t]*>[ \t]*", re.I)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_EMPHASIS_TAGS = frozenset(("strong", "em", "b", "i"))
 # A Setext heading's underline, and the lines that cannot be its text (their own blocks).
 SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _OWN_BLOCK = re.compile(r"^ {0,3}(?:[#>|<]|[-+*](?:[ \t]|$)|\d{1,3}[.)](?:[ \t]|$)|```|~~~)")
@@ -417,9 +419,22 @@ def _title(source: str, render) -> tuple[str, str | None]:
     h = next(fragment(render(source if html else "# " + source)).iter(*_HEADINGS), None)
     if h is None:
         return " ".join(source.split()), None
-    links = h.findall("a")
-    only_link = len(links) == 1 and not (h.text or "").strip() and not (links[0].tail or "").strip()
-    return html_to_line(h), links[0].get("href") if only_link else None
+    return html_to_line(h), _only_link(h)
+
+
+def _only_link(h: etree._Element) -> str | None:
+    """The address of the one link that is the whole title, bold or italics around it
+    (``# **[标题](…)**``) or not."""
+    el = h
+    while not (el.text or "").strip():
+        links = el.findall("a")
+        if len(links) == 1:
+            return None if (links[0].tail or "").strip() else links[0].get("href")
+        # Else the title must be one bold or italic element: the link may be inside it.
+        if links or len(el) != 1 or el[0].tag not in _EMPHASIS_TAGS or (el[0].tail or "").strip():
+            return None
+        el = el[0]
+    return None
 
 
 def _take_head(lines: list[str], head: _Head) -> list[str]:
