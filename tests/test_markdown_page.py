@@ -143,7 +143,7 @@ def test_a_wechat_archive_page_ends_with_the_address_twice():
     assert fields(item, "title", "url", "site", "author", "published") == (
         "武汉一线医生：我们需要更多防护物资",
         "https://mp.weixin.qq.com/s/AbCdEf123456",
-        "微信公众号「某某观察」",
+        "某某观察",  # the account, not 微信公众号「某某观察」
         "张三",
         "2022-01-03",
     )
@@ -186,7 +186,7 @@ def test_quoted_metadata_lines_with_empty_quote_lines_between_leave_no_trace():
     assert fields(item, "url", "author", "site") == (
         "https://mp.weixin.qq.com/s/AbCdEf123456",
         "张三",
-        "微信公众号「某某观察」",
+        "某某观察",  # the account, not 微信公众号「某某观察」
     )
     assert (item.text, item.html) == ("正文第一段。", "<p>正文第一段。</p>")
 
@@ -236,7 +236,7 @@ def test_without_an_outlet_in_the_page_the_configured_site_is_the_outlet():
         ("2022年1月3日 週一 15:30", (None, None, "2022-01-03T15:30:00Z")),
         (
             "作者：李四  \n发布日期：2022-01-03 (周一)  \n出处：公众号「深夜书房」",
-            ("公众号「深夜书房」", "李四", "2022-01-03"),
+            ("深夜书房", "李四", "2022-01-03"),
         ),
         ("By 张三\n\n发表日期：2022年1月3日", (None, "张三", "2022-01-03")),
         ("文 / 张三\n文章来源：明报", ("明报", "张三", None)),
@@ -269,6 +269,45 @@ def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):
     item = one(f"# 标题\n\n{head}\n\n正文第一段。\n")
     assert fields(item, "site", "author", "published") == expected
     assert item.text == "正文第一段。"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "来源：微信公众号「某某观察」",
+        "> 来源：公众号「某某观察」",
+        "来源：微信公众号“某某观察”",
+        "**来源**：微信公众号：某某观察",
+        "source: 公众号: 某某观察",
+        "文章来源：公众号 「某某观察」",
+        "来源：[微信公众号「某某观察」](https://mp.weixin.qq.com/s/AbCdEf123456)",
+        "来源：微信公众号" + " " * 5000 + "：某某观察",
+    ],
+    ids=["corner", "quoted", "curly", "colon", "ascii", "space", "link", "long-space"],
+)
+def test_a_wechat_account_as_the_source_names_the_account_as_the_outlet(line: str):
+    """The outlet is the account, as its feed names it: ``微信公众号「某某观察」`` was
+    stored as the outlet's name, and a copy never shared an outlet with the feed."""
+    for doc in (f"# 标题\n\n{line}\n\n正文。\n", f"# 标题\n\n正文。\n\n{line}\n"):
+        assert (one(doc).site, one(doc).text) == ("某某观察", "正文。")
+    assert one("# 標題\n\n出處：微信公眾號「某某觀察」\n\n正文。\n").site == "某某觀察"
+
+
+@pytest.mark.parametrize(
+    ("line", "site"),
+    [
+        ("来源：微信号 abc123", "微信号 abc123"),  # an account id, not a name
+        ("来源：某某观察公众号", "某某观察公众号"),
+        ("来源：微信公众号", "微信公众号"),
+        ("来源：公众号「」", "公众号「」"),
+        ("来源：公众号「" + "「" * 5000, None),  # too long for a name: the text's own line
+        ("来源：公众号：" + "：" * 5000 + "某某观察", None),
+    ],
+    ids=["wechat-id", "name-first", "no-name", "empty-name", "long-brackets", "long-colons"],
+)
+def test_other_wechat_sources_are_kept_as_written(line: str, site: str | None):
+    item = one(f"# 标题\n\n{line}\n\n正文。\n")
+    assert (item.site, item.text) == (site, "正文。" if site else f"{line}\n正文。")
 
 
 @pytest.mark.parametrize(
