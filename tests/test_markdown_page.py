@@ -640,10 +640,24 @@ def test_a_rule_over_the_title_is_no_front_matter(doc: str):
         # Front matter under blank lines, and a key as its first line, is still a post.
         ("\n---\n\ntitle: 标题\n---\n\n# 小标题\n\n正文。\n", "hexo"),
         ("---\nlayout: post\n---\n[标题](https://e.com/a/1.html)\n---\n\n正文。\n", "feed-archive"),
+        # YAML comments before the first key are still a header.
+        ("---\n# 由脚本生成\n\ntitle: 标题\n---\n\n正文。\n", "hexo"),
+        ("---\r\n# 由脚本生成\r\n\r\ntitle: 标题\r\n---\r\n\r\n正文。\r\n", "hexo"),
+        # A heading and text between two rules: no key, so no header.
+        ("---\n# 拜登与普京通话\n\n正文。\n\n---\n\n更多正文。\n", "markdown"),
         # No key first: no header, and then no heading either (read at once, however long).
         (f"---\ntitle{'-' * 5000}\n\n---\n\n# 标题\n\n正文。\n", None),
+        (f"---\n{'#' * 5000}\n{chr(10) * 5000}---\n\n正文。\n", None),
     ],
-    ids=["hexo", "jekyll-archive", "long-non-key"],
+    ids=[
+        "hexo",
+        "jekyll-archive",
+        "yaml-comment",
+        "yaml-comment-crlf",
+        "heading-between-rules",
+        "long-non-key",
+        "long-comment",
+    ],  # fmt: skip
 )
 def test_front_matter_is_a_fenced_header_opening_with_a_key(doc: str, fmt: str | None):
     if fmt is None:

@@ -35,6 +35,7 @@ FORMAT = "hexo"
 FENCE = re.compile(r"^---[ \t]*$", re.M)
 # Values are stripped after the match: "(?P<value>.*?)\s*$" is quadratic in a run of spaces.
 KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):[ \t]*(?P<value>.*)")
+_COMMENTS = re.compile(r"(?:[ \t\r]*(?:#[^\n]*)?\n)*")  # blank lines and YAML comments
 LIST_ITEM = re.compile(r"^[ \t]+-[ \t]*(?P<value>.*)")
 INLINE_LIST = re.compile(r"^\[(?P<items>.*)\]$")
 # libyaml's loader when PyYAML was built with it: the pure-Python one dominates parse time.
@@ -79,8 +80,9 @@ def split_fences(text: str) -> tuple[str, str] | None:
     if len(fences) < 2 or fences[0].start() != 0:
         return None
     head = start[fences[0].end() : fences[1].start()]
-    # A header opens with a key: a Markdown page may open with a rule over its title.
-    if not KEY.match(head.lstrip()):
+    # A header opens with a key, after any YAML comments: a Markdown page may open with a
+    # rule over its title ("# 标题" then text: a comment, but no key after it).
+    if not KEY.match(head[_COMMENTS.match(head).end() :]):  # (KEY has a "^")
         return None
     return head, start[fences[1].end() :].lstrip("\r\n")
 
