@@ -7,7 +7,16 @@ paragraph a line, reads the same either way), HTML mixed into it included.
 The bridge pastes titles into single quotes without escaping them, so a title such as
 ``'他说'不'的理由'`` is invalid YAML; a line reader takes over when PyYAML refuses. All
 values are read as strings (``BaseLoader``) so ``title: 2022`` or ``title: yes`` stay text.
-The bridge records no article URL, so ``url`` is always ``None``.
+
+The front matter names no article URL. Archive repositories write it in the body instead,
+as plain Markdown pages do (:mod:`markdown_page`), and are read by its rules: lines opening
+the body that say where it is from (``原文链接：…``, ``> 原文地址：…``, ``[阅读原文](…)``,
+``来源：…``), and up to three at its end naming the original, give the article's address
+(an absolute http(s) link to a page, never an outlet's front page) and the outlet, and
+are not part of the text. The front matter's outlet wins over theirs. Without such a
+line ``url`` is ``None``. Opening the body, a link whose text is only the label
+(``[原文链接](…)``) stays a link of the text; at its end it is read. An HTML body's tags
+are no such lines: only bare lines are read.
 """
 
 from __future__ import annotations
@@ -27,6 +36,14 @@ from monitor.parsers.html import (
     html_to_text,
     images_in,
     summarize,
+)
+from monitor.parsers.markdown_page import (
+    _FOOTER_LINES,
+    HEAD_LINES,
+    LABELS,
+    _Head,
+    _take_footer,
+    _take_head,
 )
 from monitor.text import detect_lang
 
@@ -50,6 +67,18 @@ MARKDOWN = re.compile(
     r"|\[[^\[\]\n]*\]\([^\s()]"
     r"|\*\*[^*\n]+\*\*",
     re.M,
+)
+# A line that is only a link under an address label, ``[原文链接](…)``, with list, quote
+# and bold marks: the label runs to the first bracket or mark, so the match is linear.
+_LABEL_LINK = re.compile(r"[ \t>*+-]*\[(?:\*\*|__)?(?P<label>[^\[\]\n*_]*)(?:\*\*|__)?\]\(")
+# How a line saying where the article is from may start, past list and quote marks, bold
+# and spaces: a label (a word) and its colon, or a link; else the line is blank, or has
+# words (no match). One look a line at the body's ends passes over a post without such
+# lines, most of them, at about no cost.
+_LOOK = re.compile(
+    r"[>*+_\s-]*(?:(?P<may_say>\["
+    rf"|\w{{1,{max(map(len, LABELS))}}}[ \t]*(?:(?:\*\*|__)[ \t]*)?[：:])|$)",
+    re.I,
 )
 
 
@@ -143,6 +172,54 @@ def body_html(body: str) -> str:
     return markdown_to_html(body)
 
 
+class _Origin(_Head):
+    """Markdown pages' reader of the lines saying where an article is from, held to the
+    kinds a post's body may give: its address and outlet, no date (a bare-text body may
+    open with one as its own line)."""
+
+    def __init__(self, kinds: tuple[str, ...]) -> None:
+        super().__init__()
+        self.allowed = kinds
+
+    def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
+        # Opening the body, ``[原文链接](…)`` stays the text's link, as before these lines
+        # were read (tests/test_markdown_bodies.py holds it); ``[阅读原文](…)`` is read.
+        if (m := _LABEL_LINK.match(line)) and LABELS.get(m["label"].strip().lower()) == "url":
+            return False
+        if kinds is not None:
+            kinds = tuple(k for k in kinds if k in self.allowed)
+        return super().take(line, kinds=self.allowed if kinds is None else kinds)
+
+
+def _origin(body: str, kinds: tuple[str, ...]) -> tuple[_Origin, str]:
+    """What the body's where-from lines say, and the body without them (as it is when
+    they give nothing: its blank lines and rules at the ends stay too). Lines end at line
+    feeds only, as Markdown reads them."""
+    head = _Origin(kinds)
+    if _may_say(body.split("\n", 2 * HEAD_LINES), HEAD_LINES) or _may_say(
+        body.rsplit("\n", 2 * _FOOTER_LINES)[::-1], _FOOTER_LINES
+    ):
+        kept = _take_footer(_take_head(body.split("\n"), head), head)
+        if head.url or head.source_url or head.site:
+            body = "\n".join(kept)
+    return head, body
+
+
+def _may_say(parts: list[str], reach: int) -> bool:
+    """Whether one of the first ``reach`` lines that are not blank may say where the
+    article is from. ``parts`` are lines from one end of the body, the last one the rest
+    of it: when the others run out first, the answer is yes."""
+    *lines, rest = parts
+    for line in lines:
+        if (m := _LOOK.match(line)) is None:
+            reach -= 1
+            if not reach:
+                return False
+        elif m["may_say"]:
+            return True
+    return "\n" in rest or bool((m := _LOOK.match(rest)) and m["may_say"])
+
+
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
     found = split_front_matter(text)
     if found is None:
@@ -153,6 +230,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         raise ParseError("hexo post without a title in its front matter")
 
     categories = as_list(fields.get("categories"))
+    origin, body = _origin(body, ("url", "source"))
     root = fragment(body_html(body))
     body_text = html_to_text(root)
     head_images = [
@@ -161,8 +239,8 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     return Item(
         title=title,
         format=FORMAT,
-        url=None,
-        site=categories[1] if len(categories) > 1 else site,
+        url=origin.url or origin.source_url,
+        site=categories[1] if len(categories) > 1 else origin.site or site,
         author=as_text(fields.get("author")),
         published=dates.parse_when(fields.get("date")),
         summary=summarize(body_text),
