@@ -119,6 +119,21 @@ def test_the_front_matters_outlet_wins_over_a_source_line():
     assert (item.url, item.site, item.text) == (ARTICLE, "美国之音", TEXT)
 
 
+@pytest.mark.parametrize("line", ["作者：张三", "- **作者**: 张三", "By 张三", "文/张三"])
+def test_an_author_line_opening_the_body_fills_the_author_the_front_matter_leaves_empty(
+    line: str,
+):
+    item = one(post(f"原文链接：{ARTICLE}\n{line}\n\n{BODY}"))
+    assert (item.url, item.author, item.text) == (ARTICLE, "张三", TEXT)
+
+
+def test_the_front_matters_author_wins_and_the_reporters_line_stays_in_the_text():
+    """Bridges write the outlet as the author; the body's line names the reporter."""
+    item = one(post(f"原文链接：{ARTICLE}\n作者：张三\n\n{BODY}", head="author: 美国之音\n"))
+    assert (item.url, item.author) == (ARTICLE, "美国之音")
+    assert item.text == "作者：张三\n" + TEXT
+
+
 def test_pathological_lines_are_read_once_and_stay_in_the_text():
     """Brackets, "](", marks and spaces by the thousand around the lines read: each
     pattern passes over a line once (counted by the answer, not timed)."""
@@ -164,6 +179,10 @@ def test_every_line_markdown_pages_read_is_one_the_quick_look_stops_at():
             f"[阅读原文]({ARTICLE})",
             f"**[点击阅读原文 >>]({ARTICLE})**",
             f"[原文鏈接]({ARTICLE})",
+            "By 张三",
+            "by** 张三",
+            "文/张三",
+            "文 ｜ 张三",
         )
     ]
     read = [line for line in lines if markdown_page.metadata_line(line)]

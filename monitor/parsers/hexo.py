@@ -11,9 +11,10 @@ values are read as strings (``BaseLoader``) so ``title: 2022`` or ``title: yes``
 The front matter names no article URL. Archive repositories write it in the body instead,
 as plain Markdown pages do (:mod:`markdown_page`), and are read by its rules: lines opening
 the body that say where it is from (``原文链接：…``, ``> 原文地址：…``, ``[阅读原文](…)``,
-``来源：…``), and up to three at its end naming the original, give the article's address
-(an absolute http(s) link to a page, never an outlet's front page) and the outlet, and
-are not part of the text. The front matter's outlet wins over theirs. Without such a
+``来源：…``, and ``作者：…`` or a byline when the front matter names no author), and up to
+three at its end naming the original, give the article's address (an absolute http(s)
+link to a page, never an outlet's front page), the outlet and the author, and are not
+part of the text. The front matter's outlet and author win over theirs. Without such a
 line ``url`` is ``None``. Opening the body, a link whose text is only the label
 (``[原文链接](…)``) stays a link of the text; at its end it is read. An HTML body's tags
 are no such lines: only bare lines are read.
@@ -72,11 +73,11 @@ MARKDOWN = re.compile(
 # and bold marks: the label runs to the first bracket or mark, so the match is linear.
 _LABEL_LINK = re.compile(r"[ \t>*+-]*\[(?:\*\*|__)?(?P<label>[^\[\]\n*_]*)(?:\*\*|__)?\]\(")
 # How a line saying where the article is from may start, past list and quote marks, bold
-# and spaces: a label (a word) and its colon, or a link; else the line is blank, or has
-# words (no match). One look a line at the body's ends passes over a post without such
-# lines, most of them, at about no cost.
+# and spaces: a label (a word) and its colon, a link, a byline (``By 张三``, ``文/张三``);
+# else the line is blank, or has words (no match). One look a line at the body's ends
+# passes over a post without such lines, most of them, at about no cost.
 _LOOK = re.compile(
-    r"[>*+_\s-]*(?:(?P<may_say>\["
+    r"[>*+_\s-]*(?:(?P<may_say>\[|(?:by|文)(?!\w)"
     rf"|\w{{1,{max(map(len, LABELS))}}}[ \t]*(?:(?:\*\*|__)[ \t]*)?[：:])|$)",
     re.I,
 )
@@ -174,8 +175,9 @@ def body_html(body: str) -> str:
 
 class _Origin(_Head):
     """Markdown pages' reader of the lines saying where an article is from, held to the
-    kinds a post's body may give: its address and outlet, no date (a bare-text body may
-    open with one as its own line)."""
+    kinds a post's body may give: no date (a bare-text body may open with one as its own
+    line), and no author when the front matter names one (the bridge's is the outlet's
+    name, and the body's ``作者：`` line, the reporter's, would be lost from the text)."""
 
     def __init__(self, kinds: tuple[str, ...]) -> None:
         super().__init__()
@@ -200,7 +202,7 @@ def _origin(body: str, kinds: tuple[str, ...]) -> tuple[_Origin, str]:
         body.rsplit("\n", 2 * _FOOTER_LINES)[::-1], _FOOTER_LINES
     ):
         kept = _take_footer(_take_head(body.split("\n"), head), head)
-        if head.url or head.source_url or head.site:
+        if head.url or head.source_url or head.site or head.author:
             body = "\n".join(kept)
     return head, body
 
@@ -230,7 +232,8 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         raise ParseError("hexo post without a title in its front matter")
 
     categories = as_list(fields.get("categories"))
-    origin, body = _origin(body, ("url", "source"))
+    author = as_text(fields.get("author"))
+    origin, body = _origin(body, ("url", "source") if author else ("url", "source", "author"))
     root = fragment(body_html(body))
     body_text = html_to_text(root)
     head_images = [
@@ -241,7 +244,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         format=FORMAT,
         url=origin.url or origin.source_url,
         site=categories[1] if len(categories) > 1 else origin.site or site,
-        author=as_text(fields.get("author")),
+        author=author or origin.author,
         published=dates.parse_when(fields.get("date")),
         summary=summarize(body_text),
         text=body_text,
