@@ -14,10 +14,9 @@ the body that say where it is from (``原文链接：…``, ``> 原文地址：�
 ``来源：…``, and ``作者：…`` or a byline when the front matter names no author), and up to
 three at its end naming the original, give the article's address (an absolute http(s)
 link to a page, never an outlet's front page), the outlet and the author, and are not
-part of the text. The front matter's outlet and author win over theirs. Without such a
-line ``url`` is ``None``. Opening the body, a link whose text is only the label
-(``[原文链接](…)``) stays a link of the text; at its end it is read. An HTML body's tags
-are no such lines: only bare lines are read.
+part of the text (a link whose text is the label, ``[原文链接](…)``, is such a line too).
+The front matter's outlet and author win over theirs. Without such a line ``url`` is
+``None``. An HTML body's tags are no such lines: only bare lines are read.
 """
 
 from __future__ import annotations
@@ -39,12 +38,12 @@ from monitor.parsers.html import (
     summarize,
 )
 from monitor.parsers.markdown_page import (
-    _FOOTER_LINES,
+    FOOTER_LINES,
     HEAD_LINES,
     LABELS,
-    _Head,
-    _take_footer,
-    _take_head,
+    Head,
+    take_footer,
+    take_head,
 )
 from monitor.text import detect_lang
 
@@ -69,9 +68,6 @@ MARKDOWN = re.compile(
     r"|\*\*[^*\n]+\*\*",
     re.M,
 )
-# A line that is only a link under an address label, ``[原文链接](…)``, with list, quote
-# and bold marks: the label runs to the first bracket or mark, so the match is linear.
-_LABEL_LINK = re.compile(r"[ \t>*+-]*\[(?:\*\*|__)?(?P<label>[^\[\]\n*_]*)(?:\*\*|__)?\]\(")
 # How a line saying where the article is from may start, past list and quote marks, bold
 # and spaces: a label (a word) and its colon, a link, a byline (``By 张三``, ``文/张三``);
 # else the line is blank, or has words (no match). One look a line at the body's ends
@@ -173,7 +169,7 @@ def body_html(body: str) -> str:
     return markdown_to_html(body)
 
 
-class _Origin(_Head):
+class _Origin(Head):
     """Markdown pages' reader of the lines saying where an article is from, held to the
     kinds a post's body may give: no date (a bare-text body may open with one as its own
     line), and no author when the front matter names one (the bridge's is the outlet's
@@ -184,10 +180,6 @@ class _Origin(_Head):
         self.allowed = kinds
 
     def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
-        # Opening the body, ``[原文链接](…)`` stays the text's link, as before these lines
-        # were read (tests/test_markdown_bodies.py holds it); ``[阅读原文](…)`` is read.
-        if (m := _LABEL_LINK.match(line)) and LABELS.get(m["label"].strip().lower()) == "url":
-            return False
         if kinds is not None:
             kinds = tuple(k for k in kinds if k in self.allowed)
         return super().take(line, kinds=self.allowed if kinds is None else kinds)
@@ -199,9 +191,9 @@ def _origin(body: str, kinds: tuple[str, ...]) -> tuple[_Origin, str]:
     feeds only, as Markdown reads them."""
     head = _Origin(kinds)
     if _may_say(body.split("\n", 2 * HEAD_LINES), HEAD_LINES) or _may_say(
-        body.rsplit("\n", 2 * _FOOTER_LINES)[::-1], _FOOTER_LINES
+        body.rsplit("\n", 2 * FOOTER_LINES)[::-1], FOOTER_LINES
     ):
-        kept = _take_footer(_take_head(body.split("\n"), head), head)
+        kept = take_footer(take_head(body.split("\n"), head), head)
         if head.url or head.source_url or head.site or head.author:
             body = "\n".join(kept)
     return head, body

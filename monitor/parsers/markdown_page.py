@@ -144,7 +144,7 @@ _HEAD_ENDS = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|```|~~~)")
 # How far the metadata may be from the title, and the paragraph that ends it first; how
 # many lines of it the end of the page may hold.
 HEAD_LINES = 10
-_FOOTER_LINES = 3
+FOOTER_LINES = 3
 _PROSE_LINE = 80
 _NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-+*>|!<\[]|\d{1,3}[.)])")
 
@@ -218,7 +218,7 @@ def metadata_line(line: str) -> bool:
     return _read_line(line) is not None
 
 
-class _Head:
+class Head:
     """What the metadata lines say. In the head each kind is taken once (a second
     ``作者：`` line is text); a footer only fills what the head left empty."""
 
@@ -378,9 +378,9 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     one_line = ATX.match(lines[at]) or _html_title(lines[at]) is not None
     rest = lines[at + (1 if one_line else 2) :]
 
-    head = _Head()
-    body = _take_head(rest, head)
-    body = _take_footer(body, head)
+    head = Head()
+    body = take_head(rest, head)
+    body = take_footer(body, head)
     body_md = "\n".join(body)
     root = fragment(markdown_to_html(body_md)) if body_md.strip() else etree.Element("body")
 
@@ -455,7 +455,7 @@ def _only_link(h: etree._Element) -> str | None:
     return None
 
 
-def _take_head(lines: list[str], head: _Head) -> list[str]:
+def take_head(lines: list[str], head: Head) -> list[str]:
     """The lines without the metadata lines near the title (see module docstring)."""
     kept: list[str] = []
     seen = 0
@@ -488,13 +488,13 @@ def _without_lead(lines: list[str]) -> list[str]:
     return lines[i:]
 
 
-def _take_footer(lines: list[str], head: _Head) -> list[str]:
+def take_footer(lines: list[str], head: Head) -> list[str]:
     """The lines without the last lines naming the original (``原文链接：…``, ``来源：…``,
     ``[阅读原文](…)``; archives of WeChat articles end with two of them), which give what
     the head did not, and without the rules left at the bottom."""
     end = _end(lines, len(lines))
-    for _ in range(_FOOTER_LINES):
-        footer = _Head()
+    for _ in range(FOOTER_LINES):
+        footer = Head()
         if not end or not footer.take(lines[end - 1], kinds=("url", "source")):
             break
         head.url = head.url or footer.url
