@@ -339,18 +339,21 @@ def test_sigquit_prints_where_each_thread_is_and_the_daemon_goes_on(tmp_path):
         encoding="utf-8",
     )
     out_path = tmp_path / "daemon.log"
+
+    def log() -> str:
+        return out_path.read_text("utf-8", "replace")
+
     with running_daemon(tmp_path, tmp_path / "m.db", config_path, out_path) as proc:
         deadline = time.monotonic() + 20
-        while "monitor running" not in out_path.read_text("utf-8", "replace"):
-            assert time.monotonic() < deadline and proc.poll() is None
+        while "monitor running" not in log():
+            assert time.monotonic() < deadline and proc.poll() is None, (proc.poll(), log())
             time.sleep(0.1)
         proc.send_signal(signal.SIGQUIT)
-        while "most recent call first" not in out_path.read_text("utf-8", "replace"):
-            assert time.monotonic() < deadline and proc.poll() is None
+        while "most recent call first" not in log():
+            assert time.monotonic() < deadline and proc.poll() is None, (proc.poll(), log())
             time.sleep(0.1)
         time.sleep(0.3)
-        assert proc.poll() is None  # it goes on
+        assert proc.poll() is None, log()  # it goes on
         code = stop_daemon(proc, out_path)
-    log = out_path.read_text("utf-8", "replace")
-    assert code == 0, log
-    assert "Thread 0x" in log and "run_daemon" in log and "stopped" in log
+    assert code == 0, log()
+    assert "Thread 0x" in log() and "run_daemon" in log() and "stopped" in log(), log()
