@@ -293,6 +293,30 @@ def test_a_wechat_account_as_the_source_names_the_account_as_the_outlet(line: st
     assert one("# 標題\n\n出處：微信公眾號「某某觀察」\n\n正文。\n").site == "某某觀察"
 
 
+WX = "https://mp.weixin.qq.com/s?__biz=MzI1NjA0MDg2Mw==&mid=2650721389&idx=1&sn=8b5a7b1d"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"原文地址：{WX.replace('&', '&amp;')}",
+        f"原文链接：<{WX.replace('&', '&amp;')}>",
+        f"[阅读原文]({WX.replace('&', '&amp;')})",
+        f"来源：[某某观察]({WX.replace('&', '&amp;')})",
+    ],
+    ids=["bare", "angle", "read-original", "source-link"],
+)
+def test_an_address_copied_out_of_html_is_read_with_its_ampersands(line: str):
+    """Archives copy WeChat's links out of the page's HTML, ``&amp;`` and all: Markdown
+    reads it as ``&``, and the copy has the feed entry's address."""
+    for doc in (f"# 标题\n\n{line}\n\n正文。\n", f"# 标题\n\n正文。\n\n{line}\n"):
+        assert (one(doc).url, one(doc).text) == (WX, "正文。")
+    # Only "&amp;": a parameter named like an entity stays as written.
+    assert one("# 标题\n\n原文链接：https://e.example/a?x=1&copy=2&amp;y=3\n\n正文。\n").url == (
+        "https://e.example/a?x=1&copy=2&y=3"
+    )
+
+
 @pytest.mark.parametrize(
     ("line", "site"),
     [

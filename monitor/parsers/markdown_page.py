@@ -260,7 +260,8 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
         if (link := _LINK.fullmatch(rest.strip(_EMPHASIS))) and _READ_ORIGINAL.fullmatch(
             link["text"].strip(_EMPHASIS)
         ):
-            return [("url", value)] if (value := _as("url", (None, link["url"]))) else None
+            value = _as("url", (None, _unescaped(link["url"])))
+            return [("url", value)] if value else None
         if (by := _BYLINE.fullmatch(rest)) and not any(c in by["name"] for c in ",，"):
             name = _as("author", _value(by["name"]))
             return [("author", name)] if name else None
@@ -295,16 +296,22 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
 
 def _value(raw: str) -> tuple[str | None, str | None]:
     """``(text, url)`` of a value: a link, an address in brackets, a bare address, or text
-    (a Markdown hard break and bold around it dropped)."""
+    (a Markdown hard break and bold around it dropped). An address copied out of HTML
+    keeps its ``&amp;``, which Markdown reads as ``&``, as it reads the title's link."""
     raw = raw.strip(_SEPARATORS).removesuffix("\\").strip().strip(_EMPHASIS)
     if m := _LINK.fullmatch(raw):
         text = m["text"].strip().strip(_EMPHASIS)
-        return (None if not text or _URL.fullmatch(text) else text), m["url"]
+        return (None if not text or _URL.fullmatch(text) else text), _unescaped(m["url"])
     if m := _ANGLE.fullmatch(raw):
-        return None, m["url"]
+        return None, _unescaped(m["url"])
     if _URL.fullmatch(raw):
-        return None, raw
+        return None, _unescaped(raw)
     return (raw or None), None
+
+
+def _unescaped(url: str) -> str:
+    # Only "&amp;": html.unescape would also read "&copy=1" in a query as "©=1".
+    return url.replace("&amp;", "&")
 
 
 def _as(kind: str, value: tuple[str | None, str | None]) -> object | None:
