@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import string
 import tomllib
@@ -286,6 +287,12 @@ class SiteRules:
         more = tuple(more_rules)
         names = {r.name for r in more}
         return SiteRules(more + tuple(r for r in self.rules if r.name not in names))
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides keys and outlets, in order: equal rules
+        give equal fingerprints."""
+        described = [(r.name, r.key_prefix, r.hosts, [p.pattern for p in r.patterns]) for r in self]
+        return hashlib.sha256(json.dumps(described, ensure_ascii=False).encode()).hexdigest()
 
     def key_for(self, url: str) -> str | None:
         """``<key_prefix>:<id>`` from the first rule whose pattern matches, else None."""

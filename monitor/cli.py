@@ -203,6 +203,8 @@ def import_cmd(ctx: Context, paths: tuple[str, ...], timezone: str | None) -> No
     rejected = [r for r in unused if r.reason != ingest.NOT_FOUND] + report.rejected
     for r in missing:
         err.print("[red]not found[/] " + plain(r.path))
+    if report.keys_added:
+        err.print(f"site rules changed: {plural(report.keys_added, 'new key')} for stored stories")
     for r in rejected:
         colour = "red" if r.failed else "yellow"
         err.print(f"[{colour}]rejected[/] " + plain(f"{r.path}: {r.reason}"))

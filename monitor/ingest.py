@@ -18,7 +18,7 @@ from .canonical import SiteRules, assign_keys
 from .models import Item, NotAnArticle, ParseError
 from .parsers import parse
 from .similarity import DEFAULT_COPY_SIMILARITY, story_sketch
-from .store import Saved, Sighting, save_items
+from .store import Saved, Sighting, apply_site_rules, save_items
 
 # Files a folder walk picks up; a file named explicitly is always tried.
 DOCUMENT_SUFFIXES = frozenset(
@@ -40,6 +40,7 @@ class ImportReport:
     merged: int = 0
     seen: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    keys_added: int = 0  # stored stories' keys from site rules new to the store
 
     @property
     def failed(self) -> bool:
@@ -139,7 +140,7 @@ def import_files(
     copy_similarity: float = DEFAULT_COPY_SIMILARITY,
 ) -> ImportReport:
     """Load files into the store; a bad file is rejected with its reason, the rest load."""
-    report = ImportReport()
+    report = ImportReport(keys_added=apply_site_rules(db, rules))
     batch: list[tuple[Item, Sighting]] = []
     for path in files:
         report.files += 1

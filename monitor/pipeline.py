@@ -43,7 +43,15 @@ from .state import (
     write_fetch,
     write_state,
 )
-from .store import GroupCommit, Saved, Sighting, known_keys, known_urls, write_items
+from .store import (
+    GroupCommit,
+    Saved,
+    Sighting,
+    apply_site_rules,
+    known_keys,
+    known_urls,
+    write_items,
+)
 from .workers import ParsePool
 
 log = logging.getLogger("monitor.poll")
@@ -716,6 +724,9 @@ def poll_once(
     Parsing runs in ``pool`` when given (the daemon keeps one across ticks), else in a
     pool of this call's own when ``parse_workers`` is set, else in this process.
     """
+    if added := apply_site_rules(db, config.rules):
+        keys = "new key" if added == 1 else "new keys"
+        log.info("site rules changed: %d %s for stored stories", added, keys)
     own = None
     if pool is None and config.settings.parse_workers:
         pool = own = ParsePool(config.rules, config.settings.parse_workers)

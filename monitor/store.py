@@ -299,8 +299,17 @@ CREATE INDEX source_entries_rejected ON source_entries(source, parser_version)
     WHERE status = 'rejected';
 """
 
+# v10: facts about the store as a whole, by name: the site rules its story keys were last
+# completed for (see apply_site_rules).
+_V10 = """
+CREATE TABLE store_meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
 
 
 class StoreError(RuntimeError):
@@ -1077,6 +1086,36 @@ def _glob_patterns(term: str) -> list[str]:
 
 
 _MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
+
+
+def apply_site_rules(db: sqlite_utils.Database, rules: SiteRules) -> int:
+    """Give stored stories the keys ``rules`` make of their URLs; the number of keys added.
+
+    A rule added since a story was stored (a new release's, or a ``[[site]]`` of the
+    config) keys the story's next copy by the rule, and without the story holding that key
+    the copy became a second story. Only keys are added, none changed: two stored stories
+    that the rule names alike stay two, the first keeps the key. Done once per set of rules
+    (their fingerprint is kept in ``store_meta``), so a poll costs one lookup.
+    """
+    fingerprint = rules.fingerprint()
+    conn = db.conn
+    row = conn.execute("SELECT value FROM store_meta WHERE name = 'site_rules'").fetchone()
+    if row and row[0] == fingerprint:
+        return 0
+    with transaction(db):
+        before = conn.total_changes
+        keys = (
+            (key, item_id)
+            for url, item_id in conn.execute("SELECT url, item_id FROM item_urls")
+            if (key := rules.key_for(url))
+        )
+        conn.executemany("INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)", list(keys))
+        added = conn.total_changes - before
+        conn.execute(
+            "INSERT OR REPLACE INTO store_meta (name, value) VALUES ('site_rules', ?)",
+            (fingerprint,),
+        )
+    return added
 
 
 def find_item_id(db: sqlite_utils.Database, key: str, rules: SiteRules | None = None) -> int | None:

@@ -710,3 +710,57 @@ def test_poll_refuses_an_interval_longer_than_a_year_and_polls_nothing(tmp_path)
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert f"{cfg}: source 'a': key 'interval': '5000000d' is longer than a year" in r.output
     assert "Traceback" not in r.output
+
+
+def feed_of(link: str, title: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>某报</title>'
+        f"<item><title>{title}</title><link>{link}</link>"
+        "<description>某报报道，两国领导人通话一小时。</description></item></channel></rss>"
+    )
+
+
+def test_a_site_rule_added_to_the_config_joins_later_copies_to_stories_stored_before(tmp_path):
+    """The Simplified edition was stored before the outlet's rule was written; with the
+    rule, the Traditional edition is the same story, not a second one."""
+    cfg, base, runner = with_config(tmp_path)
+    cfg.write_text("", encoding="utf-8")
+    gb, b5 = tmp_path / "gb.xml", tmp_path / "b5.xml"
+    gb.write_text(feed_of("https://news.example/gb/2022/42.html", "两国领导人通话"), "utf-8")
+    b5.write_text(feed_of("https://news.example/b5/2022/42.html", "兩國領導人通話"), "utf-8")
+    r = runner.invoke(main, [*base, "import", str(gb)])
+    assert "1 file: 1 new" in r.output, r.output
+
+    cfg.write_text(
+        '[[site]]\nname = "某报"\nkey_prefix = "mb"\n'
+        "patterns = ['^https?://news\\.example/(?:gb|b5)/\\d{4}/(\\d+)\\.html']\n",
+        encoding="utf-8",
+    )
+    r = runner.invoke(main, [*base, "import", str(b5)])
+    assert r.exit_code == 0, r.output
+    assert "site rules changed: 1 new key for stored stories" in r.output
+    assert "1 file: 0 new, 1 merged" in r.output
+    r = runner.invoke(main, [*base, "import", str(gb)])
+    assert "site rules changed" not in r.output and "1 already stored" in r.output
+
+
+def test_a_poll_after_the_rules_changed_gives_stored_stories_the_new_keys(tmp_path):
+    cfg, base, runner = with_config(tmp_path)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "gb.xml").write_text(feed_of("https://news.example/gb/2022/42.html", "两国领导人通话"))
+    source = f'[[source]]\nname = "drop"\nkind = "dir"\npath = "{drop}"\n'
+    cfg.write_text(source, encoding="utf-8")
+    assert runner.invoke(main, [*base, "poll"]).exit_code == 0
+
+    rule = '[[site]]\nname = "某报"\nkey_prefix = "mb"\npatterns = [\'/(?:gb|b5)/\\d{4}/(\\d+)\']\n'
+    cfg.write_text(source + rule, encoding="utf-8")
+    (drop / "b5.xml").write_text(feed_of("https://news.example/b5/2022/42.html", "兩國領導人通話"))
+    r = runner.invoke(main, [*base, "poll", "--all"])
+    assert r.exit_code == 0, r.output
+    assert "site rules changed: 1 new key for stored stories" in r.output
+    shown = runner.invoke(main, [*base, "show", "mb:42"])
+    assert shown.output.count("news.example/") >= 2, shown.output  # both editions, one story
+    assert sqlite3.connect(tmp_path / "m.db").execute("SELECT count(*) FROM items").fetchone() == (
+        1,
+    )

@@ -724,3 +724,64 @@ def test_only_a_store_opens_without_create(tmp_path):
     assert store.open_db(empty).conn.execute("PRAGMA user_version").fetchone()[0] == len(
         store.MIGRATIONS
     )
+
+
+# --- site rules new to the store ----------------------------------------------------------
+
+BEFORE = SiteRules.from_dicts([{"name": "A", "hosts": ["a.example"]}])
+AFTER = BEFORE.extended(
+    SiteRules.from_dicts(
+        [{"name": "N", "key_prefix": "n", "patterns": [r"^https?://news\.example/(?:gb|b5)/(\d+)"]}]
+    )
+)
+
+
+def keyed(rules: SiteRules, title: str, url: str) -> Item:
+    return assign_keys(Item(title=title, format="test", url=url, text="正文。"), rules)
+
+
+def test_a_rule_added_after_a_story_was_stored_gives_the_story_its_key(db):
+    """A copy keyed by a rule the store did not know (an upgrade's, or the config's) found
+    no story and became a second one: the stored stories get the new rule's keys first."""
+    save_items(
+        db, [(keyed(BEFORE, "标题", "https://news.example/gb/42"), Sighting("s", "1"))], now=NOW
+    )
+    assert store.apply_site_rules(db, BEFORE) == 0  # nothing new to these rules
+
+    assert store.apply_site_rules(db, AFTER) == 1
+    assert store.apply_site_rules(db, AFTER) == 0  # once per set of rules
+    copy = keyed(AFTER, "標題", "https://news.example/b5/42")
+    assert copy.story_key == "n:42"
+    (saved,) = save_items(db, [(copy, Sighting("t", "2"))], now=LATER)
+    assert saved.status == "merged"
+    assert count(db, "items") == 1
+    # Only added: the story's own key and content are as stored.
+    assert db.conn.execute("SELECT story_key, title FROM items").fetchone() == (
+        "url://news.example/gb/42",
+        "标题",
+    )
+
+
+def test_stories_that_a_new_rule_names_alike_stay_apart_and_the_first_keeps_the_key(db):
+    for n, url in enumerate(("https://news.example/gb/7", "https://news.example/b5/7")):
+        save_items(db, [(keyed(BEFORE, f"标题{n}", url), Sighting("s", str(n)))], now=NOW)
+    assert store.apply_site_rules(db, AFTER) == 1
+    first = db.conn.execute("SELECT min(id) FROM items").fetchone()[0]
+    assert store.find_item_id(db, "n:7") == first
+    assert count(db, "items") == 2
+
+
+def test_rules_fingerprints_differ_with_anything_that_decides_keys():
+    base = {"name": "N", "key_prefix": "n", "hosts": ["n.example"], "patterns": [r"/(\d+)"]}
+    fingerprints = {
+        SiteRules.from_dicts([{**base, **change}]).fingerprint()
+        for change in (
+            {},
+            {"name": "M"},
+            {"key_prefix": "m"},
+            {"hosts": ["m.example"]},
+            {"patterns": [r"/a(\d+)"]},
+        )  # fmt: skip
+    }
+    assert len(fingerprints) == 5
+    assert SiteRules.from_dicts([base]).fingerprint() == SiteRules.from_dicts([base]).fingerprint()
