@@ -5,8 +5,9 @@ inside a sentence is never found. We index text rewritten as overlapping charact
 (``乌克兰`` → ``乌克 克兰``) and query a word as the phrase of its bigrams. Two-character
 words (普京, 北约) are one bigram; longer words are a phrase; Latin words stay whole words.
 Both sides are folded first (width, case, Traditional → Simplified), so ``烏克蘭`` finds
-``乌克兰``. A one-character query cannot be answered from bigrams; :func:`fts_query`
-reports it so the caller can fall back to a scan. A lone character after a word (``2月``)
+``乌克兰``. A one-character query cannot be answered as a phrase of bigrams; :func:`fts_query`
+reports it so the caller can narrow by the other terms or by :func:`character_expression`
+and confirm each story. A lone character after a word (``2月``)
 is queried as a prefix: the text's run may go on (``2月入侵``). Because the indexed text is already
 folded and space-separated, the index uses FTS5's plain ``ascii`` tokenizer.
 """
@@ -148,6 +149,30 @@ def narrowing_phrases(terms: list[str]) -> list[list[str]]:
                 toks[-1] += PREFIX  # a bigram is whole in the text; a word or character may go on
             out.append(toks)
     return out
+
+
+def lone_character(terms: list[str]) -> str:
+    """For terms :func:`narrowing_phrases` finds nothing in (each is lone Chinese
+    characters: ``热``, ``乔·``): the first one's first character."""
+    return _tokens(terms[0])[0]
+
+
+def character_expression(char: str, before: list[str]) -> str:
+    """Every story holding ``char``, as an index expression: the indexed tokens starting
+    with it (its bigrams with the character after it, and ``char`` alone in its run) and
+    ``before``, the bigrams ending in it that the index holds. A character is in a run
+    either before another one, last, or alone: nothing is missed."""
+    return " OR ".join([_phrase([char + PREFIX]), *(_phrase([b]) for b in before)])
+
+
+def preceded(char: str) -> list[str]:
+    """Every bigram ending in ``char``, to ask the index which it holds."""
+    return [first + char for first in _CJK_FIRSTS]
+
+
+_CJK_FIRSTS = [
+    chr(c) for lo, hi in re.findall("(.)-(.)", CJK_CHARS) for c in range(ord(lo), ord(hi) + 1)
+]
 
 
 def _lone_chinese(token: str) -> bool:

@@ -36,10 +36,13 @@ import sqlite_utils
 from .canonical import SiteRules, entry_feed, url_key
 from .fulltext import (
     QueryTooShort,
+    character_expression,
+    lone_character,
     match_expression,
     narrowing_phrases,
     phrases_in,
     phrases_of,
+    preceded,
     search_expression,
     search_terms,
     segment_folded,
@@ -996,8 +999,8 @@ def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit
     spelling that folds to them, each row it passes confirmed on folded text as the index
     and the watches read it (every term in, every excluded one out). Over the stories the
     index finds for the terms' other parts (``拜登`` of ``乔·拜登``) and those still queued
-    for it; a query with no other part (``热``) scans the whole table, slow on big stores
-    but right."""
+    for it. A query with no other part (``热``) reads the newest stories, then those the
+    index holds its character in."""
     groups, params = [], []
     for part in (part for term in terms for part in term.split()):  # "乔 拜登" finds 乔拜登
         patterns = _glob_patterns(part)
@@ -1009,24 +1012,48 @@ def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit
     except ValueError:  # a term also left out: no story can match
         return []
     narrowing = narrowing_phrases(terms)
-    if not narrowing:
-        rows = conn.execute(
-            f"SELECT {_LIST_COLUMNS}, text FROM items WHERE {like} ORDER BY items.id DESC",
-            params,
+    if narrowing:
+        expression = match_expression(narrowing)
+    else:
+        # A common character fills the page from the newest stories at once; for a rarer
+        # one (or none), reading every story took ~50 s on a million: the index answers.
+        newest = conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0
+        recent = conn.execute(
+            f"SELECT {_LIST_COLUMNS}, text FROM items WHERE items.id > ? AND {like} "
+            "ORDER BY items.id DESC",
+            (newest - _RECENT_ROWS, *params),
         )
-        return _confirmed(rows, matcher, limit)
+        if len(found := _confirmed(recent, matcher, limit)) == limit:
+            return found
+        expression = _character_expression(conn, lone_character(terms))
     queued = conn.execute(
         f"SELECT {_LIST_COLUMNS}, text FROM items "
         f"WHERE items.id IN (SELECT item_id FROM fts_pending) AND {like} ORDER BY items.id DESC",
         params,
     )
     found = _confirmed(queued, matcher, limit)
-    indexed = _indexed_rows(conn, match_expression(narrowing), like, params)
+    indexed = _indexed_rows(conn, expression, like, params)
     found += _confirmed(indexed, matcher, limit)
     return sorted(found, key=lambda r: r["id"], reverse=True)[:limit]
 
 
 _SCAN_CHUNK = 500  # index rows read at a time by a narrowed scan
+_RECENT_ROWS = 2000  # newest stories read for a lone character before the index is asked
+
+
+def _character_expression(conn: sqlite3.Connection, char: str) -> str:
+    """:func:`~monitor.fulltext.character_expression` for ``char`` with the bigrams ending
+    in it that the index holds, looked up in its vocabulary (~0.1–0.7 s on a million
+    stories, against reading every one)."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.items_fts_vocab "
+        "USING fts5vocab(main, items_fts, row)"
+    )
+    before = conn.execute(
+        "SELECT v.term FROM json_each(?) AS j JOIN temp.items_fts_vocab AS v ON v.term = j.value",
+        (json.dumps(preceded(char), ensure_ascii=False),),
+    )
+    return character_expression(char, [r[0] for r in before])
 
 
 def _indexed_rows(

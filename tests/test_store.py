@@ -337,9 +337,14 @@ def test_a_narrowed_scan_finds_what_a_scan_of_every_story_finds(db, monkeypatch,
     store.index_pending(db)
     _stored(db, {f"q{k}": "".join(rng.choice(pieces) for _ in range(12)) for k in range(10)})
     monkeypatch.setattr(store, "_SCAN_CHUNK", 7)
+    monkeypatch.setattr(store, "_RECENT_ROWS", 5)  # lone characters: past the newest, the index
     rows = db.conn.execute("SELECT id, title, text FROM items ORDER BY id DESC").fetchall()
     assert len(ids) == 60 and len(rows) == 70
-    for query in ["乔·拜登", "兰x", "乔‧a股", "热 美国", "乔·拜登 -xyz", "股 克兰", '"乔 拜登"']:
+    queries = ["乔·拜登", "兰x", "乔‧a股", "热 美国", "乔·拜登 -xyz", "股 克兰", '"乔 拜登"']
+    # Nothing else to narrow: a character first in its run (股 of A股), last (乔 of 热乔),
+    # alone (热 between 。), inside, or nowhere.
+    queries += ["热", "乔", "股", "市", "兰", "股 -热", "乔 热", "登", "鲲"]
+    for query in queries:
         terms, excluded = search_terms(query)
         watch = Matcher(Rule(all=terms, exclude=excluded))  # as a watch of the terms reads them
         expected = [i for i, title, text in rows if watch.terms(fold_story(title, text))]
