@@ -167,12 +167,10 @@ def character_expression(char: str, before: list[str]) -> str:
 
 def preceded(char: str) -> list[str]:
     """Every bigram ending in ``char``, to ask the index which it holds."""
-    return [first + char for first in _CJK_FIRSTS]
+    return [chr(c) + char for lo, hi in _CJK_RANGES for c in range(lo, hi + 1)]
 
 
-_CJK_FIRSTS = [
-    chr(c) for lo, hi in re.findall("(.)-(.)", CJK_CHARS) for c in range(ord(lo), ord(hi) + 1)
-]
+_CJK_RANGES = [(ord(lo), ord(hi)) for lo, hi in re.findall("(.)-(.)", CJK_CHARS)]
 
 
 def _lone_chinese(token: str) -> bool:

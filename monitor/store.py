@@ -1012,27 +1012,29 @@ def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit
     except ValueError:  # a term also left out: no story can match
         return []
     narrowing = narrowing_phrases(terms)
+    found, below = [], _MAX_ID  # the stories at or below ``below`` are still to be read
     if narrowing:
         expression = match_expression(narrowing)
     else:
         # A common character fills the page from the newest stories at once; for a rarer
-        # one (or none), reading every story took ~50 s on a million: the index answers.
-        newest = conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0
+        # one (or none), reading every story took ~50 s on a million: the index answers
+        # for the older ones.
+        below = (conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0) - _RECENT_ROWS
         recent = conn.execute(
             f"SELECT {_LIST_COLUMNS}, text FROM items WHERE items.id > ? AND {like} "
             "ORDER BY items.id DESC",
-            (newest - _RECENT_ROWS, *params),
+            (below, *params),
         )
         if len(found := _confirmed(recent, matcher, limit)) == limit:
             return found
         expression = _character_expression(conn, lone_character(terms))
     queued = conn.execute(
-        f"SELECT {_LIST_COLUMNS}, text FROM items "
-        f"WHERE items.id IN (SELECT item_id FROM fts_pending) AND {like} ORDER BY items.id DESC",
-        params,
+        f"SELECT {_LIST_COLUMNS}, text FROM items WHERE items.id IN "
+        f"(SELECT item_id FROM fts_pending) AND items.id <= ? AND {like} ORDER BY items.id DESC",
+        (below, *params),
     )
-    found = _confirmed(queued, matcher, limit)
-    indexed = _indexed_rows(conn, expression, like, params)
+    found += _confirmed(queued, matcher, limit)
+    indexed = _indexed_rows(conn, expression, like, params, below=below)
     found += _confirmed(indexed, matcher, limit)
     return sorted(found, key=lambda r: r["id"], reverse=True)[:limit]
 
@@ -1057,11 +1059,10 @@ def _character_expression(conn: sqlite3.Connection, char: str) -> str:
 
 
 def _indexed_rows(
-    conn: sqlite3.Connection, expression: str, where: str, params: list
+    conn: sqlite3.Connection, expression: str, where: str, params: list, *, below: int
 ) -> Iterator[sqlite3.Row]:
-    """The rows passing ``where`` among those the index matches, newest first, read a chunk
-    of the index at a time so that a search stops early."""
-    below = _MAX_ID
+    """The rows passing ``where`` among those the index matches with ids up to ``below``,
+    newest first, read a chunk of the index at a time so that a search stops early."""
     while ids := [
         r[0]
         for r in conn.execute(

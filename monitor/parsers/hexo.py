@@ -169,27 +169,15 @@ def body_html(body: str) -> str:
     return markdown_to_html(body)
 
 
-class _Origin(Head):
-    """Markdown pages' reader of the lines saying where an article is from, held to the
-    kinds a post's body may give: no date (a bare-text body may open with one as its own
-    line), and no author when the front matter names one (the bridge's is the outlet's
-    name, and the body's ``作者：`` line, the reporter's, would be lost from the text)."""
+def _origin(body: str, kinds: tuple[str, ...]) -> tuple[Head, str]:
+    """What the body's where-from lines of ``kinds`` say, and the body without them (as
+    it is when they give nothing: its blank lines and rules at the ends stay too). Lines
+    end at line feeds only, as Markdown reads them.
 
-    def __init__(self, kinds: tuple[str, ...]) -> None:
-        super().__init__()
-        self.allowed = kinds
-
-    def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
-        if kinds is not None:
-            kinds = tuple(k for k in kinds if k in self.allowed)
-        return super().take(line, kinds=self.allowed if kinds is None else kinds)
-
-
-def _origin(body: str, kinds: tuple[str, ...]) -> tuple[_Origin, str]:
-    """What the body's where-from lines say, and the body without them (as it is when
-    they give nothing: its blank lines and rules at the ends stay too). Lines end at line
-    feeds only, as Markdown reads them."""
-    head = _Origin(kinds)
+    No dates (a bare-text body may open with one as its own line), and no author when
+    the front matter names one: the bridge's is the outlet's name, and the body's
+    ``作者：`` line, the reporter's, would be lost from the text."""
+    head = Head(kinds)
     if _may_say(body.split("\n", 2 * HEAD_LINES), HEAD_LINES) or _may_say(
         body.rsplit("\n", 2 * FOOTER_LINES)[::-1], FOOTER_LINES
     ):

@@ -222,7 +222,8 @@ class Head:
     """What the metadata lines say. In the head each kind is taken once (a second
     ``作者：`` line is text); a footer only fills what the head left empty."""
 
-    def __init__(self) -> None:
+    def __init__(self, reads: tuple[str, ...] = _KINDS) -> None:
+        self.reads = reads  # the kinds of line this head takes (a Hexo body: fewer)
         self.kinds: set[str] = set()
         self.url: str | None = None
         self.source_url: str | None = None
@@ -230,8 +231,10 @@ class Head:
         self.author: str | None = None
         self.published: str | None = None
 
-    def take(self, line: str, *, kinds: tuple[str, ...] = _KINDS) -> bool:
-        """Take the line's values if it is a metadata line of ``kinds``, none of them taken."""
+    def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
+        """Take the line's values if it is a metadata line of ``kinds`` (by default, those
+        the head reads), none of them taken."""
+        kinds = self.reads if kinds is None else kinds
         found = _read_line(line)
         if found is None or any(k not in kinds or k in self.kinds for k, _v in found):
             return False
