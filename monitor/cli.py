@@ -272,6 +272,9 @@ def search(ctx: Context, query: tuple[str, ...], limit: int, as_json: bool) -> N
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False))
         return
+    if not rows:  # a header over no rows reads as a broken table
+        out.print(f"no stories match {plain(query)}")
+        return
     stories = plural(len(rows), "story", "stories")
     title = f"the {stories} stored last; more match (--limit to see more)" if more else stories
     table = Table(title=title, title_justify="left")

@@ -642,6 +642,17 @@ def test_search_takes_terms_as_arguments_and_a_dash_term_leaves_stories_out(tmp_
     assert r.exit_code == 2 and "No such option '--jsn'. Did you mean '--json'?" in r.output
 
 
+def test_a_search_that_finds_nothing_says_so_without_an_empty_table(tmp_path):
+    db = ["--db", str(tmp_path / "m.db")]
+    run = CliRunner()
+    assert run.invoke(main, [*db, "import", str(SEEDS)]).exit_code == 0
+    r = run.invoke(main, [*db, "search", "鲲鹏", "-拜登"])
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == "no stories match 鲲鹏 -拜登"
+    r = run.invoke(main, [*db, "search", "--json", "鲲鹏"])
+    assert r.exit_code == 0 and r.output == ""
+
+
 def test_a_store_that_cannot_be_opened_is_not_called_something_else(tmp_path, monkeypatch):
     """A store in a folder monitor cannot write to (its -wal and -shm cannot be made) used
     to be refused as "not a monitor store"; it is one, and the message says what is wrong."""
