@@ -185,7 +185,8 @@ def import_cmd(ctx: Context, paths: tuple[str, ...], timezone: str | None) -> No
     """
     from . import ingest  # the parsers: only the commands that parse load them
 
-    files, unused = ingest.find_files(paths)
+    found = ingest.find_files(paths)
+    files, unused = found.files, found.unused
     with progress_bar(len(files), "importing") as advance:
         config = ctx.optional_config()
         settings = config.settings if config else Settings()
@@ -206,15 +207,31 @@ def import_cmd(ctx: Context, paths: tuple[str, ...], timezone: str | None) -> No
     if report.keys_added:
         err.print(f"site rules changed: {plural(report.keys_added, 'new key')} for stored stories")
     for r in rejected:
-        colour = "red" if r.failed else "yellow"
-        err.print(f"[{colour}]rejected[/] " + plain(f"{r.path}: {r.reason}"))
-    out.print(
-        f"{plural(report.files, 'file')}: {report.new} new, {report.merged} merged, "
-        f"{report.seen} already stored, {len(rejected)} rejected"
-        + (f"; {len(missing)} not found" if missing else "")
-    )
+        label = "[red]rejected[/]" if r.failed else "[yellow]not an article[/]"
+        err.print(f"{label} " + plain(f"{r.path}: {r.reason}"))
+    failed = sum(r.failed for r in rejected)
+    summary = [
+        f"{plural(report.files, 'file')}: {plural(report.new, 'new story', 'new stories')}, "
+        f"{report.merged} merged, {report.seen} already stored, {failed} rejected"
+    ]
+    if not_articles := len(rejected) - failed:
+        summary.append(f"{not_articles} not {'an article' if not_articles == 1 else 'articles'}")
+    if missing:
+        summary.append(f"{len(missing)} not found")
+    if found.skipped:
+        summary.append(_skipped(found.skipped))
+    out.print("; ".join(summary))
     if report.failed or unused:
         sys.exit(1)
+
+
+def _skipped(paths: list[Path]) -> str:
+    """What a folder held besides documents: ``3 other files in folders skipped (.png, .css)``."""
+    kinds = sorted(
+        {(p.suffix.lower() or "no suffix") if p.is_file() else "not a file" for p in paths}
+    )
+    shown = ", ".join(kinds[:5]) + (", …" if len(kinds) > 5 else "")
+    return f"{plural(len(paths), 'other file', 'other files')} in folders skipped ({shown})"
 
 
 def index_queued(db) -> None:

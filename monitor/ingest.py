@@ -20,9 +20,10 @@ from .parsers import parse
 from .similarity import DEFAULT_COPY_SIMILARITY, story_sketch
 from .store import Saved, Sighting, apply_site_rules, save_items
 
-# Files a folder walk picks up; a file named explicitly is always tried.
+# Files a folder walk picks up; a file named explicitly is always tried. (Folders of
+# mirror repositories also hold images, stylesheets, LICENSE files: not worth a rejection.)
 DOCUMENT_SUFFIXES = frozenset(
-    {".txt", ".md", ".markdown", ".html", ".htm", ".xml", ".rss", ".atom"}
+    {".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".xml", ".rss", ".rdf", ".atom"}
 )
 
 
@@ -60,13 +61,20 @@ def path_text(path: str | os.PathLike) -> str:
 
 def documents_in(root: Path) -> list[Path]:
     """Document files below ``root``, sorted, skipping hidden files and folders (``.git``)."""
-    return [
-        f
-        for f in sorted(root.rglob("*"))
-        if f.is_file()
-        and f.suffix.lower() in DOCUMENT_SUFFIXES
-        and not any(part.startswith(".") for part in f.relative_to(root).parts)
-    ]
+    return walk(root)[0]
+
+
+def walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """``(documents, others)`` below ``root``, sorted, hidden files and folders left out:
+    the files :data:`DOCUMENT_SUFFIXES` picks, and the entries it does not (other files,
+    links to nothing, FIFOs), which an import names in its summary."""
+    documents, others = [], []
+    for f in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in f.relative_to(root).parts) or f.is_dir():
+            continue
+        is_document = f.is_file() and f.suffix.lower() in DOCUMENT_SUFFIXES
+        (documents if is_document else others).append(f)
+    return documents, others
 
 
 def parse_and_key(
@@ -95,7 +103,14 @@ NOT_FOUND = "no such file or folder"
 NOT_A_FILE = "not a regular file or folder"
 
 
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]:
+@dataclass
+class Found:
+    files: list[Path]  # to load
+    unused: list[Rejected]  # paths named that cannot be loaded
+    skipped: list[Path]  # entries of the folders named that are not documents
+
+
+def find_files(paths: Iterable[str | Path]) -> Found:
     """Expand folders (recursively, skipping hidden ones) into document files, sorted; a
     file named twice (``seeds seeds/a.txt``) is loaded once.
 
@@ -103,10 +118,12 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
     for a device, FIFO or socket, which is never opened (a FIFO would block the read)."""
     found: dict[Path, Path] = {}  # by resolved path, in order
     missing: list[Rejected] = []
+    skipped: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files = documents_in(p)
+            files, others = walk(p)
+            skipped += others
         elif p.is_file():
             files = [p]
         else:
@@ -115,7 +132,7 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejected]]
             continue
         for f in files:
             found.setdefault(f.resolve(), f)
-    return list(found.values()), missing
+    return Found(list(found.values()), missing, skipped)
 
 
 def load_file(

@@ -191,7 +191,7 @@ def test_import_counts_a_missing_path_apart_from_the_files(tmp_path):
     )
     assert r.exit_code == 1
     assert f"not found {missing}" in r.output
-    assert "1 file: 1 new, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
+    assert "1 file: 1 new story, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
 
 
 @pytest.mark.parametrize("kind", ["device", "fifo", "socket"])
@@ -233,7 +233,7 @@ def test_import_names_a_path_that_is_no_file_or_folder_for_what_it_is(tmp_path, 
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert "not found" not in r.output
     assert f"rejected {special}: not a regular file or folder" in r.output
-    assert "1 file: 1 new, 0 merged, 0 already stored, 1 rejected" in r.output
+    assert "1 file: 1 new story, 0 merged, 0 already stored, 1 rejected" in r.output
 
 
 def test_import_reads_zone_less_times_in_the_timezone_given(tmp_path):
@@ -376,7 +376,7 @@ def damaged_store(tmp_path, first: int = 2, pages: int | None = None) -> Path:
 
     path = tmp_path / "corrupt.db"
     db = store.open_db(path)
-    files, _ = ingest.find_files([SEEDS])
+    files = ingest.find_files([SEEDS]).files
     now = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     assert ingest.import_files(db, files, SiteRules.load_default(), now=now).new
     store.index_pending(db)
@@ -491,9 +491,9 @@ def test_import_loads_a_file_whose_name_is_not_utf8_and_names_it_with_escapes(tm
     run = CliRunner()
     r = run.invoke(main, [*db, "import", str(folder)])
     assert r.exit_code == 0, r.output
-    assert "2 files: 2 new, 0 merged, 0 already stored, 0 rejected" in r.output
+    assert "2 files: 2 new stories, 0 merged, 0 already stored, 0 rejected" in r.output
     r = run.invoke(main, [*db, "import", str(folder)])
-    assert "2 files: 0 new, 0 merged, 2 already stored, 0 rejected" in r.output
+    assert "2 files: 0 new stories, 0 merged, 2 already stored, 0 rejected" in r.output
     shown = run.invoke(main, [*db, "show", "--json", "epochtimes:n13473224"])
     (sighting,) = json.loads(shown.output)["sightings"]
     assert sighting["location"] == f"{folder}/{GBK_NAME}" and sighting["times_seen"] == 2
@@ -513,7 +513,7 @@ def test_import_loads_a_file_whose_name_is_not_utf8_and_names_it_with_escapes(tm
     r = run.invoke(main, [*db, "import", str(folder), missing])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert f"rejected {empty_shown}: " in r.output and f"not found {missing_shown}" in r.output
-    assert "3 files: 0 new, 0 merged, 2 already stored, 1 rejected; 1 not found" in r.output
+    assert "3 files: 0 new stories, 0 merged, 2 already stored, 1 rejected; 1 not found" in r.output
 
 
 def test_a_dir_source_stores_a_file_whose_name_is_not_utf8_once(tmp_path):
@@ -571,6 +571,28 @@ def test_poll_polls_a_source_named_twice_once_and_refuses_source_with_all(tmp_pa
     r = run.invoke(main, [*base, "poll", "--source", "seeds", "--all"])
     assert r.exit_code == 2 and "--source and --all cannot be combined" in r.output
     assert "polled" not in r.output
+
+
+def test_a_folder_import_loads_rss_1_0_files_and_names_what_it_skipped(tmp_path):
+    """RSS 1.0 feeds are saved as .rdf; the images, LICENSE files and broken links a
+    mirror repository also holds are not documents, and the summary says they were left."""
+    fixtures = Path(__file__).parent / "fixtures" / "parsers"
+    folder = tmp_path / "archive"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "feed.rdf").write_bytes((fixtures / "rss10.rdf").read_bytes())
+    (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "sub" / "LICENSE").write_text("MIT", encoding="utf-8")
+    (folder / "gone.md").symlink_to(tmp_path / "nowhere.md")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main", encoding="utf-8")
+
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "m.db"), "import", str(folder)])
+
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("1 file: ") and " 0 rejected; " in r.output
+    assert "3 other files in folders skipped (.png, no suffix, not a file)" in r.output
+    stored = sqlite3.connect(tmp_path / "m.db").execute("SELECT count(*) FROM items").fetchone()
+    assert stored[0] > 0
 
 
 def test_import_names_binary_junk_by_its_first_bytes(tmp_path):
@@ -750,7 +772,7 @@ def test_a_site_rule_added_to_the_config_joins_later_copies_to_stories_stored_be
     r = runner.invoke(main, [*base, "import", str(b5)])
     assert r.exit_code == 0, r.output
     assert "site rules changed: 1 new key for stored stories" in r.output
-    assert "1 file: 0 new, 1 merged" in r.output
+    assert "1 file: 0 new stories, 1 merged" in r.output
     r = runner.invoke(main, [*base, "import", str(gb)])
     assert "site rules changed" not in r.output and "1 already stored" in r.output
 

@@ -46,7 +46,7 @@ def config_for(tmp_path, deliveries):
 def db(tmp_path, request):
     """The seeds, still queued for the full-text index or indexed: digests are the same."""
     db = store.open_db(tmp_path / "m.db")
-    files, _ = ingest.find_files([SEEDS])
+    files = ingest.find_files([SEEDS]).files
     report = ingest.import_files(db, files, ingest.SiteRules.load_default(), now=NOW)
     assert report.new == 5
     if request.param == "indexed":

@@ -206,4 +206,4 @@ def test_a_hexo_copy_and_the_outlets_feed_entry_are_one_story(tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["--db", db, "import", str(feed)]).exit_code == 0
     r = runner.invoke(main, ["--db", db, "import", str(copy)])
-    assert "1 file: 0 new, 1 merged" in r.output, r.output
+    assert "1 file: 0 new stories, 1 merged" in r.output, r.output

@@ -712,7 +712,7 @@ def test_a_wechat_archive_copy_and_the_feeds_entry_are_one_story_with_two_sighti
     runner = CliRunner()
     assert runner.invoke(main, ["--db", db, "import", str(feed)]).exit_code == 0
     r = runner.invoke(main, ["--db", db, "import", str(copy)])
-    assert "1 file: 0 new, 1 merged" in r.output, r.output
+    assert "1 file: 0 new stories, 1 merged" in r.output, r.output
 
     shown = runner.invoke(main, ["--db", db, "show", "https://mp.weixin.qq.com/s/AbCdEf123456"])
     assert shown.exit_code == 0, shown.output
@@ -722,7 +722,7 @@ def test_a_wechat_archive_copy_and_the_feeds_entry_are_one_story_with_two_sighti
     ]
 
 
-def test_import_stores_markdown_pages_under_their_keys_and_lists_the_others_as_rejected(tmp_path):
+def test_import_stores_markdown_pages_under_their_keys_and_lists_the_others_as_not_articles(tmp_path):
     folder = tmp_path / "archive"
     folder.mkdir()
     for name in ("markdown_basic.md", "markdown_h2_list.md", "markdown_no_url.md",
@@ -738,9 +738,9 @@ def test_import_stores_markdown_pages_under_their_keys_and_lists_the_others_as_r
     r = runner.invoke(main, ["--db", str(db), "import", str(folder)])
 
     assert r.exit_code == 0, r.output  # pages that are no articles are no failures
-    assert "6 files: 3 new, 0 merged, 0 already stored, 3 rejected" in r.output
+    assert "6 files: 3 new stories, 0 merged, 0 already stored, 0 rejected; 3 not articles" in r.output
     for name in ("README.md", "markdown_index.md", "markdown_heading_only.md"):
-        assert f"rejected {folder / name}: Markdown page " in " ".join(r.output.split())
+        assert f"not an article {folder / name}: Markdown page " in " ".join(r.output.split())
     rows = (
         sqlite3.connect(db)
         .execute("SELECT story_key, title, site, url, format FROM items ORDER BY id")
@@ -771,7 +771,7 @@ def test_import_stores_markdown_pages_under_their_keys_and_lists_the_others_as_r
     assert "北约外长举行视频会议" in shown.output and "李四" in shown.output
 
     again = runner.invoke(main, ["--db", str(db), "import", str(folder)])
-    assert "6 files: 0 new, 0 merged, 3 already stored, 3 rejected" in again.output
+    assert "6 files: 0 new stories, 0 merged, 3 already stored, 0 rejected; 3 not articles" in again.output
 
 
 def test_two_articles_with_one_title_and_no_address_or_outlet_stay_two_stories(tmp_path):
@@ -783,7 +783,7 @@ def test_two_articles_with_one_title_and_no_address_or_outlet_stay_two_stories(t
     (folder / "b.md").write_text("# 声明\n\n本刊编辑部郑重声明：以下内容与本刊无关。\n", "utf-8")
     db = tmp_path / "m.db"
     done = CliRunner().invoke(main, ["--db", str(db), "import", str(folder)])
-    assert "2 files: 2 new, 0 merged" in done.output, done.output
+    assert "2 files: 2 new stories, 0 merged" in done.output, done.output
     texts = {r[0] for r in sqlite3.connect(db).execute("SELECT text FROM items")}
     assert texts == {
         "本公司从未发布上述消息，请读者注意甄别。",

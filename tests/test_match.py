@@ -122,7 +122,7 @@ def test_quotes_around_a_term_are_dropped_for_matching_explain_and_the_digest(tm
     assert explain(watch.rule, title=it.title, text=it.text)[-1] == "verdict: MATCH — 拜登 普京"
 
     db = store.open_db(tmp_path / "m.db")
-    files, _ = ingest.find_files([SEEDS])
+    files = ingest.find_files([SEEDS]).files
     ingest.import_files(db, files, SiteRules.load_default(), now=NOW)
     assert store.index_pending(db) == 5  # the prefilter reads the full-text index
     sel = digest.build(db, config, watch, now=NOW + timedelta(hours=1))

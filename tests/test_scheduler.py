@@ -191,7 +191,7 @@ def test_stopping_ends_a_webhook_retry_wait_and_the_digest_goes_again_next_run(
     now = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
     db_path = tmp_path / "m.db"
     db = open_db(db_path)
-    files, _ = ingest.find_files([SEEDS])
+    files = ingest.find_files([SEEDS]).files
     ingest.import_files(db, files, SiteRules.load_default(), now=now)
     store.index_pending(db)
     with LocalServer(Hook) as server:
