@@ -6,6 +6,7 @@ or watch) and the key, so a user can fix it without reading code.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import os
@@ -173,7 +174,14 @@ class _Table:
         self.file, self.where, self.data, self.used = file, where, data, set()
 
     def error(self, key: str, msg: str) -> ConfigError:
+        if key not in self.data and (typo := self._misspelt(key)):
+            # "urll" for "url": the missing key is the one to name, and the typo beside it
+            msg += f" (the table has {typo!r}: a misspelling of {key!r}?)"
         return ConfigError(f"{self.file}: {self.where}: key '{key}': {msg}")
+
+    def _misspelt(self, key: str) -> str | None:
+        unread = [k for k in self.data if k not in self.used and isinstance(k, str)]
+        return next(iter(difflib.get_close_matches(key, unread, n=1, cutoff=0.75)), None)
 
     def get(self, key: str, types: type | tuple, default: Any = None, *, required=False):
         self.used.add(key)
@@ -207,6 +215,17 @@ class _Table:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
             raise self.error(unknown[0], "unknown key")
+
+
+def _seconds(t: _Table, key: str, default: float) -> float:
+    """A number of seconds, or a duration written as the others are ("30s", "2m")."""
+    value = t.get(key, (int, float, str), default)
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        return parse_duration(value).total_seconds()
+    except ValueError as e:
+        raise t.error(key, str(e)) from None
 
 
 def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
@@ -371,7 +390,7 @@ def _settings(file: str, data: Any) -> Settings:
         max_backoff=t.duration("max_backoff", d.max_backoff),
         concurrency=t.get("concurrency", int, d.concurrency),
         per_host=t.get("per_host", int, d.per_host),
-        timeout=float(t.get("timeout", (int, float), d.timeout)),
+        timeout=_seconds(t, "timeout", d.timeout),
         max_bytes=t.get("max_bytes", int, d.max_bytes),
         tick=t.duration("tick", d.tick),
         user_agent=t.get("user_agent", str),
@@ -388,8 +407,8 @@ def _settings(file: str, data: Any) -> Settings:
     for key in ("concurrency", "per_host", "max_bytes"):
         if getattr(s, key) < 1:
             raise t.error(key, "must be at least 1")
-    if s.timeout <= 0:
-        raise t.error("timeout", "must be more than 0 seconds")
+    if not 0 < s.timeout < math.inf:  # nan too
+        raise t.error("timeout", "must be more than 0 seconds, and finite")
     for key in ("copy_similarity", "group_threshold"):
         value = getattr(s, key)
         if value is not None and not 0 < value <= 1:

@@ -73,6 +73,11 @@ timezone = "Asia/Shanghai"
             "source 'a': key 'name': duplicate source name",
         ),
         ('[[source]]\nname="a"\nkind="feed"\nurl="ftp://x.example/f"', "source 'a': key 'url'"),
+        (
+            '[[source]]\nname="a"\nkind="feed"\nurll="https://x.example/"',
+            "source 'a': key 'url': is required for kind 'feed' "
+            "(the table has 'urll': a misspelling of 'url'?)",
+        ),
         ('[[source]]\nname="a"\nkind="feed"\nurl="not a url"', "source 'a': key 'url'"),
         (
             '[[source]]\nname="a"\nkind="feed"\nurl="http://exa mple.com/feed"',
@@ -109,6 +114,8 @@ timezone = "Asia/Shanghai"
         ("[monitor]\nconcurrency=0", "[monitor]: key 'concurrency'"),
         ("[monitor]\ntimeout=0", "[monitor]: key 'timeout': must be more than 0 seconds"),
         ("[monitor]\ntimeout=-1.5", "[monitor]: key 'timeout'"),
+        ("[monitor]\ntimeout=nan", "[monitor]: key 'timeout': must be more than 0 seconds"),
+        ('[monitor]\ntimeout="soon"', "[monitor]: key 'timeout': 'soon' is not a duration"),
         (
             '[[source]]\nname="a"\nkind="dir"\npath="monitor.toml"',
             "source 'a': key 'path': folder 'monitor.toml' is a file, not a folder",
@@ -148,6 +155,20 @@ def test_bad_config_names_file_source_and_key(tmp_path, body, message):
         load_config(p)
     assert str(p) in str(e.value)
     assert message in str(e.value)
+
+
+def test_a_missing_key_with_nothing_like_it_in_the_table_gets_no_guess(tmp_path):
+    p = write(tmp_path, '[[source]]\nname="a"\nkind="feed"\ncolour="red"')
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).endswith("source 'a': key 'url': is required for kind 'feed'")
+
+
+@pytest.mark.parametrize("written, seconds", [("12", 12.0), ("2.5", 2.5), ('"90s"', 90.0),
+                                              ('"2m"', 120.0)])  # fmt: skip
+def test_timeout_is_seconds_or_a_duration_like_the_other_keys(tmp_path, written, seconds):
+    p = write(tmp_path, f"[monitor]\ntimeout = {written}")
+    assert load_config(p).settings.timeout == seconds
 
 
 def test_blanks_around_a_pasted_url_are_dropped(tmp_path):
@@ -220,6 +241,15 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
         ('any=[""]', "watch 'w': key 'any': expected a list of non-empty strings"),
         ("all=['\"  \"']", "watch 'w': key 'all': '\"  \"' is empty without its quotes"),
         ('any=["普京"]\ncolour=1', "watch 'w': key 'colour': unknown key"),
+        (  # a misspelt required key is named beside the key it stands for
+            'anyy=["普京"]',
+            "watch 'w': key 'any': a watch needs at least one of 'any', 'all' or 'regex' "
+            "(the table has 'anyy': a misspelling of 'any'?)",
+        ),
+        (
+            'any=["普京"]\n[[watch.delivery]]\nkind="file"\npaths="d"',
+            "key 'path': is required (the table has 'paths': a misspelling of 'path'?)",
+        ),
         ('any=["普京"]\n[[watch.delivery]]\nkind="pigeon"', "watch 'w' delivery #1: key 'kind'"),
         (
             'any=["普京"]\n[[watch.delivery]]\nkind="email"\nto=["a@b.example"]\npassword="x"',
