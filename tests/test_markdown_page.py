@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.models import NotAnArticle, ParseError
-from monitor.parsers import detect, parse
+from monitor.parsers import detect, markdown_page, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parsers"
@@ -452,17 +452,183 @@ def test_an_html_heading_first_is_the_title(first: str, title: str, url: str | N
     "first",
     [
         "<h1>标题</h2>",  # closed by another level
-        "<h1>\n标题\n</h1>",  # not on one line
         "<h1></h1>",
         "<header>标题</header>",
         f"<h1>{'<' * 5000}</h1>",
         f"<h1>标题{'</h1' * 1250}",
     ],
-    ids=["mismatched", "multi-line", "empty", "header-tag", "long-brackets", "long-unclosed"],
+    ids=["mismatched", "empty", "header-tag", "long-brackets", "long-unclosed"],
 )
 def test_html_that_is_no_one_line_heading_is_no_title(first: str):
     with pytest.raises(ParseError, match="unrecognised document format"):
         detect(f"{first}\n\n正文第一段。\n".encode())
+
+
+WX_PAGE = "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv"
+
+
+def test_an_html_heading_over_several_lines_is_the_title():
+    """Converters of WeChat articles write the heading's tags on lines of their own: the
+    page was no format at all (``unrecognised document format``)."""
+    doc = (
+        '<h1 align="center">\n美国宣布新制裁措施\n</h1>\n\n来源：微信公众号「某某观察」\n\n'
+        f"原文链接：{WX_PAGE}\n\n正文第一段，美国财政部周一宣布对多家实体实施制裁。\n\n正文第二段。\n"
+    )
+    assert detect(doc.encode()) == "markdown"
+    item = one(doc)
+    assert fields(item, "title", "url", "site") == ("美国宣布新制裁措施", WX_PAGE, "某某观察")
+    assert item.text.splitlines() == [
+        "正文第一段，美国财政部周一宣布对多家实体实施制裁。",
+        "正文第二段。",
+    ]
+    assert item.html.startswith("<p>正文第一段") and "</h1>" not in item.html
+
+
+@pytest.mark.parametrize(
+    ("first", "title", "url"),
+    [
+        ("<h2 id='title' class=\"rich_media_title\">\n  美国宣布新制裁措施\n</h2>", None, None),
+        ("<h1>\n<strong>美国宣布新制裁措施</strong>\n</h1>", None, None),
+        ("<H1 ALIGN=center>\n  <b>美国宣布新制裁措施</b>\n</H1 >", None, None),
+        (f'<h1 align="center">\n<a href="{WX_PAGE}">美国宣布新制裁措施</a>\n</h1>', None, WX_PAGE),
+        (f'<h1>\n<b><a href="{WX_PAGE}">美国宣布新制裁措施</a></b>\n</h1>', None, WX_PAGE),
+        (
+            f'<h1>\n<a href="{WX_PAGE}">美国</a>宣布新制裁措施\n</h1>',
+            None,
+            None,
+        ),  # more than a link
+        ('<h1 align="center">美国宣布新制裁措施\n</h1>', None, None),  # title on the first line
+        ("<h1>\n美国宣布新制裁措施</h1>", None, None),  # closed on the title's line
+        ("<h1>\n美国宣布\n新制裁措施\n</h1>", "美国宣布 新制裁措施", None),  # a break: a space
+        ("<h1>美国宣布\n新制裁措施</h1>", "美国宣布 新制裁措施", None),
+        ("\n---\n\n<h1>\n美国宣布新制裁措施\n</h1>", None, None),  # a rule over it
+        ("<h1>\n美国宣布新制裁措施\n\n\n\n</h1>", None, None),  # closed on the fifth line
+    ],
+    ids=[
+        "h2-attributes",
+        "strong",
+        "upper-case-bold",
+        "link",
+        "bold-link",
+        "link-and-text",
+        "title-on-opening-line",
+        "closed-on-title-line",
+        "title-over-two-lines",
+        "two-lines-no-blank",
+        "rule-over-it",
+        "fifth-line",
+    ],
+)
+def test_an_html_heading_over_lines_reads_as_on_one_line(first: str, title, url):
+    doc = f"{first}\n\n作者：张三\n\n正文第一段。\n"
+    assert detect(doc.encode()) == "markdown"
+    item = one(doc)
+    assert fields(item, "title", "url", "author", "text") == (
+        title or "美国宣布新制裁措施",
+        url,
+        "张三",
+        "正文第一段。",
+    )
+    assert "<h" not in item.html
+    # As the same heading written on one line reads: its line breaks are spaces, as HTML
+    # renders them, and the one-line reader reads each whitespace run as one space.
+    on_one_line = " ".join(first.lstrip("\n-").split("\n"))
+    assert fields(one(f"{on_one_line}\n\n作者：张三\n\n正文第一段。\n"), "title", "url") == (
+        item.title,
+        item.url,
+    )
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "<h1>\n美国宣布新制裁措施",  # never closed
+        "<h1>\n美国宣布新制裁措施\n\n正文第一段。\n\n正文第二段。\n\n正文第三段。",
+        "<h1>\n第一行\n第二行\n第三行\n第四行\n第五行\n</h1>",  # closed on the sixth line
+        "<h1>\n美国宣布新制裁措施\n\n\n\n\n</h1>",
+        "<h1>\n美国宣布新制裁措施\n</h1>正文第一段。",  # prose after it, on its line
+        "<h1>\n美国宣布新制裁措施</h1>正文第一段。",
+        "<h1>美国宣布新制裁措施</h1>正文第一段。",  # as on one line
+        "<h1>\n美国宣布新制裁措施\n</h2>",  # closed by another level
+        "<h2>\n美国宣布新制裁措施\n</h1>\n</h2>",
+        "<h1>\n\n</h1>",  # no title
+        "<h1></h1>\n美国宣布新制裁措施\n</h1>",  # closed on its first line
+        '<div align="center">\n<h1>美国宣布新制裁措施</h1>\n</div>',  # the first block a div
+        '<div align="center">\n<h1>\n美国宣布新制裁措施\n</h1>\n</div>',
+        "<h1\nalign='center'>\n美国宣布新制裁措施\n</h1>",  # the opening tag over lines
+        "<header>\n美国宣布新制裁措施\n</header>",
+    ],
+    ids=[
+        "never-closed",
+        "never-closed-prose",
+        "sixth-line",
+        "sixth-line-blank",
+        "prose-after-close",
+        "prose-after-close-on-title-line",
+        "one-line-prose-after-close",
+        "mismatched",
+        "mismatched-then-closed",
+        "empty",
+        "closed-on-first-line",
+        "div",
+        "div-multi-line",
+        "opening-tag-over-lines",
+        "header-tag",
+    ],
+)
+def test_html_over_lines_that_is_no_heading_is_no_title(first: str):
+    doc = f"{first}\n\n正文第一段。\n"
+    with pytest.raises(ParseError, match="unrecognised document format"):
+        detect(doc.encode())
+    with pytest.raises(ParseError, match="without a heading first"):
+        markdown_page.parse(doc)
+
+
+def test_an_html_heading_over_lines_with_only_tags_inside_is_refused_as_on_one_line():
+    for first in ("<h1><b> </b></h1>", "<h1>\n<b> </b>\n</h1>"):
+        doc = f"{first}\n\n正文第一段。\n".encode()
+        assert detect(doc) == "markdown"
+        with pytest.raises(NotAnArticle, match="without a title"):
+            parse(doc)
+
+
+@pytest.mark.parametrize(
+    ("doc", "fmt"),
+    [
+        ("---\ntitle: 标题\n---\n\n<h1>\n小标题\n</h1>\n\n正文。\n", "hexo"),
+        ("<!-- 1643384702000 -->\n[标题](https://e.com/a/1.html)\n---\n<h1>\n标题\n</h1>\n", None),
+        ("### 标题\n\n---\n\n#### [首页](../../..?n13480001)\n\n<h1>\n标题\n</h1>\n", None),
+        ("<!DOCTYPE html>\n<h1>\n标题\n</h1>\n<p>正文。</p>\n", "html-page"),
+        ("<html>\n<h1>\n标题\n</h1>\n<p>正文。</p>\n</html>\n", "html-page"),
+    ],
+    ids=["hexo", "feed-archive", "epoch-mirror", "html-doctype", "html-root"],
+)
+def test_an_html_heading_over_lines_takes_no_other_formats_document(doc: str, fmt: str | None):
+    expected = fmt or ("feed-archive" if doc.startswith("<!--") else "epoch-mirror")
+    assert detect(doc.encode()) == expected
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "<h1" * 100_000 + "\n\n正文。\n",  # no ">"
+        "<h1 " * 100_000 + "\n\n正文。\n",
+        "<h1>\n" * 50_000 + "正文。\n",  # openings never closed
+        '<h1 align="center">\n' * 50_000 + "</h1>\n正文。\n",
+        "<h1>\n" + ("标题</h1" * 20_000 + "\n") * 5 + "</h1>\n正文。\n",  # closings without ">"
+        "<h1>\n标题\n</h1 " + " " * 100_000 + "x\n\n正文。\n",
+        "\n---\n" * 25_000 + "<h1>\n" * 25_000 + "正文。\n",
+    ],
+    ids=["brackets", "spaces", "openings", "closed-late", "closings", "long-close", "rules"],
+)
+def test_hostile_html_headings_are_refused_at_once(doc: str):
+    """Each line is read a bounded number of times (an HTML heading is looked for on the
+    first few lines, its closing tag once a line): a reader that looked for the closing tag
+    from each opening, or backtracked over a line for each "<h1", took minutes on these."""
+    with pytest.raises(ParseError, match="unrecognised document format"):
+        detect(doc.encode())
+    with pytest.raises(ParseError, match="without a heading first"):
+        markdown_page.parse(doc)
 
 
 # --- not articles -------------------------------------------------------------------------

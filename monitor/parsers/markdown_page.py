@@ -3,10 +3,13 @@ from, then its text. Archive repositories on GitHub keep blocked outlets' articl
 way, with no front matter (that would be a Hexo post).
 
 The heading is the title: ``# 标题``, ``## 标题``, a Setext heading (``标题`` over
-``===`` or ``---``) or an HTML heading on one line, as READMEs center theirs
-(``<h1 align="center">标题</h1>``); a title that is itself a link,
-``# [标题](https://…)`` or ``<h1><a href="https://…">标题</a></h1>``, in bold or
-italics or not (``# **[标题](https://…)**``), gives the article's address. A thematic
+``===`` or ``---``) or an HTML heading, as READMEs center theirs
+(``<h1 align="center">标题</h1>``), on one line or over a few, as converters of WeChat
+articles write it (``<h1 …>``, the title, ``</h1>`` on lines of their own: the closing tag
+must end one of the five lines after the opening one, and the lines join with a space, as
+HTML renders a line break). A title that is itself a link, ``# [标题](https://…)`` or
+``<h1><a href="https://…">标题</a></h1>``, in bold or italics or not
+(``# **[标题](https://…)**``), gives the article's address. A thematic
 break over the heading (``---``) is skipped: it is no front matter unless ``key: value``
 lines follow it up to a closing ``---``.
 The lines after the heading say the rest, each optional and in any order:
@@ -71,6 +74,10 @@ ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 # The opening tag's end is the first ">"; the closing tag is found from the line's end.
 _HTML_OPEN = re.compile(r" {0,3}<h(?P<level>[1-6])(?=[\s>])[^>]*>", re.I)
 _HTML_CLOSE = re.compile(r"</h(?P<level>[1-6])[ \t]*>[ \t]*", re.I)
+# Or over several lines, as converters of WeChat articles write it: the closing tag ends one
+# of the next few lines (the first closing tag closes it, as in HTML).
+_HTML_CLOSE_ANY = re.compile(r"</h(?P<level>[1-6])[ \t]*>", re.I)
+_HTML_LINES = 5
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _EMPHASIS_TAGS = frozenset(("strong", "em", "b", "i"))
 # A Setext heading's underline, and the lines that cannot be its text (their own blocks).
@@ -184,10 +191,21 @@ def heading(line: str, after: str = "") -> str | None:
 def opening(lines: list[str]) -> tuple[int, str] | None:
     """``(index, title Markdown)`` of the heading opening ``lines``, else None. Blank lines
     and thematic breaks before it are skipped: archives may put a rule over the title."""
+    found = _opening(lines)
+    return found[:2] if found is not None else None
+
+
+def _opening(lines: list[str]) -> tuple[int, str, int] | None:
+    """:func:`opening`, and how many lines the heading takes. An HTML heading over several
+    lines is read as the same heading on one line (its title Markdown is that line)."""
     for i, line in enumerate(lines):
         if line.strip() and not _BREAK.match(line):
-            title = heading(line, lines[i + 1] if i + 1 < len(lines) else "")
-            return (i, title) if title is not None else None
+            if (title := heading(line, lines[i + 1] if i + 1 < len(lines) else "")) is not None:
+                # An ATX or HTML heading is its own block; a Setext one is over its underline.
+                return i, title, 1 if _OWN_BLOCK.match(line) else 2
+            if (found := _html_lines(lines, i)) is not None:
+                return i, *found
+            return None
     return None
 
 
@@ -211,6 +229,29 @@ def _html_title(line: str) -> str | None:
     if close is None or close["level"] != m["level"]:
         return None
     return line[m.end() : at]
+
+
+def _html_lines(lines: list[str], at: int) -> tuple[str, int] | None:
+    """``(the heading on one line, lines it takes)`` for an HTML heading opening at
+    ``lines[at]`` and closed at the end of one of the next :data:`_HTML_LINES` lines, else
+    None. Its lines are joined with a space, as HTML renders a line break; one closed on its
+    first line, or followed by more on the line closing it, is none (as on one line)."""
+    line = lines[at]
+    if (m := _HTML_OPEN.match(line)) is None or _HTML_CLOSE_ANY.search(line, m.end()):
+        return None
+    parts = [line[m.end() :]]
+    for j in range(at + 1, min(len(lines), at + 1 + _HTML_LINES)):
+        if (close := _HTML_CLOSE_ANY.search(lines[j])) is None:
+            parts.append(lines[j])
+            continue
+        if close["level"] != m["level"] or lines[j][close.end() :].strip():
+            return None
+        parts.append(lines[j][: close.start()])
+        inner = " ".join(part.strip() for part in parts if part.strip())
+        if not _WORD.search(inner):
+            return None
+        return f"{line[: m.end()].strip()}{inner}</h{m['level']}>", j + 1 - at
+    return None
 
 
 def metadata_line(line: str) -> bool:
@@ -379,14 +420,13 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     from monitor.parsers.markdown import markdown_to_html
 
     lines = text.lstrip("\ufeff").splitlines()
-    if (found := opening(lines)) is None:
+    if (found := _opening(lines)) is None:
         raise ParseError("Markdown page without a heading first")
-    at, source = found
+    at, source, taken = found
     title, title_url = _title(source, markdown_to_html)
     if not title:
         raise NotAnArticle("Markdown page without a title")
-    one_line = ATX.match(lines[at]) or _html_title(lines[at]) is not None
-    rest = lines[at + (1 if one_line else 2) :]
+    rest = lines[at + taken :]
 
     head = Head()
     body = take_head(rest, head)
