@@ -282,8 +282,25 @@ def test_metadata_lines_as_archives_write_them(head: str, expected: tuple):
         "文章来源：公众号 「某某观察」",
         "来源：[微信公众号「某某观察」](https://mp.weixin.qq.com/s/AbCdEf123456)",
         "来源：微信公众号" + " " * 5000 + "：某某观察",
+        "来源：微信公众号『某某观察』",
+        "> 来源：公众号【某某观察】",
+        "出处：公众号：『某某观察』",
+        "来源：[微信公众号【某某观察】](https://mp.weixin.qq.com/s/AbCdEf123456)",
     ],
-    ids=["corner", "quoted", "curly", "colon", "ascii", "space", "link", "long-space"],
+    ids=[
+        "corner",
+        "quoted",
+        "curly",
+        "colon",
+        "ascii",
+        "space",
+        "link",
+        "long-space",
+        "white-corner",
+        "lenticular",
+        "colon-white-corner",
+        "lenticular-link",
+    ],
 )
 def test_a_wechat_account_as_the_source_names_the_account_as_the_outlet(line: str):
     """The outlet is the account, as its feed names it: ``微信公众号「某某观察」`` was
@@ -291,6 +308,15 @@ def test_a_wechat_account_as_the_source_names_the_account_as_the_outlet(line: st
     for doc in (f"# 标题\n\n{line}\n\n正文。\n", f"# 标题\n\n正文。\n\n{line}\n"):
         assert (one(doc).site, one(doc).text) == ("某某观察", "正文。")
     assert one("# 標題\n\n出處：微信公眾號「某某觀察」\n\n正文。\n").site == "某某觀察"
+
+
+@pytest.mark.parametrize(
+    ("line", "site"),
+    [("來源：微信公眾號『某某觀察』", "某某觀察"), ("出處：公眾號【某某觀察】", "某某觀察")],
+    ids=["white-corner", "lenticular"],
+)
+def test_an_account_in_white_corner_or_lenticular_brackets_in_traditional_chinese(line, site):
+    assert one(f"# 標題\n\n{line}\n\n正文。\n").site == site
 
 
 WX = "https://mp.weixin.qq.com/s?__biz=MzI1NjA0MDg2Mw==&mid=2650721389&idx=1&sn=8b5a7b1d"
@@ -326,8 +352,25 @@ def test_an_address_copied_out_of_html_is_read_with_its_ampersands(line: str):
         ("来源：公众号「」", "公众号「」"),
         ("来源：公众号「" + "「" * 5000, None),  # too long for a name: the text's own line
         ("来源：公众号：" + "：" * 5000 + "某某观察", None),
+        ("来源：公众号『』", "公众号『』"),
+        ("来源：公众号【某某观察】等", "公众号【某某观察】等"),  # more than the account
+        ("来源：公众号『某某观察」", "公众号『某某观察」"),  # brackets of two kinds
+        ("来源：公众号『" + "『" * 5000, None),
+        ("来源：公众号【" + "】" * 5000, None),
     ],
-    ids=["wechat-id", "name-first", "no-name", "empty-name", "long-brackets", "long-colons"],
+    ids=[
+        "wechat-id",
+        "name-first",
+        "no-name",
+        "empty-name",
+        "long-brackets",
+        "long-colons",
+        "empty-white-corner",
+        "more-after",
+        "mixed-brackets",
+        "long-white-corners",
+        "long-lenticular",
+    ],
 )
 def test_other_wechat_sources_are_kept_as_written(line: str, site: str | None):
     item = one(f"# 标题\n\n{line}\n\n正文。\n")

@@ -31,9 +31,9 @@ are not part of the text.
 The article's address must be an absolute http(s) link to a page: a relative link names
 the mirror's copy, and an outlet's front page (``来源：https://www.voachinese.com/``) would
 key every article of that outlet as one story. A ``来源`` that is not a link names the
-outlet; a WeChat account (``微信公众号「某某观察」``, ``公众号“某某观察”``,
-``微信公众号：某某观察``) names it by the account's name alone, as the account's feed is
-named. Links and images in the text resolve against the document's own address, where
+outlet; a WeChat account (``微信公众号「某某观察」``, ``公众号“某某观察”``, in 『』 or 【】
+too, ``微信公众号：某某观察``) names it by the account's name alone, as the account's feed
+is named. Links and images in the text resolve against the document's own address, where
 an archive keeps them (``./pic/1.jpg``).
 
 A README or an index of a mirror checkout is Markdown under a heading too, and is not an
@@ -127,12 +127,14 @@ _READ_ORIGINAL = re.compile(
 _LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _ANGLE = re.compile(r"<(?P<url>[^>\s]+)>")
 _URL = re.compile(r"https?://\S+", re.I)
-# A WeChat account as the source: ``微信公众号「某某观察」``, ``公众号“某某观察”``,
+# A WeChat account as the source: ``微信公众号「某某观察」`` (or in 『』, “”, 【】),
 # ``微信公众号：某某观察``. Each name stops at a character the next part starts with.
 _ACCOUNT = r"(?:微信)?公[众眾][号號][ \t]*"
 _WECHAT = re.compile(
-    rf"{_ACCOUNT}(?:[：:][ \t]*)?(?:「(?P<corner>[^「」]+)」|“(?P<curly>[^“”]+)”)"
-    rf"|{_ACCOUNT}[：:][ \t]*(?P<bare>[^\s「」“”][^「」“”]*)"
+    rf"{_ACCOUNT}(?:[：:][ \t]*)?"
+    r"(?:「(?P<corner>[^「」]+)」|『(?P<white>[^『』]+)』"
+    r"|“(?P<curly>[^“”]+)”|【(?P<lenticular>[^【】]+)】)"
+    rf"|{_ACCOUNT}[：:][ \t]*(?P<bare>[^\s「」『』“”【】][^「」『』“”【】]*)"
 )
 # Punctuation that ends or joins sentences: a name or an outlet has none.
 _SENTENCE = re.compile(r"[。！？；!?;]")
@@ -376,7 +378,7 @@ def _outlet(text: str | None) -> str | None:
     """The account's name for a WeChat account (see :data:`_WECHAT`): its feed is named
     so, and the copy and the feed's entry are one outlet's."""
     if text and (m := _WECHAT.fullmatch(text)):
-        return (m["corner"] or m["curly"] or m["bare"]).strip()
+        return (m["corner"] or m["white"] or m["curly"] or m["lenticular"] or m["bare"]).strip()
     return text
 
 
