@@ -15,23 +15,41 @@ the body that say where it is from (``原文链接：…``, ``> 原文地址：�
 three at its end naming the original, give the article's address (an absolute http(s)
 link to a page, never an outlet's front page), the outlet and the author, and are not
 part of the text (a link whose text is the label, ``[原文链接](…)``, is such a line too).
-The front matter's outlet and author win over theirs. Without such a line ``url`` is
-``None``. An HTML body's tags are no such lines: only bare lines are read.
+When the front matter has no date that reads, a labelled date line among them
+(``发布时间：…``, ``日期：…``) gives it, in the source's zone when the time has none, as
+Markdown pages' do; a date alone on its line stays text (a bare-text body may open with
+one, and nothing says it is the post's). The front matter's outlet, author and date win
+over theirs; an author or date line then stays in the text (the bridge's author is the
+outlet's name, and the body's ``作者：`` line, the reporter's, would be lost). Without
+such a line ``url`` is ``None``.
+
+An HTML body says it in blocks (``<p>原文链接：<a href="…">…</a></p>``), as RSS-to-blog
+bridges and archives write it: its first and last blocks (inside the one ``<div>``
+bridges wrap a body in), a ``<p>``, ``<div>``, ``<section>`` or ``<blockquote>``, or the
+text between two, are read as the Markdown line of their text, a lone link in it as
+``[text](href)``. A block with other markup in it is no such line, and one of prose
+says nothing: both stay. Reading stops where it stops in Markdown, at the first
+paragraph of text at the top and the first block saying nothing at the end, so only a
+block or two of most posts is looked at.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html import unescape
 from itertools import islice
 
 import yaml
+from lxml import etree
 
 from monitor.models import Image, Item, ParseError
 from monitor.parsers import dates
 from monitor.parsers.html import (
+    BLOCKS,
     clean_html,
     dedupe_images,
+    drop_tree,
     fragment,
     html_to_text,
     images_in,
@@ -42,7 +60,6 @@ from monitor.parsers.markdown_page import (
     HEAD_LINES,
     LABELS,
     Head,
-    take_footer,
     take_head,
 )
 from monitor.text import detect_lang
@@ -77,6 +94,23 @@ _LOOK = re.compile(
     rf"|\w{{1,{max(map(len, LABELS))}}}[ \t]*(?:(?:\*\*|__)[ \t]*)?[：:])|$)",
     re.I,
 )
+# A line that may open with a date before its labels (``2022年01月03日 10:20　来源：新华网``):
+# one more the quick look stops at when the body's dates are read.
+_DATE_FIRST = re.compile(r"[>*+_\s-]*(?:\d{4}|[A-Z][a-z]{2}, )")
+# What the end of a body may hold below its last line that says something: blank lines,
+# list or quote marks alone, rules.
+_NOTHING = re.compile(r"[\s>*+_-]*")
+
+# HTML bodies: the blocks read as lines, and the lines Markdown would write for the others.
+_READ = frozenset(("p", "div", "section", "blockquote"))
+_WRAPPERS = frozenset(("div", "section", "article", "main"))
+_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+_NOT_PROSE = frozenset(("blockquote", "ul", "ol", "dl", "li", "dd", "dt", "table", "tbody"))
+_NOT_PROSE |= frozenset(("thead", "tfoot", "tr", "figure", "figcaption", "caption", "pre"))
+_TEXT_READ = 1000  # characters of a block that is no line: enough to tell a paragraph
+# A line of text this long that says nothing is a paragraph, which ends the lines under a
+# title (markdown_page's take_head): the blocks after it are not looked at.
+_PARAGRAPH = 80
 
 
 def split_front_matter(text: str) -> tuple[dict, str] | None:
@@ -157,49 +191,321 @@ def as_title(value: object) -> str | None:
     return as_text(unescape(value)) if isinstance(value, str) else None
 
 
+def is_html(body: str) -> bool:
+    """Whether the body is HTML as it is: block tags and no Markdown."""
+    return bool(HTML_BLOCK.search(body)) and not MARKDOWN.search(body)
+
+
 def body_html(body: str) -> str:
     """The body as HTML: as it is when it holds block tags and no Markdown, else read as
     Markdown (bare text becomes one ``<p>`` per non-empty line, tags left as they are)."""
-    if HTML_BLOCK.search(body) and not MARKDOWN.search(body):
-        return body
+    return body if is_html(body) else _rendered(body)
+
+
+def _rendered(markdown: str) -> str:
     # Imported on the first such body: markdown-it takes ~20 ms to import, a seventh of
     # the parsers' start-up, and bridges' HTML never needs it.
     from monitor.parsers.markdown import markdown_to_html
 
-    return markdown_to_html(body)
+    return markdown_to_html(markdown)
 
 
-def _origin(body: str, kinds: tuple[str, ...]) -> tuple[Head, str]:
-    """What the body's where-from lines of ``kinds`` say, and the body without them (as
-    it is when they give nothing: its blank lines and rules at the ends stay too). Lines
-    end at line feeds only, as Markdown reads them.
+class _BodyHead(Head):
+    """Markdown pages' reader of where-from lines, but a date alone on its line is text: a
+    bare-text body may open with one, and only a label (``发布时间：``) says it is the
+    post's date. (Markdown pages read it, under their title.)"""
 
-    No dates (a bare-text body may open with one as its own line), and no author when
-    the front matter names one: the bridge's is the outlet's name, and the body's
-    ``作者：`` line, the reporter's, would be lost from the text."""
-    head = Head(kinds)
-    if _may_say(body.split("\n", 2 * HEAD_LINES), HEAD_LINES) or _may_say(
-        body.rsplit("\n", 2 * FOOTER_LINES)[::-1], FOOTER_LINES
+    def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
+        reads = self.reads if kinds is None else kinds
+        if "date" in reads and _DATE_FIRST.match(line) and Head(("date",)).take(line):
+            return False
+        return super().take(line, kinds=kinds)
+
+
+def _says(head: Head) -> tuple:
+    return head.url, head.source_url, head.site, head.author, head.published
+
+
+def _origin(body: str, head: Head) -> str:
+    """The body without its where-from lines that ``head`` reads, their values in ``head``
+    (as it is when they give nothing: its blank lines and rules at the ends stay too).
+    Lines end at line feeds only, as Markdown reads them."""
+    dated = "date" in head.reads
+    if _may_say(body.split("\n", 2 * HEAD_LINES), HEAD_LINES, dated) or _may_say(
+        body.rsplit("\n", 2 * FOOTER_LINES)[::-1], FOOTER_LINES, dated
     ):
-        kept = take_footer(take_head(body.split("\n"), head), head)
-        if head.url or head.source_url or head.site or head.author:
+        said = _says(head)
+        kept = _take_footer(take_head(body.split("\n"), head), head)
+        if _says(head) != said:
             body = "\n".join(kept)
-    return head, body
+    return body
 
 
-def _may_say(parts: list[str], reach: int) -> bool:
+def _may_say(parts: list[str], reach: int, dated: bool = False) -> bool:
     """Whether one of the first ``reach`` lines that are not blank may say where the
-    article is from. ``parts`` are lines from one end of the body, the last one the rest
-    of it: when the others run out first, the answer is yes."""
+    article is from (or, ``dated``, open with a date). ``parts`` are lines from one end of
+    the body, the last one the rest of it: when the others run out first, the answer is
+    yes."""
     *lines, rest = parts
     for line in lines:
         if (m := _LOOK.match(line)) is None:
+            if dated and _DATE_FIRST.match(line):
+                return True
             reach -= 1
             if not reach:
                 return False
         elif m["may_say"]:
             return True
-    return "\n" in rest or bool((m := _LOOK.match(rest)) and m["may_say"])
+    if "\n" in rest or dated and _DATE_FIRST.match(rest):
+        return True
+    return bool((m := _LOOK.match(rest)) and m["may_say"])
+
+
+def _take_footer(lines: list[str], head: Head) -> list[str]:
+    """:func:`markdown_page.take_footer`, with the date among what the last lines may give
+    when ``head`` reads dates (a Markdown page's footer gives none)."""
+    kinds = ("url", "source", "date") if "date" in head.reads else ("url", "source")
+    end = _end(lines, len(lines))
+    for _ in range(FOOTER_LINES):
+        footer = _BodyHead(kinds)
+        if not end or not footer.take(lines[end - 1]):
+            break
+        head.url = head.url or footer.url
+        head.source_url = head.source_url or footer.source_url
+        head.site = head.site or footer.site
+        head.published = head.published or footer.published
+        end = _end(lines, end - 1)
+    return lines[:end]
+
+
+def _end(lines: list[str], end: int) -> int:
+    while end and _NOTHING.fullmatch(lines[end - 1]):
+        end -= 1
+    return end
+
+
+class _Block(str):
+    """A block of an HTML body as the line Markdown would write for it (see
+    :func:`_html_origin`); ``parts`` are what it is in the tree: elements, and
+    ``(element, "text" or "tail")`` for its text outside elements."""
+
+    parts: tuple
+
+
+def _html_origin(root: etree._Element, head: Head) -> None:
+    """Read the where-from lines among the first and last blocks of an HTML body, as
+    :func:`_origin` reads a Markdown body's lines; remove them from ``root`` when they
+    give something. A body wrapped in one ``<div>``, as bridges write it, is read inside
+    it. Only the blocks up to where the reading stops are looked at (the first paragraph
+    of text saying nothing at the top, the first block saying nothing at the end): one
+    or two in most posts, a bounded number in any."""
+    box = _box(root)
+    dated = "date" in head.reads
+    says = False  # whether a block may say something: else nothing is read
+    front: list[_Block] = []
+    whole = True  # whether the front holds every block (the footer is read among them)
+    for block in _blocks(box, backwards=False):
+        front.append(block)
+        quiet = _quiet(block, dated)
+        says = says or not quiet
+        if len(front) > HEAD_LINES or quiet and len(block) >= _PARAGRAPH or block == "#":
+            whole = False  # (a paragraph of text, or a heading, ends the lines at the top)
+            break
+    back: list[_Block] = []
+    if not whole:
+        # The two ways cut the body into the same blocks: one is the other's or none.
+        seen = {_key(block.parts[0]) for block in front}
+        lines = 0
+        for block in _blocks(box, backwards=True):
+            if _key(block.parts[0]) in seen:
+                break
+            back.append(block)
+            if not _NOTHING.fullmatch(block):
+                quiet = _quiet(block, dated)
+                says = says or not quiet
+                lines += 1
+                if lines > FOOTER_LINES or quiet:
+                    back.append(_block("#", ()))  # the blocks between: where reading stops
+                    break
+    if not says:
+        return
+    blocks = front + back[::-1]
+    said = _says(head)
+    kept = {id(block) for block in _take_footer(take_head(blocks, head), head)}
+    if _says(head) == said:
+        return
+    gone = [block for block in blocks if id(block) not in kept]
+    for block in gone:
+        for part in block.parts:
+            if isinstance(part, tuple):
+                setattr(*part, None)
+    for block in gone:
+        for part in block.parts:
+            if not isinstance(part, tuple):
+                if part.tail and part.tail.isspace():  # between blocks: none to keep, and
+                    part.tail = None  # each kept would lengthen the text before (quadratic)
+                drop_tree(part)
+
+
+def _quiet(line: str, dated: bool) -> bool:
+    """Whether the line is none that says where the article is from (nor, ``dated``,
+    when it was published): the quick look finds no start of one."""
+    m = _LOOK.match(line)
+    return not (m and m["may_say"]) and not (dated and _DATE_FIRST.match(line))
+
+
+def _key(part: object) -> tuple[int, str | None]:
+    return (id(part[0]), part[1]) if isinstance(part, tuple) else (id(part), None)
+
+
+def _box(root: etree._Element) -> etree._Element:
+    """The element whose children are the body's blocks: the body, or the one ``<div>``
+    (``<section>``, …) it is wrapped in."""
+    box = root
+    while _blank(box.text) and len(box) == 1:
+        inner = box[0]
+        if inner.tag not in _WRAPPERS or not _blank(inner.tail):
+            break
+        box = inner
+    return box
+
+
+def _blocks(box: etree._Element, *, backwards: bool) -> Iterator[_Block]:
+    """The blocks of ``box`` as lines, from its first or its last: a block element, or the
+    text and inline elements between two, with the ``<br>`` ending them (blank text,
+    comments and a ``<br>`` alone are none)."""
+    run: list = []  # text and inline elements, in the order met
+    br = None  # backwards: the <br> ending the run being gathered
+    for part in _parts(box, backwards):
+        if isinstance(part, tuple) or part.tag not in BLOCKS:
+            run.append(part)
+            continue
+        if run:
+            if backwards:
+                parts = run[::-1] + [br] if br is not None else run[::-1]
+            else:
+                parts = run + [part] if part.tag == "br" else run
+            if (block := _run_block(parts)) is not None:
+                yield block
+            run = []
+        br = part if part.tag == "br" else None
+        if br is None and (block := _element_block(part)) is not None:
+            yield block
+    if run:
+        parts = (run[::-1] + [br] if br is not None else run[::-1]) if backwards else run
+        if (block := _run_block(parts)) is not None:
+            yield block
+
+
+def _parts(box: etree._Element, backwards: bool) -> Iterator:
+    """The children of ``box`` and the text between them that is not blank."""
+    if backwards:
+        for child in box.iterchildren(reversed=True):
+            if not _blank(child.tail):
+                yield (child, "tail")
+            yield child
+        if not _blank(box.text):
+            yield (box, "text")
+    else:
+        if not _blank(box.text):
+            yield (box, "text")
+        for child in box:
+            yield child
+            if not _blank(child.tail):
+                yield (child, "tail")
+
+
+def _blank(text: str | None) -> bool:
+    return not text or text.isspace()
+
+
+def _element_block(el: etree._Element) -> _Block | None:
+    tag = el.tag
+    if tag == "hr":
+        return _block("---", (el,))
+    if tag in _HEADINGS:
+        return _block("#", (el,))  # ends the lines under a title, as a Markdown heading
+    inner = el
+    if tag in _READ:
+        text = inner.text
+        while _blank(text) and len(inner) == 1:
+            child = inner[0]
+            if child.tag not in _READ or not _blank(child.tail):
+                break
+            inner, text = child, child.text
+        if not len(inner):  # text alone, as most paragraphs are
+            return None if _blank(text) else _block(" ".join(text.split()), (el,))
+        line = _line(_pieces(inner, text))
+        if line is not None:
+            return _block(line, (el,)) if line else None
+    return _block(_other(tag, inner), (el,))
+
+
+def _run_block(parts: list) -> _Block | None:
+    pieces = [getattr(*part) if isinstance(part, tuple) else part for part in parts]
+    line = _line(pieces)
+    if line is None:
+        line = _other("", pieces)
+    return _block(line, tuple(parts)) if line else None
+
+
+def _block(line: str, parts: tuple) -> _Block:
+    block = _Block(line)
+    block.parts = parts
+    return block
+
+
+def _pieces(el: etree._Element, text: str | None) -> Iterator:
+    """``el``'s content: its ``text``, its children and their tails."""
+    if text:
+        yield text
+    for child in el:
+        yield child
+        if child.tail:
+            yield child.tail
+
+
+def _line(pieces: Iterator) -> str | None:
+    """The Markdown line of text with at most one link in it (a leaf ``<a href>``), and a
+    ``<br>`` at its end or not, whitespace runs one space; None when the pieces hold
+    other markup."""
+    out: list[str] = []
+    linked = ended = False
+    for piece in pieces:
+        if isinstance(piece, str):
+            if ended and not piece.isspace():
+                return None
+            out.append(piece)
+        elif isinstance(piece.tag, str):  # else a comment
+            if piece.tag == "br":
+                ended = True
+                continue
+            if ended or linked or piece.tag != "a" or len(piece):
+                return None
+            if not (href := piece.get("href")):
+                return None
+            linked = True
+            out.append(f"[{piece.text or ''}]({href.strip()})")
+    return " ".join("".join(out).split())
+
+
+def _other(tag: str, content: etree._Element | list) -> str:
+    """The line standing for a block that is no where-from line (``tag``, or text and
+    inline elements: ``content``): none that is read, and a paragraph of text as long as
+    its text, which ends the lines at the top, unless it is a list, a table or a quote
+    (Markdown's open with a mark) or has no text."""
+    if tag in _NOT_PROSE:
+        return f"<{tag}>"
+    length = 0
+    pieces = content.itertext() if isinstance(content, etree._Element) else content
+    for piece in pieces:
+        if isinstance(piece, str):
+            length += len(piece.strip())
+        elif isinstance(piece.tag, str):  # not a comment, which holds no text
+            length += sum(len(text.strip()) for text in piece.itertext())
+        if length >= _TEXT_READ:  # enough to tell
+            break
+    return "\x00" * min(length, _TEXT_READ) if length else f"<{tag}>"
 
 
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
@@ -213,8 +519,19 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
 
     categories = as_list(fields.get("categories"))
     author = as_text(fields.get("author"))
-    origin, body = _origin(body, ("url", "source") if author else ("url", "source", "author"))
-    root = fragment(body_html(body))
+    published = dates.parse_when(fields.get("date"))
+    # No author line when the front matter names one: the bridge's is the outlet's name,
+    # and the body's ``作者：`` line, the reporter's, would be lost from the text. No date
+    # line when it has a date: that line stays as text too.
+    origin = _BodyHead(
+        ("url", "source") + (() if author else ("author",)) + (() if published else ("date",))
+    )
+    body = _origin(body, origin)
+    if is_html(body):
+        root = fragment(body)
+        _html_origin(root, origin)
+    else:
+        root = fragment(_rendered(body))
     body_text = html_to_text(root)
     head_images = [
         Image(u) for k in ("headimg", "thumbnail", "cover") for u in as_list(fields.get(k))
@@ -225,7 +542,7 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         url=origin.url or origin.source_url,
         site=categories[1] if len(categories) > 1 else origin.site or site,
         author=author or origin.author,
-        published=dates.parse_when(fields.get("date")),
+        published=published or origin.published,
         summary=summarize(body_text),
         text=body_text,
         html=clean_html(root, base=url),
