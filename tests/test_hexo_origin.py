@@ -259,6 +259,30 @@ def test_an_html_body_naming_the_original_in_a_block_gives_the_address(body: str
     assert item.html.count("<p>") == 2
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"原文链接：{ARTICLE}<br>\n来源：美国之音<br>\n{PROSE}",
+        f"{PROSE}\n原文链接：{ARTICLE}<br>\n来源：美国之音<br>",
+        f"{PROSE}原文链接：{ARTICLE}<br>来源：美国之音",
+        f'<div>\n来源：美国之音<br>\n原文链接：<a href="{ARTICLE}">阅读</a><br>\n{PROSE}</div>',
+    ],
+    ids=["opening", "end", "end-on-one-line", "bridge-wrapper-link"],
+)
+def test_bare_lines_ended_by_br_tags_are_read_without_the_tags(body: str):
+    """They gave the address with ``<br>`` in it, and the outlet's name too."""
+    item = one(post(body))
+    assert (item.url, item.site, item.text) == (ARTICLE, "美国之音", TEXT)
+
+
+def test_a_markdown_line_with_tags_in_its_value_is_text():
+    """``来源：<b>新华社</b>`` named the outlet ``<b>新华社</b>``."""
+    item = one(post(f"来源：<b>新华社</b>\n\n{BODY}"))
+    assert (item.site, item.text) == (None, "来源：新华社\n" + TEXT)
+    item = one(post(f"来源：<https://www.xinhuanet.com/2022-01/03/c_1.htm>\n\n{BODY}"))
+    assert (item.url, item.text) == ("https://www.xinhuanet.com/2022-01/03/c_1.htm", TEXT)
+
+
 def test_an_html_bridge_post_as_the_user_reported_it():
     """The reproduction: address, outlet and date lines as ``<p>`` opening the body."""
     body = (

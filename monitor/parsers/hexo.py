@@ -28,9 +28,10 @@ bridges and archives write it: its first and last blocks (inside the one ``<div>
 bridges wrap a body in), a ``<p>``, ``<div>``, ``<section>`` or ``<blockquote>``, or the
 text between two, are read as the Markdown line of their text, a lone link in it as
 ``[text](href)``. A block with other markup in it is no such line, and one of prose
-says nothing: both stay. Reading stops where it stops in Markdown, at the first
-paragraph of text at the top and the first block saying nothing at the end, so only a
-block or two of most posts is looked at.
+says nothing: both stay. A bare line with a tag in it (``原文链接：https://…<br>``) is
+read so too, between its tags, never as a line. Reading stops where it stops in
+Markdown, at the first paragraph of text at the top and the first block saying nothing
+at the end, so only a block or two of most posts is looked at.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ _LOOK = re.compile(
 # A line that may open with a date before its labels (``2022年01月03日 10:20　来源：新华网``):
 # one more the quick look stops at when the body's dates are read.
 _DATE_FIRST = re.compile(r"[>*+_\s-]*(?:\d{4}|[A-Z][a-z]{2}, )")
+# An HTML tag, not a Markdown autolink (``<https://…>``): a line with one is no where-from
+# line (``原文链接：https://…<br>`` would give the address with the tag, ``来源：<b>新华社</b>``
+# the tags as the outlet's name); in an HTML body its text is read between the tags.
+_TAG = re.compile(r"<(?!https?:)[a-z/!?]", re.I)
 # What the end of a body may hold below its last line that says something: blank lines,
 # list or quote marks alone, rules.
 _NOTHING = re.compile(r"[\s>*+_-]*")
@@ -211,13 +216,16 @@ def _rendered(markdown: str) -> str:
 
 
 class _BodyHead(Head):
-    """Markdown pages' reader of where-from lines, but a date alone on its line is text: a
-    bare-text body may open with one, and only a label (``发布时间：``) says it is the
-    post's date. (Markdown pages read it, under their title.)"""
+    """Markdown pages' reader of where-from lines, leaving two more as text: a date alone
+    on its line (a bare-text body may open with one, and only a label, ``发布时间：``,
+    says it is the post's date; Markdown pages read it, under their title), and a line
+    with an HTML tag in it (:data:`_TAG`)."""
 
     def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
         reads = self.reads if kinds is None else kinds
         if "date" in reads and _DATE_FIRST.match(line) and Head(("date",)).take(line):
+            return False
+        if "<" in line and _TAG.search(line):
             return False
         return super().take(line, kinds=kinds)
 
