@@ -275,10 +275,10 @@ def test_bare_lines_ended_by_br_tags_are_read_without_the_tags(body: str):
     assert (item.url, item.site, item.text) == (ARTICLE, "美国之音", TEXT)
 
 
-def test_a_markdown_line_with_tags_in_its_value_is_text():
+def test_a_markdown_line_with_tags_in_its_value_is_read_without_them():
     """``来源：<b>新华社</b>`` named the outlet ``<b>新华社</b>``."""
     item = one(post(f"来源：<b>新华社</b>\n\n{BODY}"))
-    assert (item.site, item.text) == (None, "来源：新华社\n" + TEXT)
+    assert (item.site, item.text) == ("新华社", TEXT)
     item = one(post(f"来源：<https://www.xinhuanet.com/2022-01/03/c_1.htm>\n\n{BODY}"))
     assert (item.url, item.text) == ("https://www.xinhuanet.com/2022-01/03/c_1.htm", TEXT)
 

@@ -1000,3 +1000,27 @@ def test_two_articles_with_one_title_and_no_address_or_outlet_stay_two_stories(t
         "本公司从未发布上述消息，请读者注意甄别。",
         "本刊编辑部郑重声明：以下内容与本刊无关。",
     }
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        "原文链接：https://www.voachinese.com/a/6376012.html<br>\n来源：<b>美国之音</b>",
+        "原文链接：https://www.voachinese.com/a/6376012.html<br/>\n来源：<span class=s>美国之音</span>",
+        '**原文链接**：<a href="https://www.voachinese.com/a/6376012.html">'
+        "https://www.voachinese.com/a/6376012.html</a>\n<strong>来源：</strong>美国之音",
+    ],
+    ids=["br-and-bold", "self-closing-and-span", "anchor-and-strong"],
+)
+def test_inline_html_in_a_where_from_line_is_read_past(lines: str):
+    """``…6376012.html<br>`` gave the address with the tag in it, and ``<b>美国之音</b>``
+    the outlet's name with its tags."""
+    item = one(f"# 拜登与普京通话\n\n{lines}\n\n美国总统拜登周四与俄罗斯总统普京通话。\n")
+    assert item.url == "https://www.voachinese.com/a/6376012.html"
+    assert (item.site, item.text) == ("美国之音", "美国总统拜登周四与俄罗斯总统普京通话。")
+
+
+def test_a_line_of_unclosed_tags_is_read_at_once():
+    """Counted, not timed: the tag pattern stops at the next "<"."""
+    item = one("# 标题\n\n来源：" + "<a " * 100_000 + "\n\n正文第一段，美国宣布制裁。\n")
+    assert item.title == "标题" and item.text.endswith("正文第一段，美国宣布制裁。")

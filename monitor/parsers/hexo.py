@@ -28,8 +28,9 @@ bridges and archives write it: its first and last blocks (inside the one ``<div>
 bridges wrap a body in), a ``<p>``, ``<div>``, ``<section>`` or ``<blockquote>``, or the
 text between two, are read as the Markdown line of their text, a lone link in it as
 ``[text](href)``. A block with other markup in it is no such line, and one of prose
-says nothing: both stay. A bare line with a tag in it (``原文链接：https://…<br>``) is
-read so too, between its tags, never as a line. Reading stops where it stops in
+says nothing: both stay. A bare line with a block tag in it (``原文链接：https://…<br>``)
+is read so too, between its tags; inline tags in a line (``来源：<b>新华社</b>``) are read
+past, as on Markdown pages. Reading stops where it stops in
 Markdown, at the first paragraph of text at the top and the first block saying nothing
 at the end, so only a block or two of most posts is looked at.
 """
@@ -61,6 +62,7 @@ from monitor.parsers.markdown_page import (
     HEAD_LINES,
     LABELS,
     Head,
+    take_footer,
     take_head,
 )
 from monitor.text import detect_lang
@@ -98,10 +100,6 @@ _LOOK = re.compile(
 # A line that may open with a date before its labels (``2022年01月03日 10:20　来源：新华网``):
 # one more the quick look stops at when the body's dates are read.
 _DATE_FIRST = re.compile(r"[>*+_\s-]*(?:\d{4}|[A-Z][a-z]{2}, )")
-# An HTML tag, not a Markdown autolink (``<https://…>``): a line with one is no where-from
-# line (``原文链接：https://…<br>`` would give the address with the tag, ``来源：<b>新华社</b>``
-# the tags as the outlet's name); in an HTML body its text is read between the tags.
-_TAG = re.compile(r"<(?!https?:)[a-z/!?]", re.I)
 # What the end of a body may hold below its last line that says something: blank lines,
 # list or quote marks alone, rules.
 _NOTHING = re.compile(r"[\s>*+_-]*")
@@ -216,17 +214,17 @@ def _rendered(markdown: str) -> str:
 
 
 class _BodyHead(Head):
-    """Markdown pages' reader of where-from lines, leaving two more as text: a date alone
-    on its line (a bare-text body may open with one, and only a label, ``发布时间：``,
+    """Markdown pages' reader of where-from lines, leaving two more: a date alone on its
+    line, as text (a bare-text body may open with one, and only a label, ``发布时间：``,
     says it is the post's date; Markdown pages read it, under their title), and a line
-    with an HTML tag in it (:data:`_TAG`)."""
+    with a block tag in it, to the reading of the body's HTML blocks."""
 
     def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
         reads = self.reads if kinds is None else kinds
         if "date" in reads and _DATE_FIRST.match(line) and Head(("date",)).take(line):
             return False
-        if "<" in line and _TAG.search(line):
-            return False
+        if "<" in line and HTML_BLOCK.search(line):
+            return False  # the HTML body's own reading takes it (see _html_origin)
         return super().take(line, kinds=kinds)
 
 
@@ -243,7 +241,7 @@ def _origin(body: str, head: Head) -> str:
         body.rsplit("\n", 2 * FOOTER_LINES)[::-1], FOOTER_LINES, dated
     ):
         said = _says(head)
-        kept = _take_footer(take_head(body.split("\n"), head), head)
+        kept = take_footer(take_head(body.split("\n"), head), head, _footer_kinds(head))
         if _says(head) != said:
             body = "\n".join(kept)
     return body
@@ -269,27 +267,10 @@ def _may_say(parts: list[str], reach: int, dated: bool = False) -> bool:
     return bool((m := _LOOK.match(rest)) and m["may_say"])
 
 
-def _take_footer(lines: list[str], head: Head) -> list[str]:
-    """:func:`markdown_page.take_footer`, with the date among what the last lines may give
-    when ``head`` reads dates (a Markdown page's footer gives none)."""
-    kinds = ("url", "source", "date") if "date" in head.reads else ("url", "source")
-    end = _end(lines, len(lines))
-    for _ in range(FOOTER_LINES):
-        footer = _BodyHead(kinds)
-        if not end or not footer.take(lines[end - 1]):
-            break
-        head.url = head.url or footer.url
-        head.source_url = head.source_url or footer.source_url
-        head.site = head.site or footer.site
-        head.published = head.published or footer.published
-        end = _end(lines, end - 1)
-    return lines[:end]
-
-
-def _end(lines: list[str], end: int) -> int:
-    while end and _NOTHING.fullmatch(lines[end - 1]):
-        end -= 1
-    return end
+def _footer_kinds(head: Head) -> tuple[str, ...]:
+    """The last lines name the original, and its date when ``head`` reads dates (a
+    Markdown page's footer gives none)."""
+    return ("url", "source", "date") if "date" in head.reads else ("url", "source")
 
 
 class _Block(str):
@@ -339,7 +320,7 @@ def _html_origin(root: etree._Element, head: Head) -> None:
         return
     blocks = front + back[::-1]
     said = _says(head)
-    kept = {id(block) for block in _take_footer(take_head(blocks, head), head)}
+    kept = {id(block) for block in take_footer(take_head(blocks, head), head, _footer_kinds(head))}
     if _says(head) == said:
         return
     gone = [block for block in blocks if id(block) not in kept]

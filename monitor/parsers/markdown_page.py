@@ -127,6 +127,8 @@ _READ_ORIGINAL = re.compile(
 _LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _ANGLE = re.compile(r"<(?P<url>[^>\s]+)>")
 _URL = re.compile(r"https?://\S+", re.I)
+# An inline HTML tag (not an autolink, <https://…>), attributes quoted or not.
+_INLINE_TAG = re.compile(r"</?[a-z][a-z0-9]*+(?:[ \t/][^<>]*+)?>", re.I)
 # A WeChat account as the source: ``微信公众号「某某观察」`` (or in 『』, “”, 【】),
 # ``微信公众号：某某观察``. Each name stops at a character the next part starts with.
 _ACCOUNT = r"(?:微信)?公[众眾][号號][ \t]*"
@@ -300,6 +302,8 @@ def _read_line(line: str) -> list[tuple[str, object]] | None:
     an address or a source, the name for an author, the ISO time for a date."""
     start = _MARKS.match(line).end()
     rest = line[start:].strip()
+    if "<" in rest:  # inline HTML: its text is the line (``<br>`` ends a copied line)
+        rest = _INLINE_TAG.sub("", rest).strip()
     if not rest:
         return None
     if (m := _LABEL_AT.match(rest)) is None:
@@ -540,18 +544,23 @@ def _without_lead(lines: list[str]) -> list[str]:
     return lines[i:]
 
 
-def take_footer(lines: list[str], head: Head) -> list[str]:
+def take_footer(
+    lines: list[str], head: Head, kinds: tuple[str, ...] = ("url", "source")
+) -> list[str]:
     """The lines without the last lines naming the original (``原文链接：…``, ``来源：…``,
     ``[阅读原文](…)``; archives of WeChat articles end with two of them), which give what
-    the head did not, and without the rules left at the bottom."""
+    the head did not, and without the rules left at the bottom. ``kinds``: the lines a
+    footer may hold (a Hexo post without a date also reads a date line there); each is
+    read by a head of ``head``'s own class."""
     end = _end(lines, len(lines))
     for _ in range(FOOTER_LINES):
-        footer = Head()
-        if not end or not footer.take(lines[end - 1], kinds=("url", "source")):
+        footer = type(head)(kinds)
+        if not end or not footer.take(lines[end - 1]):
             break
         head.url = head.url or footer.url
         head.source_url = head.source_url or footer.source_url
         head.site = head.site or footer.site
+        head.published = head.published or footer.published
         end = _end(lines, end - 1)
     return lines[:end]
 
