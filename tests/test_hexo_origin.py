@@ -190,7 +190,15 @@ def test_every_line_markdown_pages_read_is_one_the_quick_look_stops_at():
     assert [line for line in read if not hexo._LOOK.match(line)["may_say"]] == []
 
 
-def test_a_hexo_copy_and_the_outlets_feed_entry_are_one_story(tmp_path):
+@pytest.mark.parametrize(
+    "copy_body",
+    [
+        f"原文链接：{ARTICLE}\n\nBODY",
+        f'<p>原文链接：<a href="{ARTICLE}">{ARTICLE}</a></p>\nPROSE',  # a bridge's HTML
+    ],
+    ids=["markdown", "html"],
+)
+def test_a_hexo_copy_and_the_outlets_feed_entry_are_one_story(tmp_path, copy_body: str):
     """The user's case: the copy names its original only in the body."""
     feed = tmp_path / "feed.xml"
     feed.write_text(
@@ -201,7 +209,7 @@ def test_a_hexo_copy_and_the_outlets_feed_entry_are_one_story(tmp_path):
         encoding="utf-8",
     )
     copy = tmp_path / "2022-01-03-biden-putin.md"
-    copy.write_bytes(post(f"原文链接：{ARTICLE}\n\n{BODY}"))
+    copy.write_bytes(post(copy_body.replace("BODY", BODY).replace("PROSE", PROSE)))
     db = str(tmp_path / "m.db")
     runner = CliRunner()
     assert runner.invoke(main, ["--db", db, "import", str(feed)]).exit_code == 0
@@ -532,22 +540,3 @@ def test_a_body_of_fifty_thousand_paragraphs_is_read_at_its_ends_only():
         assert item.url == ARTICLE
         assert item.text.count("第三段。") == body.count("第三段。")
         assert TEXT in item.text and "原文链接" not in item.text
-
-
-def test_an_html_copy_and_the_outlets_feed_entry_are_one_story(tmp_path):
-    """The user's case for a bridge's HTML: the copy names its original in a ``<p>``."""
-    feed = tmp_path / "feed.xml"
-    feed.write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>美国之音</title>'
-        "<link>https://www.voachinese.com/</link><item><title>拜登普京通话 互发警告</title>"
-        f"<link>{ARTICLE}</link><pubDate>Mon, 03 Jan 2022 10:20:00 GMT</pubDate>"
-        "<description>美国总统拜登周四与俄罗斯总统普京通话。</description></item></channel></rss>",
-        encoding="utf-8",
-    )
-    copy = tmp_path / "2022-01-03-biden-putin.md"
-    copy.write_bytes(post(f'<p>原文链接：<a href="{ARTICLE}">{ARTICLE}</a></p>\n{PROSE}'))
-    db = str(tmp_path / "m.db")
-    runner = CliRunner()
-    assert runner.invoke(main, ["--db", db, "import", str(feed)]).exit_code == 0
-    r = runner.invoke(main, ["--db", db, "import", str(copy)])
-    assert "1 file: 0 new stories, 1 merged" in r.output, r.output

@@ -1006,7 +1006,8 @@ def test_two_articles_with_one_title_and_no_address_or_outlet_stay_two_stories(t
     "lines",
     [
         "原文链接：https://www.voachinese.com/a/6376012.html<br>\n来源：<b>美国之音</b>",
-        "原文链接：https://www.voachinese.com/a/6376012.html<br/>\n来源：<span class=s>美国之音</span>",
+        "原文链接：https://www.voachinese.com/a/6376012.html<br/>\n"
+        "来源：<span class=s>美国之音</span>",
         '**原文链接**：<a href="https://www.voachinese.com/a/6376012.html">'
         "https://www.voachinese.com/a/6376012.html</a>\n<strong>来源：</strong>美国之音",
     ],
