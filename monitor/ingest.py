@@ -70,10 +70,12 @@ def walk(root: Path) -> tuple[list[Path], list[Path]]:
     links to nothing, FIFOs), which an import names in its summary."""
     documents, others = [], []
     for f in sorted(root.rglob("*")):
-        if any(part.startswith(".") for part in f.relative_to(root).parts) or f.is_dir():
+        if any(part.startswith(".") for part in f.relative_to(root).parts):
             continue
-        is_document = f.is_file() and f.suffix.lower() in DOCUMENT_SUFFIXES
-        (documents if is_document else others).append(f)
+        if f.is_file():  # one stat for a regular file: a dir source walks at every poll
+            (documents if f.suffix.lower() in DOCUMENT_SUFFIXES else others).append(f)
+        elif not f.is_dir():
+            others.append(f)
     return documents, others
 
 

@@ -28,11 +28,11 @@ bridges and archives write it: its first and last blocks (inside the one ``<div>
 bridges wrap a body in), a ``<p>``, ``<div>``, ``<section>`` or ``<blockquote>``, or the
 text between two, are read as the Markdown line of their text, a lone link in it as
 ``[text](href)``. A block with other markup in it is no such line, and one of prose
-says nothing: both stay. A bare line with a block tag in it (``原文链接：https://…<br>``)
-is read so too, between its tags; inline tags in a line (``来源：<b>新华社</b>``) are read
-past, as on Markdown pages. Reading stops where it stops in
-Markdown, at the first paragraph of text at the top and the first block saying nothing
-at the end, so only a block or two of most posts is looked at.
+says nothing: both stay. Text between blocks ended by ``<br>`` (``原文链接：https://…<br>``)
+is such a line too. Reading stops where it stops in Markdown, at the first paragraph of
+text at the top and the first block saying nothing at the end, so only a block or two of
+most posts is looked at. In a Markdown body, inline tags in a line
+(``来源：<b>新华社</b>``) are read past, as on Markdown pages.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from monitor.parsers.markdown_page import (
     FOOTER_LINES,
     HEAD_LINES,
     LABELS,
+    PROSE_LINE,
     Head,
     take_footer,
     take_head,
@@ -111,9 +112,6 @@ _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _NOT_PROSE = frozenset(("blockquote", "ul", "ol", "dl", "li", "dd", "dt", "table", "tbody"))
 _NOT_PROSE |= frozenset(("thead", "tfoot", "tr", "figure", "figcaption", "caption", "pre"))
 _TEXT_READ = 1000  # characters of a block that is no line: enough to tell a paragraph
-# A line of text this long that says nothing is a paragraph, which ends the lines under a
-# title (markdown_page's take_head): the blocks after it are not looked at.
-_PARAGRAPH = 80
 
 
 def split_front_matter(text: str) -> tuple[dict, str] | None:
@@ -199,13 +197,9 @@ def is_html(body: str) -> bool:
     return bool(HTML_BLOCK.search(body)) and not MARKDOWN.search(body)
 
 
-def body_html(body: str) -> str:
-    """The body as HTML: as it is when it holds block tags and no Markdown, else read as
-    Markdown (bare text becomes one ``<p>`` per non-empty line, tags left as they are)."""
-    return body if is_html(body) else _rendered(body)
-
-
 def _rendered(markdown: str) -> str:
+    """A body that is not HTML as it is, read as Markdown (bare text becomes one ``<p>``
+    per non-empty line, tags left as they are)."""
     # Imported on the first such body: markdown-it takes ~20 ms to import, a seventh of
     # the parsers' start-up, and bridges' HTML never needs it.
     from monitor.parsers.markdown import markdown_to_html
@@ -214,17 +208,14 @@ def _rendered(markdown: str) -> str:
 
 
 class _BodyHead(Head):
-    """Markdown pages' reader of where-from lines, leaving two more: a date alone on its
-    line, as text (a bare-text body may open with one, and only a label, ``发布时间：``,
-    says it is the post's date; Markdown pages read it, under their title), and a line
-    with a block tag in it, to the reading of the body's HTML blocks."""
+    """Markdown pages' reader of where-from lines, leaving a date alone on its line as
+    text: a bare-text body may open with one, and only a label, ``发布时间：``, says it is
+    the post's date (Markdown pages read it, under their title)."""
 
     def take(self, line: str, *, kinds: tuple[str, ...] | None = None) -> bool:
         reads = self.reads if kinds is None else kinds
         if "date" in reads and _DATE_FIRST.match(line) and Head(("date",)).take(line):
             return False
-        if "<" in line and HTML_BLOCK.search(line):
-            return False  # the HTML body's own reading takes it (see _html_origin)
         return super().take(line, kinds=kinds)
 
 
@@ -297,7 +288,7 @@ def _html_origin(root: etree._Element, head: Head) -> None:
         front.append(block)
         quiet = _quiet(block, dated)
         says = says or not quiet
-        if len(front) > HEAD_LINES or quiet and len(block) >= _PARAGRAPH or block == "#":
+        if len(front) > HEAD_LINES or quiet and len(block) >= PROSE_LINE or block == "#":
             whole = False  # (a paragraph of text, or a heading, ends the lines at the top)
             break
     back: list[_Block] = []
@@ -515,12 +506,11 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     origin = _BodyHead(
         ("url", "source") + (() if author else ("author",)) + (() if published else ("date",))
     )
-    body = _origin(body, origin)
-    if is_html(body):
+    if is_html(body):  # its lines are read as its blocks, once
         root = fragment(body)
         _html_origin(root, origin)
     else:
-        root = fragment(_rendered(body))
+        root = fragment(_rendered(_origin(body, origin)))
     body_text = html_to_text(root)
     head_images = [
         Image(u) for k in ("headimg", "thumbnail", "cover") for u in as_list(fields.get(k))

@@ -156,7 +156,7 @@ _HEAD_ENDS = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|```|~~~)")
 # many lines of it the end of the page may hold.
 HEAD_LINES = 10
 FOOTER_LINES = 3
-_PROSE_LINE = 80
+PROSE_LINE = 80  # a line of text this long that says nothing is a paragraph
 _NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-+*>|!<\[]|\d{1,3}[.)])")
 
 # Text outside these is what an article is made of, in Markdown paragraphs or in the HTML
@@ -422,7 +422,7 @@ def _article_url(url: str | None) -> str | None:
 
 
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
-    # Imported on the first Markdown page, as for Hexo posts (see hexo.body_html).
+    # Imported on the first Markdown page, as for Hexo posts (see hexo._rendered).
     from monitor.parsers.markdown import markdown_to_html
 
     lines = text.lstrip("\ufeff").splitlines()
@@ -525,7 +525,7 @@ def take_head(lines: list[str], head: Head) -> list[str]:
         if head.take(line):
             continue
         kept.append(line)
-        if len(line.strip()) >= _PROSE_LINE and not _NOT_PARAGRAPH.match(line):
+        if len(line.strip()) >= PROSE_LINE and not _NOT_PARAGRAPH.match(line):
             return _without_lead(kept) + lines[i + 1 :]
     return _without_lead(kept)
 
