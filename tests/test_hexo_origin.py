@@ -320,6 +320,23 @@ def test_an_html_source_block_names_the_outlet(block: str, site: str, url: str |
     assert "来源" not in item.html
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        f"<p><strong>原文链接：</strong>{ARTICLE}</p>\n<p><b>来源：</b>美国之音</p>",
+        f'<p><em>原文链接</em>：<a href="{ARTICLE}">拜登与普京通话</a></p>\n'
+        '<p><span style="color:#999">来源：美国之音</span></p>',
+        f"<p><strong>原文链接：{ARTICLE}</strong></p>\n<p><font>来源：</font>美国之音</p>",
+    ],
+    ids=["bold-labels", "styled-label-and-line", "bold-line"],
+)
+def test_an_html_where_from_block_may_style_its_text(block: str):
+    """Bridges bold the label, or colour the whole line: the words are what is read."""
+    item = one(post(f"{block}\n{PROSE}"))
+    assert (item.url, item.site, item.text) == (ARTICLE, "美国之音", TEXT)
+    assert "来源" not in item.html
+
+
 def test_an_html_author_block_fills_the_author_the_front_matter_leaves_empty():
     for block in ("<p>作者：张三</p>", "<p>By 张三</p>", "<p>文/张三</p>"):
         item = one(post(f"{block}\n{PROSE}"))
@@ -350,7 +367,6 @@ GIVE_NONE = (
         f"<p>原文链接：{ARTICLE} 以及更多报道</p>",
         # Other markup than one link: not a where-from line.
         f'<p>原文链接：<a href="{ARTICLE}">一</a> <a href="{ARTICLE}">二</a></p>',
-        f"<p><strong>原文链接：</strong>{ARTICLE}</p>",
         f'<p>原文链接：<a href="{ARTICLE}"><b>{ARTICLE}</b></a></p>',
         f"<p>原文链接：{ARTICLE}<br>来源：美国之音</p>",
         f"<ul><li>原文链接：{ARTICLE}</li></ul>",
@@ -362,7 +378,6 @@ GIVE_NONE = (
         "prose-after-label",
         "address-and-words",
         "two-links",
-        "bold-label",
         "bold-link",
         "two-lines-in-one",
         "list",

@@ -445,6 +445,10 @@ def _pieces(el: etree._Element, text: str | None) -> Iterator:
             yield child.tail
 
 
+# Inline elements that only style their text: a leaf one reads as its text.
+_FORMATTING = frozenset(("b", "strong", "em", "i", "u", "span", "font", "small"))
+
+
 def _line(pieces: Iterator) -> str | None:
     """The Markdown line of text with at most one link in it (a leaf ``<a href>``), and a
     ``<br>`` at its end or not, whitespace runs one space; None when the pieces hold
@@ -459,6 +463,9 @@ def _line(pieces: Iterator) -> str | None:
         elif isinstance(piece.tag, str):  # else a comment
             if piece.tag == "br":
                 ended = True
+                continue
+            if piece.tag in _FORMATTING and not len(piece) and not ended:
+                out.append(piece.text or "")  # <strong>来源：</strong>: the label as text
                 continue
             if ended or linked or piece.tag != "a" or len(piece):
                 return None
