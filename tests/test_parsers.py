@@ -999,6 +999,11 @@ def test_summarize_prefers_a_sentence_end():
         ("2022-01-03 晚上11:59", "2022-01-03T23:59:00Z"),
         ("2022-12-31 晚上12点", "2023-01-01T00:00:00Z"),
         ("9999-12-31 晚上12点", None),  # no next day
+        # Its 0 to 4 are the small hours after that midnight; its 5 is the evening.
+        ("2022年1月3日 晚上1点", "2022-01-04T01:00:00Z"),
+        ("2022-01-03 晚上4:30", "2022-01-04T04:30:00Z"),
+        ("2022-01-03 晚上0点", "2022-01-04T00:00:00Z"),
+        ("2022-01-03 晚上5点", "2022-01-03T17:00:00Z"),
         # A zone name after the half of the day: the value was left empty.
         ("2022-01-03 10:00 PM CST", "2022-01-03T14:00:00Z"),
         ("2022-01-03 10:00 a.m. EST", "2022-01-03T15:00:00Z"),

@@ -57,6 +57,7 @@ _COMPACT_DATE = re.compile(r"^(\d{4})(\d\d)(\d\d)$")
 _HALF_BEFORE = re.compile(r"^(上午|早上|早晨|凌晨|中午|下午|晚上|AM|PM)\s*", re.I)
 _HALF_AFTER = re.compile(r"(?<=\d)\s*([AP])\.?M\.?(?![A-Za-z])", re.I)
 _AFTERNOON = frozenset({"下午", "晚上", "PM", "P"})
+_NIGHT_ENDS = 5  # 晚上 below this hour is after midnight; 晚上5点 is five in the evening
 _CHINESE_CLOCK = re.compile(r"^(\d{1,2})\s*[点點时時]\s*(?:(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?)?")
 _HOUR = re.compile(r"^(\d{1,2})(?=:)")
 # A zone after a time of day: +0800, +08:00, +8, GMT+8, UTC+08:00. The spaces before a
@@ -259,7 +260,7 @@ def _read(value: object) -> datetime | date | None:
 def _clock(time_of_day: str) -> tuple[str, bool]:
     """A time of day written the Chinese way, or with a half of the day, as ``HH:MM[:SS]``
     and the rest (a zone) as it was, other text unchanged; and whether it is on the next
-    day: ``晚上12点`` is the midnight that ends the day written."""
+    day: ``晚上12点`` is the midnight that ends the day written, ``晚上1点`` an hour later."""
     half = None
     if m := _HALF_BEFORE.match(time_of_day):
         half, time_of_day = m[1].upper(), time_of_day[m.end() :]
@@ -273,8 +274,10 @@ def _clock(time_of_day: str) -> tuple[str, bool]:
     hour = int(m[1])
     if half == "中午":  # noon: 中午12点, and 中午1点 is one in the afternoon
         hour += 12 if hour < 11 else 0
-    elif half == "晚上" and hour == 12:  # the night's 12: midnight, as the day ends
-        return "00" + time_of_day[m.end() :], True
+    elif half == "晚上" and (hour == 12 or hour < _NIGHT_ENDS):
+        # The night's 12 is the midnight that ends the day, and its 1 to 4 come after it:
+        # 晚上1点 is said of the small hours (the afternoon's 1 is 下午1点).
+        return f"{hour % 12:02d}" + time_of_day[m.end() :], True
     elif half in _AFTERNOON:
         hour += 12 if hour < 12 else 0
     elif hour == 12:  # 12 AM, 凌晨12点
