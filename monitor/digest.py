@@ -157,6 +157,20 @@ def _delivered(delivery: str | None) -> tuple[str, tuple]:
     )
 
 
+def _first_attempt(
+    db: sqlite_utils.Database, watch: Watch, delivery: str | None
+) -> datetime | None:
+    """Where the first "since last" digest tried for ``delivery`` (None: for any) began,
+    when none reached it: its stories wait for it however long it fails, instead of
+    falling out of a ``digest_lookback`` counted from each new attempt."""
+    sql = "SELECT min(window_start) FROM digests WHERE watch = ? AND through_id IS NOT NULL"
+    params: tuple = (watch.name,)
+    if delivery is not None:
+        sql += " AND id IN (SELECT digest_id FROM digest_deliveries WHERE delivery = ?)"
+        params += (delivery,)
+    return parse_time(db.conn.execute(sql, params).fetchone()[0])
+
+
 def window_start(
     db: sqlite_utils.Database,
     watch: Watch,
@@ -180,7 +194,7 @@ def window_start(
         if row:
             last = parse_time(row[0])
             return last, True, f"since the last digest ({_shown(last, tz)})", row[1]
-        start = now - lookback
+        start = min(now - lookback, _first_attempt(db, watch, delivery) or now)
         return start, True, f"the first digest: stories since {_shown(start, tz)}", None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
         try:

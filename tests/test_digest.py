@@ -160,6 +160,33 @@ def test_a_failed_delivery_marks_nothing_and_the_next_run_sends_it(db, tmp_path)
     assert (retry.status, retry.stories) == ("delivered", 5)
 
 
+def test_a_delivery_failing_longer_than_the_lookback_still_gets_its_first_stories(db, tmp_path):
+    """A delivery that never got a digest starts `digest_lookback` back from its first
+    attempt, not from each retry: a week-long outage must not lose that week's stories."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    config = config_for(tmp_path, [{"kind": "file", "path": str(blocked / "sub")}])
+    watch = config.watch("ukraine")
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(hours=1)).status == "failed"
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(days=5)).status == "failed"
+    blocked.unlink()
+    retry = dispatch.send(db, config, watch, now=NOW + timedelta(days=9))
+    assert (retry.status, retry.stories) == ("delivered", 5)
+    assert dispatch.send(db, config, watch, now=NOW + timedelta(days=10)).status == "empty"
+    # A new delivery added later starts its own lookback: it is not sent the old stories.
+    config = config_for(
+        tmp_path,
+        [
+            {"kind": "file", "path": str(blocked / "sub")},
+            {"kind": "file", "path": str(tmp_path / "new")},
+        ],
+    )
+    assert (
+        dispatch.send(db, config, config.watch("ukraine"), now=NOW + timedelta(days=11)).status
+        == "empty"
+    )
+
+
 def test_a_story_of_a_poll_that_straddled_a_digest_comes_with_the_next_one(db, tmp_path):
     """A poll stamps its stories with its start and commits them at its end: a story
     stamped before a digest but stored after it was skipped by every later window."""
