@@ -11,6 +11,7 @@ import base64
 import contextlib
 import email.utils
 import json
+import logging
 import math
 import os
 import re
@@ -57,6 +58,8 @@ USER_AGENT = f"monitor/{__version__}"
 EXTENSIONS = {"md": "md", "html": "html", "json": "json", "text": "txt", "atom": "atom"}
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+log = logging.getLogger("monitor.digest")
 
 
 class DeliveryError(Exception):
@@ -469,6 +472,15 @@ def post_webhook(
                     f"webhook {where} failed after {attempt + 1} attempts: {problem}"
                 )
             attempt += 1
+            # Retries can take minutes: say why the send waits, and for how long.
+            log.warning(
+                "webhook %s: %s; attempt %d of %d in %gs",
+                where,
+                problem,
+                attempt + 1,
+                retries + 1,
+                delay,
+            )
             sleep(delay)
     finally:
         if own:

@@ -585,6 +585,18 @@ def test_webhook_keeps_failing_gives_up_after_retries(hook, client):
     assert len(h.requests) == 4
 
 
+def test_webhook_says_why_it_waits_before_each_retry(hook, client, caplog):
+    """Four attempts may take minutes: a silent `digest --send` looks hung."""
+    h = hook(503, 500, 200)
+    with caplog.at_level("WARNING", logger="monitor.digest"):
+        post_webhook(h.url, PAYLOAD, client=client, sleep=lambda _s: None)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"webhook {webhook_host(h.url)}: HTTP 503 Service Unavailable; attempt 2 of 4 in 1s",
+        f"webhook {webhook_host(h.url)}: HTTP 500 Internal Server Error; attempt 3 of 4 in 2s",
+    ]
+
+
 def test_webhook_connection_refused_retries_then_fails(client):
     url = f"http://{HOST}:{free_port()}/hook"
     sleeps = []
