@@ -239,9 +239,15 @@ _MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 _MD_URL_UNSAFE = re.compile(r"[()<>\"'`\\\[\] ]")
 
 
+# What opens a list at a line's start: "1. ", "2) ", "- ", "+ ".
+_MD_BLOCK_START = re.compile(r"^(\s*(?:\d{1,9}(?=[.)](?:\s|$))|(?=[-+])))(.)")
+
+
 def _md(s: str) -> str:
-    """Text that CommonMark shows literally (no emphasis, links or raw HTML)."""
-    return _MD_ENTITY.sub(r"\\&", _MD_SPECIAL.sub(r"\\\1", s))
+    """Text that CommonMark shows literally (no emphasis, links or raw HTML), also where
+    it starts a line: a lead opening with ``1. `` is no list inside its quote."""
+    s = _MD_ENTITY.sub(r"\\&", _MD_SPECIAL.sub(r"\\\1", s))
+    return _MD_BLOCK_START.sub(r"\1\\\2", s, count=1)
 
 
 def _md_url(url: str) -> str:

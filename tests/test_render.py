@@ -415,6 +415,23 @@ def test_poisoned_story_markdown_is_inert():
     assert "<https://mirror.example/a%22%3E%3Cscript%3Ealert%281%29%3C/script%3E>" in md
 
 
+@pytest.mark.parametrize("opening", ["1. ", "2) ", "- ", "+ "])
+def test_markdown_text_opening_like_a_list_stays_text(opening: str):
+    """A lead that opens with "1. " became a numbered list inside its quote, and an undated
+    story's title in "Also reported by" a list inside the list."""
+    from markdown_it import MarkdownIt
+
+    d = seed_digest()
+    entry = next(e for e in d.entries if e.also)
+    entry.headline.lead = opening + "美国宣布新一轮制裁措施。"
+    entry.also[0] = replace(entry.also[0], site=None, published=None, url=None)
+    entry.also[0].title = opening + "又一篇报道"
+    html = MarkdownIt().render(render(d, "md"))
+    assert f"<blockquote>\n<p>{opening}美国宣布新一轮制裁措施。</p>" in html
+    assert f"<li>{opening}又一篇报道\n" in html
+    assert html.count("<li>") == sum(len(e.also) for e in d.entries)  # only the Also lists
+
+
 def test_control_characters_are_dropped():
     d = poisoned_digest()
     d.entries[0].headline.title = "标题\x1b\x07\u202e反转\x00"
