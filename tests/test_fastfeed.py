@@ -265,6 +265,24 @@ def test_cst_is_china_standard_time(when: str):
     assert got["published"].startswith("2022-01-03T02:00")
 
 
+@pytest.mark.parametrize(
+    "when",
+    [
+        "Sun, 22 Nov 2026 10:30:00 GMT+8",
+        "Sun, 22 Nov 2026 10:30:00 GMT +8",
+        "Sun, 22 Nov 2026 10:30:00 UTC+8",
+        "Sun, 22 Nov 2026 10:30:00 UTC+08:00",
+        "Sun, 22 Nov 2026 10:30:00 UTC+0800",
+        "Sun, 22 Nov 2026 10:30:00 +8",
+        "Sun Nov 22 2026 10:30:00 GMT+0800 (中国标准时间)",
+    ],
+)
+def test_an_offset_after_gmt_or_utc_or_with_a_short_hour_is_read(when: str):
+    """feedparser read these as UTC (or not at all): eight hours off for a Chinese feed."""
+    (got,) = assert_same(rss(item(f"<title>t</title><pubDate>{when}</pubDate>")), None)
+    assert got["published"] == "2026-11-22T02:30:00Z"
+
+
 def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():
     data = rss(item(
         "<title>t</title><pubDate>Invalid Date</pubDate>",

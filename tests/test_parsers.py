@@ -1023,6 +1023,13 @@ def test_summarize_prefers_a_sentence_end():
         ("2022-01-03 Mon 10:00 PM CST", "2022-01-03T14:00:00Z"),
         ("2022-01-03 星期八", None),
         ("2022-01-03 Monkey", None),
+        # An offset after GMT/UTC, or with a short hour: it was dropped (eight minutes).
+        ("Sun, 22 Nov 2026 10:30:00 GMT+0800", "2026-11-22T02:30:00Z"),
+        ("Sun Nov 22 2026 10:30:00 GMT+0800 (中国标准时间)", "2026-11-22T02:30:00Z"),
+        ("Sun Nov 22 10:30:00 GMT+08:00 2026", "2026-11-22T02:30:00Z"),
+        ("Sun, 22 Nov 2026 10:30 UTC+8", "2026-11-22T02:30:00Z"),
+        ("Sun, 22 Nov 2026 10:30:00 +8", "2026-11-22T02:30:00Z"),
+        ("Sun, 22 Nov 2026 10:30:00 GMT-5", "2026-11-22T15:30:00Z"),
     ],
 )
 def test_parse_when(value, expected):
@@ -1036,8 +1043,9 @@ def test_parse_when(value, expected):
         ("2022-01-03 10:00{}+0800", "2022-01-03T02:00:00Z"),
         ("Mon, 03 Jan 2022 10:00:00{}CST", "2022-01-03T02:00:00Z"),
         ("2022-01-03{}x", None),
+        ("Mon, 03 Jan 2022 10:00:00 GMT+8{}(CST)", "2022-01-03T02:00:00Z"),
     ],
-    ids=["utc", "offset", "zone-name", "unreadable"],
+    ids=["utc", "offset", "zone-name", "unreadable", "gmt-offset"],
 )
 def test_a_date_with_a_long_run_of_spaces_is_read_at_once(value: str, expected: str | None):
     """A Markdown page's ``日期：`` value padded with spaces took minutes: the zone patterns

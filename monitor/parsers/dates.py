@@ -66,6 +66,17 @@ _HOUR = re.compile(r"^(\d{1,2})(?=:)")
 _OFFSET = re.compile(r"(:\d\d(?:[.,]\d+)?)\s*(?:(?:GMT|UTC)\s*)?([+-])(\d{1,2}):?(\d{2})?$")
 _UTC = re.compile(r"(?<!\s)\s*(?:Z|UTC|GMT)$", re.I)
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
+# An offset after an RFC 822 or Date.toString() time, written as email.utils cannot read it:
+# after GMT/UTC (``GMT+8``, ``UTC+08:00``, JavaScript's ``GMT+0800 (中国标准时间)``) or
+# with a one- or two-digit hour (``+8``). email.utils reads those as no zone, or ``+8`` as
+# eight minutes; feedparser reads ``UTC+8`` as UTC. Made ``+0800`` for email.utils.
+# (Possessive: each run of spaces is read once, as for _ZONE_NAME.)
+_LOOSE_OFFSET = re.compile(
+    r"(?<=:\d\d)\s*+(?:(?:GMT|UTC)\s*+)?([+-])(\d{1,2}):?(\d\d)?"
+    r"(?=(?:\s++\d{4})?+\s*+(?:\([^()]*+\)\s*+)?$)"
+)
+# Such offsets, which feed_date reads in feedparser's place (``+0800`` it reads right).
+_MISREAD_OFFSET = re.compile(r"(?:GMT|UTC)\s*[+-]\d|:\d\d\s*[+-]\d\d?(?![\d:])")
 _YEAR_OR_MONTH = re.compile(r"\s*(\d{4})(?:-(\d\d))?\s*$")
 # Names that mean one zone wherever they are written; ambiguous ones (IST, AST) stay out.
 _ZONE_OFFSETS = {
@@ -176,8 +187,10 @@ def parse_when(value: object) -> str | None:
 def feed_date(value: str) -> time.struct_time | None:
     """feedparser's date handler for values starting with a year or naming a zone (see module
     docstring): UTC, midnight for a bare date, ``None`` rather than a guess."""
-    named = _zone_name(value) or (  # feedparser drops PM
-        _HALF_MARK.search(value) and _TWELVE_HOUR.search(value)
+    named = (
+        _zone_name(value)
+        or (_HALF_MARK.search(value) and _TWELVE_HOUR.search(value))  # feedparser drops PM
+        or _MISREAD_OFFSET.search(value)
     )
     if not named and not _STARTS_WITH_YEAR.match(value):
         if _SOURCE_ZONE.get() is not None:  # before feedparser's, which take them as UTC
@@ -249,7 +262,7 @@ def _read(value: object) -> datetime | date | None:
     except ValueError:
         pass
     try:
-        when = parsedate_to_datetime(s)
+        when = parsedate_to_datetime(_LOOSE_OFFSET.sub(_rfc_offset, s))
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None and _WRITTEN_ZONE.search(s):
@@ -283,6 +296,10 @@ def _clock(time_of_day: str) -> tuple[str, bool]:
     elif hour == 12:  # 12 AM, 凌晨12点
         hour = 0
     return f"{hour:02d}" + time_of_day[m.end() :], False
+
+
+def _rfc_offset(m: re.Match[str]) -> str:
+    return f" {m[1]}{int(m[2]):02d}{m[3] or '00'}"
 
 
 def _twenty_four_hour(m: re.Match[str]) -> str:
