@@ -283,6 +283,38 @@ def test_an_offset_after_gmt_or_utc_or_with_a_short_hour_is_read(when: str):
     assert got["published"] == "2026-11-22T02:30:00Z"
 
 
+ESCAPED_TWICE = (
+    '&lt;p&gt;第一段&lt;a href="/n1/x.html"&gt;链接&lt;/a&gt;&lt;/p&gt;'
+    '&lt;p&gt;第二段&amp;nbsp;&lt;img src="/img/a.jpg" /&gt;&lt;/p&gt;'
+    "&lt;script&gt;x()&lt;/script&gt;"
+)
+
+
+@pytest.mark.parametrize("url", [None, URL], ids=["no-url", "url"])
+@pytest.mark.parametrize(
+    "description",
+    [f"<![CDATA[{ESCAPED_TWICE}]]>", escape(ESCAPED_TWICE)],
+    ids=["cdata", "entities"],
+)
+def test_a_body_escaped_twice_is_read_as_its_markup(description: str, url: str | None):
+    """Its tags were the text (``<p>第一段<a href=…``), in search and digests alike."""
+    link = "<link>https://news.example/a/1</link>"
+    data = rss(item(f"<title>t</title>{link}<description>{description}</description>"))
+    (got,) = assert_same(data, url)
+    assert got["text"] == "第一段链接\n第二段"
+    assert got["html"].startswith("<p>第一段<a href=")
+    assert "script" not in got["html"]
+    assert got["images"] == [{"url": "https://news.example/img/a.jpg", "caption": None}]
+
+
+def test_escaped_text_that_is_no_markup_stays_text():
+    description = escape("公式 &lt;/x&gt; 与 &lt;/p&gt;&lt;/foo&gt; 原样")
+    (got,) = assert_same(
+        rss(item(f"<title>t</title><description>{description}</description>")), None
+    )
+    assert got["text"] == "公式</x>与</p></foo>原样"
+
+
 def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():
     data = rss(item(
         "<title>t</title><pubDate>Invalid Date</pubDate>",

@@ -16,14 +16,18 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from html import unescape
 
 import feedparser
+from feedparser.sanitizer import _HTMLSanitizer
 
 from monitor.charset import utf8_document
 from monitor.models import Image, Item, ParseError
 from monitor.parsers import body, fastfeed
 from monitor.parsers.body import text as body_text
 from monitor.parsers.html import (
+    BLOCKS,
+    DROPPED,
     clean_html,
     dedupe_images,
     fragment,
@@ -36,6 +40,10 @@ from monitor.text import detect_lang
 
 IMAGE_TYPES = ("image/",)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_CLOSE_TAG = re.compile(r"</\w+>")
+_TAG_NAME = re.compile(r"</?(\w+)")
+# HTML's own elements: a text whose "tags" all have these names is markup.
+_HTML_ELEMENTS = frozenset(_HTMLSanitizer.acceptable_elements | DROPPED | BLOCKS)
 
 
 def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
@@ -74,8 +82,8 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         # A podcast episode is its audio: episodes of a show share a title ("每日新闻")
         # and often have no text, so only their enclosures tell them apart.
         link = _media_enclosure(entry, base)
-    body = entry["content"][0].get("value", "") if entry.get("content") else ""
-    summary_html = entry.get("summary", "")
+    body = _markup(entry["content"][0].get("value", "")) if entry.get("content") else ""
+    summary_html = _markup(entry.get("summary", ""))
     main_html = body or summary_html
     text, images, html = _body(main_html, base, link)
     # A separate description is the outlet's own abstract: better than a cut of the text.
@@ -103,6 +111,18 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         alt_urls=[guid_url] if guid_url and guid_url != link else [],
         entry_id=_entry_id(guid, site, base) if link is None and not guid_url else None,
     )
+
+
+def _markup(html: str) -> str:
+    """A body escaped twice (``&amp;lt;p&amp;gt;`` in the feed, or ``&lt;p&gt;`` in CDATA)
+    as the markup it stands for: read once, its tags would be the text."""
+    if "<" in html or "&lt;/" not in html:
+        return html
+    markup = unescape(html)
+    if not _CLOSE_TAG.search(markup):
+        return html
+    names = {name.lower() for name in _TAG_NAME.findall(markup)}
+    return markup if names <= _HTML_ELEMENTS else html
 
 
 def _media_enclosure(entry, base: str | None) -> str | None:
