@@ -498,6 +498,19 @@ def test_a_gbk_or_big5_feed_is_read_by_the_fast_path_once_it_is_utf8(monkeypatch
     assert [it.to_dict() for it in feed.parse(legacy, url=URL)] == reference
 
 
+def test_a_feed_with_blank_lines_before_its_prolog_is_read_by_the_fast_path(monkeypatch):
+    """A PHP include's stray newline puts the prolog off the start, which XML forbids."""
+    data = b"\r\n\n  " + RSS_VARIANTS["description_only"]
+    reference = both_paths(data, URL)[1]
+    assert reference == both_paths(RSS_VARIANTS["description_only"], URL)[1]
+
+    def no_feedparser(*args):
+        raise AssertionError("read by feedparser")
+
+    monkeypatch.setattr(feed, "_read_with_feedparser", no_feedparser)
+    assert [it.to_dict() for it in feed.parse(data, url=URL)] == reference
+
+
 def test_malformed_xml_falls_back_and_feedparser_still_recovers_entries():
     data = rss(item("<title>坏&掉</title><link>/a/1</link><description>正文</description>"))
     assert fastfeed.read(data, URL) is None

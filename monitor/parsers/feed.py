@@ -47,6 +47,8 @@ _HTML_ELEMENTS = frozenset(_HTMLSanitizer.acceptable_elements | DROPPED | BLOCKS
 
 
 def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
+    if data[:1].isspace():  # a stray line before the prolog (PHP): no XML, feedparser reads it
+        data = data.lstrip()
     fast = fastfeed.read(data, url)
     if fast is None:
         utf8 = utf8_document(data)  # fastfeed reads UTF-8 only; feedparser guesses otherwise
