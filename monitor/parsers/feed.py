@@ -19,13 +19,13 @@ import time
 from html import unescape
 
 import feedparser
-from feedparser.sanitizer import _HTMLSanitizer
 
 from monitor.charset import utf8_document
 from monitor.models import Image, Item, ParseError
 from monitor.parsers import body, fastfeed
 from monitor.parsers.body import text as body_text
 from monitor.parsers.html import (
+    ALLOWED_TAGS,
     BLOCKS,
     DROPPED,
     clean_html,
@@ -42,8 +42,11 @@ IMAGE_TYPES = ("image/",)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _CLOSE_TAG = re.compile(r"</\w+>")
 _TAG_NAME = re.compile(r"</?(\w+)")
-# HTML's own elements: a text whose "tags" all have these names is markup.
-_HTML_ELEMENTS = frozenset(_HTMLSanitizer.acceptable_elements | DROPPED | BLOCKS)
+# Elements the sanitizer keeps or drops by name: a text whose "tags" all have these names
+# is markup.
+_HTML_ELEMENTS = frozenset(
+    ALLOWED_TAGS | DROPPED | BLOCKS | {"font", "center", "big", "strike", "tt", "mark", "time"}
+)
 
 
 def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> list[Item]:
