@@ -59,24 +59,30 @@ def path_text(path: str | os.PathLike) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def documents_in(root: Path) -> list[Path]:
-    """Document files below ``root``, sorted, skipping hidden files and folders (``.git``)."""
-    return walk(root)[0]
+def documents_in(root: Path, unreadable: list[OSError] | None = None) -> list[Path]:
+    """Document files below ``root``, sorted, skipping hidden files and folders (``.git``);
+    the folders that could not be listed go to ``unreadable``."""
+    return walk(root, unreadable)[0]
 
 
-def walk(root: Path) -> tuple[list[Path], list[Path]]:
+def walk(root: Path, unreadable: list[OSError] | None = None) -> tuple[list[Path], list[Path]]:
     """``(documents, others)`` below ``root``, sorted, hidden files and folders left out:
     the files :data:`DOCUMENT_SUFFIXES` picks, and the entries it does not (other files,
-    links to nothing, FIFOs), which an import names in its summary."""
+    links to nothing, FIFOs), which an import names in its summary. A folder that cannot
+    be listed (no permission) is added to ``unreadable``, not taken for an empty one."""
     documents, others = [], []
-    for f in sorted(root.rglob("*")):
-        if any(part.startswith(".") for part in f.relative_to(root).parts):
-            continue
-        if f.is_file():  # one stat for a regular file: a dir source walks at every poll
-            (documents if f.suffix.lower() in DOCUMENT_SUFFIXES else others).append(f)
-        elif not f.is_dir():
-            others.append(f)
-    return documents, others
+    failed = unreadable.append if unreadable is not None else None
+    for folder, dirs, files in os.walk(root, onerror=failed):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.startswith("."):
+                continue
+            f = Path(folder, name)
+            if f.is_file():  # one stat for a regular file: a dir source walks at every poll
+                (documents if f.suffix.lower() in DOCUMENT_SUFFIXES else others).append(f)
+            elif not f.is_dir():
+                others.append(f)
+    return sorted(documents), sorted(others)
 
 
 def parse_and_key(

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import sqlite_utils
@@ -564,10 +565,19 @@ class Poller:
             what = "is not a folder" if root.exists() else "does not exist"
             work.result = PollResult("not_found", ok=False, error=f"folder {root} {what}")
             return work
+        unreadable: list[OSError] = []
+        documents = documents_in(root, unreadable)
+        if unreadable and Path(unreadable[0].filename) == root:  # not an empty folder
+            error = f"folder {root} cannot be read: {unreadable[0].strerror or unreadable[0]}"
+            work.result = PollResult("unreadable", ok=False, error=error)
+            return work
+        for e in unreadable:  # its files are read once it can be listed
+            rel = path_text(Path(e.filename).relative_to(root))
+            work.errors.append(f"{rel}/: cannot read folder: {e.strerror or e}")
         handled = load_entries(self.db.conn, source.name)
         version = parsers.PARSER_VERSION
         retried = set()
-        for path in documents_in(root):
+        for path in documents:
             rel = path_text(path.relative_to(root))
             try:
                 st = path.stat()

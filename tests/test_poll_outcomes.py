@@ -1678,6 +1678,52 @@ def test_dir_folder_gone_while_running_is_a_failing_source(tmp_path, db, seed_di
     assert (back.outcome, back.new, back.seen) == ("ok", 0, 0)
 
 
+def _unlistable(monkeypatch, *folders: Path) -> None:
+    """Listing ``folders`` fails as without read permission (the tests may run as root)."""
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) in folders:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_dir_folder_that_cannot_be_listed_is_a_failing_source(tmp_path, db, seed_dir, monkeypatch):
+    """A folder the daemon may not list (a bind mount owned by another user) reads as empty
+    to a walk that skips what it cannot list: the poll must fail and say why, not report
+    an empty folder as ok and keep the health check green."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    _unlistable(monkeypatch, seed_dir)
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new) == ("unreadable", False, 0)
+    assert str(seed_dir) in report.error and "Permission denied" in report.error
+    assert state(db, "files").consecutive_errors == 1
+
+
+def test_dir_subfolder_that_cannot_be_listed_is_named_and_the_others_are_stored(
+    tmp_path, db, seed_dir, monkeypatch
+):
+    """As for a file that cannot be read: the rest is stored, the subfolder is named in the
+    poll's error, and its files are read once it can be listed."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    locked = seed_dir / "2022"
+    locked.mkdir()
+    (seed_dir / "004_422941471d0b9345.txt").rename(locked / "004.txt")
+    _unlistable(monkeypatch, locked)
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok, report.new) == ("ok", True, 4)
+    assert "2022" in report.error and "Permission denied" in report.error
+    monkeypatch.undo()
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (again.new, again.error) == (1, None)
+
+
 def test_a_dir_path_changed_in_the_config_is_due_at_once(tmp_path, db, seed_dir):
     """As for a new URL: the fix for a folder that is gone is a new path, which must not wait
     out the old one's backoff."""
