@@ -357,12 +357,24 @@ def _explain(exc: Exception | None) -> str | None:
             seconds = None
         after = f" after {seconds:g}s" if isinstance(seconds, int | float) else ""
         return f"{kind} timeout{after}".strip()
-    detail = str(exc) or type(exc).__name__
+    detail = str(exc) or _cause(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed: {detail}"
     if isinstance(exc, httpx.InvalidURL):
         return f"invalid URL: {detail}"
     return f"{type(exc).__name__}: {detail}"
+
+
+def _cause(exc: BaseException) -> str:
+    """The first message in the chain of causes: httpx raises some errors without one of
+    their own (a TLS handshake the server hung up in, a connection reset), and only the
+    ``ssl`` or ``OSError`` under them says what happened."""
+    seen = {id(exc)}
+    while (exc := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if str(exc):
+            return str(exc)
+    return ""
 
 
 def _size(n: int) -> str:

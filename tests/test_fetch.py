@@ -791,6 +791,33 @@ def test_a_response_that_trickles_in_is_cut_at_the_deadline(no_env_proxy):
     assert r.error == "no complete response within 0.5s"
 
 
+class _HangUp(LocalServer):
+    """Accepts a connection and closes it at once, before a byte of TLS or HTTP."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def handle(self) -> None:
+                pass
+
+        super().__init__(Handler)
+
+
+def test_a_transport_error_without_a_message_is_named_by_its_cause(no_env_proxy):
+    """httpx raises some errors with an empty message and the reason in their cause (a
+    server that hangs up in the TLS handshake): the error must say what went wrong, not
+    ``connection failed: ConnectError``."""
+
+    async def main(url: str) -> FetchResult:
+        async with make_client(timeout_connect=2, timeout_read=5) as client:
+            return await fetch(client, FetchRequest(url), now=NOW)
+
+    with _HangUp() as server:
+        r = asyncio.run(main(server.url.replace("http://", "https://") + "/rss.xml"))
+
+    assert r.outcome is Outcome.CONNECT_ERROR
+    assert r.error.startswith("connection failed: ") and "EOF" in r.error
+
+
 def test_real_http_proxy_is_used(no_env_proxy):
     """make_client(proxy=...) really routes through the proxy: it sees the absolute URL."""
 
