@@ -49,7 +49,7 @@ def tick(
         ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
     indexed = index_pending(db)
     if indexed:
-        log.info("indexed %d stories for search", indexed)
+        log.info("indexed %d %s for search", indexed, "story" if indexed == 1 else "stories")
     return ran
 
 

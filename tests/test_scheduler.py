@@ -233,3 +233,17 @@ def test_stopping_ends_a_webhook_retry_wait_and_the_digest_goes_again_next_run(
         result = dispatch.send(db, config, config.watch("ukraine"), now=now + timedelta(hours=1))
         assert result.status == "delivered" and result.stories > 0
         assert len(ids) == 2 and ids[1] == ids[0]  # the receiver can tell it is a resend
+
+
+def test_a_tick_that_indexes_one_story_says_story(tmp_path, caplog):
+    """The daemon's log line after indexing reads as English for one story too."""
+    from monitor.scheduler import tick
+
+    db = open_db(str(tmp_path / "m.db"))
+    seed = sorted(SEEDS.iterdir())[0]
+    ingest.import_files(db, [seed], SiteRules.load_default(), now=MORNING)
+    caplog.set_level(logging.INFO, logger="monitor.run")
+
+    tick(db, parse_config({}, file="t.toml", base=tmp_path), now=MORNING)
+
+    assert [r.getMessage() for r in caplog.records] == ["indexed 1 story for search"]
