@@ -942,6 +942,13 @@ def page_routes(mock, pages: dict[str, str | int]) -> dict[str, respx.Route]:
             "</ul></body></html>",
             {},
         ),
+        (
+            "xhtml",  # an XML declaration with an encoding, as XHTML generators write it
+            '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n'
+            '<html xmlns="http://www.w3.org/1999/xhtml"><body><a href="p/1.txt">一</a>'
+            '<a href="p/2.txt">二</a></body></html>',
+            {},
+        ),
         ("markdown", "# 索引\n\n- [一](p/1.txt)\n- [二](https://mirror.example.net/p/2.txt)\n", {}),
         ("csv", "id,title\n1,一\n2,二\n", {"page_url": f"{MIRROR}/p/{{id}}.txt"}),
     ],
