@@ -509,6 +509,8 @@ def sources(ctx: Context) -> None:
             _ago(r and r["last_success"], now),
             "—"
             if not s.enabled
+            else "now"  # a new source is due at once
+            if r is None
             else f"now (new {'path' if s.kind == 'dir' else 'URL'})"
             if r and location_changed(s, r["config_url"])
             else _ago(r and r["next_check"], now),

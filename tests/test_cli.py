@@ -124,6 +124,20 @@ def test_sources_shows_a_dir_source_whose_path_changed_as_due_now(tmp_path):
     assert [c.strip() for c in line.split("│")[1:-1]][4] == "now (new path)"
 
 
+def test_sources_shows_a_source_never_polled_as_due_now(tmp_path):
+    """A new source is polled at the next pass: "—" is what a source never checked again
+    (retired, disabled) shows."""
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE)
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+
+    cfg.write_text(SEEDS_SOURCE.replace('"seeds"\n', '"more"\n', 1) + SEEDS_SOURCE)
+    r = run.invoke(main, [*base, "sources"])
+    (line,) = [line for line in r.output.splitlines() if "more" in line]
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert (cells[2], cells[4]) == ("never polled", "now")
+
+
 BRACKETS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>[台]</title><link>https://example.com/</link>
 <description>x</description>
