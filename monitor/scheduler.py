@@ -32,6 +32,11 @@ log = logging.getLogger("monitor.run")
 LATE_RUNS = {"misfire_grace_time": None, "coalesce": True}
 
 
+def _count(n: int, one: str, many: str) -> str:
+    """``1 story``, ``5 stories``: log lines an operator reads."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def tick(
     db: sqlite_utils.Database,
     config: Config,
@@ -49,7 +54,7 @@ def tick(
         ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
     indexed = index_pending(db)
     if indexed:
-        log.info("indexed %d %s for search", indexed, "story" if indexed == 1 else "stories")
+        log.info("indexed %s for search", _count(indexed, "story", "stories"))
     return ran
 
 
@@ -117,8 +122,8 @@ def run_daemon(
         extra_jobs(scheduler)
     scheduler.start()
     log.info(
-        "monitor running: %d sources, tick every %ss",
-        len(config.sources),
+        "monitor running: %s, tick every %ss",
+        _count(len(config.sources), "source", "sources"),
         int(config.settings.tick.total_seconds()),
     )
     try:

@@ -247,3 +247,20 @@ def test_a_tick_that_indexes_one_story_says_story(tmp_path, caplog):
     tick(db, parse_config({}, file="t.toml", base=tmp_path), now=MORNING)
 
     assert [r.getMessage() for r in caplog.records] == ["indexed 1 story for search"]
+
+
+def test_the_daemon_s_first_line_reads_as_english_for_one_source(tmp_path, caplog):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = parse_config(
+        {"source": [{"name": "files", "kind": "dir", "path": str(empty)}]},
+        file="t.toml",
+        base=tmp_path,
+    )
+    caplog.set_level(logging.INFO, logger="monitor.run")
+    stop = threading.Event()
+    stop.set()
+
+    run_daemon(open_db(str(tmp_path / "m.db")), config, stop=stop)
+
+    assert "monitor running: 1 source, tick every 30s" in caplog.messages
