@@ -323,7 +323,7 @@ def _source(
         _header_value(t, "headers", v, f"header {k!r}: ")
     proxy = t.get("proxy", str)
     if proxy is not None:
-        proxy = _check_url(t, "proxy", proxy, ("http", "https", "socks5", "socks5h", "socks4"))
+        proxy = _check_url(t, "proxy", proxy, ("http", "https", "socks5", "socks5h"))
     index_format = t.get("index_format", str, "auto")
     if index_format not in INDEX_FORMATS:
         raise t.error("index_format", f"{index_format!r} is not one of {', '.join(INDEX_FORMATS)}")

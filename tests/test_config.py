@@ -106,6 +106,12 @@ timezone = "Asia/Shanghai"
             '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\nproxy="bogus"',
             "source 'a': key 'proxy'",
         ),
+        (  # httpx has no SOCKS4: every poll failed with a traceback
+            '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
+            'proxy="socks4://127.0.0.1:1080"',
+            "source 'a': key 'proxy': 'socks4://127.0.0.1:1080' is not an "
+            "http/https/socks5/socks5h URL",
+        ),
         ('[monitor]\ntimezone="Mars/Olympus"', "[monitor]: key 'timezone'"),
         (
             '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\ntimezone="UTC+8"',
