@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import sqlite_utils
@@ -167,6 +168,13 @@ def _host(url: str | None) -> str:
 
 def _origin(url: str | None) -> str:
     return fetching.origin_of(url) if url else ""
+
+
+def _proxy_name(url: str) -> str:
+    """A proxy's scheme, host and port: its user name and password stay out of logs."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 class Poller:
@@ -391,6 +399,9 @@ class Poller:
                 raise _HostBlocked(until)
             res = await fetching.fetch(self._client_for(source), req, now=now)
         self.hosts.observe(res, now=now)
+        if source.proxy and res.status is None and res.error:
+            # No answer: the proxy's fault or the site's, which the error alone cannot tell.
+            res = replace(res, error=f"{res.error} (via proxy {_proxy_name(source.proxy)})")
         return res
 
     def _parse(self, source: Source, content: bytes, url: str | None) -> list[Item]:

@@ -449,6 +449,19 @@ def test_failure_changes_nothing_but_the_log_and_the_state(case, tmp_path, seede
     assert due_sources(config, load_states(db), NOW + wait - timedelta(seconds=1)) == []
 
 
+def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(tmp_path, db):
+    """With a proxy, "connection failed" may be the proxy's or the site's: the error says
+    which proxy the fetch went through, without the credentials in its address."""
+    proxy = "http://reader:s3cret@127.0.0.1:1"  # nothing listens on port 1
+    config = make_config(tmp_path, feed(proxy=proxy))
+
+    report = one(poll(db, config))
+
+    assert (report.outcome, report.ok) == ("connect_error", False)
+    assert report.error.endswith(" (via proxy http://127.0.0.1:1)")
+    assert "s3cret" not in report.error and "s3cret" not in fetches(db, "news")[0]["error"]
+
+
 def test_timeout_error_names_the_configured_timeout(tmp_path, db, http):
     config = make_config(tmp_path, feed(), timeout=7)
     http.get(FEED).mock(side_effect=httpx.ReadTimeout)
