@@ -201,6 +201,7 @@ class Poller:
         # Host blocks (Retry-After) outlive one batch: the daemon passes the same dict each tick.
         self.hosts = fetching.HostLimiter(per_host=s.per_host, blocked=blocked)
         self._slots: asyncio.Semaphore | None = None
+        self._stop: threading.Event | None = None
 
     # -- clients -------------------------------------------------------------------------
 
@@ -241,6 +242,7 @@ class Poller:
         """
         self._slots = asyncio.Semaphore(self.config.settings.concurrency)
         self._batch = GroupCommit(self.db)
+        self._stop = stop
         states = load_states(self.db)
         reports: list[PollReport] = []
 
@@ -588,7 +590,13 @@ class Poller:
         handled = load_entries(self.db.conn, source.name)
         version = parsers.PARSER_VERSION
         retried = set()
-        for path in documents:
+        for done, path in enumerate(documents):
+            if self._stop is not None and self._stop.is_set():
+                # A large folder's first scan takes minutes: stop between files, keep what
+                # was read, and read the rest (no entries yet) at the next poll.
+                stopped = f"stopped after {done} of {len(documents)} files: the rest next poll"
+                work.errors.insert(0, stopped)
+                break
             rel = path_text(path.relative_to(root))
             try:
                 st = path.stat()

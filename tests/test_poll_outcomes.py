@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1696,6 +1697,36 @@ def test_dir_folder_gone_while_running_is_a_failing_source(tmp_path, db, seed_di
     moved.rename(seed_dir)
     back = one(poll(db, config, now=NOW + 4 * HOUR))
     assert (back.outcome, back.new, back.seen) == ("ok", 0, 0)
+
+
+def test_dir_scan_stops_between_files_when_the_daemon_stops(tmp_path, db, seed_dir, monkeypatch):
+    """The first scan of a large mirror checkout takes minutes: SIGTERM must not wait for
+    it (a container is killed 10 s after it). What was read is stored; the rest is read
+    at the next poll."""
+    config = make_config(tmp_path, dir_source(seed_dir))
+    stop = threading.Event()
+    real = pipeline.parse_and_key
+
+    def parse_then_stop(*args, **kwargs):
+        stop.set()  # SIGTERM arrives while the first file is read
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "parse_and_key", parse_then_stop)
+
+    async def go():
+        poller = Poller(db, config, rand=lambda: 0.5)
+        try:
+            return await poller.poll(list(config.sources), now=NOW, stop=stop)
+        finally:
+            await poller.aclose()
+
+    report = one(asyncio.run(go()))
+
+    assert (report.outcome, report.new) == ("ok", 1)
+    assert "stopped after 1 of 5 files" in report.error
+    monkeypatch.undo()
+    again = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (again.new, again.error) == (4, None)
 
 
 def _unlistable(monkeypatch, *folders: Path) -> None:
