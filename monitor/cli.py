@@ -474,7 +474,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
 @pass_ctx
 def sources(ctx: Context) -> None:
     """Every configured source with its state: last success, next check, errors, items."""
-    from .pipeline import location_changed
+    from .pipeline import folder_missing, location_changed
     from .state import source_rows
 
     now = utcnow()
@@ -516,9 +516,17 @@ def sources(ctx: Context) -> None:
             else _ago(r and r["next_check"], now),
             str(r["consecutive_errors"]) if r else "0",
             str(r["items"]) if r else "0",
-            plain((r and r["last_error"]) or ""),
+            plain(_source_error(s, r, folder_missing)),
         )
     out.print(folded(table))
+
+
+def _source_error(source, row, folder_missing) -> str:
+    """The source's last error; for a dir source whose folder is missing now, that: a path
+    written wrong shows before its first poll (the config loads without the folder)."""
+    if source.kind == "dir" and source.enabled and (missing := folder_missing(source.path)):
+        return missing
+    return (row and row["last_error"]) or ""
 
 
 def _watches(config: Config, name: str | None):

@@ -305,9 +305,11 @@ def _source(
         if url is not None:
             raise t.error("url", "a 'dir' source takes 'path', not 'url'")
         path = (base / raw_path).resolve() if not os.path.isabs(raw_path) else Path(raw_path)
-        if not path.is_dir():
-            what = "is a file, not a folder" if path.exists() else "does not exist"
-            raise t.error("path", f"folder {raw_path!r} {what} ({path})")
+        # A missing folder is the poll's error, not the config's: an unmounted volume must
+        # not stop the other sources (the poll reports it as not_found and backs off). A
+        # file there is no passing state but a path written wrong, so it stops start-up.
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise t.error("path", f"folder {raw_path!r} is a file, not a folder ({path})")
     else:
         if url is None:
             raise t.error("url", f"is required for kind {kind!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import random
 import re
 import threading
@@ -574,9 +575,8 @@ class Poller:
         """New or changed files of a folder (size, mtime, then content hash decide)."""
         work = _Work(requests=0)
         root = source.path
-        if not root.is_dir():  # checked at start; removed or unmounted since
-            what = "is not a folder" if root.exists() else "does not exist"
-            work.result = PollResult("not_found", ok=False, error=f"folder {root} {what}")
+        if missing := folder_missing(root):
+            work.result = PollResult("not_found", ok=False, error=missing)
             return work
         unreadable: list[OSError] = []
         documents = documents_in(root, unreadable)
@@ -643,6 +643,15 @@ class Poller:
         work.result = PollResult("ok", ok=True)
         _log_read_again(source, "file", retried, work.entries, version)
         return work
+
+
+def folder_missing(root: Path) -> str | None:
+    """Why a dir source's folder cannot be scanned (unmounted, removed, or a path written
+    wrong: the config loads without it, so that the other sources are polled), or None."""
+    if os.path.isdir(root):
+        return None
+    what = "is not a folder" if os.path.exists(root) else "does not exist"
+    return f"folder {root} {what}"
 
 
 def _log_read_again(

@@ -138,6 +138,39 @@ def test_sources_shows_a_source_never_polled_as_due_now(tmp_path):
     assert (cells[2], cells[4]) == ("never polled", "now")
 
 
+def test_a_missing_dir_folder_fails_its_source_and_the_others_are_polled(tmp_path):
+    """An unmounted volume stopped every command at config loading, so a cron'd poll
+    polled nothing; the folder is now the poll's error, named as a typo would need."""
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE + '[[source]]\nname = "gone"\nkind = "dir"\npath = "nope"\n')
+    missing = f"folder {tmp_path / 'nope'} does not exist"
+
+    r = run.invoke(main, [*base, "poll"])
+    assert r.exit_code == 0, r.output  # the exit code is 1 only when every source failed
+    rows = {line.split("│")[1].strip(): line for line in r.output.splitlines() if "│" in line}
+    assert "not_found" in rows["gone"] and missing in rows["gone"]
+    assert "ok" in rows["seeds"] and "1 source failed" in r.output
+
+    r = run.invoke(main, [*base, "poll", "--source", "gone"])
+    assert r.exit_code == 1 and missing in r.output
+
+    r = run.invoke(main, [*base, "sources"])
+    assert r.exit_code == 0 and missing in r.output
+
+
+def test_sources_names_a_missing_dir_folder_before_its_first_poll(tmp_path):
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE)
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+
+    cfg.write_text(SEEDS_SOURCE + '[[source]]\nname = "typo"\nkind = "dir"\npath = "nope"\n')
+    r = run.invoke(main, [*base, "sources"])
+    (line,) = [line for line in r.output.splitlines() if "typo" in line]
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[2] == "never polled"
+    assert cells[-1] == f"folder {tmp_path / 'nope'} does not exist"
+
+
 BRACKETS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>[台]</title><link>https://example.com/</link>
 <description>x</description>

@@ -95,10 +95,6 @@ timezone = "Asia/Shanghai"
             '[[source]]\nname="a"\nkind="feed"\nurl="http://x.example/"\nproxy="http://[zz]:1080"',
             "source 'a': key 'proxy': 'http://[zz]:1080'",
         ),
-        (
-            '[[source]]\nname="a"\nkind="dir"\npath="no/such/folder"',
-            "source 'a': key 'path': folder",
-        ),
         ('[[source]]\nname="a"\nkind="rss"\nurl="https://x.example/"', "source 'a': key 'kind'"),
         ('[[source]]\nkind="feed"\nurl="https://x.example/"', "source #1: key 'name': is required"),
         ('[[source]]\nname="a"\nkind="feed"', "source 'a': key 'url': is required"),
@@ -191,6 +187,13 @@ def test_unreadable_and_invalid_files(tmp_path):
     p.write_bytes(b"\xff\xfe")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(p)
+
+
+def test_a_dir_source_whose_folder_is_missing_loads(tmp_path):
+    """An unmounted volume must not stop every command and the other sources: the poll
+    reports the folder as not_found. A file at the path is a path written wrong."""
+    p = write(tmp_path, '[[source]]\nname="a"\nkind="dir"\npath="no/such/folder"')
+    assert load_config(p).source("a").path == tmp_path / "no" / "such" / "folder"
 
 
 def test_dir_path_is_relative_to_the_config_file(tmp_path):

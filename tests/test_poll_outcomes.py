@@ -1680,7 +1680,7 @@ def test_dir_file_that_cannot_be_read_is_named_and_the_others_are_stored(
 
 
 def test_dir_folder_gone_while_running_is_a_failing_source(tmp_path, db, seed_dir):
-    """The folder was checked when the config loaded; if it is removed or unmounted later,
+    """A folder removed or unmounted after the config loaded (or missing when it loaded):
     the daemon's polls fail and say so instead of reporting an empty folder as ok."""
     config = make_config(tmp_path, dir_source(seed_dir))
     assert one(poll(db, config)).new == 5
