@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -751,31 +751,43 @@ def run(ctx: Context) -> None:
 
     Logs one line per poll. On SIGTERM/SIGINT it stops after the writes in progress.
     SIGQUIT prints where each thread is (for a daemon that seems stuck) and goes on.
+    One daemon per store: a second one exits at once.
     """
     import faulthandler
     import signal
 
+    from .dispatch import LockHeld, store_lock
     from .scheduler import run_daemon
 
     setup_logging(*ctx.log_args, stream=sys.stdout)
     config = ctx.config
     check_email_settings(config)
     db = ctx.db
-    stop = threading.Event()
+    with ExitStack() as held:
+        # Two daemons on a store would both poll every source and send every scheduled
+        # digest. The OS frees the lock when this process ends, however it ends.
+        try:
+            held.enter_context(store_lock(db, "run-lock"))
+        except LockHeld as e:
+            raise click.ClickException(
+                f"another monitor run is already running on the store {ctx.path} (it holds "
+                f"{e.path}); stop it first, or give this one another --db"
+            ) from None
+        stop = threading.Event()
 
-    def on_signal(signum, _frame):
-        stop.set()
+        def on_signal(signum, _frame):
+            stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    faulthandler.register(signal.SIGQUIT, file=sys.stderr, all_threads=True)
-    run_daemon(
-        db,
-        config,
-        stop=stop,
-        clock=utcnow,
-        extra_jobs=schedule_digests(ctx.db_path, config, stop=stop),
-    )
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        faulthandler.register(signal.SIGQUIT, file=sys.stderr, all_threads=True)
+        run_daemon(
+            db,
+            config,
+            stop=stop,
+            clock=utcnow,
+            extra_jobs=schedule_digests(ctx.db_path, config, stop=stop),
+        )
 
 
 def check_email_settings(config: Config, env=None) -> None:

@@ -100,23 +100,46 @@ def _deliver_one(
     raise ValueError(f"unknown delivery kind {how.kind!r}")
 
 
+class LockHeld(Exception):
+    """Another process holds a lock file of the store (``path``)."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path} is held by another process")
+        self.path = path
+
+
 @contextlib.contextmanager
-def _one_sender(db: sqlite_utils.Database) -> Iterator[None]:
-    """Wait for any other process (or thread) sending digests from this store."""
+def store_lock(
+    db: sqlite_utils.Database, suffix: str, *, waiting: str | None = None
+) -> Iterator[str | None]:
+    """Hold ``<store>.<suffix>`` (an flock) for the block, and yield its path. The OS
+    releases it when the process ends, however it ends (SIGKILL, a crash), so a stale lock
+    never needs removing. Held elsewhere: ``waiting`` is logged (``%s``: the store) and
+    this waits, or without it :class:`LockHeld` is raised at once."""
     row = db.conn.execute("PRAGMA database_list").fetchone()
     if not row or not row[2]:  # an in-memory store: nobody else can see it
-        yield
+        yield None
         return
-    with open(f"{row[2]}.send-lock", "a") as lock:
+    path = f"{row[2]}.{suffix}"
+    with open(path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # say why nothing happens yet, then wait for it
-            log.info("waiting for another process sending digests from %s", row[2])
+        except BlockingIOError:
+            if waiting is None:
+                raise LockHeld(path) from None
+            log.info(waiting, row[2])  # say why nothing happens yet, then wait for it
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield
+            yield path
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _one_sender(db: sqlite_utils.Database):
+    """Wait for any other process (or thread) sending digests from this store."""
+    return store_lock(
+        db, "send-lock", waiting="waiting for another process sending digests from %s"
+    )
 
 
 def send(

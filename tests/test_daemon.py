@@ -357,3 +357,46 @@ def test_sigquit_prints_where_each_thread_is_and_the_daemon_goes_on(tmp_path):
         code = stop_daemon(proc, out_path)
     assert code == 0, log()
     assert "Thread 0x" in log() and "run_daemon" in log() and "stopped" in log(), log()
+
+
+def test_a_second_daemon_on_a_store_exits_at_once_and_a_killed_one_leaves_no_lock(tmp_path):
+    """Two daemons on one store both polled every source. The second is refused, naming
+    the store and the lock file; the OS frees the lock however the first ends (SIGKILL)."""
+    (tmp_path / "drop").mkdir()
+    config_path = tmp_path / "monitor.toml"
+    config_path.write_text(
+        '[monitor]\ntick = "1s"\n\n[[source]]\nname = "drop"\nkind = "dir"\npath = "drop"\n',
+        encoding="utf-8",
+    )
+    db_path = tmp_path / "m.db"
+
+    def started(proc: subprocess.Popen, out_path: Path) -> None:
+        deadline = time.monotonic() + 20
+        while "monitor running" not in out_path.read_text("utf-8", "replace"):
+            assert time.monotonic() < deadline and proc.poll() is None, out_path.read_text()
+            time.sleep(0.1)
+
+    first_log = tmp_path / "first.log"
+    with running_daemon(tmp_path, db_path, config_path, first_log) as first:
+        started(first, first_log)
+        cmd = [sys.executable, "-m", "monitor.cli", "--db", str(db_path)]
+        second = subprocess.run(
+            [*cmd, "--config", str(config_path), "run"],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert first.poll() is None
+        first.kill()
+        first.wait(5)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "monitor running" not in second.stdout
+    assert f"another monitor run is already running on the store {db_path}" in second.stderr
+    assert f"{db_path}.run-lock" in second.stderr
+
+    third_log = tmp_path / "third.log"
+    with running_daemon(tmp_path, db_path, config_path, third_log) as third:
+        started(third, third_log)
+        assert stop_daemon(third, third_log) == 0
