@@ -228,6 +228,27 @@ def _seconds(t: _Table, key: str, default: float) -> float:
         raise t.error(key, str(e)) from None
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$", re.I)
+# 1024-based, as the fetch's messages count ("body larger than 10 MB" for the default
+# 10 * 1024 * 1024): the size a message names, written back into the config, is that limit.
+_SIZE_UNITS = {None: 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def _bytes(t: _Table, key: str, default: int) -> int:
+    """A number of bytes, or a size with its unit: ``"512KB"``, ``"10 MB"``, ``"1.5GB"``
+    (KiB, MiB and GiB are the same sizes; units in any case)."""
+    value = t.get(key, (int, str), default)
+    if not isinstance(value, str):
+        return value
+    m = _SIZE.match(value)
+    if not m:
+        raise t.error(
+            key, f"{value!r} is not a size like 512KB, 10MB or 1GB (or a number of bytes)"
+        )
+    unit = m.group(2) and m.group(2).lower().replace("i", "")
+    return int(float(m.group(1)) * _SIZE_UNITS[unit])
+
+
 def _check_url(t: _Table, key: str, url: str, schemes=("http", "https")) -> str:
     """The URL without the blanks a paste leaves around it; an error for one no request
     could be sent to (checked here, not at every poll)."""
@@ -393,7 +414,7 @@ def _settings(file: str, data: Any) -> Settings:
         concurrency=t.get("concurrency", int, d.concurrency),
         per_host=t.get("per_host", int, d.per_host),
         timeout=_seconds(t, "timeout", d.timeout),
-        max_bytes=t.get("max_bytes", int, d.max_bytes),
+        max_bytes=_bytes(t, "max_bytes", d.max_bytes),
         tick=t.duration("tick", d.tick),
         user_agent=t.get("user_agent", str),
         digest_lookback=t.duration("digest_lookback", d.digest_lookback, WINDOW_LIMIT),

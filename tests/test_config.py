@@ -173,6 +173,27 @@ def test_timeout_is_seconds_or_a_duration_like_the_other_keys(tmp_path, written,
     assert load_config(p).settings.timeout == seconds
 
 
+@pytest.mark.parametrize("written, size", [("5000", 5000), ('"10MB"', 10 * 1024 * 1024),
+    ('"512 KB"', 512 * 1024), ('"1.5 MiB"', 1536 * 1024), ('"2gb"', 2 * 1024**3),
+    ('"700B"', 700), ('"4096"', 4096)])  # fmt: skip
+def test_max_bytes_is_bytes_or_a_size_with_its_unit(tmp_path, written, size):
+    """KB, MB and GB are 1024-based, as the fetch's "body larger than 10 MB" counts."""
+    p = write(tmp_path, f"[monitor]\nmax_bytes = {written}")
+    assert load_config(p).settings.max_bytes == size
+
+
+@pytest.mark.parametrize("written, message", [
+    ('"10 XB"', "'10 XB' is not a size like 512KB, 10MB or 1GB (or a number of bytes)"),
+    ('"MB"', "'MB' is not a size"), ('"-1MB"', "'-1MB' is not a size"),
+    ('"0KB"', "must be at least 1"), ("1.5", "expected int or str, got float 1.5"),
+])  # fmt: skip
+def test_a_bad_max_bytes_is_named(tmp_path, written, message):
+    p = write(tmp_path, f"[monitor]\nmax_bytes = {written}")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert f"{p}: [monitor]: key 'max_bytes': {message}" in str(e.value)
+
+
 def test_blanks_around_a_pasted_url_are_dropped(tmp_path):
     p = write(tmp_path, '[[source]]\nname="a"\nkind="feed"\nurl=" https://x.example/f.xml\t"')
     assert load_config(p).source("a").url == "https://x.example/f.xml"
