@@ -412,6 +412,8 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
         )
     names = tuple(dict.fromkeys(names))  # a source named twice is polled once
     config = ctx.config
+    if not config.sources:  # another config than meant, or one not written yet
+        raise click.ClickException(f"{config.path}: no [[source]] configured; nothing to poll")
     now = utcnow()
     if names:
         unknown = [n for n in names if n not in {s.name for s in config.sources}]

@@ -607,6 +607,17 @@ def test_poll_with_nothing_due_says_when_the_next_check_is(tmp_path):
     assert r.output == "nothing due; no enabled source is scheduled (see monitor sources)\n"
 
 
+@pytest.mark.parametrize("args", [[], ["--all"]])
+def test_poll_with_a_config_of_no_sources_says_so_and_names_the_file(tmp_path, args):
+    """It said "nothing due; no enabled source is scheduled", as if sources were there."""
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text('[monitor]\ntimezone = "UTC"\n')
+    r = run.invoke(main, [*base, "poll", *args])
+    assert r.exit_code == 1
+    assert r.output == f"Error: {cfg}: no [[source]] configured; nothing to poll\n"
+    assert not (tmp_path / "m.db").exists()
+
+
 def test_poll_polls_a_source_named_twice_once_and_refuses_source_with_all(tmp_path):
     base = ["--db", str(tmp_path / "m.db"), "--config", str(minimal_config(tmp_path))]
     run = CliRunner()
