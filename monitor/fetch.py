@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import re
 import ssl
 import time
@@ -358,6 +359,8 @@ def _explain(exc: Exception | None) -> str | None:
         after = f" after {seconds:g}s" if isinstance(seconds, int | float) else ""
         return f"{kind} timeout{after}".strip()
     detail = str(exc) or _cause(exc) or type(exc).__name__
+    if detail == _ALL_FAILED:
+        detail = _attempts(exc) or detail
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed: {detail}"
     if isinstance(exc, httpx.InvalidURL):
@@ -375,6 +378,29 @@ def _cause(exc: BaseException) -> str:
         if str(exc):
             return str(exc)
     return ""
+
+
+# What anyio says when no address of the host took the connection; its cause says why.
+_ALL_FAILED = "All connection attempts failed"
+
+
+def _attempts(exc: BaseException) -> str:
+    """Why the connection attempts failed, each reason once: ``[Errno 111] Connection
+    refused`` (asyncio words it ``Connect call failed ('127.0.0.1', 9)``), or ""."""
+    seen = {id(exc)}
+    while (exc := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tried = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)  # an address each
+        reasons = [_reason(e) for e in tried if str(e) not in ("", _ALL_FAILED)]
+        if reasons:
+            return "; ".join(dict.fromkeys(reasons))
+    return ""
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno:
+        return f"[Errno {exc.errno}] {os.strerror(exc.errno)}"
+    return str(exc)
 
 
 def _size(n: int) -> str:

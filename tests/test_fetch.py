@@ -7,6 +7,9 @@ used: each test drives its coroutine with asyncio.run.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import socket
 import threading
 import time
 from collections import Counter
@@ -28,6 +31,7 @@ from monitor.fetch import (
     FetchResult,
     HostLimiter,
     Outcome,
+    _explain,
     classify,
     decode_body,
     fetch,
@@ -830,3 +834,41 @@ def test_real_http_proxy_is_used(no_env_proxy):
 
     assert r.outcome is Outcome.OK
     assert server.seen[0][0] == "http://feeds.invalid/rss.xml"
+
+
+def test_a_refused_connection_says_refused(no_env_proxy):
+    """anyio's "All connection attempts failed" hid why: the reason under it is named."""
+    with socket.socket() as s:  # a port just free on 127.0.0.1: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def main() -> FetchResult:
+        async with make_client(timeout_connect=2, timeout_read=5) as client:
+            return await fetch(client, FetchRequest(f"http://127.0.0.1:{port}/rss.xml"), now=NOW)
+
+    r = asyncio.run(main())
+
+    assert r.outcome is Outcome.CONNECT_ERROR
+    refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
+    assert r.error == f"connection failed: {refused}"
+
+
+def test_each_address_tried_says_why_once():
+    """A host with several addresses (IPv6 and IPv4) fails each its own way."""
+    tried = [
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 80)"),
+        OSError(errno.ENETUNREACH, "Connect call failed ('::1', 80)"),
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed ('10.0.0.1', 80)"),
+    ]
+    try:
+        try:
+            raise OSError("All connection attempts failed") from ExceptionGroup("failed", tried)
+        except OSError as e:
+            raise httpx.ConnectError(str(e)) from e
+    except httpx.ConnectError as e:
+        error = _explain(e)
+
+    assert error == (
+        f"connection failed: [Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}; "
+        f"[Errno {errno.ENETUNREACH}] {os.strerror(errno.ENETUNREACH)}"
+    )
