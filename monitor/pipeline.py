@@ -4,7 +4,9 @@ Fetches run concurrently (a global limit, a per-host limit, per-host Retry-After
 and writing run on the event loop's thread, so writes never interleave. A poll of one source
 is one unit of a group commit (store.GroupCommit): its items, its handled entries, its state
 and its fetch log land together or not at all, and the sources finished within a second
-share one transaction. A failing source is a value (its report), never an exception.
+share one transaction (a dir scan writes its files a chunk at a time, each file's items with
+its entry, and its state and fetch log with the last). A failing source is a value (its
+report), never an exception.
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ class _Work:
     requests: int = 0
     bytes: int = 0
     errors: list[str] = field(default_factory=list)
+    # Stories of the items written before the rest (a dir scan's chunks): new, seen again.
+    new: int = 0
+    seen: int = 0
 
 
 def due_sources(config: Config, states: dict[str, SourceState], now: datetime) -> list[Source]:
@@ -161,6 +166,9 @@ MISSING_GRACE = timedelta(days=1)
 _PAGE_GONE = (fetching.Outcome.NOT_FOUND, fetching.Outcome.GONE)
 # The failed pages or files a poll's error names; the others are counted.
 ERRORS_SHOWN = 3
+# A dir scan writes what it read every this many files, so that the first scan of a large
+# mirror checkout does not hold every parsed story in memory (3,000 files took ~70 MB).
+SCAN_CHUNK = 500
 
 
 def _host(url: str | None) -> str:
@@ -298,7 +306,7 @@ class Poller:
             return _deferred(source, blocked)
         try:
             if source.kind == "dir":
-                work = self._scan_dir(source)
+                work = self._scan_dir(source, now)
             elif source.kind == "mirror":
                 work = await self._poll_mirror(source, state, now)
             else:
@@ -314,7 +322,13 @@ class Poller:
             return self._write(source, state, work, now, time.monotonic() - started)
         except Exception as e:  # rolled back; record the failure instead of losing the source
             log.exception("source %s: could not store the poll", source.name)
-            failed = _Work(requests=work.requests, bytes=work.bytes, result=_internal_error(e))
+            failed = _Work(
+                requests=work.requests,
+                bytes=work.bytes,
+                new=work.new,  # a dir scan's chunks written before stay
+                seen=work.seen,
+                result=_internal_error(e),
+            )
             return self._write(source, state, failed, now, time.monotonic() - started)
 
     def _write(
@@ -326,25 +340,10 @@ class Poller:
         )
         new_state = next_state(state, result, policy, now=now, rand=self.rand())
         error = "; ".join(filter(None, [result.error, *work.errors])) or None
-        saved: list[Saved] = []
         with self._batch.unit() as conn:
-            if work.items:
-                saved = write_items(
-                    conn,
-                    work.items,
-                    now=now,
-                    copy_similarity=self.config.settings.copy_similarity,
-                )
-            if work.entries:
-                ids = {}
-                for (_item, where), s in zip(work.items, saved, strict=True):
-                    ids.setdefault(where.location, s.item_id)
-                entries = [
-                    replace(e, item_id=e.item_id or ids.get(e.location)) for e in work.entries
-                ]
-                write_entries(conn, source.name, entries, now=now)
+            new, seen = self._write_items(conn, source, work, now)
+            new, seen = new + work.new, seen + work.seen
             write_state(conn, new_state, kind=source.kind)
-            new = sum(s.status == "new" for s in saved)
             write_fetch(
                 conn,
                 FetchLog(
@@ -357,7 +356,7 @@ class Poller:
                     duration_ms=int(duration * 1000),
                     requests=work.requests,
                     new_items=new,
-                    seen_items=len(saved) - new,
+                    seen_items=seen,
                     error=error,
                 ),
             )
@@ -372,13 +371,40 @@ class Poller:
             result.ok,
             result.status,
             new=new,
-            seen=len(saved) - new,
+            seen=seen,
             error=error,
             requests=work.requests,
             bytes=work.bytes,
             duration=duration,
             next_check=new_state.next_check,
         )
+
+    def _write_items(self, conn, source: Source, work: _Work, now: datetime) -> tuple[int, int]:
+        """Write the work's items and handled entries; returns the stories new, seen again."""
+        saved: list[Saved] = []
+        if work.items:
+            saved = write_items(
+                conn,
+                work.items,
+                now=now,
+                copy_similarity=self.config.settings.copy_similarity,
+            )
+        if work.entries:
+            ids = {}
+            for (_item, where), s in zip(work.items, saved, strict=True):
+                ids.setdefault(where.location, s.item_id)
+            entries = [replace(e, item_id=e.item_id or ids.get(e.location)) for e in work.entries]
+            write_entries(conn, source.name, entries, now=now)
+        new = sum(s.status == "new" for s in saved)
+        return new, len(saved) - new
+
+    def _write_chunk(self, source: Source, work: _Work, now: datetime) -> None:
+        """Write what a dir scan has read so far, and let it go (see SCAN_CHUNK). Each file's
+        items land with its entry; the source's state and fetch log come with the rest."""
+        with self._batch.unit() as conn:
+            new, seen = self._write_items(conn, source, work, now)
+        work.new, work.seen = work.new + new, work.seen + seen
+        work.items, work.entries = [], []
 
     # -- kinds ---------------------------------------------------------------------------
 
@@ -571,7 +597,7 @@ class Poller:
             return page, [], rejected, f"unparseable: {e}"
         return page, items, read, None
 
-    def _scan_dir(self, source: Source) -> _Work:
+    def _scan_dir(self, source: Source, now: datetime) -> _Work:
         """New or changed files of a folder (size, mtime, then content hash decide)."""
         work = _Work(requests=0)
         root = source.path
@@ -590,7 +616,11 @@ class Poller:
         handled = load_entries(self.db.conn, source.name)
         version = parsers.PARSER_VERSION
         retried = set()
+        again: list[EntryRecord] = []  # of the files in retried: what became of them
         for done, path in enumerate(documents):
+            if len(work.entries) >= SCAN_CHUNK:
+                again += [e for e in work.entries if e.location in retried]
+                self._write_chunk(source, work, now)
             if self._stop is not None and self._stop.is_set():
                 # A large folder's first scan takes minutes: stop between files, keep what
                 # was read, and read the rest (no entries yet) at the next poll.
@@ -641,7 +671,7 @@ class Poller:
             work.entries.append(record)
         work.errors = _a_few(work.errors)  # a mirror checkout's index pages, READMEs …
         work.result = PollResult("ok", ok=True)
-        _log_read_again(source, "file", retried, work.entries, version)
+        _log_read_again(source, "file", retried, [*again, *work.entries], version)
         return work
 
 
