@@ -36,7 +36,7 @@ import os
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -368,16 +368,19 @@ def _explain(exc: Exception | None) -> str | None:
     return f"{type(exc).__name__}: {detail}"
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions under ``exc``, nearest first (each once: a chain may loop)."""
+    seen = {id(exc)}
+    while (exc := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+
+
 def _cause(exc: BaseException) -> str:
     """The first message in the chain of causes: httpx raises some errors without one of
     their own (a TLS handshake the server hung up in, a connection reset), and only the
     ``ssl`` or ``OSError`` under them says what happened."""
-    seen = {id(exc)}
-    while (exc := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if str(exc):
-            return str(exc)
-    return ""
+    return next((str(e) for e in _causes(exc) if str(e)), "")
 
 
 # What anyio says when no address of the host took the connection; its cause says why.
@@ -387,11 +390,9 @@ _ALL_FAILED = "All connection attempts failed"
 def _attempts(exc: BaseException) -> str:
     """Why the connection attempts failed, each reason once: ``[Errno 111] Connection
     refused`` (asyncio words it ``Connect call failed ('127.0.0.1', 9)``), or ""."""
-    seen = {id(exc)}
-    while (exc := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        tried = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)  # an address each
-        reasons = [_reason(e) for e in tried if str(e) not in ("", _ALL_FAILED)]
+    for e in _causes(exc):
+        tried = e.exceptions if isinstance(e, BaseExceptionGroup) else (e,)  # an address each
+        reasons = [_reason(t) for t in tried if str(t) not in ("", _ALL_FAILED)]
         if reasons:
             return "; ".join(dict.fromkeys(reasons))
     return ""
