@@ -490,6 +490,11 @@ def _delivery(file: str, base: Path, where: str, index: int, data: Any) -> Deliv
     return delivery
 
 
+# The source of the stories ``monitor import`` stores: a watch may name it as it names a
+# configured source, so no configured source may take its name.
+IMPORT_SOURCE = "import"
+
+
 def _watch(
     file: str,
     base: Path,
@@ -512,7 +517,7 @@ def _watch(
         raise t.error("any", "a watch needs at least one of 'any', 'all' or 'regex'")
     filters = {k: _strings(t, k) for k in ("sources", "exclude_sources", "sites", "exclude_sites")}
     for key in ("sources", "exclude_sources"):
-        unknown = [n for n in filters[key] if n not in source_names]
+        unknown = [n for n in filters[key] if n not in source_names | {IMPORT_SOURCE}]
         if unknown:
             raise t.error(key, f"no source named {unknown[0]!r}")
     tz = _zone(t, "timezone", settings.timezone)
@@ -585,6 +590,12 @@ def parse_config(
         raise ConfigError(f"{file}: 'watch' must be an array of tables ([[watch]])")
     watch_names: set[str] = set()
     source_names = {s.name for s in sources}
+    if IMPORT_SOURCE in source_names:
+        raise ConfigError(
+            f"{file}: source '{IMPORT_SOURCE}': key 'name': {IMPORT_SOURCE!r} is the source "
+            "of the stories `monitor import` stores, and a watch's sources and exclude_sources "
+            "could not tell the two apart: pick another name"
+        )
     watches = tuple(
         _watch(file, base, i, w, watch_names, settings, source_names)
         for i, w in enumerate(raw_watches)

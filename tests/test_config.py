@@ -326,6 +326,19 @@ def test_bad_watch_names_file_watch_and_key(tmp_path, body, message):
     assert str(p) in str(e.value) and message in str(e.value)
 
 
+@pytest.mark.parametrize("key", ["sources", "exclude_sources"])
+def test_a_watch_may_name_the_stories_of_monitor_import_as_a_source(tmp_path, key):
+    config = load_config(write(tmp_path, WATCH + f'any=["普京"]\n{key}=["import"]\n'))
+    assert getattr(config.watch("w").rule, key) == ("import",)
+
+
+def test_a_source_may_not_be_named_as_the_stories_of_monitor_import(tmp_path):
+    p = write(tmp_path, '[[source]]\nname="import"\nkind="feed"\nurl="https://x.example/"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).startswith(f"{p}: source 'import': key 'name': 'import' is the source")
+
+
 SOURCE = '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
 
 

@@ -595,6 +595,47 @@ def seeds_with_a_file_watch(tmp_path):
     return run, base, out
 
 
+def test_a_watch_leaves_out_the_stories_of_monitor_import_by_source(tmp_path):
+    """``import`` is the source of imported stories: ``exclude_sources`` leaves them out
+    and keeps the ones a configured source polled (``sources`` keeps only them)."""
+    polled, imported = tmp_path / "polled", tmp_path / "imported"
+    polled.mkdir(), imported.mkdir()
+    for seed in sorted(SEEDS.iterdir()):
+        folder = polled if seed.name[:3] in ("000", "001") else imported
+        (folder / seed.name).write_bytes(seed.read_bytes())
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        f'[[source]]\nname = "mirror"\nkind = "dir"\npath = "{polled}"\n'
+        '[[watch]]\nname = "polled"\nany = ["拜登"]\nexclude_sources = ["import"]\n'
+        '[[watch]]\nname = "imported"\nany = ["拜登"]\nsources = ["import"]\n',
+        encoding="utf-8",
+    )
+    run = CliRunner()
+    base = ["--db", str(tmp_path / "m.db"), "--config", str(cfg)]
+    imported_run = run.invoke(main, [*base, "import", str(imported)])
+    assert imported_run.exit_code == 0, imported_run.output
+    polled_run = run.invoke(main, [*base, "poll"])
+    assert polled_run.exit_code == 0, polled_run.output
+
+    def titles(watch: str) -> set[str]:
+        r = run.invoke(
+            main, [*base, "digest", "--watch", watch, "--since", "2000-01-01", "--format", "json"]
+        )
+        assert r.exit_code == 0, r.output
+        entries = json.loads(r.output)["entries"]
+        return {s["title"] for e in entries for s in [e["headline"], *e["also"]]}
+
+    assert titles("polled") == {  # 000 and 001
+        "拜登普京本月第二度通话 双方互发警告",
+        "担心战争爆发：拜登与普京在视频峰会上讨论乌克兰危机",
+    }
+    assert titles("imported") == {  # 002, 003 and 004
+        "本月第二次会谈 拜登普京结束通话",
+        "视频2小时！拜登威胁制裁，普京：北约需承诺不东扩",
+        "美乌总统新年来二度通话 拜登警告俄罗斯明显可能2月入侵乌克兰",
+    }
+
+
 def test_cli_digest_and_explain(tmp_path):
     run, base, out = seeds_with_a_file_watch(tmp_path)
     shown = run.invoke(main, [*base, "digest", "--watch", "ukraine", "--format", "md"])
