@@ -565,6 +565,34 @@ def _watch(
     return watch
 
 
+def _feed_files(file: str, watches: tuple[Watch, ...]) -> None:
+    """Refuse two watches whose Atom feeds are one file: a file delivery keeps a watch's
+    feed at ``<folder>/<watch-slug>.atom``, rewritten by each digest, so watches whose
+    names make one slug (``NATO``, ``nato``) would replace each other's feed. Other
+    formats name each digest's file with its time and never replace a file."""
+    feeds = [
+        (w, i, how)
+        for w in watches
+        for i, how in enumerate(w.deliveries)
+        if how.kind == "file" and how.format == "atom"
+    ]
+    if len(feeds) < 2:
+        return
+    from .deliver import feed_filename  # only when it matters: deliver loads httpx
+
+    first: dict[Path, tuple[Watch, int]] = {}
+    for watch, i, how in feeds:
+        path = Path(how.path or ".").resolve() / feed_filename(watch.name)
+        other, j = first.setdefault(path, (watch, i))
+        if (other, j) != (watch, i):
+            raise ConfigError(
+                f"{file}: watch '{watch.name}' delivery #{i + 1}: key 'path': writes the "
+                f"Atom feed {path.name!r} in {str(path.parent)!r}, as watch '{other.name}' "
+                f"delivery #{j + 1} does: each digest would replace the other's feed; "
+                "rename one of the watches or send their feeds to different folders"
+            )
+
+
 def parse_config(
     data: dict[str, Any], *, file: str = "<config>", base: Path | None = None
 ) -> Config:
@@ -600,6 +628,7 @@ def parse_config(
         _watch(file, base, i, w, watch_names, settings, source_names)
         for i, w in enumerate(raw_watches)
     )
+    _feed_files(file, watches)
     return Config(
         path=None, settings=settings, sources=sources, rules=rules, watches=watches, raw=data
     )

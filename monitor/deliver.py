@@ -47,6 +47,7 @@ __all__ = [
     "build_email",
     "delivery_id",
     "digest_filename",
+    "feed_filename",
     "post_webhook",
     "send_email",
     "slugify",
@@ -90,6 +91,12 @@ def _stamp(generated_at: str) -> str:
         raise DeliveryError(f"digest generated_at is not an ISO time: {generated_at!r}") from e
 
 
+def feed_filename(watch: str) -> str:
+    """``<watch-slug>.atom``: the one file of a watch's Atom feed in its folder. Watch names
+    with the same slug (``NATO``, ``nato``) would share it: the config refuses that."""
+    return f"{slugify(watch)}.{EXTENSIONS['atom']}"
+
+
 def digest_filename(digest: Digest, fmt: str) -> str:
     """``<watch-slug>-<YYYYmmddTHHMMSS>.<ext>``, the time being ``generated_at`` as given;
     an Atom feed is one file, ``<watch-slug>.atom``, that a reader subscribes to and each
@@ -99,7 +106,7 @@ def digest_filename(digest: Digest, fmt: str) -> str:
             f"unknown digest format {fmt!r} (expected one of {', '.join(EXTENSIONS)})"
         )
     if fmt == "atom":
-        return f"{slugify(digest.watch)}.{EXTENSIONS[fmt]}"
+        return feed_filename(digest.watch)
     return f"{slugify(digest.watch)}-{_stamp(digest.generated_at)}.{EXTENSIONS[fmt]}"
 
 

@@ -339,6 +339,43 @@ def test_a_source_may_not_be_named_as_the_stories_of_monitor_import(tmp_path):
     assert str(e.value).startswith(f"{p}: source 'import': key 'name': 'import' is the source")
 
 
+def two_watches(first: str, second: str, *, formats=("atom", "atom"), paths=("d", "d")) -> str:
+    return "".join(
+        f'[[watch]]\nname="{name}"\nany=["普京"]\n'
+        f'[[watch.delivery]]\nkind="file"\npath="{path}"\nformat="{fmt}"\n'
+        for name, fmt, path in zip((first, second), formats, paths, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "first, second, feed",
+    [("NATO", "nato", "nato.atom"), ("乌克兰/局势", "乌克兰 局势", "乌克兰-局势.atom")],
+)
+def test_two_watches_writing_one_atom_feed_file_are_refused(tmp_path, first, second, feed):
+    p = write(tmp_path, two_watches(first, second, paths=("d", "./d/")))
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    folder = (tmp_path / "d").resolve()
+    assert str(e.value) == (
+        f"{p}: watch '{second}' delivery #1: key 'path': writes the Atom feed '{feed}' in "
+        f"'{folder}', as watch '{first}' delivery #1 does: each digest would replace "
+        "the other's feed; rename one of the watches or send their feeds to different folders"
+    )
+
+
+@pytest.mark.parametrize(
+    "formats, paths",
+    [
+        (("atom", "atom"), ("d", "e")),  # two folders: two feeds
+        (("atom", "md"), ("d", "d")),  # nato.atom, and nato-<time>.md files
+        (("md", "md"), ("d", "d")),  # files named by their time, never replaced (-2)
+    ],
+)
+def test_watches_of_one_slug_writing_no_common_feed_are_accepted(tmp_path, formats, paths):
+    config = load_config(write(tmp_path, two_watches("NATO", "nato", formats=formats, paths=paths)))
+    assert [w.name for w in config.watches] == ["NATO", "nato"]
+
+
 SOURCE = '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/"\n'
 
 
