@@ -105,10 +105,33 @@ class Rule:
             for t in getattr(self, name):
                 if _key(t) in excluded:
                     raise ValueError(f"exclude: {excluded[_key(t)]!r} is also in {name}")
+        self._check_excluded_everywhere()
         for inc, exc in (("sources", "exclude_sources"), ("sites", "exclude_sites")):
             both = {_key(s) for s in getattr(self, inc)} & {_key(s) for s in getattr(self, exc)}
             if both:
                 raise ValueError(f"{exc}: {sorted(both)[0]!r} is also in {inc}")
+
+    def _check_excluded_everywhere(self) -> None:
+        """Refuse a rule whose stories all hold an excluded term: an ``all`` term that
+        contains one (``乌克兰`` holds ``乌克``), or ``any`` terms that each do. The regex
+        is not looked into, and the exact duplicates are refused before with their names."""
+
+        def excluded_in(term: str) -> str | None:
+            return next((e for e in self.exclude if _holds(term, e)), None)
+
+        for term in self.all:
+            if (e := excluded_in(term)) is not None:
+                raise ValueError(
+                    f"exclude: every story 'all' term {term!r} finds has {e!r} in it: "
+                    "it can never match"
+                )
+        held = [(term, e) for term in self.any if (e := excluded_in(term)) is not None]
+        if held and len(held) == len(self.any):
+            pairs = ", ".join(f"{term!r} has {e!r}" for term, e in held)
+            raise ValueError(
+                f"exclude: every story an 'any' term finds has an excluded term in it "
+                f"({pairs}): it can never match"
+            )
 
 
 class Hit(NamedTuple):
@@ -144,6 +167,46 @@ def fold_story(title: str, text: str) -> FoldedStory:
 def _key(s: str) -> str:
     """Names and terms as compared: folded, whitespace runs as one space."""
     return " ".join(fold(s).split())
+
+
+def _bounded(part: str, start: int, end: int) -> bool:
+    """Whether a term found at ``part[start:end]`` is found by the matcher there: a Latin
+    or digit edge of it must not touch another letter or digit of ``part``. (At an edge
+    of the part it never does: the containing term's own edge, or the whitespace that
+    must separate its parts there, stands beside it in the text.)"""
+    found = part[start:end]
+    if _wordy(found[0]) and start > 0 and _wordy(part[start - 1]):
+        return False
+    return not (_wordy(found[-1]) and end < len(part) and _wordy(part[end]))
+
+
+def _holds(term: str, excluded: str) -> bool:
+    """Whether every text ``term`` matches has ``excluded`` too, as :class:`_Term` finds
+    them: ``乌克兰`` holds ``乌克`` (and ``烏克``), ``nato summit`` holds ``nato``, but
+    ``natos`` does not hold ``nato``, nor ``拜登 普京`` hold ``登普`` (the space may be
+    there). Only what is certain: the excluded term's parts (split at spaces) must lie
+    within the term's parts, so that no whitespace the text may hold can come between."""
+    parts, inner = fold(term).split(), fold(excluded).split()
+    n = len(inner)
+    for k in range(len(parts) - n + 1):
+        run = parts[k : k + n]
+        if n == 1:
+            i = run[0].find(inner[0])
+            while i >= 0:
+                if _bounded(run[0], i, i + len(inner[0])):
+                    return True
+                i = run[0].find(inner[0], i + 1)
+            continue
+        first, last = run[0], run[-1]
+        if (
+            run[1:-1] == inner[1:-1]
+            and first.endswith(inner[0])
+            and last.startswith(inner[-1])
+            and _bounded(first, len(first) - len(inner[0]), len(first))
+            and _bounded(last, 0, len(inner[-1]))
+        ):
+            return True
+    return False
 
 
 def _compile_regex(pattern: str) -> re.Pattern[str]:

@@ -304,6 +304,11 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
             'all=["NATO"]\nexclude=["ｎａｔｏ"]',
             "watch 'w': key 'exclude': 'ｎａｔｏ' is also in all",
         ),
+        (  # every story 乌克兰 finds holds 乌克
+            'any=["乌克兰"]\nexclude=["乌克"]',
+            "watch 'w': key 'exclude': every story an 'any' term finds has an excluded term "
+            "in it ('乌克兰' has '乌克'): it can never match",
+        ),
         (
             'any=["普京"]\nsites=["RFI"]\nexclude_sites=["rfi"]',
             "watch 'w': key 'exclude_sites': 'rfi' is also in sites",

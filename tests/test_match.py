@@ -285,6 +285,50 @@ def test_validate_names_the_bad_field(rule, field):
         Matcher(rule)
 
 
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        (
+            Rule(any=("乌克兰",), exclude=("乌克",)),
+            "every story an 'any' term finds has an excluded term in it ('乌克兰' has '乌克')",
+        ),
+        (  # folded as the matcher folds: Traditional, width, case
+            Rule(any=("烏克蘭", "ＮＡＴＯ峰会"), exclude=("乌克", "nato")),
+            "('烏克蘭' has '乌克', 'ＮＡＴＯ峰会' has 'nato')",
+        ),
+        (
+            Rule(any=("普京", "泽连斯基"), all=("乌克兰局势",), exclude=("乌克兰",)),
+            "every story 'all' term '乌克兰局势' finds has '乌克兰' in it",
+        ),
+        (Rule(all=("nato summit",), regex="x", exclude=("NATO",)), "'nato summit' finds"),
+        (Rule(any=("老拜登 普京",), exclude=("拜登 普京",)), "('老拜登 普京' has '拜登 普京')"),
+        (Rule(any=("G7峰会",), exclude=("g7",)), "('G7峰会' has 'g7')"),
+    ],
+)
+def test_a_rule_whose_every_story_holds_an_excluded_term_is_refused(rule, message):
+    with pytest.raises(ValueError) as e:
+        rule.validate()
+    assert str(e.value).startswith("exclude: every story") and message in str(e.value)
+    assert str(e.value).endswith(": it can never match")
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        Rule(any=("乌克兰", "俄罗斯"), exclude=("乌克",)),  # 俄罗斯 alone can match
+        Rule(any=("乌克",), exclude=("乌克兰",)),  # 乌克 without 乌克兰
+        Rule(any=("natos",), exclude=("nato",)),  # a Latin term is a whole word
+        Rule(any=("anato",), exclude=("nato",)),
+        Rule(any=("拜登 普京",), exclude=("登普",)),  # "拜登 普京": the space comes between
+        Rule(any=("ab c",), exclude=("b c",)),
+        Rule(regex="乌克兰", exclude=("乌克",)),  # a regex is not looked into
+        Rule(any=("乌克兰",), all=("普京",), exclude=("普京总统",)),
+    ],
+)
+def test_a_rule_that_can_match_despite_its_exclusions_is_kept(rule):
+    rule.validate()
+
+
 def test_rule_takes_lists_and_a_lone_string_is_one_term():
     rule = Rule(any="乌克兰", all=["普京"], sources=["rfi"])
     assert rule.any == ("乌克兰",) and rule.all == ("普京",) and rule.sources == ("rfi",)
