@@ -120,6 +120,13 @@ def _aware(value: str | None, tz: str) -> datetime | None:
     return dt
 
 
+def _published(value: str | None, tz: str) -> datetime | None:
+    """A story's time for Atom's ``published``, a date-time: a date alone (``2021-12-31``,
+    as a source gave it) is that day's midnight in ``tz``, the zone the digest shows."""
+    v = clean(value)
+    return _aware(f"{v}T00:00:00" if _DATE_ONLY.fullmatch(v) else v, tz)
+
+
 def _day(value: str | None) -> str:
     v = clean(value)
     return v[:10] if re.match(r"\d{4}-\d{2}-\d{2}", v) else v
@@ -460,7 +467,7 @@ def render_atom(digests: list[Digest], *, watch: str, feed_url: str | None = Non
             _sub(entry, "id", eid)
             _sub(entry, "title", h["title"], type="text")
             _sub(entry, "updated", _rfc3339(when))
-            if published := _aware(e.headline.published, d.timezone):
+            if published := _published(e.headline.published, d.timezone):
                 _sub(entry, "published", _rfc3339(published))
             if h["site"]:
                 _sub(_sub(entry, "author"), "name", h["site"])

@@ -467,13 +467,33 @@ def test_atom_is_valid_and_stable():
     assert first.published == "2022-01-28T23:45:02+08:00"
     assert first.author == "RFI"
     assert first.link.startswith("https://www.rfi.fr/cn/")
-    assert "published" not in second  # a date-only time is not an Atom date-time
+    assert second.published == "2021-12-31T00:00:00+08:00"  # a date: its midnight, in TZ
     content = second.content[0].value
     assert "Also reported by" in content and "本月第二次会谈 拜登普京结束通话" in content
     assert "https://www.epochtimes.com/gb/21/12/30/n13470319.htm" in content
     assert "mirror.example/seeds/002_7ac03c88fe2e9e94.txt" in content
     assert [t.term for t in third.tags] == ["乌克兰", "普京", "北约"]
     assert "Aljazeera 半岛网" in third.content[0].value
+
+
+@pytest.mark.parametrize(
+    "published, zone, shown",
+    [
+        ("2021-12-31", "Europe/Berlin", "2021-12-31T00:00:00+01:00"),
+        ("2021-12-31", "UTC", "2021-12-31T00:00:00Z"),
+        ("2021-12-31T09:30:00+08:00", "Europe/Berlin", "2021-12-31T09:30:00+08:00"),
+        ("2021-13-31", "UTC", None),  # no date: no published
+    ],
+)
+def test_atom_published_of_a_date_is_its_midnight_in_the_watch_s_zone(published, zone, shown):
+    d = seed_digest()
+    story = replace(d.entries[1].headline, published=published)
+    d = replace(d, timezone=zone, entries=[replace(d.entries[1], headline=story)])
+    xml = render_atom([d], watch=WATCH)
+    f = feedparser.parse(xml)
+    assert f.bozo == 0, f.get("bozo_exception")
+    published_tags = re.findall(r"<published>(.*?)</published>", xml)
+    assert published_tags == ([shown] if shown else [])
 
 
 def test_atom_keeps_the_newest_copy_of_a_story():
