@@ -42,10 +42,12 @@ from .state import (
     EntryRecord,
     FetchLog,
     load_entries,
+    load_host_blocks,
     load_states,
     rejected_before,
     write_entries,
     write_fetch,
+    write_host_blocks,
     write_state,
 )
 from .store import (
@@ -55,6 +57,7 @@ from .store import (
     apply_site_rules,
     known_keys,
     known_urls,
+    transaction,
     write_items,
 )
 from .workers import ParsePool
@@ -798,6 +801,10 @@ def poll_once(
     own = None
     if pool is None and config.settings.parse_workers:
         pool = own = ParsePool(config.rules, config.settings.parse_workers)
+    # A server's "come back later" outlives this process: a cron'd poll, or a daemon
+    # restarted, waits as the daemon that heard it would.
+    blocked = {} if blocked is None else blocked
+    load_host_blocks(db.conn, blocked, now)
 
     async def go():
         poller = Poller(db, config, client=client, blocked=blocked, pool=pool)
@@ -807,7 +814,10 @@ def poll_once(
             await poller.aclose()
 
     try:
-        return asyncio.run(go())
+        reports = asyncio.run(go())
     finally:
         if own is not None:
             own.close()
+    with transaction(db) as conn:
+        write_host_blocks(conn, blocked, now)
+    return reports

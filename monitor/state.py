@@ -50,6 +50,26 @@ def write_state(conn: sqlite3.Connection, state: SourceState, *, kind: str) -> N
     )
 
 
+def load_host_blocks(conn: sqlite3.Connection, blocked: dict[str, datetime], now: datetime) -> None:
+    """Add to ``blocked`` the stored deadlines of servers that asked us to wait and have
+    not passed at ``now`` (the later of two wins)."""
+    for origin, until in conn.execute("SELECT origin, until FROM host_blocks"):
+        when = parse_iso(until)
+        if when > now and (origin not in blocked or when > blocked[origin]):
+            blocked[origin] = when
+
+
+def write_host_blocks(
+    conn: sqlite3.Connection, blocked: dict[str, datetime], now: datetime
+) -> None:
+    """Store the deadlines of ``blocked`` not passed at ``now``, and only those."""
+    conn.execute("DELETE FROM host_blocks")
+    conn.executemany(
+        "INSERT INTO host_blocks (origin, until) VALUES (?, ?)",
+        [(origin, iso(until)) for origin, until in blocked.items() if until > now],
+    )
+
+
 @dataclass(frozen=True)
 class FetchLog:
     source: str

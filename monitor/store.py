@@ -311,8 +311,17 @@ CREATE TABLE store_meta (
 );
 """
 
+# v11: the servers that asked to be left alone (429/503 with Retry-After) and until when,
+# so that the next `monitor poll` (a cron job's, a restarted daemon's) waits too.
+_V11 = """
+CREATE TABLE host_blocks (
+    origin TEXT PRIMARY KEY,
+    until TEXT NOT NULL
+);
+"""
+
 # Each entry moves the store one version up; append, never edit a released one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]
 
 
 class StoreError(RuntimeError):

@@ -358,6 +358,7 @@ def test_a_digest_delivered_before_per_delivery_marks_counts_for_every_delivery(
         "ALTER TABLE digests DROP COLUMN through_id; UPDATE digests SET since = 'new stories'; "
         "DROP INDEX source_entries_rejected; "
         "ALTER TABLE source_entries DROP COLUMN parser_version; DROP TABLE store_meta; "
+        "DROP TABLE host_blocks; "
         "PRAGMA user_version = 5;"
     )
     store.migrate(db)

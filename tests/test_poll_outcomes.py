@@ -778,6 +778,27 @@ def test_503_retry_after_blocks_the_host_through_poll_once(tmp_path, db, http):
     assert (b.call_count, c.call_count) == (0, 1)
 
 
+def test_a_host_s_retry_after_holds_for_the_next_poll_of_another_process(tmp_path, db, http):
+    """A cron'd `monitor poll` shares no memory with the last one: the store keeps the
+    server's "come back later", and a poll after the deadline asks again."""
+    config = make_config(tmp_path, feed("a", FEED), feed("b", FEED2), feed("c", OTHER))
+    http.get(FEED).respond(429, headers={"Retry-After": "3600"})
+    b = http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    c = http.get(OTHER).respond(200, content=RSS.format(decl="").encode())
+    poll_once(db, config, [config.source("a")], now=NOW)
+
+    later = poll_once(db, config, [config.source("b"), config.source("c")], now=NOW + HOUR / 2)
+    assert {r.source: r.outcome for r in later} == {"b": "deferred", "c": "ok"}
+    assert one(later, "b").next_check == NOW + HOUR
+    assert (b.call_count, c.call_count) == (0, 1)
+    rows = db.conn.execute("SELECT origin, until FROM host_blocks").fetchall()
+    assert rows == [("news.example.com", "2024-05-01T13:00:00Z")]
+
+    rb = one(poll_once(db, config, [config.source("b")], now=NOW + HOUR))
+    assert (rb.outcome, b.call_count) == ("ok", 1)
+    assert db.conn.execute("SELECT count(*) FROM host_blocks").fetchone()[0] == 0
+
+
 def test_a_source_held_back_by_its_host_is_no_info_line_at_every_tick(tmp_path, db, http, caplog):
     """The daemon asks every tick (30 s) whether a held-back source is due: its deferral is
     a debug line, not an info line per source per tick for as long as the host said."""
