@@ -123,15 +123,21 @@ def find_files(paths: Iterable[str | Path]) -> Found:
     file named twice (``seeds seeds/a.txt``) is loaded once.
 
     The paths not used come back with the reason: :data:`NOT_FOUND`, or :data:`NOT_A_FILE`
-    for a device, FIFO or socket, which is never opened (a FIFO would block the read)."""
+    for a device, FIFO or socket, which is never opened (a FIFO would block the read), or
+    a folder that cannot be listed (its files would be missing without a word)."""
     found: dict[Path, Path] = {}  # by resolved path, in order
     missing: list[Rejected] = []
     skipped: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files, others = walk(p)
+            unreadable: list[OSError] = []
+            files, others = walk(p, unreadable)
             skipped += others
+            missing += [
+                Rejected(path_text(e.filename), f"cannot read folder: {e.strerror or e}", True)
+                for e in unreadable
+            ]
         elif p.is_file():
             files = [p]
         else:

@@ -241,6 +241,27 @@ def test_import_counts_a_missing_path_apart_from_the_files(tmp_path):
     assert "1 file: 1 new story, 0 merged, 0 already stored, 0 rejected; 1 not found" in r.output
 
 
+def test_import_names_a_folder_it_cannot_list_and_loads_the_rest(tmp_path, monkeypatch):
+    """A subfolder without read permission was skipped without a word: its files were
+    simply not there, and the import said it had loaded everything."""
+    folder = tmp_path / "arch"
+    locked = folder / "2022"
+    locked.mkdir(parents=True)
+    (folder / "f.xml").write_text(BRACKETS_FEED, encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # listing fails as without read permission (tests may run as root)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "m.db"), "import", str(folder)])
+    assert r.exit_code == 1
+    assert f"rejected {locked}: cannot read folder: Permission denied" in r.output
+    assert "1 file: 1 new story, 0 merged, 0 already stored, 1 rejected" in r.output
+
+
 @pytest.mark.parametrize("kind", ["device", "fifo", "socket"])
 def test_import_names_a_path_that_is_no_file_or_folder_for_what_it_is(tmp_path, kind):
     """/dev/null, a FIFO or a socket is there: not "not found", and never read (a FIFO
