@@ -25,11 +25,17 @@ _WEAK = {"ascii", "iso8859-1", "cp1252"}
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
 _META = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# UTF-32 first: its little-endian BOM starts with UTF-16's (ff fe 00 00).
 _BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# The BOMs of the encodings whose text is full of NUL bytes (UTF-32 LE's starts with
+# UTF-16 LE's): Windows Notepad saves "Unicode" as UTF-16 LE with a BOM.
+WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 # About 300 of the most frequent Chinese characters, in simplified and traditional
 # forms: right-decoded text is full of them, GBK read as Big5 (or vice versa) is not.
 _COMMON = frozenset(

@@ -686,6 +686,23 @@ def test_import_names_binary_junk_by_its_first_bytes(tmp_path):
     assert all(line.isprintable() for line in r.output.splitlines())
 
 
+@pytest.mark.parametrize("bom", ["\ufeff", ""], ids=["unicode", "no-bom"])
+def test_import_reads_a_feed_saved_as_unicode_by_notepad(tmp_path, bom):
+    """Notepad's "Unicode" is UTF-16 LE with a BOM (the prolog still says UTF-8); without
+    the BOM the NUL bytes cannot be told from binary data."""
+    fixtures = Path(__file__).parent / "fixtures" / "parsers"
+    saved = tmp_path / "feed.xml"
+    saved.write_bytes((bom + (fixtures / "rss20.xml").read_text("utf-8")).encode("utf-16-le"))
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "m.db"), "import", str(saved)])
+    if not bom:
+        assert r.exit_code == 1 and "binary data, starts with bytes 3c 00 3f 00" in r.output
+        return
+    assert r.exit_code == 0, r.output
+    assert " 0 rejected" in r.output
+    titles = sqlite3.connect(tmp_path / "m.db").execute("SELECT title FROM items ORDER BY id")
+    assert [t for (t,) in titles][:2] == ["普京与马克龙通话 讨论乌克兰局势", "欧盟准备对俄制裁方案"]
+
+
 @pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf"])
 def test_a_bad_smtp_timeout_is_named_when_run_starts_and_before_a_digest_is_sent(
     tmp_path, monkeypatch, timeout

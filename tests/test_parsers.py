@@ -6,6 +6,8 @@ read the diff before committing it.
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import json
 import os
 import random
@@ -13,7 +15,9 @@ import re
 from pathlib import Path
 from urllib.parse import urljoin
 
+import httpx
 import pytest
+import respx
 from opencc import OpenCC
 
 from monitor import text as text_module
@@ -382,6 +386,72 @@ def test_undeclared_gbk_and_big5_documents_read_like_utf8(path: Path, codec: str
         legacy.decode("utf-8")
     expected = [it.to_dict() for it in parse(text.encode("utf-8"))]
     assert [it.to_dict() for it in parse(legacy)] == expected
+
+
+# Windows Notepad saves "Unicode" as UTF-16 LE with a byte-order mark.
+WIDE = {
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+}
+
+
+def wide(text: str, codec: str) -> bytes:
+    """``text`` in ``codec`` with its BOM, an XML prolog saying so (as a writer of UTF-16
+    would; Notepad leaves the prolog as it was, see test_cli)."""
+    text = re.sub(r' encoding="[^"]*"', f' encoding="{codec[:6].upper()}"', text, count=1)
+    return WIDE[codec] + text.encode(codec)
+
+
+@pytest.mark.parametrize("codec", sorted(WIDE))
+@pytest.mark.parametrize(
+    "path", SEED_PATHS + FEED_FIXTURES + [FIXTURES / "html_page.html"], ids=lambda p: p.name[:9]
+)
+def test_utf16_and_utf32_documents_with_a_bom_read_like_utf8(path: Path, codec: str):
+    """Not "binary data, starts with bytes ff fe 3c 00": the BOM says what the NULs are."""
+    utf8 = path.read_bytes()
+    data = wide(utf8.decode("utf-8"), codec)
+    assert detect(data) == detect(utf8)
+    assert [it.to_dict() for it in parse(data)] == [it.to_dict() for it in parse(utf8)]
+
+
+def test_utf16_without_a_bom_is_still_binary_data():
+    """Without a BOM, NUL bytes cannot be told from binary data."""
+    data = fixture("rss20.xml").decode("utf-8").encode("utf-16-le")
+    with pytest.raises(ParseError, match="binary data, starts with bytes 3c 00 3f 00"):
+        parse(data)
+
+
+@pytest.mark.parametrize("codec", sorted(WIDE))
+def test_a_utf16_or_utf32_feed_fetched_over_http_is_read(tmp_path, codec: str):
+    from datetime import UTC, datetime
+
+    from monitor.config import parse_config
+    from monitor.pipeline import Poller
+    from monitor.store import open_db
+
+    url = "https://www.zaobao.com/feeds/world.xml"
+    config = parse_config({"source": [{"name": "zb", "kind": "feed", "url": url}]})
+    utf8 = fixture("rss20.xml")
+    expected = [(it.title, it.url, it.text) for it in parse(utf8, url=url)]
+
+    async def poll():
+        poller = Poller(db, config, rand=lambda: 0.5)
+        try:
+            return await poller.poll(list(config.sources), now=datetime(2022, 2, 1, tzinfo=UTC))
+        finally:
+            await poller.aclose()
+
+    db = open_db(tmp_path / "m.db")
+    with respx.mock() as http:
+        body = wide(utf8.decode("utf-8"), codec)
+        headers = {"content-type": "application/rss+xml"}
+        http.get(url).mock(return_value=httpx.Response(200, content=body, headers=headers))
+        (report,) = asyncio.run(poll())
+    assert report.ok, report.error
+    stored = db.execute("SELECT title, url, text FROM items ORDER BY id").fetchall()
+    assert [tuple(row) for row in stored] == expected
 
 
 @pytest.mark.parametrize("path", [SEED_PATHS[3], FIXTURES / "rss20.xml"], ids=["hexo", "rss"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from monitor.charset import document_text
+from monitor.charset import WIDE_BOMS, document_text, utf8_document
 from monitor.models import Item, ParseError
 from monitor.parsers import (
     dates,
@@ -52,6 +52,13 @@ def decode(data: bytes) -> str:
     return lf_lines(document_text(data))
 
 
+def utf8_if_wide(data: bytes) -> bytes:
+    """A UTF-16 or UTF-32 document with a BOM as UTF-8, its declared charset relabelled:
+    the detection and the parsers read bytes as UTF-8 (or a legacy Chinese charset), and
+    refuse NUL bytes as binary data. Other documents are returned as they are."""
+    return utf8_document(data) if data.startswith(WIDE_BOMS) else data
+
+
 def lf_lines(text: str) -> str:
     """Windows (CRLF) and old Mac (CR) line ends as LF, as Python's text files read them:
     the parsers' ``^``/``$`` patterns know only LF."""
@@ -62,6 +69,7 @@ def lf_lines(text: str) -> str:
 
 def detect(data: bytes) -> str:
     """One of :data:`FORMATS`; ParseError when the content matches none."""
+    data = utf8_if_wide(data)
     if not data or data.isspace():  # not data.strip(): that copies the whole document
         raise ParseError("empty document")
     head = lf_lines(data[:_SNIFF].decode("utf-8", errors="replace").lstrip("\ufeff"))
@@ -152,6 +160,7 @@ def parse(
     its times without one are in (else UTC).
     Raises ParseError for unreadable input and NotAnArticle for placeholder pages.
     """
+    data = utf8_if_wide(data)
     fmt = detect(data)
     try:
         with dates.source_zone(zone):
