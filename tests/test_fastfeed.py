@@ -11,6 +11,7 @@ import random
 import re
 from xml.sax.saxutils import escape
 
+import feedparser
 import pytest
 
 from monitor.models import ParseError
@@ -442,6 +443,37 @@ def test_rss10_matches_feedparser(url: str | None):
     assert got[0]["format"] == "rss" and got[0]["tags"] == ["乌克兰"]
 
 
+ATOM10 = 'xmlns:atom="http://www.w3.org/2005/Atom"'
+# The feed's own links, the base of a saved feed's relative links (test_feed_links).
+FEED_LINKS = {
+    "rss_self_then_page": f'<rss version="2.0" {ATOM10}><channel><title>t</title>'
+    '<atom:link href="https://www.zaobao.com/rss.xml" rel="self" type="application/rss+xml"/>'
+    "<link> https://www.zaobao.com/a?x=1&amp;y=2 </link><link>/second</link>"
+    f"{item('<title>x</title><link>/a/1</link>')}</channel></rss>",
+    "rss_relative_page": f'<rss version="2.0"><channel><title>t</title><link>/</link>'
+    f"{item('<title>x</title><link>/a/1</link><guid>https://www.zaobao.com/a/1</guid>')}"
+    "</channel></rss>",
+    "rss_image_link_only": '<rss version="2.0"><channel><title>t</title><image><url>'
+    "https://www.zaobao.com/logo.png</url><link>https://www.zaobao.com/</link><title>t</title>"
+    f"</image>{item('<title>x</title><link>a/1</link>')}</channel></rss>",
+    "atom_links": '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>tag:x</id>'
+    '<link rel="self" href="https://example.org/feed"/><link rel="alternate" '
+    'type="application/atom+xml" href="https://example.org/other"/><link href="/blog/"/>'
+    '<link rel="ALTERNATE" type="TEXT/HTML" href="https://example.org/blog/"/>'
+    + entry('<title>x</title><id>tag:x,1</id><link href="posts/1"/>')
+    + "</feed>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FEED_LINKS))
+def test_the_feeds_own_links_match_feedparser(name: str):
+    data = FEED_LINKS[name].encode()
+    fast = fastfeed.read(data, None)
+    assert fast is not None
+    assert fast[3] == feedparser.parse(data).feed.get("links", [])
+    assert_same(data, None)
+
+
 # --- what the fast path leaves to feedparser --------------------------------------------
 
 FALLBACKS = {
@@ -527,7 +559,9 @@ def test_malformed_xml_that_feedparser_cannot_read_either_is_a_parse_error():
 
 def test_valid_empty_feed_has_no_items_on_the_fast_path():
     data = rss("")
-    assert fastfeed.read(data, None) == ("rss", "联合早报 国际", [])
+    home = {"rel": "alternate", "type": "text/html", "href": "https://www.zaobao.com/"}
+    assert fastfeed.read(data, None) == ("rss", "联合早报 国际", [], [home])
+    assert fastfeed.read(data, URL) == ("rss", "联合早报 国际", [], [])  # read without a URL only
     assert feed.parse(data) == []
 
 

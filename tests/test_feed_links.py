@@ -53,7 +53,8 @@ def atom(links: dict[str, str]) -> bytes:
     )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-        "<title>示例新闻</title><id>tag:news.example,2022:feed</id>"
+        '<title>示例新闻</title><link href="https://news.example/"/>'
+        "<id>tag:news.example,2022:feed</id>"
         f"<updated>2022-02-01T12:00:00Z</updated>{entries}</feed>"
     ).encode()
 
@@ -218,3 +219,112 @@ def test_linkless_flashes_of_two_feeds_meet_by_title_only_with_the_same_text(
     assert got == statuses
     stored = [t for (t,) in db.execute("SELECT text FROM items ORDER BY id")]
     assert stored == list(dict.fromkeys([first, text]))
+
+
+# --- relative links of a feed read without its URL (an imported file, a dir source) ---
+
+HOME = "https://www.news.cn/"
+ARTICLE_PATH = "/news/2026/1122/x.html"
+ABSOLUTE = "https://www.news.cn" + ARTICLE_PATH
+ONLY_PATH = "/news/2026/1122/y.html"
+BODY = '&lt;p&gt;正文。&lt;img src="img/1.jpg"&gt;&lt;/p&gt;'  # relative to the article
+
+
+def saved_rss(channel: str, *, namespaces: str = "") -> bytes:
+    """A 新华网-style feed, ``channel`` its channel's own elements: item links are
+    relative to the channel's page."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"{namespaces}><channel>'
+        f"<title>新华网</title>{channel}"
+        f"<item><title>国务院召开常务会议</title><link>{ARTICLE_PATH}</link>"
+        f'<guid isPermaLink="true">{ABSOLUTE}</guid><description>{BODY}</description></item>'
+        f"<item><title>第二条新闻</title><link>{ONLY_PATH}</link>"
+        f"<description>正文。</description></item></channel></rss>"
+    ).encode()
+
+
+def saved_atom(links: str, *, root_attributes: str = "") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<feed xmlns="http://www.w3.org/2005/Atom"{root_attributes}><title>新华网</title>'
+        f"{links}<id>tag:news.cn,2026:feed</id>"
+        f'<entry><title>国务院召开常务会议</title><link href="{ARTICLE_PATH}"/><id>{ABSOLUTE}</id>'
+        f'<updated>2026-11-22T08:00:00Z</updated><content type="html">{BODY}</content></entry>'
+        f'<entry><title>第二条新闻</title><link href="{ONLY_PATH}"/><id>urn:news.cn:2</id>'
+        "<updated>2026-11-22T08:00:00Z</updated><summary>正文。</summary></entry></feed>"
+    ).encode()
+
+
+SELF = '<link rel="self" href="https://www.news.cn/atom.xml"/>'
+SAVED = {
+    "rss-channel-link": saved_rss(f"<link>{HOME}</link>"),
+    "rss-self-link-first": saved_rss(
+        f'<atom:link href="https://www.news.cn/rss.xml" rel="self"/><link>{HOME}</link>',
+        namespaces=' xmlns:atom="http://www.w3.org/2005/Atom"',
+    ),
+    "atom-alternate": saved_atom(
+        f'{SELF}<link rel="alternate" type="application/atom+xml" href="https://x.example/a.xml"/>'
+        f'<link rel="alternate" type="text/html" href="{HOME}"/>'
+    ),
+    "atom-untyped-link": saved_atom(f'{SELF}<link href="{HOME}"/>'),
+    "atom-xml-base": saved_atom(SELF, root_attributes=f' xml:base="{HOME}"'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+def test_a_feed_read_without_its_url_resolves_its_links_on_the_feeds_page(name, path):
+    """An imported feed kept ``/news/2026/1122/x.html`` as the story's URL (and its key),
+    with the absolute permalink only an alias: a URL nobody can open."""
+    first, second = feed.parse(SAVED[name], url=None)
+    assert (first.url, first.alt_urls) == (ABSOLUTE, [])
+    assert (second.url, second.alt_urls) == ("https://www.news.cn" + ONLY_PATH, [])
+    # The body's relative image resolves on the article's page, as it did on an absolute link.
+    assert [im.url for im in first.images] == ["https://www.news.cn/news/2026/1122/img/1.jpg"]
+
+
+@pytest.mark.parametrize(
+    "channel",
+    ["", "<link>/</link>", "<link>www.news.cn</link>", "<link>javascript:void(0)</link>"],
+    ids=["none", "relative", "no-scheme", "placeholder"],
+)
+def test_an_absolute_guid_stands_in_for_a_link_that_cannot_be_resolved(channel, path):
+    """Without a page to resolve on, the permalink is the address that opens; a relative
+    link and nothing better stays as it is (site rules can still key its path)."""
+    first, second = feed.parse(saved_rss(channel), url=None)
+    assert (first.url, first.alt_urls) == (ABSOLUTE, [])
+    assert (second.url, second.alt_urls) == (ONLY_PATH, [])
+
+
+POLLED = "https://feeds.example.org/xinhua/rss.xml"  # another host than the feed's page
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_a_polled_feed_resolves_its_links_on_its_url_as_before(fmt, path):
+    """With a document URL nothing changes: links resolve on it, not on the feed's page,
+    so stories keep the keys they were stored under."""
+    doc = (
+        saved_rss(f"<link>{HOME}</link>") if fmt == "rss" else saved_atom(f'<link href="{HOME}"/>')
+    )
+    items = parse_and_key(doc, SiteRules.load_default(), url=POLLED)
+    assert [(it.url, it.alt_urls, it.story_key) for it in items] == [
+        (
+            "https://feeds.example.org" + ARTICLE_PATH,
+            [ABSOLUTE],
+            "url://feeds.example.org" + ARTICLE_PATH,
+        ),
+        ("https://feeds.example.org" + ONLY_PATH, [], "url://feeds.example.org" + ONLY_PATH),
+    ]
+
+
+def test_an_imported_copy_of_a_feed_is_the_story_the_polled_feed_stored(tmp_path, path):
+    rules = SiteRules.load_default()
+    db = open_db(tmp_path / "m.db")
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    statuses = []
+    data = saved_rss(f"<link>{HOME}</link>")
+    for url, where in [("https://www.news.cn/rss.xml",) * 2, (None, "saved/xinhua.xml")]:
+        items = parse_and_key(data, rules, url=url)
+        saved = save_items(db, [(it, Sighting("t", where)) for it in items], now=now)
+        statuses.append([s.status for s in saved])
+    assert statuses == [["new", "new"], ["merged", "merged"]]
+    assert db.execute("SELECT count(*) FROM items").fetchone() == (2,)

@@ -123,8 +123,11 @@ class RawHTML(str):
     plain: Prediction = None
 
 
-def read(data: bytes, url: str | None = None) -> tuple[str, str, list[dict]] | None:
-    """``(format, feed title, entries)`` as feedparser would give them, or None."""
+def read(data: bytes, url: str | None = None) -> tuple[str, str, list[dict], list[dict]] | None:
+    """``(format, feed title, entries, feed links)`` as feedparser would give them, or None.
+
+    The feed's own links (``feed.links``) are read only without a ``url``: they are the
+    base for the relative links of a feed read from a file."""
     if _BASE.search(data) and _BASE_ATTR.search(data):
         return None
     try:
@@ -190,7 +193,7 @@ class _Reader:
             base = make_safe_absolute_uri(base, base) or base
         self.base = base
 
-    def read(self, data: bytes) -> tuple[str, str, list[dict]]:
+    def read(self, data: bytes) -> tuple[str, str, list[dict], list[dict]]:
         parser = etree.XMLParser(
             resolve_entities=False,
             no_network=True,
@@ -229,7 +232,12 @@ class _Reader:
         else:
             raise Fallback
         title = self._feed_title(feed)
-        return ("atom" if self.atom else "rss"), title, [self._entry(e) for e in entries]
+        links: list[dict] = []
+        if self.url is None:
+            for el in feed:
+                if _name(el) == "link":
+                    self._link(el, {}, links)
+        return ("atom" if self.atom else "rss"), title, [self._entry(e) for e in entries], links
 
     def _feed_title(self, feed: list) -> str:
         _check_feed_level(feed, titles_allowed=True)

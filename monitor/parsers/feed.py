@@ -34,12 +34,15 @@ from monitor.parsers.html import (
     html_to_line,
     html_to_text,
     images_in,
+    join_url,
     summarize,
 )
 from monitor.text import detect_lang
 
 IMAGE_TYPES = ("image/",)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_HTTP_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CLOSE_TAG = re.compile(r"</\w+>")
 _TAG_NAME = re.compile(r"</?(\w+)")
 # Elements the sanitizer keeps or drops by name: a text whose "tags" all have these names
@@ -58,27 +61,40 @@ def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> li
         if utf8 is not data:  # a GBK or Big5 feed, now UTF-8: read at the fast path's speed
             fast = fastfeed.read(utf8, url)
         data = utf8
-    fmt, title, entries, error = (*fast, None) if fast else _read_with_feedparser(data, url)
+    fmt, title, entries, links, error = (*fast, None) if fast else _read_with_feedparser(data, url)
     outlet = site or _clean_line(title) or None
-    items = [_item(e, fmt, outlet, url) for e in entries]
+    home = None if url else _home_page(links)
+    items = [_item(e, fmt, outlet, url, home) for e in entries]
     items = [it for it in items if it.title or it.url or it.text]  # debris of a broken feed
     if error and not items:
         raise ParseError(f"unreadable feed, no entries: {error}")
     return items
 
 
-def _read_with_feedparser(data: bytes, url: str | None) -> tuple[str, str, list, object]:
-    """``(format, feed title, entries, reason the feed is broken or None)``."""
+def _read_with_feedparser(data: bytes, url: str | None) -> tuple[str, str, list, list, object]:
+    """``(format, feed title, entries, feed links, reason the feed is broken or None)``."""
     headers = {"content-location": url} if url else None
     d = feedparser.parse(
         data, sanitize_html=False, resolve_relative_uris=bool(url), response_headers=headers
     )
     fmt = "atom" if d.get("version", "").startswith("atom") else "rss"
     error = (d.get("bozo_exception") or "no readable entries") if d.bozo else None
-    return fmt, d.feed.get("title", ""), d.entries, error
+    return fmt, d.feed.get("title", ""), d.entries, d.feed.get("links", []), error
 
 
-def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
+def _home_page(links: list[dict]) -> str | None:
+    """The feed's own web page (RSS ``<link>``, Atom ``rel="alternate"``) when it is an
+    absolute http(s) URL: the base of the relative links of a feed read without its URL."""
+    for link in links:
+        if link.get("rel") == "alternate" and link.get("type") in _HTML_TYPES:
+            href = link.get("href") or ""
+            if _HTTP_URL.match(href):
+                return href
+    return None
+
+
+def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None = None) -> Item:
+    """``base``: the document URL; ``home``: without one, the feed's page (:func:`_home_page`)."""
     guid = entry.get("id") or ""
     guid_url = _article_url(guid, base) if guid.startswith(("http://", "https://")) else None
     link = entry.get("link")
@@ -90,6 +106,10 @@ def _item(entry, fmt: str, site: str | None, base: str | None) -> Item:
         # A podcast episode is its audio: episodes of a show share a title ("每日新闻")
         # and often have no text, so only their enclosures tell them apart.
         link = _media_enclosure(entry, base)
+    if not base and link and not _SCHEME.match(link):
+        # Read from a file: a relative link is made absolute on the feed's page, as the
+        # feed's URL does when it is fetched; else an absolute guid is an address that opens.
+        link = join_url(home, link) if home else guid_url or link
     body = _markup(entry["content"][0].get("value", "")) if entry.get("content") else ""
     summary_html = _markup(entry.get("summary", ""))
     main_html = body or summary_html
@@ -157,7 +177,8 @@ def _article_url(link: str | None, feed_url: str | None) -> str | None:
     (``url:void(0)`` for all); without a link they are keyed by outlet and title.
 
     Scheme-less links stay: they are relative links of a feed read without its URL
-    (an imported file), still an article's path that site rules can key.
+    (an imported file), which ``_item`` resolves on the feed's page when it names one;
+    else still an article's path that site rules can key.
     """
     target = (link or "").strip().partition("#")[0]
     scheme = _SCHEME.match(target)
