@@ -193,6 +193,19 @@ RSS_VARIANTS = {
             '<img src="a.png" src="b.png"> &copy; a &lt; b</p>]]></description>',
         )
     ),
+    "text_description_lines": rss(
+        item(
+            "<title>t</title><link>/a/10</link>",
+            "<description>新华社北京11月22日电\n　　第一段 &amp;amp; a &amp;lt; b。\n\n",
+            "　　第二段。</description>",
+        )
+    ),
+    "text_content_beside_html_description": rss(
+        item(
+            "<title>t</title><description>&lt;p&gt;摘要&lt;/p&gt;</description>",
+            "<content:encoded>第一段。\n　　第二段。</content:encoded>",
+        )
+    ),
     "two_items_and_channel_title_after": (
         f'<?xml version="1.0"?><rss version="2.0"><channel>{item("<title>一</title>")}'
         f"{item('<title>二</title><link>/2</link>')}<title>后置标题</title></channel></rss>"
@@ -350,6 +363,12 @@ ATOM_VARIANTS = {
             "<title>純文字</title><id>https://example.org/a/2</id>",
             '<link href="https://example.org/a/2"/><updated>2022-01-31T23:00:00-05:00</updated>',
             '<content type="text">這是純文字 &lt;不是標籤&gt;。</content>',
+        )
+    ),
+    "text_lines_and_markup": atom(
+        entry(
+            "<title>t</title><id>tag:x,9</id><summary>摘要 &lt;b&gt;不是标签&lt;/b&gt;</summary>",
+            '<content type="text">第一行\n　　第二行 &lt;p&gt;c&lt;/p&gt; &amp;amp; d</content>',
         )
     ),
     "summary_only": atom(

@@ -57,9 +57,9 @@ _RELATIVE = RelativeURIResolver.relative_uris
 _HTML_VOID = "|".join(sorted(_BaseHTMLProcessor.elements_no_end_tag))
 
 # Entry keys feed._item reads: an unknown element stored under one of them is not harmless.
-_READ_KEYS = {"link", "links", "content", "summary", "title", "title_detail", "id", "author",
-              "published_parsed", "updated_parsed", "media_content", "media_thumbnail", "tags",
-              "enclosures"}  # fmt: skip
+_READ_KEYS = {"link", "links", "content", "summary", "summary_detail", "title", "title_detail",
+              "id", "author", "published_parsed", "updated_parsed", "media_content",
+              "media_thumbnail", "tags", "enclosures"}  # fmt: skip
 _TITLE = {"title", "dc:title"}
 _DESCRIPTION = {"description", "dc:description"}
 _PUBLISHED = {"pubdate", "published", "issued", "dcterms:issued"}
@@ -282,7 +282,8 @@ class _Reader:
                 if "summary" in e and not has_content:
                     raise Fallback  # feedparser would take this one as content
                 default = "text/html" if name in _DESCRIPTION else "text/plain"
-                e["summary"], _ = self._text_field(child, default, body=True)
+                e["summary"], ctype = self._text_field(child, default, body=True)
+                e["summary_detail"] = {"type": ctype}
             elif name == "content:encoded" or (name == "content" and self.atom):
                 has_content = True
                 default = "text/html" if name == "content:encoded" else "text/plain"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from html import unescape
+from html import escape, unescape
 
 import feedparser
 
@@ -110,8 +110,11 @@ def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None 
         # Read from a file: a relative link is made absolute on the feed's page, as the
         # feed's URL does when it is fetched; else an absolute guid is an address that opens.
         link = join_url(home, link) if home else guid_url or link
-    body = _markup(entry["content"][0].get("value", "")) if entry.get("content") else ""
-    summary_html = _markup(entry.get("summary", ""))
+    content = entry["content"][0] if entry.get("content") else None
+    body = _html_of(content.get("value", ""), content.get("type"), fmt) if content else ""
+    # A summary copied from the content has no detail of its own: it is the content's type.
+    detail = entry.get("summary_detail") or content or {}
+    summary_html = _html_of(entry.get("summary", ""), detail.get("type"), fmt)
     main_html = body or summary_html
     text, images, html = _body(main_html, base, link)
     # A separate description is the outlet's own abstract: better than a cut of the text.
@@ -141,11 +144,29 @@ def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None 
     )
 
 
+def _html_of(body: str, ctype: str | None, fmt: str) -> str:
+    """A body as HTML. Text is one paragraph a line: Chinese CMSs separate paragraphs
+    with a line break (and a "　　" indent, dropped as from a ``<p>``), which HTML would
+    run together. Text is what Atom says is text (``type="text"``, a summary's default)
+    and an RSS body with no "<" at all: RSS bodies are HTML, and say nothing."""
+    if ctype == "text/plain":
+        return _paragraphs(escape(body, quote=False))
+    if "<" in body:
+        return body
+    if "&lt;/" in body and (markup := _markup(body)) is not body:
+        return markup
+    return _paragraphs(body) if fmt == "rss" and "\n" in body else body
+
+
+def _paragraphs(text: str) -> str:
+    """Each non-blank line a ``<p>``, its edges' whitespace gone (as tidy would drop it)."""
+    return "".join(f"<p>{p}</p>" for line in text.splitlines() if (p := line.strip()))
+
+
 def _markup(html: str) -> str:
     """A body escaped twice (``&amp;lt;p&amp;gt;`` in the feed, or ``&lt;p&gt;`` in CDATA)
-    as the markup it stands for: read once, its tags would be the text."""
-    if "<" in html or "&lt;/" not in html:
-        return html
+    as the markup it stands for: read once, its tags would be the text. ``html`` holds
+    no "<" and a "&lt;/"."""
     markup = unescape(html)
     if not _CLOSE_TAG.search(markup):
         return html
