@@ -30,7 +30,8 @@ FORMATS = ("epoch-mirror", "hexo", "feed-archive", "markdown", "html-page", "rss
 # dir file or mirror page rejected by an older version is read once more, so an upgrade
 # reads what it has learned to read without the file changing or the page being listed anew.
 # Bump it when detection or a parser learns to read documents it refused before.
-PARSER_VERSION = 3  # 2: a rule over a Markdown title, HTML headings; 3: headings over lines
+PARSER_VERSION = 4  # 2: a rule over a Markdown title, HTML headings; 3: headings over lines;
+# 4: UTF-16 and UTF-32 documents with a byte-order mark
 
 _SNIFF = 65536
 # A quoted literal, a comment, or another declaration: the pieces of a DOCTYPE's internal
