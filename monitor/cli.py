@@ -22,7 +22,7 @@ from rich.table import Table
 from . import __version__, store
 from .canonical import SiteRules
 from .config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config, zone_error
-from .logs import setup_logging
+from .logs import plural, setup_logging
 
 # Piped output is read by people too (and by `less`): give tables room instead of 80 columns.
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
@@ -43,11 +43,6 @@ def progress_bar(total: int, label: str):
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda *_, step=1: bar.advance(task, step)
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 source``, ``2 sources``."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 class Context:

@@ -8,6 +8,11 @@ import sys
 from datetime import UTC, datetime
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 source``, ``2 sources``: counts in lines people read."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config
+from .logs import plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
 from .store import index_pending
@@ -30,11 +31,6 @@ log = logging.getLogger("monitor.run")
 # not yet delivered, so a late one is still right, and dropping it lost a day's digest.
 # ``coalesce`` makes several missed runs one.
 LATE_RUNS = {"misfire_grace_time": None, "coalesce": True}
-
-
-def _count(n: int, one: str, many: str) -> str:
-    """``1 story``, ``5 stories``: log lines an operator reads."""
-    return f"{n} {one if n == 1 else many}"
 
 
 def tick(
@@ -54,7 +50,7 @@ def tick(
         ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
     indexed = index_pending(db)
     if indexed:
-        log.info("indexed %s for search", _count(indexed, "story", "stories"))
+        log.info("indexed %s for search", plural(indexed, "story", "stories"))
     return ran
 
 
@@ -123,7 +119,7 @@ def run_daemon(
     scheduler.start()
     log.info(
         "monitor running: %s, tick every %ss",
-        _count(len(config.sources), "source", "sources"),
+        plural(len(config.sources), "source"),
         int(config.settings.tick.total_seconds()),
     )
     try:

@@ -150,7 +150,9 @@ def _html_of(body: str, ctype: str | None, fmt: str) -> str:
     run together. Text is what Atom says is text (``type="text"``, a summary's default)
     and an RSS body with no "<" at all: RSS bodies are HTML, and say nothing."""
     if ctype == "text/plain":
-        return _paragraphs(escape(body, quote=False))
+        body = escape(body, quote=False)
+        # One line (most summaries) is one paragraph as it is: no tags to read again.
+        return _paragraphs(body) if "\n" in body else body
     if "<" in body:
         return body
     if "&lt;/" in body and (markup := _markup(body)) is not body:
