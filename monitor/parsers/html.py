@@ -96,13 +96,20 @@ def squeeze(s: str) -> str:
 _PARSER = etree.HTMLParser(collect_ids=False)
 
 
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
+
+
+def without_xml_declaration(text: str) -> str:
+    """lxml refuses a str that declares an encoding (XHTML's ``<?xml … encoding="UTF-8"?>``);
+    the text is decoded already, so the declaration says nothing more."""
+    return _XML_DECLARATION.sub("", text, count=1)
+
+
 def fragment(html: str | etree._Element) -> etree._Element:
     """The fragment parsed into one element (its ``<body>``); elements pass through."""
     if not isinstance(html, str):
         return html
-    if html.lstrip().startswith("<?xml"):  # lxml refuses str input with a declaration
-        html = html.split("?>", 1)[1]
-    root = etree.fromstring(html, _PARSER)  # None for an empty document
+    root = etree.fromstring(without_xml_declaration(html), _PARSER)  # None for an empty document
     body = root.find("body") if root is not None else None
     return body if body is not None else etree.Element("body")
 

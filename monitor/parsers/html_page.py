@@ -30,6 +30,7 @@ from monitor.parsers.html import (
     images_in,
     join_url,
     summarize,
+    without_xml_declaration,
 )
 from monitor.text import detect_lang
 
@@ -39,7 +40,6 @@ FORMAT = "html-page"
 START = re.compile(
     r"\A\ufeff?(?:\s+|<!--.*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
-_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
 # A comment thread inside an article, by the names sites give it ("comments",
 # "comment-list", "comments-area"), not a commentary.
 _COMMENT_NAME = re.compile(r"(?<![\w-])comment(?!ary)", re.I)
@@ -58,7 +58,7 @@ _PUBLISHED = (
 
 
 def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
-    text = _XML_DECLARATION.sub("", text, count=1)  # lxml takes no declaration in a str
+    text = without_xml_declaration(text)
     root = etree.fromstring(text, _PARSER) if text.strip() else None
     if root is None:
         raise ParseError("empty HTML page")

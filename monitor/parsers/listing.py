@@ -14,6 +14,8 @@ from urllib.parse import urldefrag, urljoin
 
 import lxml.html
 
+from monitor.parsers.html import without_xml_declaration
+
 from ..models import ParseError
 
 
@@ -68,14 +70,9 @@ def parse_listing(
     return out
 
 
-# lxml refuses text that declares an encoding (XHTML's ``<?xml … encoding="UTF-8"?>``);
-# the text is decoded already, so the declaration says nothing more.
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-
-
 def _html(text: str) -> list[tuple[str, str | None]]:
     try:
-        doc = lxml.html.fromstring(_XML_DECLARATION.sub("", text, count=1))
+        doc = lxml.html.fromstring(without_xml_declaration(text))
     except (ValueError, lxml.etree.ParserError) as e:
         raise ParseError(f"index is not readable HTML: {e}") from None
     return [
