@@ -507,7 +507,7 @@ class Poller:
                 work.result = PollResult("parse_error", ok=False, status=res.status, error=str(e))
                 return work
             listed = [e.url for e in listing]
-        pending, given_up, retried = self._new_pages(source, listed, again, now)
+        pending, given_up, retried, missing = self._new_pages(source, listed, again, now)
         work.entries += given_up
         results = await asyncio.gather(
             *(self._fetch_page(source, url, now, version) for url in pending)
@@ -517,7 +517,9 @@ class Poller:
         for url, (page, items, entry, error) in zip(pending, results, strict=True):
             if page is not None:
                 sent += 1
-                sent_ok += not error
+                # A page that was missing before and still is says nothing new about the
+                # source: its host answers. It is retried within the grace, then given up.
+                sent_ok += not error or (url in missing and page.outcome in _PAGE_GONE)
                 work.bytes += page.bytes
                 if page.retry_after:
                     waits.append(page.retry_after)
@@ -553,17 +555,18 @@ class Poller:
 
     def _new_pages(
         self, source: Source, urls: list[str], again: list[str], now: datetime
-    ) -> tuple[list[str], list[EntryRecord], set[str]]:
+    ) -> tuple[list[str], list[EntryRecord], set[str], set[str]]:
         """Listing links not handled before (or missing, within the grace), and the pages
         ``again`` (rejected by an older parser: not handled, listed or not), whose story is
         not already stored; the missing pages given up now, marked ``gone``; and which of
-        the pages to fetch are of ``again``."""
+        the pages to fetch are of ``again``, and which were missing before."""
         conn = self.db.conn
         retry = set(again)
         # Only a changed index needs every entry (a large mirror's take a while to read).
         handled = load_entries(conn, source.name) if urls else {}
         given_up = []
         fresh = []
+        missing = set()
         for u in dict.fromkeys([*urls, *again]):
             old = handled.get(u)
             if old is None or u in retry:
@@ -573,11 +576,12 @@ class Poller:
                     given_up.append(replace(old, status="gone"))
                 else:
                     fresh.append(u)
+                    missing.add(u)
         known = known_urls(conn, fresh)
         keyed = {u: k for u in fresh if (k := self.rules.key_for(u))}
         known |= {u for u, k in keyed.items() if k in known_keys(conn, keyed.values())}
         pending = [u for u in fresh if u not in known]
-        return pending, given_up, retry.intersection(pending)
+        return pending, given_up, retry.intersection(pending), missing
 
     async def _fetch_page(self, source: Source, url: str, now: datetime, version: int):
         try:

@@ -1201,10 +1201,15 @@ def test_a_dead_mirror_page_is_retried_for_a_day_then_given_up(tmp_path, db, htt
     assert (first.outcome, first.new) == ("ok", 1)
     assert "2 of 3 pages failed" in first.error
 
-    # Within the day, only the 404 page is tried again; it fails alone: the source fails.
+    # Within the day, only the 404 page is tried again. Its host answers, so the source is
+    # well (not backed off, healthy): the page is named, not the source failed.
     again = one(poll(db, config, now=NOW + 2 * HOUR))
-    assert (again.outcome, again.ok) == ("pages_failed", False)
+    assert (again.outcome, again.ok, again.new) == ("ok", True, 0)
+    assert again.error.startswith("1 of 1 pages failed") and "p/2.txt" in again.error
     assert [pages[p].call_count for p in ("p/1.txt", "p/2.txt", "p/3.txt")] == [1, 2, 1]
+    s = state(db, "mirror")
+    assert (s.consecutive_errors, s.next_check) == (0, NOW + 3 * HOUR)
+    assert health.check(db, now=NOW + 2 * HOUR, window=HOUR)[0]
 
     # A day after its first 404 it is given up: no fetch, and the source is well again.
     later = one(poll(db, config, now=NOW + MISSING_GRACE))
