@@ -1,0 +1,36 @@
+"""Reading the store as its users do: the shipped Datasette queries run as plain SQL, and the
+reading commands (search, show, sources) through the CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from monitor import store
+from monitor.canonical import SiteRules, assign_keys
+from monitor.models import Item
+from monitor.store import Sighting, save_items
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text(encoding="utf-8"))[
+    "databases"
+]["monitor"]["queries"]
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+RULES = SiteRules.load_default()
+
+
+def item(title: str, url: str) -> Item:
+    return assign_keys(Item(title=title, format="rss", url=url, site="RFI"), RULES)
+
+
+def test_stories_per_source_counts_one_first_bringer_for_stories_of_one_poll(tmp_path):
+    """A poll gives every source it polls the same time: two feeds carrying one story in
+    one poll both saw it "first", but only the one stored first brought it."""
+    db = store.open_db(tmp_path / "monitor.db")
+    story = item("欧盟外长讨论俄乌局势", "https://www.rfi.fr/cn/20220110-eu")
+    save_items(db, [(story, Sighting("rfi", "https://rfi.example/rss"))], now=NOW)
+    save_items(db, [(story, Sighting("rfi-mirror", "https://mirror.example/rss"))], now=NOW)
+    rows = db.conn.execute(QUERIES["stories_per_source"]["sql"]).fetchall()
+    assert [(r[0], r[2], r[3]) for r in rows] == [("rfi", 1, 1), ("rfi-mirror", 1, 0)]
