@@ -981,26 +981,48 @@ def search(db: sqlite_utils.Database, query: str, *, limit: int = 50) -> list[di
     conn.row_factory = sqlite3.Row
     terms, excluded = search_terms(query)
     try:
-        try:
-            wanted = phrases_of(terms)
-            unwanted = [phrases_of([t]) for t in excluded]
-        except QueryTooShort:
-            return _scan(conn, terms, excluded, limit)
-        expression = search_expression(wanted, unwanted)
-        rows = conn.execute(
-            f"""SELECT {_LIST_COLUMNS} FROM items JOIN (
-                    SELECT rowid FROM items_fts WHERE items_fts MATCH ?
-                    ORDER BY rowid DESC LIMIT ?
-                ) AS hits ON items.id = hits.rowid ORDER BY items.id DESC""",
-            (expression, limit),
-        ).fetchall()
-        found = [dict(r) for r in rows]
-        queued = _pending_matches(conn, wanted, unwanted, limit)
-        if not queued:
-            return found
-        return sorted(found + queued, key=lambda r: r["id"], reverse=True)[:limit]
+        with _snapshot(conn):
+            return _search(conn, terms, excluded, limit)
     finally:
         conn.row_factory = None
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: a search reads the index, then the queue of stories not yet
+    in it; a daemon indexing a batch between two snapshots moved it out of the queue the
+    search read next and into the index it had read already."""
+    if conn.in_transaction:  # the caller's transaction is one snapshot already
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def _search(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit: int) -> list:
+    """:func:`search` inside its snapshot."""
+    try:
+        wanted = phrases_of(terms)
+        unwanted = [phrases_of([t]) for t in excluded]
+    except QueryTooShort:
+        return _scan(conn, terms, excluded, limit)
+    expression = search_expression(wanted, unwanted)
+    rows = conn.execute(
+        f"""SELECT {_LIST_COLUMNS} FROM items JOIN (
+                SELECT rowid FROM items_fts WHERE items_fts MATCH ?
+                ORDER BY rowid DESC LIMIT ?
+            ) AS hits ON items.id = hits.rowid ORDER BY items.id DESC""",
+        (expression, limit),
+    ).fetchall()
+    found = [dict(r) for r in rows]
+    queued = _pending_matches(conn, wanted, unwanted, limit)
+    if not queued:
+        return found
+    return sorted(found + queued, key=lambda r: r["id"], reverse=True)[:limit]
 
 
 def _scan(conn: sqlite3.Connection, terms: list[str], excluded: list[str], limit: int) -> list:

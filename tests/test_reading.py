@@ -34,3 +34,21 @@ def test_stories_per_source_counts_one_first_bringer_for_stories_of_one_poll(tmp
     save_items(db, [(story, Sighting("rfi-mirror", "https://mirror.example/rss"))], now=NOW)
     rows = db.conn.execute(QUERIES["stories_per_source"]["sql"]).fetchall()
     assert [(r[0], r[2], r[3]) for r in rows] == [("rfi", 1, 1), ("rfi-mirror", 1, 0)]
+
+
+def test_a_search_while_the_daemon_indexes_misses_no_story(tmp_path, monkeypatch):
+    """A search reads the index, then the queue of stories not yet in it: when the daemon
+    indexed a story between the two reads, neither had it, unless both read one snapshot."""
+    path = tmp_path / "monitor.db"
+    db = store.open_db(path)
+    story = item("普京讲话", "https://www.rfi.fr/cn/20220110-putin")
+    save_items(db, [(story, Sighting("rfi", "https://rfi.example/rss"))], now=NOW)
+    daemon = store.open_db(path)
+    read_queue = store._pending_matches
+
+    def indexed_meanwhile(*args, **kwargs):
+        assert store.index_pending(daemon) == 1  # between the index's read and the queue's
+        return read_queue(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_pending_matches", indexed_meanwhile)
+    assert [r["title"] for r in store.search(db, "普京")] == ["普京讲话"]
