@@ -329,10 +329,13 @@ def show(ctx: Context, key: str, as_json: bool) -> None:
     if story["summary"]:
         out.print(story["summary"], soft_wrap=True, markup=False)
     out.print("\n[bold]URLs[/]")
-    print_lines(
-        [("first seen", "url"), *((a["first_seen"], a["url"]) for a in story["aliases"])],
-        indent="  ",
-    )
+    if story["aliases"]:
+        print_lines(
+            [("first seen", "url"), *((a["first_seen"], a["url"]) for a in story["aliases"])],
+            indent="  ",
+        )
+    else:  # a header over no rows reads as a broken table
+        out.print("  none: no copy of it had a link")
     out.print("\n[bold]Sightings[/]")
     print_lines(
         [

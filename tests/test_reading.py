@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from click.testing import CliRunner
 
 from monitor import store
 from monitor.canonical import SiteRules, assign_keys
+from monitor.cli import main
 from monitor.models import Item
 from monitor.store import Sighting, save_items
 
@@ -52,3 +54,13 @@ def test_a_search_while_the_daemon_indexes_misses_no_story(tmp_path, monkeypatch
 
     monkeypatch.setattr(store, "_pending_matches", indexed_meanwhile)
     assert [r["title"] for r in store.search(db, "普京")] == ["普京讲话"]
+
+
+def test_show_says_a_story_without_a_link_has_no_urls_instead_of_an_empty_table(tmp_path):
+    db = store.open_db(tmp_path / "monitor.db")
+    story = assign_keys(Item(title="普京讲话", format="hexo", site="观察者网"), RULES)
+    save_items(db, [(story, Sighting("import", "/archive/a.md"))], now=NOW)
+    shown = CliRunner().invoke(main, ["--db", str(tmp_path / "monitor.db"), "show", "1"])
+    assert shown.exit_code == 0, shown.output
+    urls = shown.output.split("URLs\n", 1)[1].split("\n\n", 1)[0]
+    assert urls == "  none: no copy of it had a link"
