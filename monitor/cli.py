@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import sys
 import threading
@@ -254,6 +255,9 @@ def _when(row: dict) -> str:
     return (row.get("published") or row.get("first_seen") or "")[:16].replace("T", " ")
 
 
+_SHORT_OPTION = re.compile("-[A-Za-z]")  # not a word anyone leaves out; an option guessed
+
+
 # A -term is a search term (`monitor search 普京 -拜登`), not an unknown option.
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
@@ -269,10 +273,16 @@ def search(ctx: Context, query: tuple[str, ...], limit: int, as_json: bool) -> N
     Quote a phrase with spaces: '"Vladimir Putin"'. Leave stories out with -term:
     普京 -拜登.
     """
+    params = click.get_current_context().command.params
+    options = [o for p in params if isinstance(p, click.Option) for o in p.opts]
     for term in query:
         if term.startswith("--") and term.strip("-"):  # a mistyped option: --jsn
-            options = [o for p in click.get_current_context().command.params for o in p.opts]
             raise click.NoSuchOption(term.split("=", 1)[0], possibilities=options)
+        if _SHORT_OPTION.fullmatch(term):  # -n 5 guessed for --limit 5: no word to leave out
+            raise click.UsageError(
+                f"no such option: {term} (options: {', '.join(options)}); to leave out "
+                f'stories with the word {term[1:]!r}, write -"{term[1:]}"'
+            )
     query = " ".join(query)
     try:
         rows = store.search(ctx.stored, query, limit=limit + 1)  # one more tells if more match

@@ -64,3 +64,20 @@ def test_show_says_a_story_without_a_link_has_no_urls_instead_of_an_empty_table(
     assert shown.exit_code == 0, shown.output
     urls = shown.output.split("URLs\n", 1)[1].split("\n\n", 1)[0]
     assert urls == "  none: no copy of it had a link"
+
+
+def test_search_refuses_a_guessed_short_option_instead_of_searching_with_it(tmp_path):
+    """`monitor search 普京 -n 5` searched 普京 and 5 without the word "n": no error, and
+    stories other than asked for. A word of one Latin letter is left out quoted: -"n"."""
+    db = store.open_db(tmp_path / "monitor.db")
+    story = item("普京讲话 5 n", "https://www.rfi.fr/cn/20220110-putin")
+    save_items(db, [(story, Sighting("rfi", "https://rfi.example/rss"))], now=NOW)
+    run = CliRunner()
+    args = ["--db", str(tmp_path / "monitor.db"), "search", "--json"]
+    r = run.invoke(main, [*args, "普京", "-n", "5"])
+    assert r.exit_code == 2, r.output
+    assert "no such option: -n (options: --limit, --json)" in r.output
+    assert 'write -"n"' in r.output
+    quoted = run.invoke(main, [*args, "普京", '-"n"'])
+    assert quoted.exit_code == 0 and quoted.output == ""
+    assert run.invoke(main, [*args, "普京", "-nato"]).output.count("普京讲话") == 1
