@@ -277,7 +277,9 @@ def search(ctx: Context, query: tuple[str, ...], limit: int, as_json: bool) -> N
     options = [o for p in params if isinstance(p, click.Option) for o in p.opts]
     for term in query:
         if term.startswith("--") and term.strip("-"):  # a mistyped option: --jsn
-            raise click.NoSuchOption(term.split("=", 1)[0], possibilities=options)
+            if (name := term.split("=", 1)[0]) in options:  # after --, which ends options
+                raise click.UsageError(f"{name} after '--' is no option: put it before '--'")
+            raise click.NoSuchOption(name, possibilities=options)
         if _SHORT_OPTION.fullmatch(term):  # -n 5 guessed for --limit 5: no word to leave out
             raise click.UsageError(
                 f"no such option: {term} (options: {', '.join(options)}); to leave out "

@@ -81,3 +81,12 @@ def test_search_refuses_a_guessed_short_option_instead_of_searching_with_it(tmp_
     quoted = run.invoke(main, [*args, "普京", '-"n"'])
     assert quoted.exit_code == 0 and quoted.output == ""
     assert run.invoke(main, [*args, "普京", "-nato"]).output.count("普京讲话") == 1
+
+
+def test_search_names_an_option_written_after_double_dash_for_what_it_is(tmp_path):
+    """It said "No such option '--json'. Did you mean '--json'?"."""
+    store.open_db(tmp_path / "monitor.db")
+    args = ["--db", str(tmp_path / "monitor.db"), "search", "--", "-拜登", "普京", "--json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and "--json after '--' is no option: put it before '--'" in r.output
+    assert "Did you mean" not in r.output
