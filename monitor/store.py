@@ -626,11 +626,16 @@ class _Known:
         if item.title_key:
             # Same outlet, same title: one story when at least one side carries no URL; two
             # linked articles of one outlet may share a title ("每日新闻") and stay apart,
-            # and so do two link-less entries with different ids and text ("快讯").
+            # and so do two link-less entries with different ids and text ("快讯"). A title
+            # two such stories share names neither: the content check picks the one copied.
             has_url = bool(item.canonical_url)
-            for item_id, canonical in self.titles.get(item.title_key, ()):
-                if (not has_url or canonical is None) and not self._other_entry(item, item_id):
-                    return item_id
+            found = [
+                item_id
+                for item_id, canonical in self.titles.get(item.title_key, ())
+                if (not has_url or canonical is None) and not self._other_entry(item, item_id)
+            ]
+            if len(found) == 1:
+                return found[0]
         return None
 
     def _other_entry(self, item: Item, item_id: int) -> bool:
