@@ -356,6 +356,30 @@ def _unplaced_key(item: Item) -> str:
     return key
 
 
+def article_key(story_key: str, canonical: str | None) -> str:
+    """The key naming the article a story is: its own, or for a story keyed by its title or
+    feed entry that learned a link, the link's ``url:`` key."""
+    if canonical and story_key.startswith(("title:", ENTRY_KEY)):
+        return "url:" + url_key(canonical)
+    return story_key
+
+
+def distinct_articles(key: str, other: str) -> bool:
+    """Whether two article keys (:func:`article_key`) name two articles of one site, which
+    no content check may join: a footer or template a site repeats under one-sentence
+    briefs is most of their sentences. Two ``url:`` keys on one host, or two keys of one
+    site rule with ids of one length: WeChat's signature and short-link ids differ in
+    length, and one article has both, which only the content check joins."""
+    if key == other or key.startswith(("title:", ENTRY_KEY)):
+        return False
+    if key.startswith("url:") or other.startswith("url:"):
+        host = key.removeprefix("url://").partition("/")[0]
+        return key.startswith("url://") and other.startswith(f"url://{host}/") and bool(host)
+    prefix, _, ident = key.partition(":")
+    other_prefix, _, other_ident = other.partition(":")
+    return prefix == other_prefix and len(ident) == len(other_ident)
+
+
 # A link-less feed entry's key: ``entry:<feed URL or outlet>#<guid>``.
 ENTRY_KEY = "entry:"
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .canonical import SiteRules, entry_feed, url_key
+from .canonical import SiteRules, article_key, distinct_articles, entry_feed, url_key
 from .fulltext import (
     QueryTooShort,
     character_expression,
@@ -659,9 +659,10 @@ class _Known:
         ):
             self.by_hash.setdefault(h, []).append(item_id)
 
-    def find_copy(self, sk: Sequence[int], threshold: float) -> int | None:
+    def find_copy(self, item: Item, sk: Sequence[int], threshold: float) -> int | None:
         """A story whose sentences this one mostly shares (a copy without a shared URL):
-        the five sharing the most hashes (then the oldest) are compared in full."""
+        the five sharing the most hashes (then the oldest) are compared in full; one whose
+        link or site id names another article of the item's site is none."""
         self.read_hashes(sk)
         shared: dict[int, int] = {}
         for h in sk:
@@ -677,9 +678,18 @@ class _Known:
                         (item_id,),
                     )
                 ]
-            if sketch_similarity(sk, theirs) >= threshold:
+            if sketch_similarity(sk, theirs) >= threshold and not self._other_article(
+                item, item_id
+            ):
                 return item_id
         return None
+
+    def _other_article(self, item: Item, item_id: int) -> bool:
+        mine = article_key(item.story_key, item.canonical_url)
+        key, canonical = self.conn.execute(
+            "SELECT story_key, canonical_url FROM items WHERE id = ?", (item_id,)
+        ).fetchone()
+        return distinct_articles(mine, article_key(key, canonical))
 
     def added(self, item: Item, item_id: int, sk: Sequence[int] | None) -> None:
         """A story this batch stored: later items find it by its title and sketch."""
@@ -787,7 +797,7 @@ def write_items(
             sk = sketches.get(k)
             if sk is None:  # a title match it had before the batch is gone (linked since)
                 sk = _sketch(item)
-            item_id = known.find_copy(sk, copy_similarity) if sk else None
+            item_id = known.find_copy(item, sk, copy_similarity) if sk else None
         if item_id is None:
             item_id = conn.execute(_INSERT_ITEM, _item_row(item, ts)).lastrowid
             known.added(item, item_id, sk)

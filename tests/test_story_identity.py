@@ -57,3 +57,48 @@ def test_a_link_less_copy_with_other_text_joins_neither_of_two_linked_namesakes(
         db, [(item("新闻简讯", None, "自由亚洲电台", other), Sighting("i", "x"))], now=NOW
     )
     assert saved.status == "new" and stories(db) == 3
+
+
+FOOTER = (
+    "本文转载自网络，版权归原作者所有。如有侵权请联系我们删除。欢迎关注我们的频道获取更多新闻。"
+)
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        ("https://t.me/somechannel/101", "https://t.me/somechannel/102"),
+        ("https://www.epochtimes.com/gb/22/1/3/n13480001.htm", "http://mirror.example/?n13480002"),
+    ],
+    ids=["one-host", "one-site-rule"],
+)
+def test_two_briefs_of_one_site_sharing_a_footer_stay_two_stories(db, urls):
+    briefs = [
+        item("北京宣布新防疫措施", urls[0], "某频道", BEIJING.split("。")[0] + "。" + FOOTER),
+        item("香港通过宣誓法案", urls[1], "某频道", HONG_KONG.split("。")[0] + "。" + FOOTER),
+    ]
+    saved = save_items(db, [(b, Sighting("s", b.url)) for b in briefs], now=NOW)
+    assert [s.status for s in saved] == ["new", "new"]
+
+
+def test_a_copy_on_another_site_still_joins_by_content(db):
+    original = item("北京宣布新防疫措施", "https://t.me/somechannel/101", "某频道", BEIJING)
+    repost = item(
+        "转载", "https://blog.example/p/9", "某博客", "【转载】" + BEIJING + "（责任编辑：某某）"
+    )
+    saved = save_items(db, [(original, Sighting("a", "1")), (repost, Sighting("b", "2"))], now=NOW)
+    assert [s.status for s in saved] == ["new", "merged"]
+
+
+def test_a_wechat_short_link_and_share_link_of_one_article_still_meet_by_content(db):
+    share = "https://mp.weixin.qq.com/s?__biz=MzA&mid=2651&idx=1&sn=" + "0123456789abcdef" * 2
+    short = "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv"
+    saved = save_items(
+        db,
+        [
+            (item("北京宣布新防疫措施", share, "某观察", BEIJING), Sighting("feed", "1")),
+            (item("北京宣布新防疫措施", short, "某观察", BEIJING), Sighting("archive", "2")),
+        ],
+        now=NOW,
+    )
+    assert [s.status for s in saved] == ["new", "merged"]
