@@ -60,6 +60,13 @@ _AFTERNOON = frozenset({"下午", "晚上", "PM", "P"})
 _NIGHT_ENDS = 5  # 晚上 below this hour is after midnight; 晚上5点 is five in the evening
 _CHINESE_CLOCK = re.compile(r"^(\d{1,2})\s*[点點时時]\s*(?:(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?)?")
 _HOUR = re.compile(r"^(\d{1,2})(?=:)")
+# China's time named in words before or after the date (北京时间2022年1月3日 10:20,
+# 2022-01-03 10:20（北京时间）): +08:00, as Beijing, Hong Kong, Taipei and Macau keep it.
+_CHINA_TIME = re.compile(
+    r"^[(（]?(?:北京|香港|台北|臺北|澳门|澳門)(?:时间|時間)[)）]?\s*"
+    r"|\s*[(（]?(?:北京|香港|台北|臺北|澳门|澳門)(?:时间|時間)[)）]?$"
+)
+_TIME_OF_DAY = re.compile(r"\d\s*[:点點时時]")
 # A zone after a time of day: +0800, +08:00, +8, GMT+8, UTC+08:00. The spaces before a
 # zone are read from the run's first one, and once: a pattern that let two "\s*" share a
 # run, or tried each space of it as a start, took minutes on a value padded with spaces.
@@ -240,6 +247,8 @@ def _read(value: object) -> datetime | date | None:
         return value
     if not isinstance(value, str) or not (s := value.strip()):
         return None
+    if "时间" in s or "時間" in s:
+        s = _china_time(s)
     if zone := _zone_name(s):
         s = f"{s[: zone.start()]} {_ZONE_OFFSETS[zone[1]]}{s[zone.end() :]}"
     if m := _YEAR_FIRST_DATE.match(s):
@@ -268,6 +277,14 @@ def _read(value: object) -> datetime | date | None:
     if when.tzinfo is None and _WRITTEN_ZONE.search(s):
         return when.replace(tzinfo=UTC)  # -0000, or a name email.utils does not know
     return when
+
+
+def _china_time(s: str) -> str:
+    """``s`` without its 北京时间, and with +0800 after its time of day if it has one."""
+    without = _CHINA_TIME.sub("", s)
+    if without == s or not _TIME_OF_DAY.search(without):
+        return without
+    return f"{without} +0800"
 
 
 def _clock(time_of_day: str) -> tuple[str, bool]:
