@@ -113,8 +113,9 @@ class Rule:
 
     def _check_excluded_everywhere(self) -> None:
         """Refuse a rule whose stories all hold an excluded term: an ``all`` term that
-        contains one (``乌克兰`` holds ``乌克``), or ``any`` terms that each do. The regex
-        is not looked into, and the exact duplicates are refused before with their names."""
+        contains one (``乌克兰`` holds ``乌克``), a regex that is only such a literal, or
+        ``any`` terms that each do. A regex with a metacharacter is not looked into, and the
+        exact duplicates are refused before with their names."""
 
         def excluded_in(term: str) -> str | None:
             return next((e for e in self.exclude if _holds(term, e)), None)
@@ -125,6 +126,12 @@ class Rule:
                     f"exclude: every story 'all' term {term!r} finds has {e!r} in it: "
                     "it can never match"
                 )
+        literal = _regex_literal(self.regex) if self.regex else None
+        if literal is not None and (e := _excluded_in_literal(literal, self.exclude)):
+            raise ValueError(
+                f"exclude: every story 'regex' {self.regex!r} finds has {e!r} in it: "
+                "it can never match"
+            )
         held = [(term, e) for term in self.any if (e := excluded_in(term)) is not None]
         if held and len(held) == len(self.any):
             pairs = ", ".join(f"{term!r} has {e!r}" for term, e in held)
@@ -207,6 +214,34 @@ def _holds(term: str, excluded: str) -> bool:
         ):
             return True
     return False
+
+
+# A pattern that is only literal characters: no metacharacter but escaped ones (\. \( …);
+# an escaped letter or digit (\d, \1) is a class or a reference, not a literal.
+_LITERAL = re.compile(r"(?:\\[^0-9A-Za-z]|[^\\.^$*+?{}\[\]|()])+", re.DOTALL)
+# Under re.IGNORECASE ``i`` also matches the dotless ``ı`` a folded (Turkish) text may hold:
+# in a literal both become ``I``, which no folded term holds (a term's ``i`` may not be there).
+_EITHER_I = str.maketrans("iı", "II")
+
+
+def _regex_literal(pattern: str) -> str | None:
+    """The text every match of ``pattern`` is, as the folded text holds it, when the
+    pattern is a literal; None for any other pattern, or one whose case folding changes
+    its length (``ß``: which text it matches is not certain)."""
+    pattern = simplified_chars(pattern)  # as _compile_regex has it
+    if not _LITERAL.fullmatch(pattern):
+        return None
+    literal = re.sub(r"\\(.)", r"\1", pattern, flags=re.DOTALL)
+    folded = literal.casefold()  # the folded text is; IGNORECASE finds that case of it
+    return folded.translate(_EITHER_I) if len(folded) == len(literal) else None
+
+
+def _excluded_in_literal(literal: str, exclude: Iterable[str]) -> str | None:
+    """The first excluded term every match of the literal regex holds, as :class:`_Term`
+    finds it. The regex has no word boundaries (``nato`` matches in ``senator``): a letter
+    stands on each side of it, ``A``, which no folded term holds or matches."""
+    padded = f"A{literal}A"
+    return next((e for e in exclude if _Term(e).span(padded) is not None), None)
 
 
 def _compile_regex(pattern: str) -> re.Pattern[str]:

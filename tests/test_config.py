@@ -309,6 +309,11 @@ WATCH = '[[source]]\nname="s"\nkind="feed"\nurl="https://x.example/"\n[[watch]]\
             "watch 'w': key 'exclude': every story an 'any' term finds has an excluded term "
             "in it ('乌克兰' has '乌克'): it can never match",
         ),
+        (  # a regex that is a literal, as an 'all' term
+            'regex="烏克蘭"\nexclude=["乌克"]',
+            "watch 'w': key 'exclude': every story 'regex' '烏克蘭' finds has '乌克' in it: "
+            "it can never match",
+        ),
         (
             'any=["普京"]\nsites=["RFI"]\nexclude_sites=["rfi"]',
             "watch 'w': key 'exclude_sites': 'rfi' is also in sites",

@@ -321,12 +321,54 @@ def test_a_rule_whose_every_story_holds_an_excluded_term_is_refused(rule, messag
         Rule(any=("anato",), exclude=("nato",)),
         Rule(any=("拜登 普京",), exclude=("登普",)),  # "拜登 普京": the space comes between
         Rule(any=("ab c",), exclude=("b c",)),
-        Rule(regex="乌克兰", exclude=("乌克",)),  # a regex is not looked into
+        Rule(regex="乌克兰|俄罗斯", exclude=("乌克",)),  # a real regex is not looked into
         Rule(any=("乌克兰",), all=("普京",), exclude=("普京总统",)),
     ],
 )
 def test_a_rule_that_can_match_despite_its_exclusions_is_kept(rule):
     rule.validate()
+
+
+@pytest.mark.parametrize(
+    "regex, exclude",
+    [
+        ("乌克兰", "乌克"),
+        ("烏克蘭", "乌克"),  # folded as the text is
+        ("乌克兰", "烏克"),
+        (r"北约\(NATO\)", "nato"),  # escaped metacharacters are literal; case is ignored
+        ("北约nato峰会", "NATO"),
+        ("拜登  普京", "拜登 普京"),  # a space in a term is any whitespace
+        ("乔‧拜登", "乔·拜登"),
+    ],
+)
+def test_a_literal_regex_holding_an_excluded_term_is_refused(regex, exclude):
+    rule = Rule(regex=regex, exclude=(exclude,))
+    with pytest.raises(ValueError) as e:
+        rule.validate()
+    assert str(e.value) == (
+        f"exclude: every story 'regex' {regex!r} finds has {exclude!r} in it: it can never match"
+    )
+
+
+@pytest.mark.parametrize(
+    "regex, exclude, text",
+    [
+        ("乌克兰|俄罗斯", "乌克", "俄罗斯"),
+        ("北约nato", "nato", "北约natos"),  # a regex has no word boundaries, a term has
+        ("nato summit", "NATO", "senato summit"),
+        ("nati", "nati", "natı"),  # IGNORECASE: i matches the dotless ı of folded text
+        ("乌克兰", "克兰局势", "乌克兰"),
+    ],
+)
+def test_a_literal_regex_that_can_match_despite_its_exclusions_is_kept(regex, exclude, text):
+    rule = Rule(regex=regex, exclude=(exclude,))
+    rule.validate()
+    assert m(rule, title="", text=text)
+
+
+@pytest.mark.parametrize("regex", ["乌克兰.", r"\d月乌克兰", "(乌克兰)", "乌克兰+", "^乌克兰"])
+def test_a_regex_with_metacharacters_is_not_looked_into(regex):
+    Rule(regex=regex, exclude=("乌克",)).validate()  # only a literal is certain
 
 
 def test_rule_takes_lists_and_a_lone_string_is_one_term():
