@@ -157,6 +157,13 @@ def lone_character(terms: list[str]) -> str:
     return _tokens(terms[0])[0]
 
 
+def single_character(term: str) -> str | None:
+    """The character of a folded term that is one Chinese character alone (``美``, ``美。``):
+    the index finds every story holding it (:func:`character_expression`), exactly."""
+    toks = _tokens(term)
+    return toks[0] if len(toks) == 1 and _lone_chinese(toks[0]) else None
+
+
 def character_expression(char: str, before: list[str]) -> str:
     """Every story holding ``char``, as an index expression: the indexed tokens starting
     with it (its bigrams with the character after it, and ``char`` alone in its run) and

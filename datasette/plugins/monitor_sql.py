@@ -12,10 +12,13 @@ package importable (the image's ``datasette`` target and the ``test`` extra both
         select id, title from items
         where id in (select rowid from items_fts where items_fts match bigram_query(:q))
 
-    An empty query matches nothing (a canned query's form before anything is typed). A
-    search the bigrams cannot answer (a one-character Chinese term; only ``-term``s) makes
-    the query fail with the reason: ``no such column: "普": a single Chinese character
-    cannot be searched here …`` (``monitor search`` scans for those instead).
+    A one-character term (普) is every indexed token holding it: those starting with it
+    and the bigrams ending in it that the index's vocabulary holds, ``("普" * OR "北普" …)``,
+    the stories ``monitor search`` finds for it. An empty query matches nothing (a canned
+    query's form before anything is typed). A search the bigrams cannot answer (a lone
+    character before a word, ``乔·拜登``; only ``-term``s) makes the query fail with the
+    reason: ``no such column: "乔·拜登": a single Chinese character cannot be searched here
+    …`` (``monitor search`` scans for those instead).
 
 The search box on ``items`` asks the same index: a request with ``_search=烏克蘭`` is
 passed on as ``_search=bigram_query(烏克蘭)``, which metadata.yml's ``searchmode: raw``
@@ -39,27 +42,51 @@ and the next search typed into the box would have gone to the index unchanged.
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from datasette.utils import tilde_decode
 
 from datasette import hookimpl
-from monitor.fulltext import QueryTooShort, fts_query
+from monitor.fulltext import (
+    QueryTooShort,
+    match_expression,
+    phrases_of,
+    search_terms,
+    single_character,
+)
+from monitor.store import indexed_character_expression
 
 
-def bigram_query(q: str | None) -> str:
+def bigram_query(q: str | None, conn: sqlite3.Connection | None = None) -> str:
+    """``q`` as ``items_fts`` MATCH expression; with ``conn``, the store's connection, a
+    one-character term too, as every indexed token holding the character."""
     if not (q or "").strip():
         return '""'
     try:
-        return fts_query(q)
+        wanted, unwanted = search_terms(q)
+        return " AND ".join(_term(t, conn) for t in wanted) + "".join(
+            f" NOT {_term(t, conn)}" for t in unwanted
+        )
     except QueryTooShort as e:
         return _refused(
-            f'"{e}": a single Chinese character cannot be searched here (the index holds '
-            "pairs of characters); search a longer word, or use monitor search"
+            f'"{e}": a single Chinese character cannot be searched here before a word '
+            "(the index holds pairs of characters); search a longer word, or use monitor search"
         )
     except ValueError as e:  # only -terms: nothing to find
         return _refused(str(e))
+
+
+def _term(term: str, conn: sqlite3.Connection | None) -> str:
+    """One term's expression: its phrase (as fts_query has it), or for one character
+    alone the bigrams the index holds with it, looked up in its vocabulary."""
+    try:
+        return match_expression(phrases_of([term]))
+    except QueryTooShort:
+        if conn is None or (char := single_character(term)) is None:
+            raise
+        return f"({indexed_character_expression(conn, char)})"
 
 
 def _refused(reason: str) -> str:
@@ -81,19 +108,23 @@ def url_text(url: str | None) -> str | None:
 
 _ITEMS = re.compile(r"/(?P<database>[^/]+)/items(?:\.\w+)?")  # the table page, .json, .csv
 _PHRASE = r'"[^"]*"(?: \*)?'
-# What bigram_query writes for several terms (one phrase alone it reads back as itself).
-_EXPRESSION = re.compile(f"{_PHRASE}(?: (?:AND|NOT) {_PHRASE})+")
+_CHARACTER = f"\\({_PHRASE}(?: OR {_PHRASE})*\\)"  # a one-character term's tokens
+_OPERAND = f"(?:{_PHRASE}|{_CHARACTER})"
+# What bigram_query writes for several terms or one character (one phrase alone it reads
+# back as itself).
+_EXPRESSION = re.compile(f"{_CHARACTER}|{_OPERAND}(?: (?:AND|NOT) {_OPERAND})+")
 
 
-def searched_by_bigrams(query_string: bytes) -> bytes:
-    """An ``items`` request's query string with its ``_search`` as the index's expression,
-    and none for an emptied box (FTS5 refuses to match nothing: 'syntax error near ""')."""
+async def searched_by_bigrams(query_string: bytes, expression) -> bytes:
+    """An ``items`` request's query string with its ``_search`` as the index's expression
+    (``await expression(q)``), and none for an emptied box (FTS5 refuses to match nothing:
+    'syntax error near ""')."""
     params = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
     keys = {k for k, _ in params}
     if "_search" not in keys or "_searchmode" in keys:
         return query_string
     out = [
-        (k, bigram_query(v) if k == "_search" and not _EXPRESSION.fullmatch(v) else v)
+        (k, await expression(v) if k == "_search" and not _EXPRESSION.fullmatch(v) else v)
         for k, v in params
         if k != "_search" or v.strip()
     ]
@@ -113,7 +144,13 @@ def asgi_wrapper(datasette):
         async def with_bigram_search(scope, receive, send):
             page = _ITEMS.fullmatch(scope.get("path", "")) if scope.get("type") == "http" else None
             if page and _is_store(datasette, page["database"]):
-                scope = {**scope, "query_string": searched_by_bigrams(scope["query_string"])}
+                db = datasette.get_database(tilde_decode(page["database"]))
+
+                async def expression(q: str) -> str:  # on the store's own connection
+                    return (await db.execute("SELECT bigram_query(?)", [q])).single_value()
+
+                query_string = await searched_by_bigrams(scope["query_string"], expression)
+                scope = {**scope, "query_string": query_string}
             await app(scope, receive, send)
 
         return with_bigram_search
@@ -123,6 +160,7 @@ def asgi_wrapper(datasette):
 
 @hookimpl
 def prepare_connection(conn):
-    conn.create_function("bigram_query", 1, bigram_query, deterministic=True)
+    # Not deterministic: a one-character term's expression depends on what is indexed.
+    conn.create_function("bigram_query", 1, lambda q: bigram_query(q, conn))
     conn.create_function("local_day_start", 0, local_day_start)
     conn.create_function("url_text", 1, url_text, deterministic=True)
