@@ -1197,12 +1197,13 @@ def find_item_id(db: sqlite_utils.Database, key: str, rules: SiteRules | None = 
     ``rules``, also by a URL never seen that a rule maps to the story's key (the ``/b5/``
     edition of an Epoch Times article stored from its ``/gb/`` one)."""
     conn = db.conn
+    key = key.strip()  # copied from a table, with the spaces around it
     row = conn.execute("SELECT item_id FROM item_keys WHERE key = ?", (key,)).fetchone()
     if row:
         return row[0]
     # URLs, and url: keys as tables show them (percent-decoded), go through url_key().
     as_url = key[4:] if key.startswith("url://") else key
-    if as_url.startswith(("http://", "https://", "//")):
+    if as_url.lower().startswith(("http://", "https://", "//")):  # a scheme has no case
         try:
             row = conn.execute(
                 "SELECT item_id FROM item_urls WHERE url_key = ?", (url_key(as_url),)

@@ -574,6 +574,9 @@ def test_find_item_by_key_url_or_id(db):
     assert store.find_item_id(db, "http://www.rfi.fr/cn/x") == s.item_id
     assert store.find_item_id(db, str(s.item_id)) == s.item_id
     assert store.find_item_id(db, "nope") is None
+    # As users paste them: a capitalised scheme, the spaces a table put around an id.
+    assert store.find_item_id(db, "Https://WWW.rfi.fr/cn/x#top") == s.item_id
+    assert store.find_item_id(db, f" {s.item_id} ") == s.item_id
     story = store.get_story(db, s.item_id)
     assert story["sightings"][0]["source"] == "s"
     assert story["keys"] == [s.story_key]
