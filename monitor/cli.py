@@ -397,6 +397,19 @@ def _ago(value: str | None, now: datetime) -> str:
     return f"in {text}" if secs > 0 else f"{text} ago"
 
 
+def _one_poller(db):
+    """Wait for any other process polling this store (the daemon's tick, another
+    ``monitor poll``): both would fetch the same due sources and write them twice."""
+    from .dispatch import store_lock
+
+    return store_lock(
+        db,
+        "poll-lock",
+        waiting="waiting for another process polling %s to finish its poll",
+        logger=logging.getLogger("monitor.poll"),
+    )
+
+
 @main.command()
 @click.option(
     "--source",
@@ -411,7 +424,8 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
     """One pass over the sources that are due (or named, or all), then exit.
 
     Prints a summary table. The exit code is 1 only when every polled source failed;
-    a failing source is retried later with backoff.
+    a failing source is retried later with backoff. A poll of the daemon (or of another
+    `monitor poll`) in progress on the store finishes first.
     """
     from .pipeline import due_sources, next_due, poll_once
     from .state import load_states
@@ -424,31 +438,33 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
     config = ctx.config
     if not config.sources:  # another config than meant, or one not written yet
         raise click.ClickException(f"{config.path}: no [[source]] configured; nothing to poll")
-    now = utcnow()
-    if names:
-        unknown = [n for n in names if n not in {s.name for s in config.sources}]
-        if unknown:
-            raise click.ClickException(f"{config.path}: no source named {unknown[0]!r}")
-        sources = [config.source(n) for n in names]
-    elif all_:
-        sources = [s for s in config.sources if s.enabled]
-    else:
-        states = load_states(ctx.db)
-        sources = due_sources(config, states, now)
-        if not sources:
-            soonest = next_due(config, states, now)
-            out.print(
-                "nothing due; "
-                + (
-                    f"next check: {plain(soonest[0].name)} {_ago(store.iso(soonest[1]), now)}"
-                    if soonest
-                    else "no enabled source is scheduled (see monitor sources)"
-                ),
-                soft_wrap=True,
-            )
-            return
-    with progress_bar(len(sources), "polling") as advance:
-        reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
+    unknown = [n for n in names if n not in {s.name for s in config.sources}]
+    if unknown:
+        raise click.ClickException(f"{config.path}: no source named {unknown[0]!r}")
+    # A daemon's poll in progress finishes first; what is due is read after it.
+    with _one_poller(ctx.db):
+        now = utcnow()
+        if names:
+            sources = [config.source(n) for n in names]
+        elif all_:
+            sources = [s for s in config.sources if s.enabled]
+        else:
+            states = load_states(ctx.db)
+            sources = due_sources(config, states, now)
+            if not sources:
+                soonest = next_due(config, states, now)
+                out.print(
+                    "nothing due; "
+                    + (
+                        f"next check: {plain(soonest[0].name)} {_ago(store.iso(soonest[1]), now)}"
+                        if soonest
+                        else "no enabled source is scheduled (see monitor sources)"
+                    ),
+                    soft_wrap=True,
+                )
+                return
+        with progress_bar(len(sources), "polling") as advance:
+            reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
     index_queued(ctx.db)
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.source])

@@ -110,12 +110,16 @@ class LockHeld(Exception):
 
 @contextlib.contextmanager
 def store_lock(
-    db: sqlite_utils.Database, suffix: str, *, waiting: str | None = None
+    db: sqlite_utils.Database,
+    suffix: str,
+    *,
+    waiting: str | None = None,
+    logger: logging.Logger = log,
 ) -> Iterator[str | None]:
     """Hold ``<store>.<suffix>`` (an flock) for the block, and yield its path. The OS
     releases it when the process ends, however it ends (SIGKILL, a crash), so a stale lock
-    never needs removing. Held elsewhere: ``waiting`` is logged (``%s``: the store) and
-    this waits, or without it :class:`LockHeld` is raised at once."""
+    never needs removing. Held elsewhere: ``waiting`` is logged to ``logger`` (``%s``: the
+    store) and this waits, or without it :class:`LockHeld` is raised at once."""
     row = db.conn.execute("PRAGMA database_list").fetchone()
     if not row or not row[2]:  # an in-memory store: nobody else can see it
         yield None
@@ -127,7 +131,7 @@ def store_lock(
         except BlockingIOError:
             if waiting is None:
                 raise LockHeld(path) from None
-            log.info(waiting, row[2])  # say why nothing happens yet, then wait for it
+            logger.info(waiting, row[2])  # say why nothing happens yet, then wait for it
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield path

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config
+from .dispatch import LockHeld, store_lock
 from .logs import plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
@@ -43,15 +44,30 @@ def tick(
     pool: ParsePool | None = None,
 ) -> int:
     """Poll the sources that are due at ``now``, then index what they stored; returns how
-    many sources ran. Indexing runs even when stopping: it is short, and it only adds."""
-    due = due_sources(config, load_states(db), now)
-    ran = 0
-    if due and not (stop is not None and stop.is_set()):
-        ran = len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
+    many sources ran. Indexing runs even when stopping: it is short, and it only adds.
+
+    Another process polling the store (``monitor poll`` from cron, or by hand) holds its
+    poll lock: this tick skips rather than fetch and write the same sources, or block the
+    scheduler's thread for as long as that poll takes; the next tick polls."""
+    try:
+        with store_lock(db, "poll-lock"):
+            ran = _poll_due(db, config, now=now, stop=stop, blocked=blocked, pool=pool)
+    except LockHeld as e:
+        log.info("another process is polling the store (it holds %s); the next tick polls", e.path)
+        return 0
     indexed = index_pending(db)
     if indexed:
         log.info("indexed %s for search", plural(indexed, "story", "stories"))
     return ran
+
+
+def _poll_due(db, config, *, now, stop, blocked, pool) -> int:
+    """Which sources are due is read under the poll lock: one another process just polled
+    is not due again."""
+    due = due_sources(config, load_states(db), now)
+    if not due or (stop is not None and stop.is_set()):
+        return 0
+    return len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
 
 
 class PollJob:
