@@ -463,9 +463,15 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
                     soft_wrap=True,
                 )
                 return
-        with progress_bar(len(sources), "polling") as advance:
-            reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
-    index_queued(ctx.db)
+        try:
+            with progress_bar(len(sources), "polling") as advance:
+                reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
+            with store.when_locked(ctx.db):
+                index_queued(ctx.db)
+        except store.StoreLocked as e:
+            raise click.ClickException(
+                f"{e}; the sources not stored are polled again next time"
+            ) from None
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.source])
     table = Table(

@@ -54,10 +54,14 @@ from .store import (
     GroupCommit,
     Saved,
     Sighting,
+    StoreLocked,
     apply_site_rules,
+    is_busy,
     known_keys,
     known_urls,
+    store_locked,
     transaction,
+    when_locked,
     write_items,
 )
 from .workers import ParsePool
@@ -214,6 +218,8 @@ class Poller:
         self.hosts = fetching.HostLimiter(per_host=s.per_host, blocked=blocked)
         self._slots: asyncio.Semaphore | None = None
         self._stop: threading.Event | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.locked: StoreLocked | None = None  # a write found the store locked
 
     # -- clients -------------------------------------------------------------------------
 
@@ -251,6 +257,7 @@ class Poller:
 
         When ``stop`` is set, sources not yet started are skipped and in-flight fetches are
         cancelled; a source whose writes began always finishes them (writes do not await).
+        So are they when a write finds the store locked (see :meth:`_locked_out`).
         """
         self._slots = asyncio.Semaphore(self.config.settings.concurrency)
         self._batch = GroupCommit(self.db)
@@ -263,6 +270,8 @@ class Poller:
                 if stop is not None and stop.is_set():
                     return
                 report = await self._poll_one(source, states.get(source.name), now)
+            if report is None:  # not stored: the store is locked
+                return
             reports.append(report)
             # A failing source is worth a warning: --log-level warning must still show it.
             # One its host holds back is asked again every tick until then: debug only.
@@ -271,7 +280,7 @@ class Poller:
             if on_report:
                 on_report(report)
 
-        tasks = [asyncio.create_task(run(s)) for s in sources]
+        tasks = self._tasks = [asyncio.create_task(run(s)) for s in sources]
         watcher = asyncio.create_task(_cancel_on(stop, tasks)) if stop is not None else None
         ticker = asyncio.create_task(self._commit_when_due())
         try:
@@ -319,11 +328,15 @@ class Poller:
         except _HostBlocked as e:  # its host said 429/503 while this poll waited for a slot
             return _deferred(source, e.until)
         except Exception as e:  # a bug must not stop the other sources
+            if self._locked_out(e):  # a dir scan writing a chunk
+                return None
             log.exception("source %s: unexpected error", source.name)
             work = _Work(result=_internal_error(e))
         try:
             return self._write(source, state, work, now, time.monotonic() - started)
         except Exception as e:  # rolled back; record the failure instead of losing the source
+            if self._locked_out(e):
+                return None
             log.exception("source %s: could not store the poll", source.name)
             failed = _Work(
                 requests=work.requests,
@@ -333,6 +346,21 @@ class Poller:
                 result=_internal_error(e),
             )
             return self._write(source, state, failed, now, time.monotonic() - started)
+
+    def _locked_out(self, e: Exception) -> bool:
+        """Whether ``e`` says another process holds the store's write lock (SQLite waited
+        the whole busy timeout). The first time, the rest of the batch is cancelled: every
+        further write would wait as long, and what it fetched could not be stored. Nothing
+        is written of the sources not stored, state included, so the next poll fetches
+        them again as if this one had not happened."""
+        if not is_busy(e):
+            return False
+        if self.locked is None:
+            self.locked = store_locked(self.db)
+            for task in self._tasks:
+                if task is not asyncio.current_task():
+                    task.cancel()
+        return True
 
     def _write(
         self, source: Source, state: SourceState, work: _Work, now: datetime, duration: float
@@ -798,8 +826,13 @@ def poll_once(
 
     Parsing runs in ``pool`` when given (the daemon keeps one across ticks), else in a
     pool of this call's own when ``parse_workers`` is set, else in this process.
+
+    Raises :class:`StoreLocked` when another process holds the store's write lock: after
+    the first write that waited for it in vain, with what was stored before kept.
     """
-    if added := apply_site_rules(db, config.rules):
+    with when_locked(db):
+        added = apply_site_rules(db, config.rules)
+    if added:
         keys = "new key" if added == 1 else "new keys"
         log.info("site rules changed: %d %s for stored stories", added, keys)
     own = None
@@ -813,15 +846,18 @@ def poll_once(
     async def go():
         poller = Poller(db, config, client=client, blocked=blocked, pool=pool)
         try:
-            return await poller.poll(sources, now=now, stop=stop, on_report=on_report)
+            reports = await poller.poll(sources, now=now, stop=stop, on_report=on_report)
+            return reports, poller.locked
         finally:
             await poller.aclose()
 
     try:
-        reports = asyncio.run(go())
+        reports, locked = asyncio.run(go())
     finally:
         if own is not None:
             own.close()
-    with transaction(db) as conn:
+    if locked is not None:  # a host's Retry-After would wait for the lock once more
+        raise locked
+    with when_locked(db), transaction(db) as conn:
         write_host_blocks(conn, blocked, now)
     return reports

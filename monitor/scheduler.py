@@ -21,7 +21,7 @@ from .dispatch import LockHeld, store_lock
 from .logs import plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
-from .store import index_pending
+from .store import StoreLocked, index_pending, pending_count, when_locked
 from .workers import ParsePool
 
 log = logging.getLogger("monitor.run")
@@ -48,14 +48,20 @@ def tick(
 
     Another process polling the store (``monitor poll`` from cron, or by hand) holds its
     poll lock: this tick skips rather than fetch and write the same sources, or block the
-    scheduler's thread for as long as that poll takes; the next tick polls."""
+    scheduler's thread for as long as that poll takes; the next tick polls.
+
+    A store another process keeps write-locked costs a tick one busy timeout and one error
+    line, not one per source (see :class:`StoreLocked`); the next tick tries again."""
     try:
         with store_lock(db, "poll-lock"):
             ran = _poll_due(db, config, now=now, stop=stop, blocked=blocked, pool=pool)
+        indexed = _index(db)
     except LockHeld as e:
         log.info("another process is polling the store (it holds %s); the next tick polls", e.path)
         return 0
-    indexed = index_pending(db)
+    except StoreLocked as e:
+        log.error("%s; the sources not stored are polled again at the next tick", e)
+        return 0
     if indexed:
         log.info("indexed %s for search", plural(indexed, "story", "stories"))
     return ran
@@ -68,6 +74,14 @@ def _poll_due(db, config, *, now, stop, blocked, pool) -> int:
     if not due or (stop is not None and stop.is_set()):
         return 0
     return len(poll_once(db, config, due, now=now, stop=stop, blocked=blocked, pool=pool))
+
+
+def _index(db) -> int:
+    """Index what is pending; with nothing pending, no write (and no wait for the lock)."""
+    if not pending_count(db.conn):
+        return 0
+    with when_locked(db):
+        return index_pending(db)
 
 
 class PollJob:

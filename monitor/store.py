@@ -328,6 +328,45 @@ class StoreError(RuntimeError):
     """The store cannot be opened or is from a newer version of monitor."""
 
 
+# How long a write waits for another connection's write to end (seconds). Readers never
+# wait (WAL), but writers take turns: a batch of `monitor import`, a catch-up of the
+# search index or a dir scan's chunk holds the lock for seconds on a slow disk, and a
+# digest send or the daemon's group commit for about one. A write that waits this long
+# finds the store held by something else (an open `sqlite3` shell, a stuck process).
+BUSY_TIMEOUT = 30
+
+
+class StoreLocked(StoreError):
+    """Another connection held the store's write lock for all of :data:`BUSY_TIMEOUT`."""
+
+
+def is_busy(e: BaseException) -> bool:
+    """SQLite gave up waiting for another connection's write lock (SQLITE_BUSY)."""
+    code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+    return isinstance(e, sqlite3.OperationalError) and code == sqlite3.SQLITE_BUSY
+
+
+@contextmanager
+def when_locked(db: sqlite_utils.Database) -> Iterator[None]:
+    """Raise :class:`StoreLocked`, naming the store, for SQLite's "database is locked"."""
+    try:
+        yield
+    except sqlite3.OperationalError as e:
+        if not is_busy(e):
+            raise
+        raise store_locked(db) from e
+
+
+def store_locked(db: sqlite_utils.Database) -> StoreLocked:
+    """The error for a write that waited the connection's whole busy timeout."""
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+    waited = db.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+    return StoreLocked(
+        f"cannot write to the store {path}: another process has held a write lock on it "
+        f"for over {waited:g} s"
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> int:
     """Bring the schema to the newest version; returns the version."""
     conn = db.conn
@@ -372,11 +411,11 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
     try:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False)
         else:  # mode=rw: a file that is not there is an error, not a new empty database
             uri = path.absolute().as_uri() + "?mode=rw"
-            conn = sqlite3.connect(uri, timeout=30, check_same_thread=False, uri=True)
-        conn.execute("PRAGMA busy_timeout = 30000")
+            conn = sqlite3.connect(uri, timeout=BUSY_TIMEOUT, check_same_thread=False, uri=True)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
     except (OSError, sqlite3.Error) as e:
         raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     try:
