@@ -183,19 +183,22 @@ def import_cmd(ctx: Context, paths: tuple[str, ...], timezone: str | None) -> No
 
     found = ingest.find_files(paths)
     files, unused = found.files, found.unused
-    with progress_bar(len(files), "importing") as advance:
-        config = ctx.optional_config()
-        settings = config.settings if config else Settings()
-        report = ingest.import_files(
-            ctx.db,
-            files,
-            ctx.rules(),
-            now=utcnow(),
-            progress=advance,
-            copy_similarity=settings.copy_similarity,
-            zone=timezone,
-        )
-    index_queued(ctx.db)
+    try:
+        with store.when_locked(ctx.db), progress_bar(len(files), "importing") as advance:
+            config = ctx.optional_config()
+            settings = config.settings if config else Settings()
+            report = ingest.import_files(
+                ctx.db,
+                files,
+                ctx.rules(),
+                now=utcnow(),
+                progress=advance,
+                copy_similarity=settings.copy_similarity,
+                zone=timezone,
+            )
+            index_queued(ctx.db)
+    except store.StoreLocked as e:  # the batches stored before stay, and are seen again
+        raise click.ClickException(f"{e}; import the files again to store the rest") from None
     missing = [r for r in unused if r.reason == ingest.NOT_FOUND]
     rejected = [r for r in unused if r.reason != ingest.NOT_FOUND] + report.rejected
     for r in missing:

@@ -186,3 +186,22 @@ def test_monitor_poll_on_a_locked_store_exits_1_naming_it(tmp_path, polled, monk
         "write lock on it for over 0.2 s; the sources not stored are polled again next time"
     )
     assert snapshot(db) == before
+
+
+def test_monitor_import_on_a_locked_store_exits_1_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "BUSY_TIMEOUT", 0.2)
+    (tmp_path / "drop").mkdir()
+    add_files(tmp_path, 1)
+    path = tmp_path / "m.db"
+    open_db(path).conn.close()
+    with write_locked(path):
+        r = CliRunner().invoke(main, ["--db", str(path), "import", str(tmp_path / "drop")])
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert r.output.strip() == (
+        f"Error: cannot write to the store {path}: another process has held a write lock on "
+        "it for over 0.2 s; import the files again to store the rest"
+    )
+    r = CliRunner().invoke(main, ["--db", str(path), "import", str(tmp_path / "drop")])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("3 files: 6 new stories"), r.output
