@@ -660,11 +660,16 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
             )
         for w in watches:
             try:
-                r = dispatch.send(
-                    db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
-                )
+                with store.when_locked(db):  # reserved before sent: nothing went out
+                    r = dispatch.send(
+                        db, config, w, now=now, since=since, send_empty=send_empty, cache=cache
+                    )
             except ValueError as e:
                 raise click.UsageError(str(e)) from e
+            except store.StoreLocked as e:
+                raise click.ClickException(
+                    f"{e}; digest {w.name!r} and the watches after it were not sent"
+                ) from None
             if r.status == "empty":
                 err.print(f"{plain(w.name)}: no new stories; nothing sent")
             elif r.status in ("failed", "partial"):
@@ -878,7 +883,12 @@ def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Eve
                             log.info("digest %s not sent: stopping (next run sends it)", w.name)
                             continue
                         try:
-                            dispatch.send(db, config, w, now=utcnow(), cache=cache, stop=stop)
+                            with store.when_locked(db):
+                                dispatch.send(db, config, w, now=utcnow(), cache=cache, stop=stop)
+                        except store.StoreLocked as e:  # each other watch would wait as long
+                            names = ", ".join(x.name for x in watches[watches.index(w) :])
+                            log.error("digests %s not sent: %s; the next run sends them", names, e)
+                            break
                         except Exception:
                             log.exception("digest %s failed", w.name)
                 finally:

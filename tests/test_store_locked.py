@@ -18,7 +18,8 @@ import pytest
 import respx
 from click.testing import CliRunner
 
-from monitor import pipeline, store
+from monitor import ingest, pipeline, store
+from monitor.canonical import SiteRules
 from monitor.cli import main
 from monitor.config import parse_config
 from monitor.pipeline import poll_once
@@ -205,3 +206,87 @@ def test_monitor_import_on_a_locked_store_exits_1_naming_it(tmp_path, monkeypatc
     r = CliRunner().invoke(main, ["--db", str(path), "import", str(tmp_path / "drop")])
     assert r.exit_code == 0, r.output
     assert r.output.startswith("3 files: 6 new stories"), r.output
+
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def seeds_and_watches(tmp_path: Path, *names: str) -> tuple[Path, Path]:
+    """A store of the seeds, imported now, and a config of watches delivering files."""
+    out, cfg = tmp_path / "digests", tmp_path / "monitor.toml"
+    cfg.write_text(
+        "".join(
+            f'[[watch]]\nname = "{name}"\nany = ["普京", "泽连斯基"]\nschedule = "0 8 * * *"\n'
+            f'[[watch.delivery]]\nkind = "file"\npath = "{out}"\nformat = "json"\n\n'
+            for name in names
+        ),
+        encoding="utf-8",
+    )
+    # Stored now: the digests' window ends at the clock's now (the CLI's, the daemon's job's).
+    db = open_db(tmp_path / "m.db")
+    files = ingest.find_files([str(SEEDS)]).files
+    ingest.import_files(db, files, SiteRules.load_default(), now=datetime.now(UTC))
+    db.conn.close()
+    return cfg, out
+
+
+def test_monitor_digest_send_on_a_locked_store_exits_1_and_sends_nothing(tmp_path, monkeypatch):
+    """The digest is reserved in the store before it goes out: a store locked then sends
+    nothing, and the next send sends it all."""
+    cfg, out = seeds_and_watches(tmp_path, "ukraine", "other")
+    monkeypatch.setattr(store, "BUSY_TIMEOUT", 0.2)
+    args = ["--db", str(tmp_path / "m.db"), "--config", str(cfg), "digest", "--send"]
+    with write_locked(tmp_path / "m.db"):
+        r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: cannot write to the store {tmp_path / 'm.db'}: another process has held a "
+        "write lock on it for over 0.2 s; digest 'ukraine' and the watches after it were not sent"
+    )
+    assert not out.exists()
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0 and "ukraine: sent " in r.output and "other: sent " in r.output
+    assert len(list(out.iterdir())) == 2
+
+
+def test_the_daemon_s_digest_job_on_a_locked_store_logs_one_error_for_its_watches(
+    tmp_path, monkeypatch, caplog
+):
+    """Each watch of the run would wait the whole busy timeout once more: one error line
+    names them all, and the next run sends them."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from monitor import dispatch
+    from monitor.cli import schedule_digests
+    from monitor.config import load_config
+
+    cfg, out = seeds_and_watches(tmp_path, "first", "second")
+    monkeypatch.setattr(store, "BUSY_TIMEOUT", 0.2)
+    calls = []
+    send = dispatch.send
+
+    def counted(db, config, watch, **kw):
+        calls.append(watch.name)
+        return send(db, config, watch, **kw)
+
+    monkeypatch.setattr(dispatch, "send", counted)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    schedule_digests(str(tmp_path / "m.db"), load_config(cfg))(scheduler)
+    scheduler.start(paused=True)
+    try:
+        (job,) = scheduler.get_jobs()
+        with write_locked(tmp_path / "m.db"):
+            job.func()
+        assert calls == ["first"]  # the second watch did not wait the timeout again
+        errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [(r.name, r.exc_info) for r in errors] == [("monitor.digest", None)]
+        assert errors[0].getMessage() == (
+            f"digests first, second not sent: cannot write to the store {tmp_path / 'm.db'}: "
+            "another process has held a write lock on it for over 0.2 s; the next run sends them"
+        )
+        assert not out.exists()
+        job.func()
+        assert calls == ["first", "first", "second"] and len(list(out.iterdir())) == 2
+    finally:
+        scheduler.shutdown(wait=False)
