@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from monitor.canonical import url_key
 from monitor.models import Item, NotAnArticle, ParseError
 from monitor.parsers import dates
 from monitor.parsers.html import (
@@ -150,6 +151,8 @@ _EMPHASIS = "*_ \t"
 _SEPARATORS = " \t|｜,，;；"
 # A thematic break (---, ***, ___), left over once the lines around it are taken.
 _BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+# A code fence's opening or closing line.
+_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
 # A heading or a code fence: the article's own blocks, after any metadata.
 _HEAD_ENDS = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|```|~~~)")
 # How far the metadata may be from the title, and the paragraph that ends it first; how
@@ -456,11 +459,18 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         raise NotAnArticle(
             f"Markdown page {title!r} is a README (badges or install commands), not an article"
         )
+    address = _article_url(title_url) or head.url or head.source_url or None
+    level = _level(lines[at])
+    if address and level and (other := _other_article(body, level, address, markdown_to_html)):
+        raise NotAnArticle(
+            f"Markdown page {title!r} holds two articles: {address} and, under the heading "
+            f"{other[0]!r}, {other[1]}"
+        )
 
     return Item(
         title=title,
         format=FORMAT,
-        url=_article_url(title_url) or head.url or head.source_url or None,
+        url=address,
         site=head.site or site,
         author=head.author or None,
         published=head.published or None,
@@ -470,6 +480,38 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         images=images_in(root, base=url),
         lang=detect_lang(title + "\n" + body_text),
     )
+
+
+def _level(line: str) -> int | None:
+    """The level of the ATX or HTML heading on ``line`` (a Setext title: None)."""
+    if m := ATX.match(line):
+        return line.count("#", 0, m.end())
+    if m := _HTML_OPEN.match(line):
+        return int(m["level"])
+    return None
+
+
+def _other_article(lines: list[str], level: int, address: str, render) -> tuple[str, str] | None:
+    """``(title, address)`` of a second article in the text: an ATX heading of the title's
+    level or above (outside code) whose own address, read as the page's is (its link, or
+    the lines under it), is another page. A section (a lower heading), or an address
+    quoted in a paragraph, is the article's own text."""
+    fenced = False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if fenced or (m := ATX.match(line)) is None or line.count("#", 0, m.end()) > level:
+            continue
+        source = _atx_title(line)
+        if not source or not _WORD.search(source):
+            continue
+        title, title_url = _title(source, render)
+        head = Head()
+        take_head(lines[i + 1 :], head)
+        other = _article_url(title_url) or head.url or head.source_url
+        if other and url_key(other) != url_key(address):
+            return title, other
+    return None
 
 
 def _has_prose(el: etree._Element) -> bool:
