@@ -330,12 +330,15 @@ def title_key(site: str, title: str) -> str | None:
 
 
 def assign_keys(item: Item, rules: SiteRules) -> Item:
-    """Fill ``canonical_url``, missing ``site``, ``title_key`` and ``story_key`` in place."""
+    """Fill ``canonical_url``, ``site``, ``title_key`` and ``story_key`` in place.
+
+    A site rule that matches the item's address names its outlet, whatever the document or
+    the source calls it (``og:site_name`` "大紀元" or "BBC News 中文", a feed's title): the
+    title keys of link-less copies and watches' ``sites`` compare one name per outlet."""
     urls = [u for u in (item.url, *item.alt_urls) if u and u.strip()]
     url = item.url if item.url and item.url.strip() else None
     item.canonical_url = canonical_url(url) if url else None
-    if not item.site:
-        item.site = next((s for s in map(rules.site_for, urls) if s), None)
+    item.site = next((s for s in map(rules.site_for, urls) if s), None) or item.site or None
     item.title_key = title_key(item.site, item.title) if item.site else None
     key = next((k for k in map(rules.key_for, urls) if k), None)
     if key is None and url:

@@ -396,10 +396,12 @@ def test_assign_keys_url_without_rule(rules):
     assert other.story_key == it.story_key
 
 
-def test_assign_keys_keeps_given_site(rules):
-    it = assign_keys(item(url=RFI, site="法广"), rules)
+def test_assign_keys_keeps_given_site_where_no_rule_names_the_outlet(rules):
+    it = assign_keys(item(url="https://news.example.org/a/1.html", site="法广"), rules)
     assert it.site == "法广"
     assert it.title_key.startswith("title:法广:")
+    # A rule's name wins on its hosts (see tests/test_outlet_names.py).
+    assert assign_keys(item(url=RFI, site="法广"), rules).site == "RFI"
 
 
 @pytest.mark.parametrize(

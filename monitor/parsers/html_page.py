@@ -4,7 +4,8 @@ blocked outlets' pages whole, ``<head>`` and all.
 The page says what it is in its ``<head>``: ``rel=canonical`` (else ``og:url``) for the
 address, ``og:title`` (else the article's ``<h1>``, else ``<title>``), the publication time
 (``article:published_time``, ``itemprop=datePublished``, else a ``<time datetime>`` in the
-article), the author and the outlet's name (``og:site_name``). The text is the article's
+article), the author and the outlet's name (``og:site_name``; a site rule matching the
+address names it instead, see :func:`monitor.canonical.assign_keys`). The text is the article's
 own element: the one ``<article>`` not inside another (comments may be articles too), or of
 several the one holding the ``<h1>`` (the others are teasers), else the one
 ``itemprop=articleBody``, else ``<main>`` of a page that calls itself an article
