@@ -197,6 +197,7 @@ POSITIVE = [
     ("https://www.dw.com/zh-hant/%E6%8B%9C%E7%99%BB/a-60305640", "dw:60305640"),
     ("https://www.voachinese.com/a/biden-putin-call-20211231/6376012.html", "voa:6376012"),
     ("https://www.voachinese.com/a/6376012.html", "voa:6376012"),
+    ("https://cn.nytimes.com/world/20220103/china-covid/", "nytimes:20220103/china-covid"),
     ("https://www.voachinese.com/a/biden-putin-6376012.html", "voa:6376012"),
     ("https://www.guancha.cn/internation/2021_12_01_616933.shtml", "guancha:2021_12_01_616933"),
     ("https://m.guancha.cn/internation/2021_12_01_616933_s.shtml", "guancha:2021_12_01_616933"),
