@@ -143,7 +143,8 @@ def canonical_url(url: str) -> str:
 
     Lowercase scheme and host (IDNA), no default port or fragment, no tracking
     parameters, remaining parameters sorted by name (stable), uniform percent-encoding,
-    ``/`` for an empty path. Relative URLs are normalized the same way, host-less.
+    ``/`` for an empty path, no AMP suffix (:data:`_AMP_SUFFIXES`). Relative URLs are
+    normalized the same way, host-less.
     """
     url = url.strip()
     try:
@@ -155,10 +156,25 @@ def canonical_url(url: str) -> str:
     path = _normalize_escapes(parts.path)
     if netloc and not path:
         path = "/"
+    path = _without_amp(netloc, path)
     params = [p for p in _normalize_escapes(parts.query).split("&") if p]
     params = [p for p in params if not _is_tracking(p.partition("=")[0])]
     params.sort(key=lambda p: p.partition("=")[0])
     return urlunsplit((scheme, netloc, path, "&".join(params), ""))
+
+
+# AMP editions served at their article's address and a suffix, by host (and subdomains):
+# RFA's of …/hk-01032022101010.html is at …/hk-01032022101010.html/ampRFA. Without the
+# suffix the two are one story with no id rule (RFA's addresses carry no id to rely on).
+_AMP_SUFFIXES = {"rfa.org": ".html/ampRFA"}
+
+
+def _without_amp(netloc: str, path: str) -> str:
+    host = netloc.rpartition("@")[2].partition(":")[0]
+    for domain, suffix in _AMP_SUFFIXES.items():
+        if (host == domain or host.endswith("." + domain)) and path.endswith(suffix):
+            return path.removesuffix(suffix) + ".html"
+    return path
 
 
 def url_key(url: str) -> str:

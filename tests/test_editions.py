@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.canonical import SiteRules
+from monitor.canonical import SiteRules, canonical_url, url_key
 from monitor.ingest import parse_and_key
 
 RULES = SiteRules.load_default()
@@ -56,3 +56,27 @@ def test_two_nyt_articles_stay_two():
     assert RULES.key_for(NYT) != RULES.key_for(
         "https://cn.nytimes.com/world/20220103/china-omicron/"
     )
+
+
+RFA = "https://www.rfa.org/mandarin/yataibaodao/gangtai/hk-01032022101010.html"
+
+
+def test_an_rfa_amp_page_is_its_article():
+    amp = copy(RFA + "/ampRFA", 1)
+    article = copy(RFA, 2)
+    assert amp.story_key == article.story_key == "url:" + url_key(RFA)
+    assert amp.canonical_url == RFA and amp.site == "自由亚洲电台"
+    assert url_key(RFA.replace("https", "http") + "/ampRFA?utm_source=x") == url_key(RFA)
+    assert RULES.key_for(RFA + "/ampRFA") is None  # no id rule: the address is the key
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.example.org/news/a.html/ampRFA",  # not RFA
+        "https://www.rfa.org/mandarin/yataibaodao/gangtai/ampRFA",  # no article before it
+        RFA + "/amp",
+    ],
+)
+def test_other_addresses_keep_their_suffix(url):
+    assert canonical_url(url) == url
