@@ -39,7 +39,7 @@ from itertools import chain, compress, islice
 from operator import eq
 from typing import NamedTuple
 
-from .text import CJK_CHARS, fold
+from .text import CJK_CHARS, fold, fold_characters
 
 # --- level 1: copies of one article --------------------------------------------------------
 
@@ -86,8 +86,8 @@ def sentence_hashes(text: str, *, folded: bool = False) -> set[int]:
     Folding (width, case, script) and dropping whitespace, punctuation and markup make a
     sentence hash the same in every copy; blake2b keeps it the same in every process.
     """
-    if not folded:
-        text = fold(_MARKUP.sub(" ", text))
+    if not folded:  # character by character, as the sketches stored before were made
+        text = fold_characters(_MARKUP.sub(" ", text))
     out = set()
     for core in _sentences(text):
         if len(core) < SENTENCE_CHARS:
@@ -128,8 +128,10 @@ def sketch(text: str, *, folded: bool = False) -> list[int] | None:
 
 def story_sketch(text: str) -> tuple[int, ...]:
     """The sketch the store keeps for a story's plain text (folded, no markup pass);
-    ``()`` when the text is too short to identify the story."""
-    return tuple(sketch(fold(text), folded=True) or ())
+    ``()`` when the text is too short to identify the story. Folded character by character
+    (:func:`~monitor.text.fold_characters`, no phrases): the store compares it with the
+    sketches of stories stored before, which must keep meaning the same."""
+    return tuple(sketch(fold_characters(text), folded=True) or ())
 
 
 def sketch_similarity(a: Sequence[int] | None, b: Sequence[int] | None) -> float:

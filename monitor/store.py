@@ -56,7 +56,7 @@ from .similarity import (
     story_sketch,
     text_features,
 )
-from .text import fold, spellings
+from .text import fold, fold_changed_characters, fold_characters, folds_otherwise, spellings
 
 DEFAULT_DB = Path("data") / "monitor.db"
 
@@ -433,6 +433,7 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
     db = sqlite_utils.Database(conn)
     try:
         migrate(db)
+        upgrade_fold(db)
     except StoreError:
         conn.close()
         raise
@@ -982,6 +983,91 @@ def index_pending(
         done += len(ids)
         if progress:
             progress(len(ids))
+
+
+# The fold the full-text index was made with, in ``store_meta`` as ``fold``: none recorded is
+# 1, character by character (text.fold_characters); 2 is text.fold, which converts the
+# phrases OpenCC's t2s converts otherwise than their characters (計畫 → 计划, 乾隆 kept).
+FOLD_VERSION = 2
+FOLD_BATCH = 2000  # stories looked at in each transaction of upgrade_fold
+
+
+def upgrade_fold(db: sqlite_utils.Database, *, batch: int = FOLD_BATCH) -> int:
+    """Bring the full-text index of a store made before :data:`FOLD_VERSION` to the fold
+    searches and watches now use; returns how many stories it indexed again. Run when the
+    store opens, after its migrations; one read of ``store_meta`` once done.
+
+    Only a story holding a character the two folds differ on (``fold_changed_characters``:
+    乾 計 覆 瞭 於 …, found with GLOB) can be indexed otherwise, and of those only the ones
+    whose segmented title or text do differ are: removed from the contentless index with
+    the tokens it holds (the old fold's: FTS5's 'delete' needs them) and put back with the
+    new, their kept event features made again. Ids are read in order, ``batch`` at a time,
+    each batch one transaction that records how far it got (``fold_upgrade_through``):
+    stopped half-way, the next open goes on from there, and two processes opening the
+    store at once take turns. Stories still queued for the index are left to it."""
+    conn = db.conn
+    if _meta(conn, "fold") == str(FOLD_VERSION):
+        return 0
+    pattern = "*[" + fold_changed_characters() + "]*"
+    done = 0
+    while True:
+        with transaction(db):
+            if _meta(conn, "fold") == str(FOLD_VERSION):  # another process finished it
+                return done
+            after = int(_meta(conn, "fold_upgrade_through") or 0)
+            ids = conn.execute(
+                "SELECT id FROM items WHERE id > ? ORDER BY id LIMIT ?", (after, batch)
+            ).fetchall()
+            if not ids:
+                conn.execute("DELETE FROM store_meta WHERE name = 'fold_upgrade_through'")
+                _set_meta(conn, "fold", str(FOLD_VERSION))
+                return done
+            last = ids[-1][0]
+            done += _refold(conn, after, last, pattern)
+            _set_meta(conn, "fold_upgrade_through", str(last))
+
+
+def _refold(conn: sqlite3.Connection, after: int, last: int, pattern: str) -> int:
+    """Index again, with :func:`~monitor.text.fold`, the indexed stories with ids in
+    ``(after, last]`` that the old fold indexed otherwise."""
+    redo = []
+    for item_id, title, text in conn.execute(
+        "SELECT id, title, text FROM items WHERE id > ? AND id <= ? "
+        "AND id NOT IN (SELECT item_id FROM fts_pending) AND (title GLOB ? OR text GLOB ?)",
+        (after, last, pattern, pattern),
+    ):
+        if not (folds_otherwise(title) or folds_otherwise(text)):
+            continue
+        old = segment_folded(fold_characters(title)), segment_folded(fold_characters(text))
+        if old != (new := _index_columns(title, text)):
+            redo.append((item_id, title, text, old, new))
+    conn.executemany(
+        "INSERT INTO items_fts (items_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+        ((r[0], *r[3]) for r in redo),
+    )
+    conn.executemany(
+        "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+        ((r[0], *r[4]) for r in redo),
+    )
+    kept = {
+        i
+        for (i,) in rows_in(
+            conn, "SELECT item_id FROM event_features WHERE item_id IN ({})", [r[0] for r in redo]
+        )
+    }
+    _write_event_features(
+        conn, (_features_row(i, fold(t), fold(x)) for i, t, x, _, _ in redo if i in kept)
+    )
+    return len(redo)
+
+
+def _meta(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute("SELECT value FROM store_meta WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def _set_meta(conn: sqlite3.Connection, name: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO store_meta (name, value) VALUES (?, ?)", (name, value))
 
 
 def _pending_matches(
