@@ -56,7 +56,14 @@ from .similarity import (
     story_sketch,
     text_features,
 )
-from .text import fold, fold_changed_characters, fold_characters, folds_otherwise, spellings
+from .text import (
+    fold,
+    fold_changed_characters,
+    fold_characters,
+    folds_otherwise,
+    phrase_spellings,
+    spellings,
+)
 
 DEFAULT_DB = Path("data") / "monitor.db"
 
@@ -1272,16 +1279,26 @@ def _glob_patterns(term: str) -> list[str]:
     ``*臺灣*``, ``*台灣*`` …), where a LIKE of the term and of its Traditional missed 台灣,
     裡 or ＮＡＴＯ. A character of more spellings than that allows (a Latin letter, a name
     dot) is any character ``?``; one folding to several (``ß``, ``㍻``) is not looked for.
-    Literal patterns, not ``[热熱]``: SQLite scans a set four times slower."""
+    Literal patterns, not ``[热熱]``: SQLite scans a set four times slower. A phrase folded
+    as a whole (``計畫`` of ``计划``) is one more pattern, its other characters any ``?``
+    when they have other spellings (the rows found are confirmed)."""
     patterns = [""]
     for ch in term:
         spelled = spellings(ch)
         if len(patterns) * len(spelled) > _GLOB_PATTERNS:
             spelled = "?"
         else:  # GLOB's own characters, as themselves
-            spelled = [f"[{c}]" if c in "*?[" else c for c in spelled]
+            spelled = [_glob_literal(c) for c in spelled]
         patterns = [p + c for p in patterns for c in spelled]
+    for start, phrase in phrase_spellings(term):
+        around = [_glob_literal(c) if len(spellings(c)) == 1 else "?" for c in term]
+        around[start : start + len(phrase)] = [_glob_literal(c) for c in phrase]
+        patterns.append("".join(around))
     return [f"*{p}*" for p in patterns]
+
+
+def _glob_literal(c: str) -> str:
+    return f"[{c}]" if c in "*?[" else c
 
 
 _MAX_ID = 2**63 - 1  # SQLite's largest INTEGER

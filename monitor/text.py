@@ -278,6 +278,29 @@ def _phrase_patches(s: str) -> list[tuple[int, str]]:
     return patches
 
 
+def phrase_spellings(folded: str) -> list[tuple[int, str]]:
+    """Where a folded term holds what an exception phrase folds to, and that phrase:
+    ``(start, phrase)`` (``计划`` → ``[(0, "計畫")]``): spellings of the term that
+    :func:`spellings`, character by character, cannot give."""
+    out = []
+    for value, keys in _folded_phrases().items():
+        at = folded.find(value)
+        while at >= 0:
+            out += [(at, key) for key in keys]
+            at = folded.find(value, at + 1)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _folded_phrases() -> dict[str, list[str]]:
+    ph, table = _phrases(), _fold_table()
+    found: dict[str, list[str]] = {}
+    for key, value in ph.converted.items():
+        if value != key.translate(table) and key != value:
+            found.setdefault(fold(value), []).append(key)
+    return found
+
+
 def fold_changed_characters() -> str:
     """The characters without which :func:`fold` and :func:`fold_characters` agree: those
     an exception phrase folds otherwise, and ``薴`` (see :func:`_fold_table`). What a store

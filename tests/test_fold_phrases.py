@@ -174,3 +174,7 @@ def test_search_agrees_with_the_watches(tmp_path, indexed):
     assert titles("计划") == titles("計畫") == ["行政院公布新計畫"]
     assert titles("了解") == ["行政院公布新計畫"]
     assert titles("乾") == []  # the lone-character scan confirms as the watches do
+    # A lone character makes it a scan of the stories' text: it finds Taiwan's spelling too.
+    assert titles("计划 新") == titles("新 計畫") == ["行政院公布新計畫"]
+    assert titles("干隆 皇") == []
+    assert titles("乾隆 皇") == ["乾隆皇帝的故事"]
