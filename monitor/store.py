@@ -21,6 +21,7 @@ store as it was before or after the batch, never half-way.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sqlite3
@@ -1017,6 +1018,11 @@ def upgrade_fold(db: sqlite_utils.Database, *, batch: int = FOLD_BATCH) -> int:
         return 0
     pattern = "*[" + fold_changed_characters() + "]*"
     done = 0
+    if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone():  # minutes on a large store
+        logging.getLogger("monitor.store").info(
+            "bringing the search index to this version's Traditional phrases (once; "
+            "stopped, it goes on at the next start)"
+        )
     while True:
         with transaction(db):
             if _meta(conn, "fold") == str(FOLD_VERSION):  # another process finished it

@@ -65,14 +65,20 @@ def check_upgraded(db):
     db.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
 
 
-def test_open_brings_an_old_index_to_the_phrase_fold(tmp_path, monkeypatch):
+def test_open_brings_an_old_index_to_the_phrase_fold(tmp_path, monkeypatch, caplog):
     path = tmp_path / "m.db"
     db = old_store(path, monkeypatch)
     assert titles(db, "干隆") == ["乾隆皇帝的故事"]  # the old fold's index
     assert titles(db, "计划") == []
     db.conn.close()
+    caplog.set_level("INFO", logger="monitor.store")
     db = store.open_db(path)
     check_upgraded(db)
+    # Minutes on a large store: the command or daemon that opens it says why it waits.
+    assert [r.getMessage() for r in caplog.records if r.name == "monitor.store"] == [
+        "bringing the search index to this version's Traditional phrases (once; stopped, "
+        "it goes on at the next start)"
+    ]
     # Its kept event features are those the new fold makes.
     (item_id,) = db.conn.execute("SELECT id FROM items WHERE title = '乾隆皇帝的故事'").fetchone()
     features = db.conn.execute(
@@ -120,6 +126,8 @@ def test_stories_still_queued_are_left_to_the_index(tmp_path, monkeypatch):
     check_upgraded(db)
 
 
-def test_a_new_store_records_the_fold_at_once(tmp_path):
+def test_a_new_store_records_the_fold_at_once(tmp_path, caplog):
+    caplog.set_level("INFO", logger="monitor.store")
     db = store.open_db(tmp_path / "m.db")
+    assert not [r for r in caplog.records if r.name == "monitor.store"]  # nothing to bring
     assert store._meta(db.conn, "fold") == str(store.FOLD_VERSION)
