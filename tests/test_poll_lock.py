@@ -19,24 +19,11 @@ from pathlib import Path
 
 import pytest
 from localhttp import LocalServer
+from test_daemon import PROXY_VARS, RSS
 
 from monitor.config import load_config
 from monitor.scheduler import run_daemon, tick
 from monitor.store import open_db
-
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
-
-RSS = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel>
-<title>本地测试新闻</title>
-<link>http://127.0.0.1/</link>
-<item>
-<title>国务院常务会议研究部署进一步稳定经济增长的政策措施</title>
-<link>http://127.0.0.1/news/1.html</link>
-<description>会议指出，要坚持稳中求进工作总基调，加大宏观政策实施力度。</description>
-</item>
-</channel></rss>
-""".encode()
 
 
 class GatedFeed(LocalServer):
