@@ -26,6 +26,7 @@ import sqlite_utils
 
 from . import deliver, digest, render
 from .config import Config, Delivery, Watch
+from .store import store_file
 
 log = logging.getLogger("monitor.digest")
 
@@ -120,18 +121,18 @@ def store_lock(
     releases it when the process ends, however it ends (SIGKILL, a crash), so a stale lock
     never needs removing. Held elsewhere: ``waiting`` is logged to ``logger`` (``%s``: the
     store) and this waits, or without it :class:`LockHeld` is raised at once."""
-    row = db.conn.execute("PRAGMA database_list").fetchone()
-    if not row or not row[2]:  # an in-memory store: nobody else can see it
+    store = store_file(db)
+    if store is None:  # an in-memory store: nobody else can see it
         yield None
         return
-    path = f"{row[2]}.{suffix}"
+    path = f"{store}.{suffix}"
     with open(path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if waiting is None:
                 raise LockHeld(path) from None
-            logger.info(waiting, row[2])  # say why nothing happens yet, then wait for it
+            logger.info(waiting, store)  # say why nothing happens yet, then wait for it
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield path

@@ -365,9 +365,15 @@ def when_locked(db: sqlite_utils.Database) -> Iterator[None]:
         raise store_locked(db) from e
 
 
+def store_file(db: sqlite_utils.Database) -> str | None:
+    """The file of the store ``db`` is connected to; None for one in memory."""
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    return row[2] if row and row[2] else None
+
+
 def store_locked(db: sqlite_utils.Database) -> StoreLocked:
     """The error for a write that waited the connection's whole busy timeout."""
-    path = db.conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+    path = store_file(db) or ":memory:"
     waited = db.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
     return StoreLocked(
         f"cannot write to the store {path}: another process has held a write lock on it "
@@ -1321,8 +1327,7 @@ def apply_site_rules(db: sqlite_utils.Database, rules: SiteRules) -> int:
     """
     fingerprint = rules.fingerprint()
     conn = db.conn
-    row = conn.execute("SELECT value FROM store_meta WHERE name = 'site_rules'").fetchone()
-    if row and row[0] == fingerprint:
+    if _meta(conn, "site_rules") == fingerprint:
         return 0
     with transaction(db):
         before = conn.total_changes
@@ -1333,10 +1338,7 @@ def apply_site_rules(db: sqlite_utils.Database, rules: SiteRules) -> int:
         )
         conn.executemany("INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)", list(keys))
         added = conn.total_changes - before
-        conn.execute(
-            "INSERT OR REPLACE INTO store_meta (name, value) VALUES ('site_rules', ?)",
-            (fingerprint,),
-        )
+        _set_meta(conn, "site_rules", fingerprint)
     return added
 
 
