@@ -135,6 +135,13 @@ def _netloc(scheme: str, netloc: str) -> str:
     return f"{userinfo}{at}{_host(host)}{':' + port if port else ''}"
 
 
+# The version of canonical_url and url_key: raise it with every change to what either
+# returns for some URL, so that stores brought up to date by store.upgrade_url_keys give
+# their stored URLs and url: keys the new forms. 1: before it was recorded; 2: RFA's AMP
+# pages (_AMP_SUFFIXES) have their article's address.
+CANONICAL_VERSION = 2
+
+
 # Keying asks for the same URL several times (story key, site, aliases): a pure function
 # of the string, so the answers are kept for the URLs of a poll or two.
 @lru_cache(maxsize=4096)

@@ -34,7 +34,14 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .canonical import SiteRules, article_key, distinct_articles, entry_feed, url_key
+from .canonical import (
+    CANONICAL_VERSION,
+    SiteRules,
+    article_key,
+    distinct_articles,
+    entry_feed,
+    url_key,
+)
 from .fulltext import (
     QueryTooShort,
     character_expression,
@@ -448,6 +455,7 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
     try:
         migrate(db)
         upgrade_fold(db)
+        upgrade_url_keys(db)
     except StoreError:
         conn.close()
         raise
@@ -1340,6 +1348,53 @@ def apply_site_rules(db: sqlite_utils.Database, rules: SiteRules) -> int:
         added = conn.total_changes - before
         _set_meta(conn, "site_rules", fingerprint)
     return added
+
+
+def upgrade_url_keys(db: sqlite_utils.Database) -> int:
+    """Give stored URLs and ``url:`` keys the forms this version's ``url_key`` makes;
+    returns how many were added or changed. Run when the store opens, after its migrations.
+
+    A URL stored under an older version's key (RFA's ``….html/ampRFA`` before version 2)
+    was not found by its next copy, keyed the new way: the copy became a second story.
+    Each stored URL gets its key again, and a story's ``url:`` key gets its new form beside
+    the old (a story keyed by a relative link too: its host is not known). A key another
+    URL or story already holds stays with it (the URL keeps its old key): no row is lost,
+    no two stories are joined. Done once per :data:`~monitor.canonical.CANONICAL_VERSION`
+    (``canonical`` in ``store_meta``), so an open costs one lookup.
+    """
+    conn = db.conn
+    if _meta(conn, "canonical") == str(CANONICAL_VERSION):
+        return 0
+    if conn.execute("SELECT 1 FROM item_urls LIMIT 1").fetchone():  # a minute a million
+        logging.getLogger("monitor.store").info("giving stored URLs this version's keys (once)")
+    with transaction(db):
+        if _meta(conn, "canonical") == str(CANONICAL_VERSION):  # another process did it
+            return 0
+        before = conn.total_changes
+        moved = [
+            (new, key)
+            for key, url in conn.execute("SELECT url_key, url FROM item_urls ORDER BY rowid")
+            if (new := _current_key(url)) not in (None, key)
+        ]
+        conn.executemany("UPDATE OR IGNORE item_urls SET url_key = ? WHERE url_key = ?", moved)
+        keys = [
+            ("url:" + new, item_id)
+            for key, item_id in conn.execute(
+                "SELECT key, item_id FROM item_keys WHERE key GLOB 'url:*' ORDER BY rowid"
+            )
+            if (new := _current_key(key[4:])) not in (None, key[4:])
+        ]
+        conn.executemany("INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)", keys)
+        changed = conn.total_changes - before
+        _set_meta(conn, "canonical", str(CANONICAL_VERSION))
+    return changed
+
+
+def _current_key(url: str) -> str | None:
+    try:
+        return url_key(url)
+    except ValueError:
+        return None
 
 
 def find_item_id(db: sqlite_utils.Database, key: str, rules: SiteRules | None = None) -> int | None:
