@@ -7,8 +7,9 @@ relative nav link. Keys make all of those compare equal.
 Key shapes (``Item.story_key``), first that applies:
 
 ``<key_prefix>:<id>``
-    a site rule's pattern matched ``item.url`` or one of ``item.alt_urls``:
-    ``epochtimes:n13473224``, ``ntdtv:a103304353``, ``bbc:59573574``.
+    a site rule's pattern matched ``item.url`` or one of ``item.alt_urls``, or its
+    ``link_patterns`` a mirror page's nav link: ``epochtimes:n13473224``,
+    ``ntdtv:a103304353``, ``bbc:59573574``.
 ``url://<host>/<path>?<query>``
     no rule matched: ``"url:" + url_key(item.url)``, scheme-less so http == https.
 ``title:<site>:<title>``
@@ -207,6 +208,8 @@ class SiteRule:
     hosts: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...] = ()
     key_prefix: str = ""
+    # Tried only on links read from mirror pages and listings (see SiteRules.key_for).
+    link_patterns: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict) -> SiteRule:
@@ -218,34 +221,32 @@ class SiteRule:
             raise SiteRuleError("name", f"expected str, got {type(name).__name__} {name!r}")
         if not name.strip():
             raise SiteRuleError("name", "must not be empty")
-        unknown = set(d) - {"name", "hosts", "patterns", "key_prefix"}
+        unknown = set(d) - {"name", "hosts", "patterns", "link_patterns", "key_prefix"}
         if unknown:
             raise SiteRuleError(sorted(unknown)[0], "unknown key")
-        hosts, patterns = d.get("hosts", []), d.get("patterns", [])
-        for key, value in (("hosts", hosts), ("patterns", patterns)):
+        hosts = d.get("hosts", [])
+        patterns, link_patterns = d.get("patterns", []), d.get("link_patterns", [])
+        for key, value in (
+            ("hosts", hosts),
+            ("patterns", patterns),
+            ("link_patterns", link_patterns),
+        ):
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise SiteRuleError(key, f"expected a list of strings, got {value!r}")
-        if not hosts and not patterns:
-            raise SiteRuleError("hosts", "'hosts' and 'patterns' are both empty")
+        if not hosts and not patterns and not link_patterns:
+            raise SiteRuleError("hosts", "'hosts', 'patterns' and 'link_patterns' are all empty")
         key_prefix = d.get("key_prefix", "")
         if not isinstance(key_prefix, str):
             raise SiteRuleError("key_prefix", f"expected str, got {type(key_prefix).__name__}")
-        if patterns and not key_prefix.strip():
-            raise SiteRuleError("key_prefix", "is required with 'patterns' (the keys' prefix)")
-        compiled = []
-        for p in patterns:
-            try:
-                rx = re.compile(p)
-            except re.error as e:
-                raise SiteRuleError("patterns", f"bad regex {p!r}: {e}") from None
-            if not rx.groups:
-                raise SiteRuleError("patterns", f"{p!r} has no group for the id")
-            compiled.append(rx)
+        for key, value in (("patterns", patterns), ("link_patterns", link_patterns)):
+            if value and not key_prefix.strip():
+                raise SiteRuleError("key_prefix", f"is required with '{key}' (the keys' prefix)")
         return cls(
             name=name.strip(),
             hosts=tuple(h.strip().lower() for h in hosts),
-            patterns=tuple(compiled),
+            patterns=_compiled("patterns", patterns),
             key_prefix=key_prefix.strip(),
+            link_patterns=_compiled("link_patterns", link_patterns),
         )
 
     def matches_host(self, host: str, path: str) -> bool:
@@ -258,8 +259,8 @@ class SiteRule:
                 return True
         return False
 
-    def key_for(self, url: str, canonical: str) -> str | None:
-        for rx in self.patterns:
+    def key_for(self, url: str, canonical: str, from_mirror: bool = False) -> str | None:
+        for rx in (*self.patterns, *self.link_patterns) if from_mirror else self.patterns:
             for form in (url, canonical):
                 m = rx.search(form)
                 if m:
@@ -267,6 +268,19 @@ class SiteRule:
                     if gid:
                         return f"{self.key_prefix}:{gid}"
         return None
+
+
+def _compiled(key: str, patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for p in patterns:
+        try:
+            rx = re.compile(p)
+        except re.error as e:
+            raise SiteRuleError(key, f"bad regex {p!r}: {e}") from None
+        if not rx.groups:
+            raise SiteRuleError(key, f"{p!r} has no group for the id")
+        compiled.append(rx)
+    return tuple(compiled)
 
 
 @dataclass(frozen=True)
@@ -314,14 +328,28 @@ class SiteRules:
     def fingerprint(self) -> str:
         """A digest of everything that decides keys and outlets, in order: equal rules
         give equal fingerprints."""
-        described = [(r.name, r.key_prefix, r.hosts, [p.pattern for p in r.patterns]) for r in self]
+        described = [
+            (
+                r.name,
+                r.key_prefix,
+                r.hosts,
+                [p.pattern for p in r.patterns],
+                [p.pattern for p in r.link_patterns],
+            )
+            for r in self
+        ]
         return hashlib.sha256(json.dumps(described, ensure_ascii=False).encode()).hexdigest()
 
-    def key_for(self, url: str) -> str | None:
-        """``<key_prefix>:<id>`` from the first rule whose pattern matches, else None."""
+    def key_for(self, url: str, *, from_mirror: bool = False) -> str | None:
+        """``<key_prefix>:<id>`` from the first rule whose pattern matches, else None.
+
+        ``from_mirror``: the URL is a link read from a mirror page or listing, where a
+        rule's ``link_patterns`` apply too. On any other address their shapes (a bare
+        ``?n13473224``) name nothing of the rule's outlet: a forum's ``viewtopic?n1234567``
+        would join an Epoch Times story."""
         canonical = canonical_url(url)
         for rule in self.rules:
-            key = rule.key_for(url, canonical)
+            key = rule.key_for(url, canonical, from_mirror)
             if key:
                 return key
         return None
@@ -352,6 +380,11 @@ def title_key(site: str, title: str) -> str | None:
     return f"title:{''.join(fold(site).split())}:{norm}" if norm else None
 
 
+# Formats whose ``alt_urls`` are links read from a mirror page (the nav line of
+# monitor.parsers.epoch_mirror), keyed with the rules' ``link_patterns`` too.
+MIRROR_LINK_FORMATS = frozenset({"epoch-mirror"})
+
+
 def assign_keys(item: Item, rules: SiteRules) -> Item:
     """Fill ``canonical_url``, ``site``, ``title_key`` and ``story_key`` in place.
 
@@ -363,7 +396,7 @@ def assign_keys(item: Item, rules: SiteRules) -> Item:
     item.canonical_url = canonical_url(url) if url else None
     item.site = next((s for s in map(rules.site_for, urls) if s), None) or item.site or None
     item.title_key = title_key(item.site, item.title) if item.site else None
-    key = next((k for k in map(rules.key_for, urls) if k), None)
+    key = next((k for k in map(rules.key_for, urls) if k), None) or _nav_key(item, rules)
     if key is None and url:
         key = "url:" + url_key(url)
     if key is None and item.entry_id:
@@ -372,6 +405,15 @@ def assign_keys(item: Item, rules: SiteRules) -> Item:
         key = item.title_key or _unplaced_key(item)
     item.story_key = key
     return item
+
+
+def _nav_key(item: Item, rules: SiteRules) -> str | None:
+    """A rule key of a mirror page's nav links, read with the rules' ``link_patterns``; never
+    of the page's own address (its footer's original), which is read as any address is."""
+    if item.format not in MIRROR_LINK_FORMATS:
+        return None
+    links = (u for u in item.alt_urls if u and u.strip())
+    return next((k for u in links if (k := rules.key_for(u, from_mirror=True))), None)
 
 
 def _unplaced_key(item: Item) -> str:

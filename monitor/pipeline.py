@@ -606,7 +606,7 @@ class Poller:
                     fresh.append(u)
                     missing.add(u)
         known = known_urls(conn, fresh)
-        keyed = {u: k for u in fresh if (k := self.rules.key_for(u))}
+        keyed = {u: k for u in fresh if (k := self.rules.key_for(u, from_mirror=True))}
         known |= {u for u, k in keyed.items() if k in known_keys(conn, keyed.values())}
         pending = [u for u in fresh if u not in known]
         return pending, given_up, retry.intersection(pending), missing

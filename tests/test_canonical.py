@@ -150,19 +150,30 @@ def test_url_key_shape():
     [
         EPOCH_GB,
         EPOCH_B5_UTM,
-        EPOCH_NAV,
-        "../../../../../epoch-comment?n13473224",
-        "https://somemirror.example/pages/x/y?n13473224",
-        "https://github.com/gfw-breaker/nogfw/blob/master/README.md?n13473224",
         "http://www.epochtimes.com/gb/21/12/31/n13473224.htm",
         "HTTPS://WWW.EPOCHTIMES.COM/gb/21/12/31/n13473224.htm#comments",
         "https://www.epochtimes.com/gb/21/12/31/n13473224.html",
         "https://www.epochtimes.com/gb/n13473224.htm",
-        "https://somemirror.example/page?utm_source=tw&n13473224",  # utm dropped first
     ],
 )
 def test_epochtimes_forms_share_one_key(rules, url):
     assert rules.key_for(url) == "epochtimes:n13473224"
+    assert rules.key_for(url, from_mirror=True) == "epochtimes:n13473224"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        EPOCH_NAV,
+        "../../../../../epoch-comment?n13473224",
+        "https://somemirror.example/pages/x/y?n13473224",
+        "https://github.com/gfw-breaker/nogfw/blob/master/README.md?n13473224",
+        "https://somemirror.example/page?utm_source=tw&n13473224",  # utm dropped first
+    ],
+)
+def test_epochtimes_mirror_link_forms_share_one_key_only_as_mirror_links(rules, url):
+    assert rules.key_for(url, from_mirror=True) == "epochtimes:n13473224"
+    assert rules.key_for(url) is None
 
 
 @pytest.mark.parametrize(
@@ -179,7 +190,7 @@ def test_epochtimes_forms_share_one_key(rules, url):
     ],
 )
 def test_epochtimes_negatives(rules, url):
-    assert rules.key_for(url) is None
+    assert rules.key_for(url, from_mirror=True) is None
 
 
 WX_SN = "8b5a7b1dbf9c2b0d6e0d7a1b5c3d9e2f"
@@ -366,6 +377,7 @@ def test_assign_keys_url_with_rule(rules):
 
 def test_assign_keys_rule_key_from_alt_urls(rules):
     it = item(url="https://mirror.example/pages/x.md", alt_urls=["", EPOCH_NAV], site="大纪元")
+    it.format = "epoch-mirror"  # its alt_urls are a mirror page's nav links
     assign_keys(it, rules)
     assert it.story_key == "epochtimes:n13473224"
     assert it.canonical_url == "https://mirror.example/pages/x.md"

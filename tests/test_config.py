@@ -469,7 +469,10 @@ SITE = '[[site]]\nname="好"\nhosts=["ok.example"]\n'
         ),
         (SITE + 'colour="red"', "site '好': key 'colour': unknown key"),
         ('[[site]]\nname="坏"\nhosts="x.example"', "site '坏': key 'hosts': expected a list of"),
-        ('[[site]]\nname="坏"', "site '坏': key 'hosts': 'hosts' and 'patterns' are both empty"),
+        (
+            '[[site]]\nname="坏"',
+            "site '坏': key 'hosts': 'hosts', 'patterns' and 'link_patterns' are all empty",
+        ),
         (
             '[[site]]\nname="坏"\nkey_prefix="x"\npatterns=["(unclosed"]',
             "site '坏': key 'patterns': bad regex '(unclosed'",
@@ -482,6 +485,22 @@ SITE = '[[site]]\nname="好"\nhosts=["ok.example"]\n'
             '[[site]]\nname="坏"\npatterns=["(\\\\d+)"]',
             "site '坏': key 'key_prefix': is required with 'patterns'",
         ),
+        (
+            '[[site]]\nname="坏"\nkey_prefix="x"\nlink_patterns="(\\\\d+)"',
+            "site '坏': key 'link_patterns': expected a list of strings",
+        ),
+        (
+            '[[site]]\nname="坏"\nkey_prefix="x"\nlink_patterns=["(unclosed"]',
+            "site '坏': key 'link_patterns': bad regex '(unclosed'",
+        ),
+        (
+            '[[site]]\nname="坏"\nkey_prefix="x"\nlink_patterns=["n\\\\d+"]',
+            "site '坏': key 'link_patterns': 'n\\\\d+' has no group for the id",
+        ),
+        (
+            '[[site]]\nname="坏"\nlink_patterns=["(\\\\d+)"]',
+            "site '坏': key 'key_prefix': is required with 'link_patterns'",
+        ),
         ("site = 3", "'site' must be an array of tables ([[site]])"),
         ("site = [3]", "site #1: expected a table"),
     ],
@@ -491,6 +510,13 @@ def test_bad_site_names_file_site_and_key(tmp_path, body, message):
     with pytest.raises(ConfigError) as e:
         load_config(p)
     assert str(e.value).startswith(f"{p}: {message}")
+
+
+def test_a_site_rules_link_patterns_key_only_mirror_links(tmp_path):
+    p = write(tmp_path, '[[site]]\nname="某"\nkey_prefix="m"\nlink_patterns=["\\\\?a=(\\\\d+)$"]\n')
+    rules = load_config(p).rules
+    assert rules.key_for("https://mirror.example/p?a=42", from_mirror=True) == "m:42"
+    assert rules.key_for("https://mirror.example/p?a=42") is None
 
 
 def test_a_site_rule_of_the_config_replaces_the_shipped_one_of_its_name(tmp_path):

@@ -789,7 +789,8 @@ def test_rules_fingerprints_differ_with_anything_that_decides_keys():
             {"key_prefix": "m"},
             {"hosts": ["m.example"]},
             {"patterns": [r"/a(\d+)"]},
+            {"link_patterns": [r"/a(\d+)"]},
         )  # fmt: skip
     }
-    assert len(fingerprints) == 5
+    assert len(fingerprints) == 6
     assert SiteRules.from_dicts([base]).fingerprint() == SiteRules.from_dicts([base]).fingerprint()

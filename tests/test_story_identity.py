@@ -68,7 +68,10 @@ FOOTER = (
     "urls",
     [
         ("https://t.me/somechannel/101", "https://t.me/somechannel/102"),
-        ("https://www.epochtimes.com/gb/22/1/3/n13480001.htm", "http://mirror.example/?n13480002"),
+        (
+            "https://www.epochtimes.com/gb/22/1/3/n13480001.htm",
+            "https://www.epochtimes.com/b5/22/1/4/n13480002.htm",
+        ),
     ],
     ids=["one-host", "one-site-rule"],
 )
