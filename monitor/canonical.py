@@ -34,7 +34,7 @@ import string
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
@@ -210,6 +210,8 @@ class SiteRule:
     key_prefix: str = ""
     # Tried only on links read from mirror pages and listings (see SiteRules.key_for).
     link_patterns: tuple[re.Pattern[str], ...] = ()
+    # Other names the outlet goes by, read as ``name`` (see SiteRules.outlet).
+    aliases: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict) -> SiteRule:
@@ -221,18 +223,21 @@ class SiteRule:
             raise SiteRuleError("name", f"expected str, got {type(name).__name__} {name!r}")
         if not name.strip():
             raise SiteRuleError("name", "must not be empty")
-        unknown = set(d) - {"name", "hosts", "patterns", "link_patterns", "key_prefix"}
+        unknown = set(d) - {"name", "hosts", "patterns", "link_patterns", "key_prefix", "aliases"}
         if unknown:
             raise SiteRuleError(sorted(unknown)[0], "unknown key")
-        hosts = d.get("hosts", [])
+        hosts, aliases = d.get("hosts", []), d.get("aliases", [])
         patterns, link_patterns = d.get("patterns", []), d.get("link_patterns", [])
         for key, value in (
             ("hosts", hosts),
             ("patterns", patterns),
             ("link_patterns", link_patterns),
+            ("aliases", aliases),
         ):
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise SiteRuleError(key, f"expected a list of strings, got {value!r}")
+        if not all(a.strip() for a in aliases):
+            raise SiteRuleError("aliases", f"an alias must not be empty, got {aliases!r}")
         if not hosts and not patterns and not link_patterns:
             raise SiteRuleError("hosts", "'hosts', 'patterns' and 'link_patterns' are all empty")
         key_prefix = d.get("key_prefix", "")
@@ -247,6 +252,7 @@ class SiteRule:
             patterns=_compiled("patterns", patterns),
             key_prefix=key_prefix.strip(),
             link_patterns=_compiled("link_patterns", link_patterns),
+            aliases=tuple(a.strip() for a in aliases),
         )
 
     def matches_host(self, host: str, path: str) -> bool:
@@ -335,6 +341,7 @@ class SiteRules:
                 r.hosts,
                 [p.pattern for p in r.patterns],
                 [p.pattern for p in r.link_patterns],
+                r.aliases,
             )
             for r in self
         ]
@@ -353,6 +360,21 @@ class SiteRules:
             if key:
                 return key
         return None
+
+    def outlet(self, name: str | None) -> str | None:
+        """The rule's name for a ``name`` that is a rule's name or one of its ``aliases``
+        as title keys fold them ("BBC News 中文", "bbc中文网" → "BBC 中文"): copies naming
+        one outlet otherwise still share title keys. Other names stay as they are."""
+        return self._outlets.get(_site_part(name), name) if name else None
+
+    @cached_property
+    def _outlets(self) -> dict[str, str]:
+        """Folded names and aliases → the rule's name; the first rule's where two share one."""
+        outlets: dict[str, str] = {}
+        for rule in self.rules:
+            for name in (rule.name, *rule.aliases):
+                outlets.setdefault(_site_part(name), rule.name)
+        return outlets
 
     def site_for(self, url: str) -> str | None:
         """The outlet's display name, from the URL's host (and path prefix), else None."""
@@ -377,7 +399,12 @@ def _load_default() -> SiteRules:
 def title_key(site: str, title: str) -> str | None:
     """``title:<site>:<title>`` — None when the title has no letters to compare."""
     norm = normalize_title(title)
-    return f"title:{''.join(fold(site).split())}:{norm}" if norm else None
+    return f"title:{_site_part(site)}:{norm}" if norm else None
+
+
+def _site_part(site: str) -> str:
+    """An outlet's name as title keys hold it: folded, without spaces."""
+    return "".join(fold(site).split())
 
 
 # Formats whose ``alt_urls`` are links read from a mirror page (the nav line of
@@ -390,11 +417,12 @@ def assign_keys(item: Item, rules: SiteRules) -> Item:
 
     A site rule that matches the item's address names its outlet, whatever the document or
     the source calls it (``og:site_name`` "大紀元" or "BBC News 中文", a feed's title): the
-    title keys of link-less copies and watches' ``sites`` compare one name per outlet."""
+    title keys of link-less copies and watches' ``sites`` compare one name per outlet. Without
+    an address a rule matches, a name that is a rule's alias is read as the rule's name."""
     urls = [u for u in (item.url, *item.alt_urls) if u and u.strip()]
     url = item.url if item.url and item.url.strip() else None
     item.canonical_url = canonical_url(url) if url else None
-    item.site = next((s for s in map(rules.site_for, urls) if s), None) or item.site or None
+    item.site = next((s for s in map(rules.site_for, urls) if s), None) or rules.outlet(item.site)
     item.title_key = title_key(item.site, item.title) if item.site else None
     key = next((k for k in map(rules.key_for, urls) if k), None) or _nav_key(item, rules)
     if key is None and url:

@@ -501,6 +501,9 @@ SITE = '[[site]]\nname="好"\nhosts=["ok.example"]\n'
             '[[site]]\nname="坏"\nlink_patterns=["(\\\\d+)"]',
             "site '坏': key 'key_prefix': is required with 'link_patterns'",
         ),
+        (SITE + 'aliases="好报"', "site '好': key 'aliases': expected a list of strings"),
+        (SITE + 'aliases=["好报", 5]', "site '好': key 'aliases': expected a list of strings"),
+        (SITE + 'aliases=["好报", " "]', "site '好': key 'aliases': an alias must not be empty"),
         ("site = 3", "'site' must be an array of tables ([[site]])"),
         ("site = [3]", "site #1: expected a table"),
     ],
@@ -517,6 +520,16 @@ def test_a_site_rules_link_patterns_key_only_mirror_links(tmp_path):
     rules = load_config(p).rules
     assert rules.key_for("https://mirror.example/p?a=42", from_mirror=True) == "m:42"
     assert rules.key_for("https://mirror.example/p?a=42") is None
+
+
+def test_a_site_rules_aliases_name_its_outlet(tmp_path):
+    p = write(tmp_path, SITE + 'aliases = ["好日报", "Good Daily"]\n')
+    rules = load_config(p).rules
+    assert [rules.outlet(n) for n in ("好日報", "good daily", "好日报网")] == [
+        "好",
+        "好",
+        "好日报网",
+    ]
 
 
 def test_a_site_rule_of_the_config_replaces_the_shipped_one_of_its_name(tmp_path):

@@ -61,3 +61,42 @@ def test_the_documents_name_stays_without_a_rule_and_a_config_rule_renames():
     assert one(page.encode(), SiteRules()).site == "VOA"
     renamed = RULES.extended([SiteRule.from_dict({"name": "VOA", "hosts": ["voachinese.com"]})])
     assert one(page.encode(), renamed).site == "VOA"
+
+
+def markdown_copy(source: str, text: str = TEXT) -> bytes:
+    """A link-less reposted copy naming its outlet only in its ``来源`` line."""
+    return f"# 拜登普京本月第二度通话\n\n- 来源：{source}\n\n{text}\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("source", "outlet"),
+    [
+        ("BBC News 中文", "BBC 中文"),
+        ("BBC中文网", "BBC 中文"),
+        ("bbc 中文網", "BBC 中文"),  # folded as title keys fold: case, script, spaces
+        ("大紀元", "大纪元"),
+        ("The Epoch Times", "大纪元"),
+        ("美國之音", "美国之音"),
+        ("VOA", "美国之音"),
+        ("自由亞洲電台", "自由亚洲电台"),
+        ("RFA", "自由亚洲电台"),
+    ],
+)
+def test_a_link_less_copy_naming_an_alias_has_the_rules_outlet_and_title_key(source, outlet):
+    copy, named = one(markdown_copy(source)), one(markdown_copy(outlet))
+    assert copy.site == outlet
+    assert copy.story_key == copy.title_key == named.title_key
+
+
+def test_a_name_that_is_no_alias_stays():
+    assert one(markdown_copy("BBC News")).site == "BBC News"
+    assert one(markdown_copy("VOA"), SiteRules()).site == "VOA"
+
+
+def test_a_config_rules_aliases_come_first():
+    mine = SiteRule.from_dict({"name": "VOA 中文", "hosts": ["voa.example"], "aliases": ["VOA"]})
+    assert one(markdown_copy("VOA"), RULES.extended([mine])).site == "VOA 中文"
+
+
+def test_each_shipped_alias_names_its_own_outlet():
+    assert all(RULES.outlet(alias) == rule.name for rule in RULES for alias in rule.aliases)

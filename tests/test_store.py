@@ -790,7 +790,8 @@ def test_rules_fingerprints_differ_with_anything_that_decides_keys():
             {"hosts": ["m.example"]},
             {"patterns": [r"/a(\d+)"]},
             {"link_patterns": [r"/a(\d+)"]},
+            {"aliases": ["M"]},
         )  # fmt: skip
     }
-    assert len(fingerprints) == 6
+    assert len(fingerprints) == 7
     assert SiteRules.from_dicts([base]).fingerprint() == SiteRules.from_dicts([base]).fingerprint()
