@@ -367,6 +367,14 @@ class SiteRules:
         one outlet otherwise still share title keys. Other names stay as they are."""
         return self._outlets.get(_site_part(name), name) if name else None
 
+    def outlet_names(self, name: str) -> tuple[str, ...]:
+        """``name`` and, when it names a rule's outlet, the rule's name and aliases: a
+        watch's ``sites = ["VOA"]`` passes stories stored under 美国之音, and under a name
+        stored before it became an alias."""
+        outlet = self.outlet(name)
+        rule = next((r for r in self.rules if r.name == outlet), None)
+        return tuple(dict.fromkeys((name, *((rule.name, *rule.aliases) if rule else ()))))
+
     @cached_property
     def _outlets(self) -> dict[str, str]:
         """Folded names and aliases → the rule's name; the first rule's where two share one."""

@@ -503,6 +503,7 @@ def _watch(
     names: set[str],
     settings: Settings,
     source_names: set[str],
+    rules: SiteRules,
 ) -> Watch:
     t, name = _named(file, "watch", index, data, names)
     where = t.where
@@ -520,6 +521,8 @@ def _watch(
         unknown = [n for n in filters[key] if n not in source_names | {IMPORT_SOURCE}]
         if unknown:
             raise t.error(key, f"no source named {unknown[0]!r}")
+    for key in ("sites", "exclude_sites"):
+        filters[key] = tuple(dict.fromkeys(n for s in filters[key] for n in rules.outlet_names(s)))
     tz = _zone(t, "timezone", settings.timezone)
     schedule = t.get("schedule", str)
     if schedule is not None:
@@ -625,7 +628,7 @@ def parse_config(
             "could not tell the two apart: pick another name"
         )
     watches = tuple(
-        _watch(file, base, i, w, watch_names, settings, source_names)
+        _watch(file, base, i, w, watch_names, settings, source_names, rules)
         for i, w in enumerate(raw_watches)
     )
     _feed_files(file, watches)

@@ -4,6 +4,8 @@ channel title). Title keys of link-less copies and watches' ``sites`` compare th
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from monitor.canonical import SiteRule, SiteRules
@@ -100,3 +102,34 @@ def test_a_config_rules_aliases_come_first():
 
 def test_each_shipped_alias_names_its_own_outlet():
     assert all(RULES.outlet(alias) == rule.name for rule in RULES for alias in rule.aliases)
+
+
+def watch_matcher(filters: str, sites: str = ""):
+    from monitor.config import parse_config
+    from monitor.match import Matcher
+
+    watch = f'[[watch]]\nname = "w"\nany = ["普京"]\n{filters}'
+    config = parse_config(tomllib.loads(f"{sites}\n{watch}"))
+    return Matcher(config.watch("w").rule)
+
+
+@pytest.mark.parametrize(
+    ("filters", "site", "expected"),
+    [
+        ('sites = ["VOA"]', "美国之音", True),  # the rule's name, as stories are stored now
+        ('sites = ["美国之音"]', "VOA", True),  # a name stored before the alias existed
+        ('sites = ["BBC News 中文"]', "BBC 中文", True),
+        ('sites = ["bbc中文"]', "BBC 中文", True),  # the name without its space
+        ('sites = ["VOA"]', "BBC 中文", False),
+        ('exclude_sites = ["RFA"]', "自由亚洲电台", False),
+        ('exclude_sites = ["RFA"]', "美国之音", True),
+        ('sites = ["某论坛"]', "某论坛", True),  # a name no rule knows stays itself
+    ],
+)
+def test_a_watchs_sites_name_an_outlet_by_any_of_its_names(filters, site, expected):
+    assert watch_matcher(filters).site_ok(site) is expected
+
+
+def test_a_config_rules_aliases_reach_its_watches():
+    rule = '[[site]]\nname = "某论坛"\nhosts = ["forum.example.com"]\naliases = ["某某社区"]'
+    assert watch_matcher('sites = ["某某社区"]', rule).site_ok("某论坛")
