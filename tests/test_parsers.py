@@ -236,6 +236,7 @@ FIXTURE_FORMATS = {
     "markdown_no_url.md": "markdown",
     "markdown_index.md": "markdown",
     "markdown_heading_only.md": "markdown",
+    "markdown_digest.md": "markdown",
 }
 
 

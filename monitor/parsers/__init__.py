@@ -30,8 +30,9 @@ FORMATS = ("epoch-mirror", "hexo", "feed-archive", "markdown", "html-page", "rss
 # dir file or mirror page rejected by an older version is read once more, so an upgrade
 # reads what it has learned to read without the file changing or the page being listed anew.
 # Bump it when detection or a parser learns to read documents it refused before.
-PARSER_VERSION = 4  # 2: a rule over a Markdown title, HTML headings; 3: headings over lines;
-# 4: UTF-16 and UTF-32 documents with a byte-order mark
+PARSER_VERSION = 5  # 2: a rule over a Markdown title, HTML headings; 3: headings over lines;
+# 4: UTF-16 and UTF-32 documents with a byte-order mark; 5: Markdown digest pages, one item
+# per article
 
 _SNIFF = 65536
 # A quoted literal, a comment, or another declaration: the pieces of a DOCTYPE's internal
@@ -154,7 +155,8 @@ def _looks_like_archive(text: str, *, dashes_next: bool = False) -> bool:
 def parse(
     data: bytes, *, url: str | None = None, site: str | None = None, zone: str | None = None
 ) -> list[Item]:
-    """Items in ``data``: one for an article page, one per entry for a feed.
+    """Items in ``data``: one for an article page, one per entry for a feed, one per
+    article for a Markdown digest page.
 
     ``url`` is where the document was fetched (base for relative links); ``site`` is the
     configured outlet name, used only when the document names none; ``zone`` the time zone
@@ -180,11 +182,12 @@ def parse(
 def _parse_as(fmt: str, data: bytes, *, url: str | None, site: str | None) -> list[Item]:
     if fmt in ("rss", "atom"):
         return feed.parse(data, url=url, site=site)
+    if fmt == "markdown":  # a digest page: one item per article
+        return markdown_page.parse(decode(data), url=url, site=site)
     module = {
         "epoch-mirror": epoch_mirror,
         "hexo": hexo,
         "feed-archive": feed_archive,
-        "markdown": markdown_page,
         "html-page": html_page,
     }[fmt]
     return [module.parse(decode(data), url=url, site=site)]

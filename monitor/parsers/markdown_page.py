@@ -36,6 +36,13 @@ too, ``微信公众号：某某观察``) names it by the account's name alone, a
 is named. Links and images in the text resolve against the document's own address, where
 an archive keeps them (``./pic/1.jpg``).
 
+A digest page, as archives publish one a day, holds several articles: a page title
+without an address of its own (``# 2026-11-20 新闻汇总``) over two or more headings of one
+level, each with its own address, read as a page's is (a link as the title, the lines
+under it, or those ending its text); or, with no page title, headings of the first one's
+level that are so addressed. Each article is an item, with its own lines and text (see
+:func:`_digest`).
+
 A README or an index of a mirror checkout is Markdown under a heading too, and is not an
 article: a page whose text is mostly links, or that has no text outside lists, tables,
 links and headings, is refused (:class:`NotAnArticle`), as :mod:`html_page` refuses a
@@ -48,6 +55,7 @@ its form tells it from a short article.)
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -424,7 +432,8 @@ def _article_url(url: str | None) -> str | None:
     return url
 
 
-def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item:
+def parse(text: str, *, url: str | None = None, site: str | None = None) -> list[Item]:
+    """The page's article, or each article of a digest page (see :func:`_digest`)."""
     # Imported on the first Markdown page, as for Hexo posts (see hexo._rendered).
     from monitor.parsers.markdown import markdown_to_html
 
@@ -436,12 +445,37 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
     if not title:
         raise NotAnArticle("Markdown page without a title")
     rest = lines[at + taken :]
+    heads = _headings(rest, markdown_to_html)
+    level = _level(lines[at])
+    page_level = level or (1 if lines[at + 1].lstrip().startswith("=") else 2)
+    if articles := _digest(title, title_url, rest, heads, page_level):
+        items, refused = [], []
+        for article in articles:  # an article without text is left out, as a page is
+            try:
+                items.append(_item(*article, url=url, site=site, render=markdown_to_html))
+            except NotAnArticle as e:
+                refused.append(e)
+        if not items:
+            raise refused[0]
+        return items
 
-    head = Head()
-    body = take_head(rest, head)
-    body = take_footer(body, head)
+    head, body = _head_of(rest)
+    address = _address(title_url, head)
+    item = _item(title, address, head, body, url=url, site=site, render=markdown_to_html)
+    if address and level and (other := _other_article(heads, level, address)):
+        raise NotAnArticle(
+            f"Markdown page {title!r} holds two articles: {address} and, under the heading "
+            f"{other[0]!r}, {other[1]}"
+        )
+    return [item]
+
+
+def _item(
+    title: str, address: str | None, head: Head, body: list[str], *, url, site, render
+) -> Item:
+    """The article of ``body`` (its metadata lines taken), or NotAnArticle."""
     body_md = "\n".join(body)
-    root = fragment(markdown_to_html(body_md)) if body_md.strip() else etree.Element("body")
+    root = fragment(render(body_md)) if body_md.strip() else etree.Element("body")
 
     body_text = html_to_text(root)
     if not body_text:
@@ -459,14 +493,6 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> Item
         raise NotAnArticle(
             f"Markdown page {title!r} is a README (badges or install commands), not an article"
         )
-    address = _article_url(title_url) or head.url or head.source_url or None
-    level = _level(lines[at])
-    if address and level and (other := _other_article(body, level, address, markdown_to_html)):
-        raise NotAnArticle(
-            f"Markdown page {title!r} holds two articles: {address} and, under the heading "
-            f"{other[0]!r}, {other[1]}"
-        )
-
     return Item(
         title=title,
         format=FORMAT,
@@ -491,27 +517,97 @@ def _level(line: str) -> int | None:
     return None
 
 
-def _other_article(lines: list[str], level: int, address: str, render) -> tuple[str, str] | None:
-    """``(title, address)`` of a second article in the text: an ATX heading of the title's
-    level or above (outside code) whose own address, read as the page's is (its link, or
-    the lines under it), is another page. A section (a lower heading), or an address
-    quoted in a paragraph, is the article's own text."""
+class _Heading(NamedTuple):
+    """An ATX heading after the title: where, its level, its title and its own address
+    (its link, or the lines under it up to the next heading, at their top or bottom)."""
+
+    at: int
+    level: int
+    title: str
+    address: str | None
+
+
+def _headings(lines: list[str], render) -> list[_Heading]:
+    """The ATX headings of ``lines`` with a title, outside code."""
+    found: list[tuple[int, int, str]] = []
     fenced = False
     for i, line in enumerate(lines):
         if _FENCE.match(line):
             fenced = not fenced
-        if fenced or (m := ATX.match(line)) is None or line.count("#", 0, m.end()) > level:
+        if fenced or (m := ATX.match(line)) is None:
             continue
         source = _atx_title(line)
-        if not source or not _WORD.search(source):
-            continue
-        title, title_url = _title(source, render)
-        head = Head()
-        take_head(lines[i + 1 :], head)
-        other = _article_url(title_url) or head.url or head.source_url
-        if other and url_key(other) != url_key(address):
-            return title, other
+        if source and _WORD.search(source):
+            found.append((i, line.count("#", 0, m.end()), source))
+    ends = [i for i, _level, _source in found[1:]] + [len(lines)]
+    heads = []
+    for (i, level, source), end in zip(found, ends, strict=False):  # no heading: no end
+        title, link = _title(source, render)
+        heads.append(_Heading(i, level, title, _address(link, _head_of(lines[i + 1 : end])[0])))
+    return heads
+
+
+def _head_of(lines: list[str]) -> tuple[Head, list[str]]:
+    """What the metadata lines at the top and bottom of ``lines`` say, and the lines
+    without them."""
+    head = Head()
+    return head, take_footer(take_head(lines, head), head)
+
+
+def _address(link: str | None, head: Head) -> str | None:
+    """An article's address: its title's link, else its metadata lines'."""
+    return _article_url(link) or head.url or head.source_url
+
+
+def _other_article(heads: list[_Heading], level: int, address: str) -> tuple[str, str] | None:
+    """``(title, address)`` of a second article in the text: a heading of the title's
+    level or above whose own address is another page. A section (a lower heading), or an
+    address quoted in a paragraph, is the article's own text."""
+    for h in heads:
+        if h.level <= level and h.address and url_key(h.address) != url_key(address):
+            return h.title, h.address
     return None
+
+
+def _digest(
+    title: str, title_url: str | None, rest: list[str], heads: list[_Heading], level: int
+) -> list[tuple[str, str, Head, list[str]]] | None:
+    """``[(title, address, head, lines), …]`` of a digest page's articles, else None.
+
+    A digest is a page title without an address of its own over two or more headings of
+    one level, below it (or of its level, when the title has no text of its own), with
+    addresses of their own; or, with no page title, headings of the first one's level, each
+    with its own address. An article runs to the next heading of its level or above: a
+    lower heading is its section. A heading of its level without an address (``## 编者按``)
+    is text of the article above it, and one with an address an article above has, text of
+    that article (a copy, or a continuation). The text under the page title, or under a
+    heading above the articles' level (``## 国际``), is no article's."""
+    page_head, intro = _head_of(rest[: heads[0].at if heads else len(rest)])
+    own = _address(title_url, page_head)
+    levels = [h.level for h in heads if h.address]
+    if own:
+        if any(lv < level for lv in levels):  # another article over this one: not a digest
+            return None
+    elif not levels or (min(levels) <= level and _end(intro, len(intro))):
+        return None
+    else:
+        level = min(levels)
+    if not (bounds := [h for h in heads if h.level <= level]):
+        return None
+    articles: dict[str, tuple[str, str, Head, list[str]]] = {}
+    current = None
+    if own:
+        current = articles[url_key(own)] = (title, own, *_head_of(rest[: bounds[0].at]))
+    for h, end in zip(bounds, [b.at for b in bounds[1:]] + [len(rest)], strict=True):
+        lines = rest[h.at + 1 : end]
+        key = url_key(h.address) if h.address else None
+        if h.level < level:
+            current = None
+        elif key is not None and key not in articles:
+            current = articles[key] = (h.title, h.address, *_head_of(lines))
+        elif (current := articles.get(key, current)) is not None:  # the one above, or its own
+            current[3].extend(["", rest[h.at], *_head_of(lines)[1]])
+    return list(articles.values()) if len(articles) > 1 else None
 
 
 def _has_prose(el: etree._Element) -> bool:
