@@ -46,6 +46,23 @@ def progress_bar(total: int, label: str):
         yield lambda *_, step=1: bar.advance(task, step)
 
 
+def upgrade_bar(shown: ExitStack):
+    """``open_db``'s progress on a terminal: a bar in ``shown`` once the search index's
+    one-time upgrade starts; elsewhere ``None``, the store's log lines."""
+    if not err.is_terminal:
+        return None
+    advance, at = None, 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal advance, at
+        if advance is None:
+            advance = shown.enter_context(progress_bar(total, "upgrading the search index"))
+        advance(step=done - at)
+        at = done
+
+    return progress
+
+
 class Context:
     def __init__(self, db_path: str | None, config_path: str | None):
         self.db_path = db_path
@@ -61,7 +78,9 @@ class Context:
     def _open(self, *, create: bool):
         if self._db is None:
             try:
-                self._db = store.open_db(self.db_path, create=create)
+                with ExitStack() as shown:
+                    progress = upgrade_bar(shown)
+                    self._db = store.open_db(self.db_path, create=create, progress=progress)
             except store.StoreError as e:
                 raise click.ClickException(str(e)) from e
         return self._db

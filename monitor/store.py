@@ -55,6 +55,7 @@ from .fulltext import (
     search_terms,
     segment_folded,
 )
+from .logs import ProgressLog
 from .match import Matcher, Rule, fold_story
 from .models import Item
 from .similarity import (
@@ -420,13 +421,21 @@ def store_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("MONITOR_DB") or DEFAULT_DB)
 
 
-def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite_utils.Database:
+def open_db(
+    path: str | os.PathLike | None = None,
+    *,
+    create: bool = True,
+    progress: Callable[[int, int], object] | None = None,
+) -> sqlite_utils.Database:
     """Open and migrate the store; WAL, busy timeout, foreign keys.
 
     With ``create`` (the writing commands) a missing or empty file becomes a new store;
     without it (the reading commands) only a monitor store opens. Either way a file that
     holds anything else, a SQLite database of other tables included, is refused as it is:
     nothing is written to it before it is known to be a store.
+
+    ``progress`` follows the search index's one-time upgrade, minutes on a large store
+    (see :func:`upgrade_fold`); by default a log line every 30 s says how far it got.
     """
     path = store_path(path)
     try:
@@ -454,7 +463,7 @@ def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
     db = sqlite_utils.Database(conn)
     try:
         migrate(db)
-        upgrade_fold(db)
+        upgrade_fold(db, progress=progress)
         upgrade_url_keys(db)
     except StoreError:
         conn.close()
@@ -1014,7 +1023,12 @@ FOLD_VERSION = 2
 FOLD_BATCH = 2000  # stories looked at in each transaction of upgrade_fold
 
 
-def upgrade_fold(db: sqlite_utils.Database, *, batch: int = FOLD_BATCH) -> int:
+def upgrade_fold(
+    db: sqlite_utils.Database,
+    *,
+    batch: int = FOLD_BATCH,
+    progress: Callable[[int, int], object] | None = None,
+) -> int:
     """Bring the full-text index of a store made before :data:`FOLD_VERSION` to the fold
     searches and watches now use; returns how many stories it indexed again. Run when the
     store opens, after its migrations; one read of ``store_meta`` once done.
@@ -1026,17 +1040,24 @@ def upgrade_fold(db: sqlite_utils.Database, *, batch: int = FOLD_BATCH) -> int:
     new, their kept event features made again. Ids are read in order, ``batch`` at a time,
     each batch one transaction that records how far it got (``fold_upgrade_through``):
     stopped half-way, the next open goes on from there, and two processes opening the
-    store at once take turns. Stories still queued for the index are left to it."""
+    store at once take turns. Stories still queued for the index are left to it.
+
+    Before each batch ``progress`` is told how far it got, ``(done, total)`` in story ids
+    (the watermark's, not a count: counting the rows read a large store's table once more);
+    by default a :class:`~monitor.logs.ProgressLog`."""
     conn = db.conn
     if _meta(conn, "fold") == str(FOLD_VERSION):
         return 0
     pattern = "*[" + fold_changed_characters() + "]*"
     done = 0
-    if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone():  # minutes on a large store
-        logging.getLogger("monitor.store").info(
+    first, newest = conn.execute("SELECT min(id), max(id) FROM items").fetchone()
+    if first is not None:  # minutes on a large store
+        log = logging.getLogger("monitor.store")
+        log.info(
             "bringing the search index to this version's Traditional phrases (once; "
             "stopped, it goes on at the next start)"
         )
+        progress = progress or ProgressLog(log, "search index upgrade")
     while True:
         with transaction(db):
             if _meta(conn, "fold") == str(FOLD_VERSION):  # another process finished it
@@ -1050,6 +1071,8 @@ def upgrade_fold(db: sqlite_utils.Database, *, batch: int = FOLD_BATCH) -> int:
                 _set_meta(conn, "fold", str(FOLD_VERSION))
                 return done
             last = ids[-1][0]
+            if progress:
+                progress(max(after - first + 1, 0), max(newest - first + 1, last - first + 1))
             done += _refold(conn, after, last, pattern)
             _set_meta(conn, "fold_upgrade_through", str(last))
 

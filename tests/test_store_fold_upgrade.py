@@ -1,11 +1,16 @@
 """A store indexed with the character-by-character fold is brought to the phrase fold."""
 
+import io
+import logging
 from datetime import UTC, datetime
 
 import pytest
+from click.testing import CliRunner
+from rich.console import Console
 
-from monitor import store, text
+from monitor import cli, store, text
 from monitor.canonical import SiteRules, assign_keys
+from monitor.logs import ProgressLog
 from monitor.models import Item
 from monitor.store import Sighting, save_items
 
@@ -131,3 +136,43 @@ def test_a_new_store_records_the_fold_at_once(tmp_path, caplog):
     db = store.open_db(tmp_path / "m.db")
     assert not [r for r in caplog.records if r.name == "monitor.store"]  # nothing to bring
     assert store._meta(db.conn, "fold") == str(store.FOLD_VERSION)
+
+
+def test_the_upgrade_says_how_far_it_got(tmp_path, monkeypatch):
+    path = tmp_path / "m.db"
+    old_store(path, monkeypatch).conn.close()
+    told = []
+    store.open_db(path, progress=lambda done, total: told.append((done, total)))
+    assert told == [(0, len(STORIES))]  # one batch
+    db = old_store(tmp_path / "n.db", monkeypatch)
+    told.clear()
+    store.upgrade_fold(db, batch=2, progress=lambda done, total: told.append((done, total)))
+    assert told == [(0, 5), (2, 5), (4, 5)]
+    check_upgraded(db)
+
+
+def test_the_upgrade_logs_its_progress_and_the_time_left(tmp_path, monkeypatch, caplog):
+    """In the daemon's log (no progress bar there): a line every 30 s, with an estimate."""
+    db = old_store(tmp_path / "m.db", monkeypatch)
+    ticks = iter(range(0, 1000, 20))  # seconds: each batch takes 20 s
+    log = logging.getLogger("monitor.store")
+    logged = ProgressLog(log, "search index upgrade", clock=lambda: next(ticks))
+    caplog.set_level("INFO", logger="monitor.store")
+    store.upgrade_fold(db, batch=1, progress=logged)
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        "search index upgrade: 40% done, about 60 s left",  # 40 s: 2 of 5 in 40 s
+        "search index upgrade: 80% done, about 20 s left",
+    ]
+    check_upgraded(db)
+
+
+def test_a_command_in_a_terminal_shows_the_upgrade_as_a_progress_bar(tmp_path, monkeypatch):
+    path = tmp_path / "m.db"
+    old_store(path, monkeypatch).conn.close()
+    shown = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=shown, force_terminal=True, width=100))
+    result = CliRunner().invoke(cli.main, ["--db", str(path), "search", "计划"])
+    assert result.exit_code == 0, result.output
+    assert "行政院公布新計畫" in result.output
+    assert "upgrading the search index" in shown.getvalue()
+    assert "/5" in shown.getvalue()
