@@ -42,22 +42,26 @@ def tick(
     stop: threading.Event | None = None,
     blocked: dict | None = None,
     pool: ParsePool | None = None,
+    skipped: SkippedTicks | None = None,
 ) -> int:
     """Poll the sources that are due at ``now``, then index what they stored; returns how
     many sources ran. Indexing runs even when stopping: it is short, and it only adds.
 
     Another process polling the store (``monitor poll`` from cron, or by hand) holds its
     poll lock: this tick skips rather than fetch and write the same sources, or block the
-    scheduler's thread for as long as that poll takes; the next tick polls.
+    scheduler's thread for as long as that poll takes; the next tick polls. ``skipped``,
+    kept across ticks, says so once for a run of skipped ticks (see :class:`SkippedTicks`).
 
     A store another process keeps write-locked costs a tick one busy timeout and one error
     line, not one per source (see :class:`StoreLocked`); the next tick tries again."""
+    skipped = skipped if skipped is not None else SkippedTicks()
     try:
         with store_lock(db, "poll-lock"):
+            skipped.ended()
             ran = _poll_due(db, config, now=now, stop=stop, blocked=blocked, pool=pool)
         indexed = _index(db)
     except LockHeld as e:
-        log.info("another process is polling the store (it holds %s); the next tick polls", e.path)
+        skipped.skip(e.path)
         return 0
     except StoreLocked as e:
         log.error("%s; the sources not stored are polled again at the next tick", e)
@@ -65,6 +69,28 @@ def tick(
     if indexed:
         log.info("indexed %s for search", plural(indexed, "story", "stories"))
     return ran
+
+
+class SkippedTicks:
+    """Ticks skipped in a row while another process polls the store. A manual poll of half
+    an hour skips thirty minutely ticks: the first says so (info), the rest only at debug,
+    and the tick that polls again says after how many."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    def skip(self, lock: str) -> None:
+        log.log(
+            logging.DEBUG if self.ticks else logging.INFO,
+            "another process is polling the store (it holds %s); ticks skip until it is done",
+            lock,
+        )
+        self.ticks += 1
+
+    def ended(self) -> None:
+        if self.ticks:
+            log.info("polling again after %s", plural(self.ticks, "skipped tick"))
+        self.ticks = 0
 
 
 def _poll_due(db, config, *, now, stop, blocked, pool) -> int:
@@ -132,9 +158,10 @@ def run_daemon(
     blocked: dict = {}  # host[:port]s that asked us to wait (Retry-After), kept across ticks
     workers = config.settings.parse_workers
     pool = ParsePool(config.rules, workers) if workers else None  # started on first use
+    skipped = SkippedTicks()
 
     def poll(now: datetime) -> None:
-        tick(db, config, now=now, stop=stop, blocked=blocked, pool=pool)
+        tick(db, config, now=now, stop=stop, blocked=blocked, pool=pool, skipped=skipped)
 
     scheduler.add_job(
         PollJob(poll, clock),

@@ -22,7 +22,8 @@ from localhttp import LocalServer
 from test_daemon import PROXY_VARS, RSS
 
 from monitor.config import load_config
-from monitor.scheduler import run_daemon, tick
+from monitor.dispatch import store_lock
+from monitor.scheduler import SkippedTicks, run_daemon, tick
 from monitor.store import open_db
 
 
@@ -181,3 +182,37 @@ def test_the_daemon_s_tick_skips_while_monitor_poll_polls_and_the_next_tick_poll
             proc.kill()
             proc.wait(5)
         db.conn.close()
+
+
+def test_ticks_skipped_during_a_long_poll_are_logged_once_and_when_polling_again(
+    tmp_path, server, caplog
+):
+    """A minutely tick during a half-hour `monitor poll`: one info line when skipping
+    starts, debug while it goes on, one info line when the daemon polls again."""
+    caplog.set_level(logging.DEBUG, "monitor.run")
+    server.release.set()
+    config = load_config(write_config(tmp_path, server.url))
+    db, other = open_db(tmp_path / "m.db"), open_db(tmp_path / "m.db")
+    skipped = SkippedTicks()
+    now = datetime.now(UTC)
+    try:
+        with store_lock(other, "poll-lock"):  # the other process's poll
+            for minute in range(3):
+                assert tick(db, config, now=now + timedelta(minutes=minute), skipped=skipped) == 0
+        assert server.requests == []
+        assert tick(db, config, now=now + timedelta(minutes=3), skipped=skipped) == 1
+        assert tick(db, config, now=now + timedelta(hours=1), skipped=skipped) == 1
+    finally:
+        db.conn.close()
+        other.conn.close()
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "monitor.run"]
+    lock = f"{tmp_path / 'm.db'}.poll-lock"
+    skipping = (
+        f"another process is polling the store (it holds {lock}); ticks skip until it is done"
+    )
+    assert [line for line in lines if "indexed" not in line[1]] == [
+        (logging.INFO, skipping),
+        (logging.DEBUG, skipping),
+        (logging.DEBUG, skipping),
+        (logging.INFO, "polling again after 3 skipped ticks"),
+    ]
