@@ -33,6 +33,12 @@ log = logging.getLogger("monitor.run")
 # ``coalesce`` makes several missed runs one.
 LATE_RUNS = {"misfire_grace_time": None, "coalesce": True}
 
+# Seconds between the main thread's looks at the signals sent to the daemon. The kernel
+# hands a SIGTERM to any of the process's threads, under load often not the main one; Python
+# then only marks the handler as due, and runs it on the main thread the next time that runs
+# Python code. Waiting for the stop without a timeout, the main thread never did.
+SIGNAL_CHECK = 1.0
+
 
 def tick(
     db: sqlite_utils.Database,
@@ -180,7 +186,8 @@ def run_daemon(
         int(config.settings.tick.total_seconds()),
     )
     try:
-        stop.wait()
+        while not stop.wait(SIGNAL_CHECK):
+            pass
     finally:
         log.info("stopping: finishing the writes in progress")
         scheduler.shutdown(wait=True)

@@ -7,6 +7,7 @@ Nothing leaves 127.0.0.1 and every wait is bounded.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
 import signal
@@ -21,8 +22,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from localhttp import LocalServer
 
+from monitor.cli import main
 from monitor.config import parse_config
 from monitor.pipeline import poll_once
 from monitor.state import load_states
@@ -400,3 +403,44 @@ def test_a_second_daemon_on_a_store_exits_at_once_and_a_killed_one_leaves_no_loc
     with running_daemon(tmp_path, db_path, config_path, third_log) as third:
         started(third, third_log)
         assert stop_daemon(third, third_log) == 0
+
+
+def test_sigterm_handed_to_another_thread_of_the_daemon_stops_it(tmp_path, monkeypatch):
+    """The kernel gives a process's SIGTERM to whichever of its threads can take it, under
+    load often not the main one. Python runs the handler on the main thread only, which
+    waited for the stop without waking: the daemon went on (a test's SIGTERM went unheard
+    for 10 s). Here the SIGTERM goes to a thread of the daemon's own; SIGTERM to the main
+    thread, after 30 s, only ends a daemon that did not hear it."""
+    (tmp_path / "drop").mkdir()
+    config_path = tmp_path / "monitor.toml"
+    config_path.write_text(
+        '[monitor]\ntick = "1s"\n\n[[source]]\nname = "drop"\nkind = "dir"\npath = "drop"\n',
+        encoding="utf-8",
+    )
+    db_path = tmp_path / "m.db"
+    monkeypatch.setattr(faulthandler, "register", lambda *a, **kw: None)  # no fileno here
+    main_thread, returned, unheard = threading.get_ident(), threading.Event(), []
+
+    def sigterm_from_another_thread() -> None:
+        deadline = time.monotonic() + 30
+        while not _count(db_path, "SELECT count(*) FROM fetches") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+        if not returned.wait(30):
+            unheard.append(True)
+            signal.pthread_kill(main_thread, signal.SIGTERM)
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    sender = threading.Thread(target=sigterm_from_another_thread)
+    sender.start()
+    try:
+        args = ["--db", str(db_path), "--config", str(config_path), "run"]
+        result = CliRunner().invoke(main, args)
+    finally:
+        returned.set()
+        sender.join()
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    assert result.exit_code == 0, result.output
+    assert not unheard, "the daemon did not hear the SIGTERM:\n" + result.output
+    assert "stopped" in result.output
