@@ -362,16 +362,21 @@ def test_sigquit_prints_where_each_thread_is_and_the_daemon_goes_on(tmp_path):
     assert "Thread 0x" in log() and "run_daemon" in log() and "stopped" in log(), log()
 
 
-def test_a_second_daemon_on_a_store_exits_at_once_and_a_killed_one_leaves_no_lock(tmp_path):
-    """Two daemons on one store both polled every source. The second is refused, naming
-    the store and the lock file; the OS frees the lock however the first ends (SIGKILL)."""
+def drop_folder_daemon(tmp_path: Path) -> tuple[Path, Path]:
+    """The config and store of a daemon that watches an empty folder every second."""
     (tmp_path / "drop").mkdir()
     config_path = tmp_path / "monitor.toml"
     config_path.write_text(
         '[monitor]\ntick = "1s"\n\n[[source]]\nname = "drop"\nkind = "dir"\npath = "drop"\n',
         encoding="utf-8",
     )
-    db_path = tmp_path / "m.db"
+    return config_path, tmp_path / "m.db"
+
+
+def test_a_second_daemon_on_a_store_exits_at_once_and_a_killed_one_leaves_no_lock(tmp_path):
+    """Two daemons on one store both polled every source. The second is refused, naming
+    the store and the lock file; the OS frees the lock however the first ends (SIGKILL)."""
+    config_path, db_path = drop_folder_daemon(tmp_path)
 
     def started(proc: subprocess.Popen, out_path: Path) -> None:
         deadline = time.monotonic() + 20
@@ -411,13 +416,7 @@ def test_sigterm_handed_to_another_thread_of_the_daemon_stops_it(tmp_path, monke
     waited for the stop without waking: the daemon went on (a test's SIGTERM went unheard
     for 10 s). Here the SIGTERM goes to a thread of the daemon's own; SIGTERM to the main
     thread, after 30 s, only ends a daemon that did not hear it."""
-    (tmp_path / "drop").mkdir()
-    config_path = tmp_path / "monitor.toml"
-    config_path.write_text(
-        '[monitor]\ntick = "1s"\n\n[[source]]\nname = "drop"\nkind = "dir"\npath = "drop"\n',
-        encoding="utf-8",
-    )
-    db_path = tmp_path / "m.db"
+    config_path, db_path = drop_folder_daemon(tmp_path)
     monkeypatch.setattr(faulthandler, "register", lambda *a, **kw: None)  # no fileno here
     main_thread, returned, unheard = threading.get_ident(), threading.Event(), []
 
