@@ -503,9 +503,11 @@ class Poller:
                 # notice in place of its feed file) is a failing feed, not a new source.
                 error = f"not a feed: {_PAGES[page.format]} ({items[0].title!r})"
         if error is not None:
-            work.result = PollResult(
-                "parse_error", ok=False, status=res.status, error=error, moved_to=base.moved_to
-            )
+            if res.final_url != state.url:  # the address the user knows is not where it failed
+                error += f" (redirected to {res.final_url})"
+            # Nor is a redirect to what is no feed (a front page) remembered: the address is
+            # polled again, and recovers when it serves the feed again.
+            work.result = PollResult("parse_error", ok=False, status=res.status, error=error)
             return work
         where = Sighting(source.name, source.url)
         work.items = [(i, where) for i in items]

@@ -689,6 +689,30 @@ def test_301_moves_the_source_and_the_next_poll_goes_to_the_new_url(tmp_path, db
     assert [r["url"] for r in fetches(db, "news")] == [FEED, new]
 
 
+def test_a_feed_moved_to_a_web_page_keeps_its_address_and_recovers_when_it_is_back(
+    tmp_path, db, http
+):
+    """A site redesign 301s its old feed address to the front page: the front page is no
+    feed to poll from then on, and the address is polled until it serves the feed again."""
+    home = "https://news.example.com/"
+    config = make_config(tmp_path, feed())
+    route = http.get(FEED)
+    route.side_effect = [
+        httpx.Response(301, headers={"Location": home}),
+        httpx.Response(200, content=RSS.format(decl="").encode()),
+    ]
+    http.get(home).respond(200, content=HTML_PAGE, headers={"Content-Type": "text/html"})
+
+    first = one(poll(db, config))
+    assert first.outcome == "parse_error"
+    assert first.error.startswith("not a feed: a web page (")
+    assert first.error.endswith(f" (redirected to {home})")
+    assert state(db, "news").url == FEED
+
+    second = one(poll(db, config, now=NOW + 2 * HOUR))
+    assert (second.outcome, second.new) == ("ok", 2)
+
+
 def test_changing_the_url_in_config_starts_over_from_it(tmp_path, db, http):
     new = "https://feeds.example.net/news.xml"
     http.get(FEED).respond(301, headers={"Location": new})
