@@ -216,7 +216,7 @@ async def fetch(client: httpx.AsyncClient, req: FetchRequest, *, now: datetime) 
     headers = dict(req.headers)
     if req.etag:
         headers["If-None-Match"] = req.etag
-    if req.last_modified:
+    if _past(req.last_modified, None, now):  # one stored by an older monitor may not be
         headers["If-Modified-Since"] = req.last_modified
 
     response: httpx.Response | None = None
@@ -278,7 +278,8 @@ async def fetch(client: httpx.AsyncClient, req: FetchRequest, *, now: datetime) 
         encoding=encoding,
         content_type=h.get("content-type"),
         etag=h.get("etag") or (req.etag if not_modified else None),
-        last_modified=h.get("last-modified") or (req.last_modified if not_modified else None),
+        last_modified=_past(h.get("last-modified"), h.get("date"), now)
+        or (req.last_modified if not_modified else None),
         retry_after=parse_retry_after(h.get("retry-after"), now),
         max_age=parse_max_age(h, now),
         permanent_redirect=permanent if not outcome.is_error else None,
@@ -420,16 +421,31 @@ def _size(n: int) -> str:
 # --------------------------------------------------------------------------- headers
 
 
-def _http_date_delta(value: str, now: datetime) -> float | None:
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _http_date(value: str | None) -> datetime | None:
     try:
-        when = parsedate_to_datetime(value)
+        return _aware(parsedate_to_datetime(value))
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+
+
+def _http_date_delta(value: str, now: datetime) -> float | None:
+    when = _http_date(value)
+    if when is None:
+        return None
+    return max(0.0, (when - _aware(now)).total_seconds())
+
+
+def _past(last_modified: str | None, date: str | None, now: datetime) -> str | None:
+    """Last-Modified, unless it is later than the response's Date (``now`` without one):
+    sent back as If-Modified-Since, a time in the server's future makes many servers answer
+    304, "not modified since", to every poll until then, whatever changes."""
+    when = _http_date(last_modified)
+    clock = _http_date(date) or _aware(now)
+    return None if when is not None and when > clock else last_modified
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

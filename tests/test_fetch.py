@@ -130,6 +130,15 @@ def test_conditional_headers_sent_and_304_keeps_validators():
     assert respx.calls.last.request.headers["x-extra"] == "1"
 
 
+@respx.mock
+def test_a_last_modified_stored_in_the_future_is_not_sent():
+    """One an older monitor stored: a file server would answer 304 until that date."""
+    route = respx.get(URL).respond(200, content=b"<rss/>")
+    run(FetchRequest(URL, etag='"v7"', last_modified="Wed, 01 Jan 2031 00:00:00 GMT"))
+    sent = route.calls.last.request.headers
+    assert sent["if-none-match"] == '"v7"' and "if-modified-since" not in sent
+
+
 # --------------------------------------------------------------------------- HTTP errors
 
 
@@ -753,6 +762,36 @@ def test_real_server_200_then_304(no_env_proxy):
     assert h1["User-Agent"].startswith("monitor/") and "If-None-Match" not in h1
     assert h2["If-None-Match"] == '"v1"'
     assert h2["If-Modified-Since"] == "Tue, 30 Apr 2024 08:00:00 GMT"
+
+
+def test_a_last_modified_in_the_server_s_future_is_not_sent_back(tmp_path, no_env_proxy):
+    """A feed file whose time is ahead (a clock gone wrong, an archive unpacked with future
+    times): Python's file server, like others, answers 304 to every If-Modified-Since not
+    before the file's time, so sending that date back hid the feed's changes until then."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    path = tmp_path / "rss.xml"
+    path.write_text(rss(), encoding="utf-8")
+    ahead = time.time() + 30 * 86400
+    os.utime(path, (ahead, ahead))
+
+    async def main(url: str) -> tuple[FetchResult, FetchResult]:
+        async with make_client(timeout_connect=2, timeout_read=5) as client:
+            first = await fetch(client, FetchRequest(url), now=NOW)
+            path.write_text(rss().replace("朱镕基", "李强"), encoding="utf-8")  # time: now
+            again = FetchRequest(url, etag=first.etag, last_modified=first.last_modified)
+            return first, await fetch(client, again, now=NOW)
+
+    with LocalServer(partial(Quiet, directory=str(tmp_path))) as server:
+        first, second = asyncio.run(main(server.url + "/rss.xml"))
+
+    assert second.outcome is Outcome.OK and "李强" in second.text
+    assert first.outcome is Outcome.OK and first.last_modified is None
 
 
 class _Trickle(LocalServer):
