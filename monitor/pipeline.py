@@ -215,7 +215,10 @@ class Poller:
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         s = config.settings
         # Host blocks (Retry-After) outlive one batch: the daemon passes the same dict each tick.
-        self.hosts = fetching.HostLimiter(per_host=s.per_host, blocked=blocked)
+        # A server's Retry-After holds its sources back no longer than it holds the one
+        # that heard it (decide: the longer of max_interval and max_backoff).
+        longest = max(s.max_interval, s.max_backoff).total_seconds()
+        self.hosts = fetching.HostLimiter(per_host=s.per_host, blocked=blocked, max_backoff=longest)
         self._slots: asyncio.Semaphore | None = None
         self._stop: threading.Event | None = None
         self._tasks: list[asyncio.Task] = []

@@ -802,6 +802,24 @@ def test_503_retry_after_blocks_the_host_through_poll_once(tmp_path, db, http):
     assert (b.call_count, c.call_count) == (0, 1)
 
 
+def test_a_host_asking_for_a_year_holds_back_its_sources_no_longer_than_the_config_s_waits(
+    tmp_path, db, http
+):
+    """A Retry-After far ahead (a date in 2099) waits max_interval at most, for the source
+    that heard it (see decide) and for the others on its host alike."""
+    config = make_config(
+        tmp_path, feed("a", FEED), feed("b", FEED2), max_interval="2h", max_backoff="1h"
+    )
+    http.get(FEED).respond(503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
+    b = http.get(FEED2).respond(200, content=RSS.format(decl="").encode())
+    poll_once(db, config, [config.source("a")], now=NOW)
+    assert state(db, "a").next_check == NOW + 2 * HOUR
+
+    rb = one(poll_once(db, config, [config.source("b")], now=NOW + 2 * HOUR))
+
+    assert (rb.outcome, rb.new, b.call_count) == ("ok", 2, 1)
+
+
 def test_a_host_s_retry_after_holds_for_the_next_poll_of_another_process(tmp_path, db, http):
     """A cron'd `monitor poll` shares no memory with the last one: the store keeps the
     server's "come back later", and a poll after the deadline asks again."""
