@@ -530,11 +530,13 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
 @pass_ctx
 def sources(ctx: Context) -> None:
     """Every configured source with its state: last success, next check, errors, items."""
-    from .pipeline import folder_missing, location_changed
-    from .state import source_rows
+    from .pipeline import folder_missing
+    from .state import load_host_blocks, source_rows
 
     now = utcnow()
     rows = {r["name"]: r for r in source_rows(ctx.stored)}
+    blocked: dict[str, datetime] = {}
+    load_host_blocks(ctx.stored.conn, blocked, now)
     table = Table(
         "source",
         "kind",
@@ -563,18 +565,31 @@ def sources(ctx: Context) -> None:
             s.kind,
             state,
             _ago(r and r["last_success"], now),
-            "—"
-            if not s.enabled
-            else "now"  # a new source is due at once
-            if r is None
-            else f"now (new {'path' if s.kind == 'dir' else 'URL'})"
-            if r and location_changed(s, r["config_url"])
-            else _ago(r and r["next_check"], now),
+            _next_check(s, r, blocked, now),
             str(r["consecutive_errors"]) if r else "0",
             str(r["items"]) if r else "0",
             plain(_source_error(s, r, folder_missing)),
         )
     out.print(folded(table))
+
+
+def _next_check(source, row, blocked: dict[str, datetime], now: datetime) -> str:
+    """When the source is polled next: a new one, or one whose URL or path changed, at once;
+    none before its server said it may be (a 429/503's Retry-After holds the host back)."""
+    from .fetch import origin_of
+    from .pipeline import location_changed
+
+    if not source.enabled:
+        return "—"
+    moved = row is not None and location_changed(source, row["config_url"])
+    due = "now" if row is None else f"now (new {'path' if source.kind == 'dir' else 'URL'})"
+    due = due if row is None or moved else None
+    url = source.url if due else row["url"]
+    until = blocked.get(origin_of(url)) if url else None
+    after = due is None and row["next_check"] and store.parse_iso(row["next_check"])
+    if until is not None and (due or (after and until > after)):
+        return f"{_ago(store.iso(until), now)} (host asked to wait)"
+    return due or _ago(row["next_check"], now)
 
 
 def _source_error(source, row, folder_missing) -> str:

@@ -138,6 +138,27 @@ def test_sources_shows_a_source_never_polled_as_due_now(tmp_path):
     assert (cells[2], cells[4]) == ("never polled", "now")
 
 
+def test_sources_shows_when_a_source_s_host_lets_it_be_polled(tmp_path):
+    """A server that answered 429/503 with Retry-After holds back every source on it: their
+    next check is that deadline, not the one their own state gives (a new one's "now")."""
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE)
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+    feed = '[[source]]\nname = "busy"\nkind = "feed"\nurl = "https://busy.example.org/rss"\n'
+    cfg.write_text(SEEDS_SOURCE + feed)
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        conn.execute("INSERT INTO host_blocks VALUES ('busy.example.org', '2999-01-01T00:00:00Z')")
+
+    r = run.invoke(main, [*base, "sources"])
+
+    (line,) = [line for line in r.output.splitlines() if "busy" in line]
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[2] == "never polled"
+    assert cells[4].startswith("in ") and cells[4].endswith("d (host asked to wait)")
+    (seeds,) = [line for line in r.output.splitlines() if "seeds" in line]
+    assert "host asked" not in seeds
+
+
 def test_a_missing_dir_folder_fails_its_source_and_the_others_are_polled(tmp_path):
     """An unmounted volume stopped every command at config loading, so a cron'd poll
     polled nothing; the folder is now the poll's error, named as a typo would need."""
