@@ -235,6 +235,11 @@ class Poller:
                 "timeout_connect": min(10.0, s.timeout),
                 "timeout_read": s.timeout,
                 "proxy": source.proxy,
+                # A connection for every fetch in flight: one waiting for a connection
+                # beyond the pool's failed as 'pool timeout', never sent. Each source
+                # polled at once fetches from a host at most per_host at a time (a
+                # mirror's pages too).
+                "max_connections": s.concurrency * s.per_host,
             }
             if s.user_agent:
                 kwargs["user_agent"] = s.user_agent

@@ -17,11 +17,13 @@ import shutil
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
+from localhttp import LocalServer
 
 import monitor.ingest as ingest
 import monitor.parsers as parsers
@@ -859,6 +861,39 @@ def test_a_source_held_back_by_its_host_is_no_info_line_at_every_tick(tmp_path, 
     assert b.call_count == 0
     levels = [(r.levelno, r.getMessage().split()[:2]) for r in caplog.records]
     assert levels == [(logging.DEBUG, ["source=b", "outcome=deferred"])] * 3
+
+
+def test_as_many_fetches_are_in_flight_as_concurrency_allows(tmp_path, db, monkeypatch):
+    """concurrency above the client's own pool (20 connections) was capped by it: the
+    fetches beyond waited for a connection and failed as 'pool timeout', never sent."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
+    n = 24
+    together = threading.Barrier(n, timeout=5)  # every feed answers once all are asked
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:
+                self.send_error(500)
+                return
+            body = RSS.format(decl="").replace("c_", self.path.strip("/") + "_").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    with LocalServer(Handler) as server:
+        feeds = [feed(f"f{i}", f"{server.url}/f{i}") for i in range(n)]
+        config = make_config(tmp_path, *feeds, concurrency=n, per_host=n, timeout=30)
+        reports = poll(db, config)
+
+    assert sorted(r.outcome for r in reports) == ["ok"] * n
 
 
 def test_queued_fetches_to_a_host_that_just_said_429_are_not_sent(tmp_path, db, http):
