@@ -594,10 +594,14 @@ def _next_check(source, row, blocked: dict[str, datetime], now: datetime) -> str
 
 def _source_error(source, row, folder_missing) -> str:
     """The source's last error; for a dir source whose folder is missing now, that: a path
-    written wrong shows before its first poll (the config loads without the folder)."""
+    written wrong shows before its first poll (the config loads without the folder). And
+    the address a permanent redirect moved it to, which its errors are of."""
     if source.kind == "dir" and source.enabled and (missing := folder_missing(source.path)):
         return missing
-    return (row and row["last_error"]) or ""
+    error = (row and row["last_error"]) or ""
+    if row and row["config_url"] == source.url != row["url"]:  # not when the config moved it
+        return "; ".join(filter(None, [error, f"moved to {row['url']} (permanent redirect)"]))
+    return error
 
 
 def _watches(config: Config, name: str | None):

@@ -159,6 +159,27 @@ def test_sources_shows_when_a_source_s_host_lets_it_be_polled(tmp_path):
     assert "host asked" not in seeds
 
 
+def test_sources_names_the_address_a_permanent_redirect_moved_a_source_to(tmp_path):
+    """The address polled is no longer the config's: a failure there (a 404) is the new
+    address's, which the config does not show."""
+    from monitor.decide import SourceState
+    from monitor.state import write_state
+
+    cfg, base, run = with_config(tmp_path)
+    cfg.write_text(SEEDS_SOURCE)
+    assert run.invoke(main, [*base, "poll"]).exit_code == 0
+    old, new = "https://news.example.org/rss", "https://feeds.example.net/news.xml"
+    cfg.write_text(SEEDS_SOURCE + f'[[source]]\nname = "news"\nkind = "feed"\nurl = "{old}"\n')
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        moved = SourceState("news", config_url=old, url=new, last_error="HTTP 404 Not Found")
+        write_state(conn, moved, kind="feed")
+
+    r = run.invoke(main, [*base, "sources"])
+
+    (line,) = [line for line in r.output.splitlines() if "news" in line]
+    assert line.split("│")[-2].strip() == f"HTTP 404 Not Found; moved to {new} (permanent redirect)"
+
+
 def test_a_missing_dir_folder_fails_its_source_and_the_others_are_polled(tmp_path):
     """An unmounted volume stopped every command at config loading, so a cron'd poll
     polled nothing; the folder is now the poll's error, named as a typo would need."""
