@@ -311,7 +311,7 @@ def send_email(
             )
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-        with smtp:
+        try:
             smtp.ehlo()
             if settings.security == "starttls":
                 smtp.starttls(context=context)
@@ -319,6 +319,8 @@ def send_email(
             if settings.user:
                 _login(smtp, settings.user, settings.password or "")
             refused = smtp.send_message(msg, from_addr=envelope_from, to_addrs=envelope_to)
+        finally:
+            _quit(smtp)
     except smtplib.SMTPRecipientsRefused as e:
         raise DeliveryError(
             f"SMTP server {where} refused every recipient: {_refusals(e.recipients)}"
@@ -338,6 +340,16 @@ def send_email(
             f"{_refusals(refused)}"
         )
     return str(msg["Message-ID"])
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """End the session whatever the server answers: once it took the message, an error
+    here (a QUIT answered 4xx, a dropped connection) must not fail the delivery, which
+    would mail the same digest again on the next run."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 from test_render import empty_digest, seed_digest
 from tlscert import client_tls, server_tls
 
@@ -298,6 +298,32 @@ def test_email_every_recipient_refused_raises(smtp_server):
     port = smtp_server(Collector(refuse_rcpt="reader@example.org"))
     with pytest.raises(DeliveryError, match="refused every recipient"):
         send_email(seed_digest(), to=TO[:1], text="t", html="<p>h</p>", settings=plain(port))
+
+
+class QuitFails(SMTP):
+    """A server that takes the message, then answers QUIT with an error and hangs up."""
+
+    async def smtp_QUIT(self, arg):
+        await self.push("451 4.3.0 Temporary failure on quit")
+        self.transport.close()
+
+
+class QuitFailsController(Controller):
+    def factory(self):
+        return QuitFails(self.handler, **self.SMTP_kwargs)
+
+
+def test_email_taken_by_the_server_is_delivered_whatever_quit_answers():
+    handler = Collector()
+    controller = QuitFailsController(handler, hostname=HOST, port=free_port())
+    controller.start()
+    try:
+        settings = plain(controller.port)
+        message_id = send_email(seed_digest(), to=TO[:1], text="t", html="h", settings=settings)
+    finally:
+        controller.stop()
+    (envelope,) = handler.envelopes  # sent once: a failure here would send it again
+    assert message_id in envelope.original_content.decode("ascii", "replace")
 
 
 def test_email_to_a_closed_port_raises():
