@@ -723,6 +723,12 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
                     f"{plain(w.name)}: sent {plural(r.stories, 'story', 'stories')} in "
                     f"{plural(r.groups, 'group')} → " + plain("; ".join(r.outputs))
                 )
+            if r.warning:
+                failed = True
+                err.print(
+                    f"[red]{plain(w.name)}: not delivered to everyone[/]: {plain(r.warning)} "
+                    "(the next run does not send these stories again)"
+                )
         if failed:
             sys.exit(1)
         return

@@ -43,6 +43,7 @@ from monitor.render import subject as digest_subject
 __all__ = [
     "EXTENSIONS",
     "DeliveryError",
+    "PartlyDelivered",
     "SmtpSettings",
     "build_email",
     "delivery_id",
@@ -65,6 +66,11 @@ log = logging.getLogger("monitor.digest")
 
 class DeliveryError(Exception):
     """A digest could not be delivered; the message says what and where."""
+
+
+class PartlyDelivered(DeliveryError):
+    """The digest went out, but not to everyone (a mail server refused some recipients):
+    sending it again would repeat it to those who got it."""
 
 
 # --- files -------------------------------------------------------------------------------
@@ -289,7 +295,8 @@ def send_email(
     ``starttls`` upgrades the connection before anything else is said (a server without
     STARTTLS is an error, never a silent downgrade); ``ssl`` is TLS from the first byte;
     ``none`` is plain SMTP and refuses to send credentials. Certificates are verified.
-    A server that refuses any recipient makes the whole call fail.
+    A server that refuses every recipient makes the call fail; one that refuses some
+    raises :class:`PartlyDelivered` once the others were sent the digest.
     """
     to = [a.strip() for a in to if a and a.strip()]
     if not to:
@@ -335,7 +342,7 @@ def send_email(
     except (smtplib.SMTPException, OSError) as e:  # OSError covers refused, timeouts, TLS
         raise DeliveryError(f"email via {where} failed: {e.__class__.__name__}: {e}") from e
     if refused:
-        raise DeliveryError(
+        raise PartlyDelivered(
             f"SMTP server {where} refused some recipients (the others were sent the digest): "
             f"{_refusals(refused)}"
         )

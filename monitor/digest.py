@@ -495,17 +495,19 @@ def record(
     selection: Selection,
     *,
     now: datetime,
-    results: Sequence[tuple[str, str, str | None]],
+    results: Sequence[tuple[str, str, str | None, bool]],
 ) -> int:
-    """Store what each delivery did with the digest ((key, kind, error or None)) and its
-    stories; persist event groups. Its status: ``delivered`` when every delivery
-    succeeded, ``failed`` when none did, else ``partial``."""
+    """Store what each delivery did with the digest ((key, kind, error or None, delivered):
+    a mail some recipients refused is delivered, with an error) and its stories; persist
+    event groups. Its status: ``delivered`` when every delivery succeeded, ``failed`` when
+    none did, else ``partial``."""
     d = selection.digest
     digest_id = d.digest_id if d.digest_id is not None else reserve(db, selection, now=now)
-    errors = [e for _key, _kind, e in results if e]
-    if not errors:
+    errors = [e for _key, _kind, e, _ok in results if e]
+    delivered = sum(ok for *_rest, ok in results)
+    if delivered == len(results):
         status = "delivered"
-    elif len(errors) == len(results):
+    elif not delivered:
         status = "failed"
     else:
         status = "partial"
@@ -514,7 +516,7 @@ def record(
             "UPDATE digests SET status = ?, deliveries = ?, error = ? WHERE id = ?",
             (
                 status,
-                ",".join(kind for _key, kind, _e in results) or None,
+                ",".join(kind for _key, kind, _e, _ok in results) or None,
                 "; ".join(errors) or None,
                 digest_id,
             ),
@@ -522,7 +524,7 @@ def record(
         conn.executemany(
             "INSERT INTO digest_deliveries (digest_id, delivery, status, error) "
             "VALUES (?, ?, ?, ?)",
-            [(digest_id, key, "failed" if e else "delivered", e) for key, _kind, e in results],
+            [(digest_id, key, "delivered" if ok else "failed", e) for key, _kind, e, ok in results],
         )
         conn.executemany(
             "INSERT INTO digest_items (digest_id, item_id, watch, group_id, position, matched)"

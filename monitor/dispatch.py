@@ -39,6 +39,7 @@ class SendResult:
     groups: int
     outputs: list[str]
     error: str | None = None
+    warning: str | None = None  # what went out only in part (recipients refused): not resent
 
 
 def rendered(
@@ -68,6 +69,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _email_target(how: Delivery) -> str:
+    return "email to " + ", ".join(how.to)
+
+
 def _deliver_one(
     config: Config,
     db,
@@ -94,7 +99,7 @@ def _deliver_one(
             html=render.render(d, "html", images=how.images),
             settings=settings,
         )
-        return "email to " + ", ".join(how.to)
+        return _email_target(how)
     if how.kind == "webhook":
         deliver.post_webhook(how.url, json.loads(render.render(d, "json")), stop=stop)
         return f"webhook {deliver.webhook_host(how.url)}"
@@ -179,6 +184,7 @@ def send(
             plans.setdefault(within.ids, (within, []))[1].append(how)
         outputs: list[str] = []
         errors: list[str] = []
+        warnings: list[str] = []
         stories: set[int] = set()
         groups: set[int] = set()
         for within, hows in plans.values():
@@ -191,16 +197,20 @@ def send(
             for how in hows:  # one failing delivery does not keep the digest from the others
                 try:
                     outputs.append(_deliver_one(config, db, watch, d, how, env, stop))
+                except deliver.PartlyDelivered as e:  # those who got it must not get it again
+                    outputs.append(_email_target(how))
+                    warnings.append(str(e))
+                    results.append((how.key, how.kind, str(e), True))
                 except (deliver.DeliveryError, OSError) as e:
                     error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
                     errors.append(error)  # each names its target (a webhook by host only)
-                    results.append((how.key, how.kind, error))
+                    results.append((how.key, how.kind, error, False))
                 else:
-                    results.append((how.key, how.kind, None))
+                    results.append((how.key, how.kind, None, True))
             digest.record(db, selection, now=now, results=results)
             stories.update(item_id for item_id, _group, _terms in selection.members)
             groups.update(group for _item, group, _terms in selection.members)
-            sent = [how.kind for how, (_k, _kind, e) in zip(hows, results, strict=True) if not e]
+            sent = [how.kind for how, r in zip(hows, results, strict=True) if r[3]]
             log.log(
                 logging.WARNING if len(sent) < len(hows) else logging.INFO,
                 "watch=%s digest=%s stories=%d groups=%d delivered=%s failed=%d",
@@ -216,5 +226,11 @@ def send(
             return SendResult(watch.name, "empty", 0, 0, [])
         status = "delivered" if not errors else "partial" if outputs else "failed"
         return SendResult(
-            watch.name, status, len(stories), len(groups), outputs, "; ".join(errors) or None
+            watch.name,
+            status,
+            len(stories),
+            len(groups),
+            outputs,
+            "; ".join(errors) or None,
+            "; ".join(warnings) or None,
         )

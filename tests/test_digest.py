@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from test_deliver import Collector, free_port
 
 from monitor import digest, dispatch, ingest, store
 from monitor.cli import main
@@ -345,6 +347,38 @@ def test_each_delivery_is_marked_on_its_own(db, tmp_path):
         (4, "delivered", 1, g, "delivered"),
     ]
     assert dispatch.send(db, config, watch, now=NOW + timedelta(days=1, hours=2)).status == "empty"
+
+
+def test_a_mail_some_recipients_got_is_not_mailed_to_them_again(db, tmp_path):
+    """A refused address (550: no such user) is reported, but the recipients the server
+    took the mail for are not sent it again at every run."""
+    handler = Collector(refuse_rcpt="gone@example.org")
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    env = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(controller.port),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "monitor@example.org",
+    }
+    config = config_for(
+        tmp_path, [{"kind": "email", "to": ["reader@example.org", "gone@example.org"]}]
+    )
+    watch = config.watch("ukraine")
+    try:
+        first = dispatch.send(db, config, watch, now=NOW + timedelta(hours=1), env=env)
+        again = dispatch.send(db, config, watch, now=NOW + timedelta(hours=2), env=env)
+    finally:
+        controller.stop()
+
+    assert (first.status, first.stories, first.error) == ("delivered", 5, None)
+    assert "refused some recipients" in first.warning and "gone@example.org" in first.warning
+    assert again.status == "empty"
+    (envelope,) = handler.envelopes
+    assert envelope.rcpt_tos == ["reader@example.org"]
+    assert db.conn.execute("SELECT status, error FROM digest_deliveries").fetchall() == [
+        ("delivered", first.warning)
+    ]
 
 
 def test_a_digest_delivered_before_per_delivery_marks_counts_for_every_delivery(db, tmp_path):
