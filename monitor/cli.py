@@ -711,24 +711,16 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
             if r.status == "empty":
                 err.print(f"{plain(w.name)}: no new stories; nothing sent")
             elif r.status in ("failed", "partial"):
-                failed = True
                 if r.outputs:
                     err.print(f"{plain(w.name)}: sent → " + plain("; ".join(r.outputs)))
-                err.print(
-                    f"[red]{plain(w.name)}: delivery failed[/]: {plain(r.error or '')} "
-                    "(the next run sends these stories to it again)"
-                )
             else:
                 err.print(
                     f"{plain(w.name)}: sent {plural(r.stories, 'story', 'stories')} in "
                     f"{plural(r.groups, 'group')} → " + plain("; ".join(r.outputs))
                 )
-            if r.warning:
+            for what, why in send_problems(r):
                 failed = True
-                err.print(
-                    f"[red]{plain(w.name)}: not delivered to everyone[/]: {plain(r.warning)} "
-                    "(the next run does not send these stories again)"
-                )
+                err.print(f"[red]{plain(w.name)}: {what}[/]: {plain(why)}")
         if failed:
             sys.exit(1)
         return
@@ -892,6 +884,24 @@ def check_email_settings(config: Config, env=None) -> None:
             return
 
 
+def send_problems(r) -> list[tuple[str, str]]:
+    """(what, why) of each problem of a watch's send (a ``dispatch.SendResult``): printed
+    by ``monitor digest --send``, logged by the daemon."""
+    problems = []
+    if r.error:
+        problems.append(
+            ("delivery failed", f"{r.error} (the next run sends these stories to it again)")
+        )
+    if r.warning:
+        problems.append(
+            (
+                "not delivered to everyone",
+                f"{r.warning} (the next run does not send these stories again)",
+            )
+        )
+    return problems
+
+
 def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Event | None = None):
     """Each schedule (cron expression and time zone) gets a cron job that sends the digests
     of its watches in turn, sharing the stories they load.
@@ -928,7 +938,11 @@ def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Eve
                             continue
                         try:
                             with store.when_locked(db):
-                                dispatch.send(db, config, w, now=utcnow(), cache=cache, stop=stop)
+                                r = dispatch.send(
+                                    db, config, w, now=utcnow(), cache=cache, stop=stop
+                                )
+                            for what, why in send_problems(r):
+                                log.error("digest %s: %s: %s", w.name, what, why)
                         except store.StoreLocked as e:  # each other watch would wait as long
                             names = ", ".join(x.name for x in watches[watches.index(w) :])
                             log.error("digests %s not sent: %s; the next run sends them", names, e)

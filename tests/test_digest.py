@@ -742,6 +742,7 @@ def test_run_schedules_each_watch_by_its_cron_expression(tmp_path, monkeypatch):
         sent.append((watch.name, cache))
         if watch.name == "evening":
             raise RuntimeError("mail server down")
+        return dispatch.SendResult(watch.name, "empty", 0, 0, [])
 
     monkeypatch.setattr(dispatch, "send", send)
     evening.func()

@@ -83,12 +83,46 @@ def test_a_digest_due_while_the_daemon_was_suspended_runs_when_it_wakes(tmp_path
     job = digest_job(tmp_path, scheduled_config(tmp_path))
     assert job.coalesce  # several missed runs are handed over as the last one alone
     sent = []
-    monkeypatch.setattr(
-        dispatch, "send", lambda db, config, watch, *, now, cache, stop: sent.append(watch.name)
-    )
+
+    def send(db, config, watch, *, now, cache, stop):
+        sent.append(watch.name)
+        return dispatch.SendResult(watch.name, "empty", 0, 0, [])
+
+    monkeypatch.setattr(dispatch, "send", send)
     events = run_job(job, "default", [MORNING], "apscheduler.executors.default")
     assert [e.code for e in events] == [EVENT_JOB_EXECUTED]
     assert sent == ["morning"]
+
+
+def test_a_scheduled_digest_that_fails_logs_why_naming_the_watch(tmp_path, caplog):
+    """The daemon has no one to print to: its log says what failed, as the CLI does."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    config = parse_config(
+        {
+            "monitor": {"digest_lookback": "36500d"},
+            "watch": [
+                {
+                    "name": "morning",
+                    "any": ["普京"],
+                    "schedule": "0 8 * * *",
+                    "delivery": [{"kind": "file", "path": str(blocked / "sub")}],
+                }
+            ],
+        },
+        file="t.toml",
+        base=tmp_path,
+    )
+    db = open_db(tmp_path / "m.db")
+    ingest.import_files(db, ingest.find_files([SEEDS]).files, SiteRules.load_default(), now=MORNING)
+    job = digest_job(tmp_path, config)
+    caplog.set_level(logging.INFO, logger="monitor.digest")
+
+    job.func()
+
+    (line,) = [r.getMessage() for r in caplog.records if "cannot write digest" in r.getMessage()]
+    assert line.startswith(f"digest morning: delivery failed: cannot write digest to {blocked}")
+    assert line.endswith("(the next run sends these stories to it again)")
 
 
 def test_a_poll_tick_due_while_the_daemon_was_suspended_runs_when_it_wakes(tmp_path):
