@@ -49,9 +49,11 @@ TAG_PREFIX = "tag:monitor,2021:"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 # C0/C1 controls (except tab/newline, which are whitespace anyway), bidi overrides and
-# other format characters that could disguise text or break terminals and XML.
+# other format characters that could disguise text or break terminals and XML, and the
+# noncharacters U+FFFE/U+FFFF, which XML forbids (a feed holding one is no feed).
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+    r"\ufffe\uffff]"
 )
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 

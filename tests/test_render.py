@@ -476,6 +476,20 @@ def test_atom_is_valid_and_stable():
     assert "Aljazeera 半岛网" in third.content[0].value
 
 
+def test_atom_with_characters_xml_forbids_is_still_a_feed():
+    """U+FFFE and U+FFFF (a text decoded wrongly) may not appear in XML: one such title
+    made the whole feed, every digest of it, unreadable to feed readers."""
+    d = seed_digest()
+    d.entries[0].headline.title = "普京\ufffe访问\uffff北京"
+    d.entries[0].headline.lead = "普京\uffff周一表示"
+    d.entries[1].also[0].title = "本月\ufffe第二次会谈"
+    xml = render_atom([d], watch=WATCH)
+    entry = ET.fromstring(xml).find(f"{{{ATOM}}}entry")
+    assert entry.find(f"{{{ATOM}}}title").text == "普京访问北京"
+    assert entry.find(f"{{{ATOM}}}summary").text == "普京周一表示"
+    assert "本月第二次会谈" in xml
+
+
 @pytest.mark.parametrize(
     "published, zone, shown",
     [
