@@ -220,7 +220,7 @@ class SmtpSettings:
                 raise DeliveryError(f"environment variable {name} is not set (needed for email)")
             return value
 
-        host, sender = required("SMTP_HOST"), required("SMTP_FROM")
+        host, sender = _host(required("SMTP_HOST")), required("SMTP_FROM")
         security = (get("SMTP_SECURITY") or "starttls").lower()
         if security not in SECURITY_MODES:
             raise DeliveryError(
@@ -257,6 +257,20 @@ class SmtpSettings:
             security=security,
             timeout=timeout,
         )
+
+
+def _host(host: str) -> str:
+    """SMTP_HOST, checked now: a typo (``smtp..example.org``) failed only at sending time,
+    as an error of the command line, not of the settings."""
+    if re.fullmatch(r"[^:]+:\d+", host):
+        raise DeliveryError(
+            f"SMTP_HOST must be a host name, not {host!r} (the port goes in SMTP_PORT)"
+        )
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise DeliveryError(f"SMTP_HOST must be a host name, not {host!r}") from None
+    return host
 
 
 def _domain(address: str) -> str | None:

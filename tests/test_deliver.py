@@ -169,6 +169,8 @@ def test_smtp_settings_from_env_defaults():
     [
         ({"SMTP_FROM": SENDER}, "SMTP_HOST is not set"),
         ({"SMTP_HOST": "h", "SMTP_FROM": "  "}, "SMTP_FROM is not set"),
+        ({**ENV, "SMTP_HOST": "smtp..example.org"}, "SMTP_HOST must be a host name, not 'smtp"),
+        ({**ENV, "SMTP_HOST": "smtp.example.org:587"}, r"the port goes in SMTP_PORT\)"),
         ({**ENV, "SMTP_USER": "u"}, "SMTP_PASSWORD is not set"),
         ({**ENV, "SMTP_PASSWORD": "p"}, "SMTP_USER is not set"),
         ({**ENV, "SMTP_SECURITY": "tls"}, "SMTP_SECURITY must be one of starttls, ssl, none"),
@@ -188,6 +190,11 @@ def test_smtp_settings_from_env_defaults():
 def test_smtp_settings_from_env_errors_name_the_variable(env, message):
     with pytest.raises(DeliveryError, match=message):
         SmtpSettings.from_env(env)
+
+
+@pytest.mark.parametrize("host", ["smtp.example.org.", "邮件.example.org", "127.0.0.1", "::1"])
+def test_smtp_host_names_and_addresses(host):
+    assert SmtpSettings.from_env({**ENV, "SMTP_HOST": host}).host == host
 
 
 # --- a real SMTP server ------------------------------------------------------------------
