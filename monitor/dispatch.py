@@ -69,6 +69,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _named(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
 def _email_target(how: Delivery) -> str:
     return "email to " + ", ".join(how.to)
 
@@ -202,8 +206,12 @@ def send(
                     warnings.append(str(e))
                     results.append((how.key, how.kind, str(e), True))
                 except (deliver.DeliveryError, OSError) as e:
-                    error = f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e)
+                    error = _named(e) if isinstance(e, OSError) else str(e)
                     errors.append(error)  # each names its target (a webhook by host only)
+                    results.append((how.key, how.kind, error, False))
+                except Exception as e:  # a bug in one delivery must not keep the others
+                    log.exception("watch=%s: the %s delivery broke", watch.name, how.kind)
+                    errors.append(error := f"{how.kind} delivery broke: {_named(e)}")
                     results.append((how.key, how.kind, error, False))
                 else:
                     results.append((how.key, how.kind, None, True))

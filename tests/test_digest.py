@@ -162,6 +162,32 @@ def test_a_failed_delivery_marks_nothing_and_the_next_run_sends_it(db, tmp_path)
     assert (retry.status, retry.stories) == ("delivered", 5)
 
 
+def test_a_delivery_that_breaks_unexpectedly_fails_alone(db, tmp_path, monkeypatch, caplog):
+    """An exception no delivery expects (a bug, a library's ValueError) skipped the watch's
+    other deliveries and left its digest unrecorded ('sending'); the CLI took it for a bad
+    --since. It fails that delivery alone, with its traceback in the log."""
+
+    def broken(*_args, **_kw):
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(dispatch.deliver, "post_webhook", broken)
+    config = config_for(
+        tmp_path,
+        [
+            {"kind": "webhook", "url": "https://hooks.example/h"},
+            {"kind": "file", "path": str(tmp_path / "out")},
+        ],
+    )
+    watch = config.watch("ukraine")
+    with caplog.at_level(logging.ERROR, logger="monitor.digest"):
+        result = dispatch.send(db, config, watch, now=NOW + timedelta(hours=1))
+    assert (result.status, result.stories) == ("partial", 5)
+    assert "ValueError: unexpected" in result.error
+    assert len(list((tmp_path / "out").iterdir())) == 1
+    assert db.conn.execute("SELECT status FROM digests").fetchall() == [("partial",)]
+    assert any(r.exc_info for r in caplog.records), caplog.text
+
+
 def test_a_delivery_failing_longer_than_the_lookback_still_gets_its_first_stories(db, tmp_path):
     """A delivery that never got a digest starts `digest_lookback` back from its first
     attempt, not from each retry: a week-long outage must not lose that week's stories."""
