@@ -807,7 +807,7 @@ def health(ctx: Context, within: str) -> None:
         click.echo(f"unhealthy: no store at {ctx.path}")
         sys.exit(1)
     try:
-        db = store.open_db(ctx.db_path, create=False)
+        db = store.open_db(ctx.db_path, create=False, upgrade=False)
     except store.StoreError as e:
         click.echo(f"unhealthy: {e}")
         sys.exit(1)
@@ -817,8 +817,8 @@ def health(ctx: Context, within: str) -> None:
         click.echo(f"unhealthy: {e.message}")
         sys.exit(1)
     names = vouching(config.sources) if config else None
-    ok, reason = check(db, now=now, window=window, sources=names)
-    click.echo(("healthy: " if ok else "unhealthy: ") + reason)
+    ok, line = check(db, now=now, window=window, sources=names)
+    click.echo(line)
     sys.exit(0 if ok else 1)
 
 

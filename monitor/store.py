@@ -389,15 +389,21 @@ def store_locked(db: sqlite_utils.Database) -> StoreLocked:
     )
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the schema to the newest version; returns the version."""
-    conn = db.conn
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The store's schema version, refused when newer than this monitor's."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         raise StoreError(
             f"store schema version {version} is newer than this monitor supports "
             f"({len(MIGRATIONS)}); upgrade monitor"
         )
+    return version
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema to the newest version; returns the version."""
+    conn = db.conn
+    version = schema_version(conn)
     for target in range(version + 1, len(MIGRATIONS) + 1):
         with transaction(db):
             for stmt in _statements(MIGRATIONS[target - 1]):
@@ -426,6 +432,7 @@ def open_db(
     *,
     create: bool = True,
     progress: Callable[[int, int], object] | None = None,
+    upgrade: bool = True,
 ) -> sqlite_utils.Database:
     """Open and migrate the store; WAL, busy timeout, foreign keys.
 
@@ -436,6 +443,10 @@ def open_db(
 
     ``progress`` follows the search index's one-time upgrade, minutes on a large store
     (see :func:`upgrade_fold`); by default a log line every 30 s says how far it got.
+
+    Without ``upgrade`` (the health check) the store opens as it is, neither migrated nor
+    upgraded: a probe must answer at once, not take turns at minutes of upgrade or wait
+    on the process doing it.
     """
     path = store_path(path)
     try:
@@ -462,9 +473,12 @@ def open_db(
         raise StoreError(f"cannot open store {path}: {e}{_unwritable(path, create)}") from e
     db = sqlite_utils.Database(conn)
     try:
-        migrate(db)
-        upgrade_fold(db, progress=progress)
-        upgrade_url_keys(db)
+        if upgrade:
+            migrate(db)
+            upgrade_fold(db, progress=progress)
+            upgrade_url_keys(db)
+        else:
+            schema_version(conn)
     except StoreError:
         conn.close()
         raise
