@@ -55,7 +55,7 @@ from .fulltext import (
     search_terms,
     segment_folded,
 )
-from .logs import ProgressLog
+from .logs import ProgressLog, about, plural
 from .match import Matcher, Rule, fold_story
 from .models import Item
 from .similarity import (
@@ -1063,10 +1063,10 @@ def upgrade_fold(
     if _meta(conn, "fold") == str(FOLD_VERSION):
         return 0
     pattern = "*[" + fold_changed_characters() + "]*"
-    done = 0
+    done, started = 0, time.monotonic()
+    log = logging.getLogger("monitor.store")
     first, newest = conn.execute("SELECT min(id), max(id) FROM items").fetchone()
     if first is not None:  # minutes on a large store
-        log = logging.getLogger("monitor.store")
         log.info(
             "bringing the search index to this version's Traditional phrases (once; "
             "stopped, it goes on at the next start)"
@@ -1075,7 +1075,7 @@ def upgrade_fold(
     while True:
         with transaction(db):
             if _meta(conn, "fold") == str(FOLD_VERSION):  # another process finished it
-                return done
+                break
             after = int(_meta(conn, "fold_upgrade_through") or 0)
             ids = conn.execute(
                 "SELECT id FROM items WHERE id > ? ORDER BY id LIMIT ?", (after, batch)
@@ -1083,12 +1083,17 @@ def upgrade_fold(
             if not ids:
                 conn.execute("DELETE FROM store_meta WHERE name = 'fold_upgrade_through'")
                 _set_meta(conn, "fold", str(FOLD_VERSION))
-                return done
+                break
             last = ids[-1][0]
             if progress:
                 progress(max(after - first + 1, 0), max(newest - first + 1, last - first + 1))
             done += _refold(conn, after, last, pattern)
             _set_meta(conn, "fold_upgrade_through", str(last))
+    if first is not None:  # the end of the wait the first line announced
+        took = about(time.monotonic() - started)
+        done_ = plural(done, "story", "stories")
+        log.info("search index upgraded: %s indexed again in %s", done_, took)
+    return done
 
 
 def _refold(conn: sqlite3.Connection, after: int, last: int, pattern: str) -> int:
@@ -1402,8 +1407,10 @@ def upgrade_url_keys(db: sqlite_utils.Database) -> int:
     conn = db.conn
     if _meta(conn, "canonical") == str(CANONICAL_VERSION):
         return 0
-    if conn.execute("SELECT 1 FROM item_urls LIMIT 1").fetchone():  # a minute a million
-        logging.getLogger("monitor.store").info("giving stored URLs this version's keys (once)")
+    log = logging.getLogger("monitor.store")
+    stored = conn.execute("SELECT 1 FROM item_urls LIMIT 1").fetchone()
+    if stored:  # a minute a million
+        log.info("giving stored URLs this version's keys (once)")
     with transaction(db):
         if _meta(conn, "canonical") == str(CANONICAL_VERSION):  # another process did it
             return 0
@@ -1424,6 +1431,8 @@ def upgrade_url_keys(db: sqlite_utils.Database) -> int:
         conn.executemany("INSERT OR IGNORE INTO item_keys (key, item_id) VALUES (?, ?)", keys)
         changed = conn.total_changes - before
         _set_meta(conn, "canonical", str(CANONICAL_VERSION))
+    if stored:
+        log.info("stored URLs given this version's keys: %d changed", changed)
     return changed
 
 

@@ -2,6 +2,7 @@
 
 import io
 import logging
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from monitor.models import Item
 from monitor.store import Sighting, save_items
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+UPGRADED = re.compile(r"search index upgraded: \d+ stories indexed again in \S+ (s|min|h)")
 STORIES = [
     ("乾隆皇帝的故事", "清朝的乾隆皇帝在位六十年。"),
     ("行政院公布新計畫", "我們瞭解民眾的需要，已回覆。"),
@@ -79,11 +81,16 @@ def test_open_brings_an_old_index_to_the_phrase_fold(tmp_path, monkeypatch, capl
     caplog.set_level("INFO", logger="monitor.store")
     db = store.open_db(path)
     check_upgraded(db)
-    # Minutes on a large store: the command or daemon that opens it says why it waits.
-    assert [r.getMessage() for r in caplog.records if r.name == "monitor.store"] == [
+    # Minutes on a large store: the command or daemon that opens it says why it waits, and
+    # when the wait is over.
+    began, ended = [r.getMessage() for r in caplog.records if r.name == "monitor.store"]
+    assert began == (
         "bringing the search index to this version's Traditional phrases (once; stopped, "
         "it goes on at the next start)"
-    ]
+    )
+    assert UPGRADED.fullmatch(ended) and ended.startswith(
+        "search index upgraded: 3 stories indexed again in "
+    )
     # Its kept event features are those the new fold makes.
     (item_id,) = db.conn.execute("SELECT id FROM items WHERE title = '乾隆皇帝的故事'").fetchone()
     features = db.conn.execute(
@@ -159,10 +166,11 @@ def test_the_upgrade_logs_its_progress_and_the_time_left(tmp_path, monkeypatch, 
     logged = ProgressLog(log, "search index upgrade", clock=lambda: next(ticks))
     caplog.set_level("INFO", logger="monitor.store")
     store.upgrade_fold(db, batch=1, progress=logged)
-    assert [r.getMessage() for r in caplog.records][1:] == [
+    assert [r.getMessage() for r in caplog.records][1:-1] == [
         "search index upgrade: 40% done, about 60 s left",  # 40 s: 2 of 5 in 40 s
         "search index upgrade: 80% done, about 20 s left",
     ]
+    assert UPGRADED.fullmatch(caplog.records[-1].getMessage())
     check_upgraded(db)
 
 

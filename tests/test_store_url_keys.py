@@ -56,7 +56,8 @@ def test_an_amp_story_stored_before_meets_its_next_copy(tmp_path, monkeypatch, c
     caplog.set_level("INFO", logger="monitor.store")
     db = store.open_db(path)
     assert [r.getMessage() for r in caplog.records if r.name == "monitor.store"] == [
-        "giving stored URLs this version's keys (once)"
+        "giving stored URLs this version's keys (once)",
+        "stored URLs given this version's keys: 2 changed",  # the URL's key and the story's
     ]
     assert store.find_item_id(db, AMP) == store.find_item_id(db, RFA) == 1
     report = import_pages(db, again, now=LATER)
