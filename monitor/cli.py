@@ -17,7 +17,14 @@ import click
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape as plain
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import __version__, store
@@ -36,11 +43,20 @@ def utcnow() -> datetime:
 
 @contextmanager
 def progress_bar(total: int, label: str):
-    """A progress bar on a terminal; silent when output is piped or in CI."""
+    """A progress bar on a terminal; silent when output is piped or in CI.
+
+    The time left is estimated from the last 30 s, not counting the first step: work done
+    before the bar (an upgrade resumed where it stopped) does not make it look short."""
     if not err.is_terminal or total < 2:
         yield lambda *_, step=1: None
         return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda *_, step=1: bar.advance(task, step)
