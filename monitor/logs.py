@@ -69,9 +69,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):
+    """To the ``sys.stderr`` of each line's time, not the one at set-up: a progress bar
+    puts its own in place while it shows, which prints lines above the bar instead of on
+    its line."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(fmt: str = "text", level: str = "INFO", *, stream=None) -> None:
     """Commands log to stderr so their tables stay clean; the daemon logs to stdout."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream else StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
