@@ -241,3 +241,18 @@ def test_full_width_letters_keep_the_spaces_around_them_as_words(html, expected)
     """Full-width Latin is a word like its half-width form: its spaces were dropped, so a
     watch on "nato" missed "TheＮＡＴＯmeeting"."""
     assert body.text(html) == expected
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<p>正文<img src="https://t.example/p.gif?id=1" width="1" height="1"></p>',  # predicted
+        "<p>正文<img src='https://t.example/p.gif?id=1' width='1px' height='1px'></p>",  # nh3
+        '<p>正文<img src="/p.gif" width="0"></p><noscript>x</noscript>',  # the tree
+    ],
+)
+def test_a_tracking_pixel_is_no_image_of_the_story(html: str):
+    body_html = html + '<p><img src="https://cdn.example.net/photo.jpg" width="600"></p>'
+    got = body.read(body_html, base=BASE, image_base=LINK)
+    _text, images, _stored = got or tree_path(body_html, base=BASE, resolve=False)
+    assert [im.url for im in images] == ["https://cdn.example.net/photo.jpg"]

@@ -29,6 +29,7 @@ from monitor.parsers.html import (
     PSEUDO_LINK_TAG,
     cleaner,
     dedupe_images,
+    is_pixel,
     join_url,
     lines_of,
     tidy,
@@ -47,6 +48,8 @@ _CELL_END = re.compile(rf"</(?:{'|'.join(sorted(CELLS))})>")
 _ANY_TAG = re.compile(rf"<{_ATTRS}>")
 _IMG = re.compile(rf"<img\b({_ATTRS})>")
 _SRC = re.compile(r'\ssrc="([^"]*)"')
+_WIDTH = re.compile(r'\swidth="([^"]*)"')
+_HEIGHT = re.compile(r'\sheight="([^"]*)"')
 _TREE_ONLY = re.compile(rf"<(?:figure|noscript|img\b[^>]*\bdata-src|{PSEUDO_LINK_TAG})", re.I)
 # What makes the sanitizer's text differ from the plain reading of a string: markup and
 # character references, NUL and a leading byte-order mark (both dropped). A CR, a lone
@@ -115,9 +118,19 @@ def text_of_marked(marked: str) -> str:
 def images_of_clean(cleaned: str, *, base: str | None) -> list[Image]:
     sources = []
     for m in _IMG.finditer(cleaned):
-        src = _SRC.search(m.group(1))
-        sources.append(unescape(src.group(1)).strip() if src else "")
+        attrs = m.group(1)
+        src = _SRC.search(attrs)
+        if src is None or _is_pixel(attrs):
+            continue
+        sources.append(unescape(src.group(1)).strip())
     return images_from(sources, base=base)
+
+
+def _is_pixel(attrs: str) -> bool:
+    if "width" not in attrs and "height" not in attrs:
+        return False
+    width, height = _WIDTH.search(attrs), _HEIGHT.search(attrs)
+    return is_pixel(width and unescape(width[1]), height and unescape(height[1]))
 
 
 def images_from(sources: list[str], *, base: str | None) -> list[Image]:

@@ -220,15 +220,25 @@ def join_url(base: str | None, url: str) -> str:
     return urljoin(base, url)
 
 
+def is_pixel(width: str | None, height: str | None) -> bool:
+    """An ``<img>`` of these sizes is a tracking pixel (1×1, or 0 wide or high): it shows
+    nothing, and taken as the story's lead image it would report every reader."""
+    return any(
+        size is not None and size.strip().removesuffix("px").strip() in ("0", "1")
+        for size in (width, height)
+    )
+
+
 def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Image]:
-    """``<img>`` sources in document order, made absolute against ``base`` when given.
+    """``<img>`` sources in document order, made absolute against ``base`` when given;
+    tracking pixels (:func:`is_pixel`) left out.
 
     A ``<figcaption>`` becomes the caption; ``alt``/``title`` do not (mirrors fill them
     with the headline or "点击查看大图")."""
     out: list[Image] = []
     for img in fragment(html).iter("img"):
         src = (img.get("src") or img.get("data-src") or "").strip()
-        if not src or src.startswith("data:"):
+        if not src or src.startswith("data:") or is_pixel(img.get("width"), img.get("height")):
             continue
         caption = None
         fig = next((a for a in img.iterancestors("figure")), None)

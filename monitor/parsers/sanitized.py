@@ -27,7 +27,13 @@ from __future__ import annotations
 import re
 from typing import Literal, NamedTuple
 
-from monitor.parsers.html import ALLOWED_ATTRIBUTES, BLOCKS, BREAK, GENERIC_ATTRIBUTES
+from monitor.parsers.html import (
+    ALLOWED_ATTRIBUTES,
+    BLOCKS,
+    BREAK,
+    GENERIC_ATTRIBUTES,
+    is_pixel,
+)
 
 _INLINE = frozenset({"a", "b", "strong", "em", "i", "u", "s", "span", "sub", "sup", "small",
                      "code"})  # fmt: skip
@@ -186,7 +192,10 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
             return None
     if sort_attributes:
         kept.sort()
-    src = dict(kept).get("src") if name == "img" else None
+    values = dict(kept)
+    src = values.get("src") if name == "img" else None
+    if src is not None and is_pixel(values.get("width"), values.get("height")):
+        src = None  # a tracking pixel is no image of the story
     if src is not None:
         src = src.replace("&amp;", "&")  # the only reference a URL may hold here
     # feedparser's plain tags allow "&amp;" alone in a value (fastfeed._PLAIN_TAG).
