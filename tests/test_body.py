@@ -256,3 +256,19 @@ def test_a_tracking_pixel_is_no_image_of_the_story(html: str):
     got = body.read(body_html, base=BASE, image_base=LINK)
     _text, images, _stored = got or tree_path(body_html, base=BASE, resolve=False)
     assert [im.url for im in images] == ["https://cdn.example.net/photo.jpg"]
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        '<img data-src="/lazy.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">',
+        '<img data-original="/lazy.jpg" src="/static/grey.gif">',
+        '<img class="lazy" data-original="/lazy.jpg">',
+        '<img data-src="/lazy.jpg" data-ratio="0.56" data-type="jpeg">',  # WeChat
+    ],
+)
+def test_a_lazy_loaded_image_is_its_real_address_not_the_placeholder(img: str):
+    html = f"<p>正文</p><p>{img}</p>"
+    got = body.read(html, base=BASE, image_base=LINK)
+    _text, images, _stored = got or tree_path(html, base=BASE, resolve=False)
+    assert [im.url for im in images] == ["https://news.example.org/lazy.jpg"]

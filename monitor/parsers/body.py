@@ -9,8 +9,9 @@ The first pass keeps the block elements the stored HTML does not allow (``<secti
 ``<article>`` …) so that their line breaks reach the text; the stored HTML loses them
 after, as the sanitizer would have dropped them.
 
-Some bodies need the tree (:data:`_TREE_ONLY`): lazy-loaded images (``data-src``), images
-inside ``<noscript>``, figure captions and the mirrors' ``<ok href>`` links.
+Some bodies need the tree (:data:`_TREE_ONLY`): lazy-loaded images (``data-src``,
+``data-original``), images inside ``<noscript>``, figure captions and the mirrors'
+``<ok href>`` links.
 :func:`read` returns None for those and the caller takes the tree path of
 :mod:`monitor.parsers.html`, which stays the reference for what a body holds.
 """
@@ -26,6 +27,7 @@ from monitor.parsers.html import (
     BLOCKS,
     BREAK,
     CELLS,
+    LAZY_SOURCES,
     PSEUDO_LINK_TAG,
     cleaner,
     dedupe_images,
@@ -50,7 +52,9 @@ _IMG = re.compile(rf"<img\b({_ATTRS})>")
 _SRC = re.compile(r'\ssrc="([^"]*)"')
 _WIDTH = re.compile(r'\swidth="([^"]*)"')
 _HEIGHT = re.compile(r'\sheight="([^"]*)"')
-_TREE_ONLY = re.compile(rf"<(?:figure|noscript|img\b[^>]*\bdata-src|{PSEUDO_LINK_TAG})", re.I)
+_TREE_ONLY = re.compile(
+    rf"<(?:figure|noscript|img\b[^>]*\b(?:{'|'.join(LAZY_SOURCES)})|{PSEUDO_LINK_TAG})", re.I
+)
 # What makes the sanitizer's text differ from the plain reading of a string: markup and
 # character references, NUL and a leading byte-order mark (both dropped). A CR, a lone
 # ">" or a vertical tab come out of both readings alike (the lines are squeezed).

@@ -66,6 +66,10 @@ BLOCKS = frozenset({
     "tbody", "thead", "tfoot", "tr", "ul",
 })  # fmt: skip
 
+# Where lazy-loading pages keep an image's address until it scrolls into view; ``src``
+# holds a placeholder (a grey GIF, a ``data:`` image) or nothing.
+LAZY_SOURCES = ("data-src", "data-original")
+
 # The mirror marks links as <ok href> (and sometimes <span href>) to dodge filters.
 PSEUDO_LINK_TAG = r"ok\b|span\b[^>]*\bhref\s*="  # what follows "<"
 _PSEUDO_LINK = re.compile(f"<(?:{PSEUDO_LINK_TAG})", re.IGNORECASE)
@@ -237,8 +241,8 @@ def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Im
     with the headline or "点击查看大图")."""
     out: list[Image] = []
     for img in fragment(html).iter("img"):
-        src = (img.get("src") or img.get("data-src") or "").strip()
-        if not src or src.startswith("data:") or is_pixel(img.get("width"), img.get("height")):
+        src = _source(img)
+        if not src or is_pixel(img.get("width"), img.get("height")):
             continue
         caption = None
         fig = next((a for a in img.iterancestors("figure")), None)
@@ -247,6 +251,16 @@ def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Im
             caption = (html_to_text(cap) or None) if cap is not None else None
         out.append(Image(join_url(base, src), caption))
     return dedupe_images(out)
+
+
+def _source(img: etree._Element) -> str:
+    """The image's address: a lazy-loaded image's (:data:`LAZY_SOURCES`) over the
+    placeholder in its ``src``; an inline ``data:`` image is none."""
+    for attr in (*LAZY_SOURCES, "src"):
+        src = (img.get(attr) or "").strip()
+        if src and not src.startswith("data:"):
+            return src
+    return ""
 
 
 def dedupe_images(images: list[Image]) -> list[Image]:

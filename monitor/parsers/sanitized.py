@@ -32,6 +32,7 @@ from monitor.parsers.html import (
     BLOCKS,
     BREAK,
     GENERIC_ATTRIBUTES,
+    LAZY_SOURCES,
     is_pixel,
 )
 
@@ -181,7 +182,8 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
     names = [k for k, _v in pairs]
     if len(set(names)) != len(names):
         return None
-    if (name == "img" and "data-src" in names) or (name == "span" and "href" in names):
+    lazy = name == "img" and any(attr in names for attr in LAZY_SOURCES)
+    if lazy or (name == "span" and "href" in names):
         return None  # a lazy image or a pseudo-link: the tree path reads those
     if _UNSAFE_CHAR.search(attrs) or any(ref in attrs for ref in _CHANGED_IN_VALUE):
         return None
