@@ -440,6 +440,28 @@ def test_title_reads_the_same_however_the_feed_escaped_it(name: str):
     assert got["title"] == TITLE
 
 
+OUTLET = "新闻 & 评论 “早报”"
+OUTLET_SPELLINGS = {
+    "rss_plain": rss(item("<title>t</title>"), channel_title="新闻 &amp; 评论 “早报”"),
+    "rss_entities": rss(
+        item("<title>t</title>"), channel_title="新闻 &amp;amp; 评论 &amp;ldquo;早报&amp;rdquo;"
+    ),
+    "rss_cdata_markup": rss(
+        item("<title>t</title>"), channel_title="<![CDATA[新闻 &amp; 评论 <b>“早报”</b>]]>"
+    ),
+    "atom_html": atom(entry("<title>t</title><id>tag:x,1</id>")).replace(
+        "<title>端傳媒</title>".encode(),
+        '<title type="html">新闻 &amp;amp; 评论 &lt;b&gt;“早报”&lt;/b&gt;</title>'.encode(),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUTLET_SPELLINGS))
+def test_the_outlet_named_by_the_feeds_title_reads_the_same_however_it_was_escaped(name: str):
+    (got,) = assert_same(OUTLET_SPELLINGS[name], None)
+    assert got["site"] == OUTLET
+
+
 def test_atom_xhtml_content_goes_to_feedparser():
     data = atom(entry(
         "<title>t</title><id>tag:x,8</id>",
@@ -579,8 +601,9 @@ def test_malformed_xml_that_feedparser_cannot_read_either_is_a_parse_error():
 def test_valid_empty_feed_has_no_items_on_the_fast_path():
     data = rss("")
     home = {"rel": "alternate", "type": "text/html", "href": "https://www.zaobao.com/"}
-    assert fastfeed.read(data, None) == ("rss", "联合早报 国际", [], [home])
-    assert fastfeed.read(data, URL) == ("rss", "联合早报 国际", [], [])  # read without a URL only
+    title = {"title": "联合早报 国际", "title_detail": {"type": "text/plain"}}
+    assert fastfeed.read(data, None) == ("rss", title, [], [home])
+    assert fastfeed.read(data, URL) == ("rss", title, [], [])  # read without a URL only
     assert feed.parse(data) == []
 
 

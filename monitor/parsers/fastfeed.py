@@ -123,8 +123,9 @@ class RawHTML(str):
     plain: Prediction = None
 
 
-def read(data: bytes, url: str | None = None) -> tuple[str, str, list[dict], list[dict]] | None:
-    """``(format, feed title, entries, feed links)`` as feedparser would give them, or None.
+def read(data: bytes, url: str | None = None) -> tuple[str, dict, list[dict], list[dict]] | None:
+    """``(format, feed title, entries, feed links)`` as feedparser would give them, or None;
+    the title as its ``title`` and ``title_detail`` keys.
 
     The feed's own links (``feed.links``) are read only without a ``url``: they are the
     base for the relative links of a feed read from a file."""
@@ -193,7 +194,7 @@ class _Reader:
             base = make_safe_absolute_uri(base, base) or base
         self.base = base
 
-    def read(self, data: bytes) -> tuple[str, str, list[dict], list[dict]]:
+    def read(self, data: bytes) -> tuple[str, dict, list[dict], list[dict]]:
         parser = etree.XMLParser(
             resolve_entities=False,
             no_network=True,
@@ -239,14 +240,16 @@ class _Reader:
                     self._link(el, {}, links)
         return ("atom" if self.atom else "rss"), title, [self._entry(e) for e in entries], links
 
-    def _feed_title(self, feed: list) -> str:
+    def _feed_title(self, feed: list) -> dict:
+        """``{"title", "title_detail"}`` as in feedparser's ``feed``; empty without a title."""
         _check_feed_level(feed, titles_allowed=True)
         titles = [el for el in feed if _name(el) in _TITLE or _name(el) == "media:title"]
         if not titles:
-            return ""
+            return {}
         if len(titles) > 1 or _name(titles[0]) == "media:title":
             raise Fallback
-        return self._text_field(titles[0], "text/plain", exact=True)[0]
+        value, ctype = self._text_field(titles[0], "text/plain", exact=True)
+        return {"title": value, "title_detail": {"type": ctype}}
 
     # --- one entry ----------------------------------------------------------------------
 

@@ -61,8 +61,8 @@ def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> li
         if utf8 is not data:  # a GBK or Big5 feed, now UTF-8: read at the fast path's speed
             fast = fastfeed.read(utf8, url)
         data = utf8
-    fmt, title, entries, links, error = (*fast, None) if fast else _read_with_feedparser(data, url)
-    outlet = site or _clean_line(title) or None
+    fmt, head, entries, links, error = (*fast, None) if fast else _read_with_feedparser(data, url)
+    outlet = site or _clean_line(_title(head)) or None
     home = None if url else _home_page(links)
     items = [_item(e, fmt, outlet, url, home) for e in entries]
     items = [it for it in items if it.title or it.url or it.text]  # debris of a broken feed
@@ -71,15 +71,16 @@ def parse(data: bytes, *, url: str | None = None, site: str | None = None) -> li
     return items
 
 
-def _read_with_feedparser(data: bytes, url: str | None) -> tuple[str, str, list, list, object]:
-    """``(format, feed title, entries, feed links, reason the feed is broken or None)``."""
+def _read_with_feedparser(data: bytes, url: str | None) -> tuple[str, dict, list, list, object]:
+    """``(format, feed, entries, feed links, reason the feed is broken or None)``: the feed's
+    title is read off ``feed``."""
     headers = {"content-location": url} if url else None
     d = feedparser.parse(
         data, sanitize_html=False, resolve_relative_uris=bool(url), response_headers=headers
     )
     fmt = "atom" if d.get("version", "").startswith("atom") else "rss"
     error = (d.get("bozo_exception") or "no readable entries") if d.bozo else None
-    return fmt, d.feed.get("title", ""), d.entries, d.feed.get("links", []), error
+    return fmt, d.feed, d.entries, d.feed.get("links", []), error
 
 
 def _home_page(links: list[dict]) -> str | None:
@@ -122,10 +123,7 @@ def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None 
     separate = body and summary_html and summary_html != body
     summary = body_text(summary_html, plain=_prediction(summary_html)) if separate else ""
     images += _media_images(entry)
-    title = entry.get("title", "")
-    if "html" in entry.get("title_detail", {}).get("type", ""):
-        title = html_to_line(title)
-    title = _clean_line(title) or text[:60]
+    title = _clean_line(_title(entry)) or text[:60]
     return Item(
         title=title,
         format=fmt,
@@ -142,6 +140,15 @@ def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None 
         alt_urls=[guid_url] if guid_url and guid_url != link else [],
         entry_id=_entry_id(guid, site, base) if link is None and not guid_url else None,
     )
+
+
+def _title(entry) -> str:
+    """An entry's or the feed's title as text: an HTML title (escaped markup, entities)
+    without its tags and references."""
+    title = entry.get("title", "")
+    if "html" in entry.get("title_detail", {}).get("type", ""):
+        title = html_to_line(title)
+    return title
 
 
 def _html_of(body: str, ctype: str | None, fmt: str) -> str:
