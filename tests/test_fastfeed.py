@@ -598,6 +598,25 @@ def test_malformed_xml_that_feedparser_cannot_read_either_is_a_parse_error():
         feed.parse(data)
 
 
+@pytest.mark.parametrize(
+    ("url", "base"), [(URL, "https://news.example"), (None, "https://www.zaobao.com")]
+)
+def test_relative_media_and_enclosure_images_are_made_absolute(url: str | None, base: str):
+    data = rss(
+        item(
+            "<title>t</title><link>https://www.zaobao.com/a/1</link><description>正文。</description>",
+            '<media:content url="/m.jpg" medium="image"/><media:thumbnail url="/t.jpg"/>',
+            '<enclosure url="/img/e.png" type="image/png" length="1"/>',
+        )
+    )
+    (got,) = assert_same(data, url)
+    assert [im["url"] for im in got["images"]] == [
+        f"{base}/m.jpg",
+        f"{base}/t.jpg",
+        f"{base}/img/e.png",
+    ]
+
+
 def test_valid_empty_feed_has_no_items_on_the_fast_path():
     data = rss("")
     home = {"rel": "alternate", "type": "text/html", "href": "https://www.zaobao.com/"}

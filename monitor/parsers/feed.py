@@ -122,7 +122,7 @@ def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None 
     # (Without one, feeds repeat the body as the summary: its text is the text above.)
     separate = body and summary_html and summary_html != body
     summary = body_text(summary_html, plain=_prediction(summary_html)) if separate else ""
-    images += _media_images(entry)
+    images += _media_images(entry, base or link)
     title = _clean_line(_title(entry)) or text[:60]
     return Item(
         title=title,
@@ -248,17 +248,19 @@ def _published(entry) -> str | None:
     return None
 
 
-def _media_images(entry) -> list[Image]:
+def _media_images(entry, base: str | None) -> list[Image]:
+    """Media and enclosure images; a relative address (``/uploads/1.jpg``) made absolute
+    on ``base``, as the body's images are."""
     found = []
     for media in entry.get("media_content", []):
         is_image = media.get("medium") == "image" or media.get("type", "").startswith(IMAGE_TYPES)
         if media.get("url") and is_image:
-            found.append(Image(media["url"]))
-    found += [Image(t["url"]) for t in entry.get("media_thumbnail", []) if t.get("url")]
+            found.append(media["url"])
+    found += [t["url"] for t in entry.get("media_thumbnail", []) if t.get("url")]
     for enc in entry.get("enclosures", []):
         if enc.get("href") and enc.get("type", "").startswith(IMAGE_TYPES):
-            found.append(Image(enc["href"]))
-    return found
+            found.append(enc["href"])
+    return [Image(join_url(base, url.strip())) for url in found]
 
 
 def _tags(entry) -> list[str]:
