@@ -462,6 +462,20 @@ def test_the_outlet_named_by_the_feeds_title_reads_the_same_however_it_was_escap
     assert got["site"] == OUTLET
 
 
+@pytest.mark.parametrize(
+    ("data", "author"),
+    [
+        (RSS_VARIANTS["dc_creator_and_author"], "编辑部"),  # RSS: "editor@zaobao.com (编辑部)"
+        (ATOM_VARIANTS["author_name_and_email"], "記者"),  # feedparser: "記者 (a@example.org)"
+        (rss(item("<title>t</title><author>editor@zaobao.com</author>")), "editor@zaobao.com"),
+    ],
+    ids=["rss", "atom", "email-only"],
+)
+def test_the_author_is_the_name_without_the_email_address(data: bytes, author: str):
+    (got,) = assert_same(data, None)
+    assert got["author"] == author
+
+
 def test_atom_xhtml_content_goes_to_feedparser():
     data = atom(entry(
         "<title>t</title><id>tag:x,8</id>",

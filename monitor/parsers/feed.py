@@ -43,6 +43,10 @@ IMAGE_TYPES = ("image/",)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _HTTP_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# An author with an address: RSS writes "email (name)", feedparser an Atom author with both
+# as "name (email)".
+_EMAIL = r"[^\s()]+@[^\s()]+"
+_NAME_AND_EMAIL = re.compile(rf"{_EMAIL} \((?P<after>[^()]+)\)|(?P<before>[^()]+) \({_EMAIL}\)")
 _CLOSE_TAG = re.compile(r"</\w+>")
 _TAG_NAME = re.compile(r"</?(\w+)")
 # Elements the sanitizer keeps or drops by name: a text whose "tags" all have these names
@@ -129,7 +133,7 @@ def _item(entry, fmt: str, site: str | None, base: str | None, home: str | None 
         format=fmt,
         url=link,
         site=site,
-        author=_clean_line(entry.get("author", "")) or None,
+        author=_author(entry.get("author", "")),
         published=_published(entry),
         summary=summarize(summary or text),
         text=text,
@@ -261,6 +265,15 @@ def _media_images(entry, base: str | None) -> list[Image]:
         if enc.get("href") and enc.get("type", "").startswith(IMAGE_TYPES):
             found.append(enc["href"])
     return [Image(join_url(base, url.strip())) for url in found]
+
+
+def _author(author: str) -> str | None:
+    """The author's name, without the email address beside it: the name is who wrote the
+    story, and what a reader searches for."""
+    author = _clean_line(author)
+    if "@" in author and (m := _NAME_AND_EMAIL.fullmatch(author)):
+        author = (m["after"] or m["before"]).strip()
+    return author or None
 
 
 def _tags(entry) -> list[str]:
