@@ -321,12 +321,32 @@ def test_a_body_escaped_twice_is_read_as_its_markup(description: str, url: str |
     assert got["images"] == [{"url": "https://news.example/img/a.jpg", "caption": None}]
 
 
+@pytest.mark.parametrize(
+    "escaped",
+    [
+        "第一段&lt;br&gt;第二段&lt;BR /&gt;第三段",
+        "&lt;p&gt;第一段&lt;p&gt;第二段&lt;p&gt;第三段",
+        '第一段&lt;img src="https://i.example/a.jpg"&gt;&lt;br/&gt;第二段&lt;hr&gt;第三段',
+    ],
+)
+@pytest.mark.parametrize("cdata", [True, False], ids=["cdata", "entities"])
+def test_a_body_escaped_twice_without_end_tags_is_read_as_its_markup(escaped: str, cdata: bool):
+    description = f"<![CDATA[{escaped}]]>" if cdata else escape(escaped)
+    data = rss(item(f"<title>t</title><description>{description}</description>"))
+    (got,) = assert_same(data, None)
+    assert got["text"] == "第一段\n第二段\n第三段"
+
+
 def test_escaped_text_that_is_no_markup_stays_text():
     description = escape("公式 &lt;/x&gt; 与 &lt;/p&gt;&lt;/foo&gt; 原样")
     (got,) = assert_same(
         rss(item(f"<title>t</title><description>{description}</description>")), None
     )
     assert got["text"] == "公式</x>与</p></foo>原样"
+    (got,) = assert_same(
+        rss(item(f"<title>t</title><description>{escape('A股&lt;3000点')}</description>")), None
+    )
+    assert got["text"] == "A股<3000点"
 
 
 def test_dc_date_is_the_fallback_when_pubdate_is_unreadable():

@@ -47,7 +47,9 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # as "name (email)".
 _EMAIL = r"[^\s()]+@[^\s()]+"
 _NAME_AND_EMAIL = re.compile(rf"{_EMAIL} \((?P<after>[^()]+)\)|(?P<before>[^()]+) \({_EMAIL}\)")
-_CLOSE_TAG = re.compile(r"</\w+>")
+# A tag that shows text is markup: an end tag, or a start tag of an element CMSs write
+# without one (lines cut by ``<br>``, unclosed paragraphs, an image).
+_MARKUP_TAG = re.compile(r"</\w+>|<(?:br|hr|p|img)\b[^<>]*>", re.IGNORECASE)
 _TAG_NAME = re.compile(r"</?(\w+)")
 # Elements the sanitizer keeps or drops by name: a text whose "tags" all have these names
 # is markup.
@@ -166,7 +168,7 @@ def _html_of(body: str, ctype: str | None, fmt: str) -> str:
         return _paragraphs(body) if "\n" in body else body
     if "<" in body:
         return body
-    if "&lt;/" in body and (markup := _markup(body)) is not body:
+    if "&lt;" in body and (markup := _markup(body)) is not body:
         return markup
     return _paragraphs(body) if fmt == "rss" and "\n" in body else body
 
@@ -179,9 +181,9 @@ def _paragraphs(text: str) -> str:
 def _markup(html: str) -> str:
     """A body escaped twice (``&amp;lt;p&amp;gt;`` in the feed, or ``&lt;p&gt;`` in CDATA)
     as the markup it stands for: read once, its tags would be the text. ``html`` holds
-    no "<" and a "&lt;/"."""
+    no "<" and a "&lt;"."""
     markup = unescape(html)
-    if not _CLOSE_TAG.search(markup):
+    if not _MARKUP_TAG.search(markup):
         return html
     names = {name.lower() for name in _TAG_NAME.findall(markup)}
     return markup if names <= _HTML_ELEMENTS else html
