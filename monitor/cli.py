@@ -506,6 +506,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
                 reports = poll_once(ctx.db, config, sources, now=now, on_report=advance)
             with store.when_locked(ctx.db):
                 index_queued(ctx.db)
+                store.prune_fetches(ctx.db, now - config.settings.keep_fetches)
         except store.StoreLocked as e:
             raise click.ClickException(
                 f"{e}; the sources not stored are polled again next time"

@@ -109,6 +109,8 @@ class Settings:
     group_threshold: float | None = None  # None: similarity's documented default
     copy_similarity: float = DEFAULT_COPY_SIMILARITY  # share of sentences a copy shares
     parse_workers: int = 0  # processes that parse fetched documents; 0: the polling process
+    # The fetch log (one row per poll of a source) keeps the polls of this long.
+    keep_fetches: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -422,6 +424,7 @@ def _settings(file: str, data: Any) -> Settings:
         group_threshold=t.get("group_threshold", (int, float)),
         copy_similarity=float(t.get("copy_similarity", (int, float), d.copy_similarity)),
         parse_workers=t.get("parse_workers", int, d.parse_workers),
+        keep_fetches=t.duration("keep_fetches", d.keep_fetches, WINDOW_LIMIT),
     )
     if s.user_agent is not None:
         _header_value(t, "user_agent", s.user_agent)

@@ -21,7 +21,7 @@ from .dispatch import LockHeld, store_lock
 from .logs import plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
-from .store import StoreLocked, index_pending, pending_count, when_locked
+from .store import StoreLocked, index_pending, pending_count, prune_fetches, when_locked
 from .workers import ParsePool
 
 log = logging.getLogger("monitor.run")
@@ -66,6 +66,8 @@ def tick(
             skipped.ended()
             ran = _poll_due(db, config, now=now, stop=stop, blocked=blocked, pool=pool)
         indexed = _index(db)
+        if ran:
+            _prune(db, config, now)
     except LockHeld as e:
         skipped.skip(e.path)
         return 0
@@ -114,6 +116,14 @@ def _index(db) -> int:
         return 0
     with when_locked(db):
         return index_pending(db)
+
+
+def _prune(db, config, now) -> None:
+    """Keep the fetch log to the polls of ``keep_fetches``: each poll adds a row per source."""
+    with when_locked(db):
+        dropped = prune_fetches(db, now - config.settings.keep_fetches)
+    if dropped:
+        log.debug("fetch log: dropped %s", plural(dropped, "poll"))
 
 
 class PollJob:

@@ -980,6 +980,20 @@ def prune_event_features(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM event_features WHERE item_id < ?", (first,))
 
 
+def prune_fetches(db: sqlite_utils.Database, before: datetime) -> int:
+    """Drop the fetch log's polls started before ``before``; returns how many. One row per
+    source and poll, the log grew by millions of rows a year. Ids grow with the polls, so
+    the rows dropped are those below the first one kept, found by reading only them."""
+    with transaction(db) as conn:
+        first = conn.execute(
+            "SELECT id FROM fetches NOT INDEXED WHERE started_at >= ? ORDER BY id LIMIT 1",
+            (iso(before),),
+        ).fetchone()
+        if first is None:
+            return conn.execute("DELETE FROM fetches").rowcount
+        return conn.execute("DELETE FROM fetches WHERE id < ?", first).rowcount
+
+
 def pending_count(conn: sqlite3.Connection) -> int:
     """Stories stored but not yet in the full-text index."""
     return conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
