@@ -8,6 +8,7 @@ progress; no poll is left half-written because each poll is one transaction.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +22,14 @@ from .dispatch import LockHeld, store_lock
 from .logs import plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
-from .store import StoreLocked, index_pending, pending_count, prune_fetches, when_locked
+from .store import (
+    StoreLocked,
+    index_pending,
+    pending_count,
+    prune_fetches,
+    store_file,
+    when_locked,
+)
 from .workers import ParsePool
 
 log = logging.getLogger("monitor.run")
@@ -74,9 +82,26 @@ def tick(
     except StoreLocked as e:
         log.error("%s; the sources not stored are polled again at the next tick", e)
         return 0
+    except sqlite3.OperationalError as e:
+        if not _is_full(e):
+            raise
+        log.error(
+            "cannot write to the store %s: %s (free space on its disk); the sources not "
+            "stored are polled again at the next tick",
+            store_file(db),
+            e,
+        )
+        return 0
     if indexed:
         log.info("indexed %s for search", plural(indexed, "story", "stories"))
     return ran
+
+
+def _is_full(e: sqlite3.OperationalError) -> bool:
+    """The store's disk (or its ``max_page_count``) is full: a state of the machine, one
+    line a tick, not a traceback; what was stored stays, and a tick after space returns
+    stores again."""
+    return (getattr(e, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
 
 
 class SkippedTicks:

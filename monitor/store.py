@@ -551,7 +551,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # else SQLite rolled it back itself (a full disk)
+            conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")
@@ -585,6 +586,9 @@ class GroupCommit:
         try:
             yield conn
         except BaseException:
+            if not conn.in_transaction:  # SQLite rolled back the batch (a full disk)
+                self.opened = None
+                raise
             conn.execute("ROLLBACK TO unit")
             conn.execute("RELEASE unit")
             raise

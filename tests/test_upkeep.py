@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config import ConfigError, parse_config
+from monitor.pipeline import poll_once
 from monitor.scheduler import tick
-from monitor.store import open_db
+from monitor.store import open_db, search
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -64,3 +66,40 @@ def test_monitor_poll_drops_the_fetch_log_older_than_keep_fetches(tmp_path):
     started = [row[0] for row in db.conn.execute("SELECT started_at FROM fetches")]
     assert len(started) == 1 and started[0] > "2020-01-01T00:00:00Z"
     db.conn.close()
+
+
+def test_a_full_disk_costs_a_tick_one_line_naming_the_store_and_a_later_tick_stores(
+    tmp_path, caplog
+):
+    """SQLite's page limit stands in for a full disk: the same error (SQLITE_FULL), here
+    while the tick indexes what the poll stored."""
+    caplog.set_level(logging.INFO, "monitor.run")
+    config = seeds_config(tmp_path)
+    db = open_db(tmp_path / "m.db")
+    poll_once(db, config, list(config.sources), now=NOW)
+    pages = count(db, "PRAGMA page_count")
+    db.conn.execute(f"PRAGMA max_page_count = {pages}")
+    assert tick(db, config, now=NOW + timedelta(minutes=1)) == 0
+    (line,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert str(tmp_path / "m.db") in line.getMessage() and "full" in line.getMessage()
+    assert line.exc_info is None
+    assert count(db, "SELECT count(*) FROM fts_pending") == 5  # nothing lost
+
+    db.conn.execute(f"PRAGMA max_page_count = {pages * 1000}")
+    tick(db, config, now=NOW + timedelta(minutes=2))
+    assert count(db, "SELECT count(*) FROM fts_pending") == 0
+    assert [r["title"] for r in search(db, "普京")]
+
+
+def test_a_disk_full_while_storing_a_poll_fails_that_poll_and_the_next_one_stores(tmp_path):
+    config = seeds_config(tmp_path)
+    db = open_db(tmp_path / "m.db")
+    pages = count(db, "PRAGMA page_count")
+    db.conn.execute(f"PRAGMA max_page_count = {pages}")
+    (report,) = poll_once(db, config, list(config.sources), now=NOW)
+    assert not report.ok and "full" in report.error
+    assert count(db, "SELECT count(*) FROM items") == 0
+
+    db.conn.execute(f"PRAGMA max_page_count = {pages * 1000}")
+    (report,) = poll_once(db, config, list(config.sources), now=NOW + timedelta(hours=1))
+    assert report.ok and report.new == 5
