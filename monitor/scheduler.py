@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -19,15 +20,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config
 from .dispatch import LockHeld, store_lock
-from .logs import plural
+from .logs import about, plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
 from .store import (
     StoreLocked,
     index_pending,
+    iso,
+    parse_iso,
     pending_count,
     prune_fetches,
     store_file,
+    transaction,
     when_locked,
 )
 from .workers import ParsePool
@@ -46,6 +50,11 @@ LATE_RUNS = {"misfire_grace_time": None, "coalesce": True}
 # then only marks the handler as due, and runs it on the main thread the next time that runs
 # Python code. Waiting for the stop without a timeout, the main thread never did.
 SIGNAL_CHECK = 1.0
+
+# How far the wall clock may fall behind the monotonic one between two looks before the
+# daemon takes it as set back (NTP slews by milliseconds; a loaded machine wakes late,
+# which moves both clocks alike).
+CLOCK_SLACK = 30.0
 
 
 def tick(
@@ -186,6 +195,45 @@ class PollJob:
             self._running.release()
 
 
+class ClockWatch:
+    """Notices the wall clock set back (by hand, a VM restored, NTP stepping a bad clock):
+    APScheduler plans the next tick on the wall clock and sources are due by it, so a
+    clock set back an hour held every poll back that hour."""
+
+    def __init__(self, wall: Callable[[], datetime], mono: Callable[[], float] = time.monotonic):
+        self.wall, self.mono = wall, mono
+        self.offset = self._offset()
+
+    def _offset(self) -> float:
+        return self.wall().timestamp() - self.mono()
+
+    def set_back(self) -> float:
+        """Seconds the wall clock went back since the last look; 0 when it did not."""
+        offset = self._offset()
+        back, self.offset = self.offset - offset, offset
+        return back if back > CLOCK_SLACK else 0.0
+
+
+def clock_set_back(db, scheduler: BackgroundScheduler, back: float, now: datetime) -> None:
+    """Keep the polls' rhythm across a clock set back ``back`` seconds: the sources' next
+    checks (written by the clock before) move back as much, and the next tick is now."""
+    shift = timedelta(seconds=back)
+    with when_locked(db), transaction(db) as conn:
+        rows = conn.execute(
+            "SELECT name, next_check FROM sources WHERE next_check > ?", (iso(now),)
+        ).fetchall()
+        conn.executemany(
+            "UPDATE sources SET next_check = ? WHERE name = ?",
+            [(iso(parse_iso(when) - shift), name) for name, when in rows],
+        )
+    scheduler.modify_job("poll", next_run_time=now)
+    log.warning(
+        "the system clock went back %s: the sources' next checks moved back as much, and "
+        "the daemon polls now",
+        about(back),
+    )
+
+
 def run_daemon(
     db: sqlite_utils.Database,
     config: Config,
@@ -220,9 +268,11 @@ def run_daemon(
         plural(len(config.sources), "source"),
         int(config.settings.tick.total_seconds()),
     )
+    watch = ClockWatch(clock)
     try:
         while not stop.wait(SIGNAL_CHECK):
-            pass
+            if back := watch.set_back():
+                clock_set_back(db, scheduler, back, clock())
     finally:
         log.info("stopping: finishing the writes in progress")
         scheduler.shutdown(wait=True)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.base import run_job
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -298,3 +300,70 @@ def test_the_daemon_s_first_line_reads_as_english_for_one_source(tmp_path, caplo
     run_daemon(open_db(str(tmp_path / "m.db")), config, stop=stop)
 
     assert "monitor running: 1 source, tick every 30s" in caplog.messages
+
+
+def test_a_clock_set_back_is_noticed_once_by_how_much():
+    from monitor.scheduler import ClockWatch
+
+    wall = [datetime(2026, 1, 1, 8, tzinfo=UTC)]
+    mono = [100.0]
+    watch = ClockWatch(lambda: wall[0], lambda: mono[0])
+    mono[0] += 1
+    wall[0] += timedelta(seconds=1)
+    assert watch.set_back() == 0  # the clocks agree
+    mono[0] += 1
+    wall[0] += timedelta(seconds=1.5)  # NTP slews, a loaded machine: no jump
+    assert watch.set_back() == 0
+    mono[0] += 1
+    wall[0] -= timedelta(hours=1)
+    assert watch.set_back() == pytest.approx(3601, abs=1)
+    mono[0] += 1
+    wall[0] += timedelta(seconds=1)
+    assert watch.set_back() == 0  # said once
+
+
+def test_a_clock_set_back_keeps_the_sources_schedule(tmp_path, caplog):
+    """APScheduler plans the next tick on the wall clock, and sources are due by it: a
+    clock set back two hours held every poll back two hours more than its interval. The
+    daemon notices, ticks at once, and moves the sources' next checks back as much."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = parse_config(
+        {
+            "monitor": {"tick": "1h"},
+            "source": [{"name": "files", "kind": "dir", "path": str(empty), "interval": "1h"}],
+        },
+        file="t.toml",
+        base=tmp_path,
+    )
+    db = open_db(str(tmp_path / "m.db"))
+    polled = threading.Event()
+
+    def clock() -> datetime:  # the system clock, set back two hours after the first poll
+        return datetime.now(UTC) - (timedelta(hours=2) if polled.is_set() else timedelta(0))
+
+    def next_check() -> datetime | None:
+        row = db.conn.execute("SELECT next_check FROM sources").fetchone()
+        return store.parse_iso(row[0]) if row else None
+
+    stop = threading.Event()
+    caplog.set_level(logging.INFO, logger="monitor.run")
+    daemon = threading.Thread(
+        target=run_daemon, args=(db, config), kwargs={"stop": stop, "clock": clock}
+    )
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 20
+        while next_check() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        planned = next_check()
+        polled.set()
+        while not any("clock went back" in m for m in caplog.messages):
+            assert time.monotonic() < deadline, caplog.messages
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        daemon.join(10)
+    assert planned is not None
+    assert abs((planned - next_check()).total_seconds() - 7200) < 5  # an hour after its poll
+    assert next_check() - clock() <= timedelta(minutes=66)  # the interval, ±10 % jitter
