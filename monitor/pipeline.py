@@ -171,6 +171,10 @@ DEADLINE_FACTOR = 4
 # for good.
 MISSING_GRACE = timedelta(days=1)
 _PAGE_GONE = (fetching.Outcome.NOT_FOUND, fetching.Outcome.GONE)
+# A source a permanent redirect moved is polled at the config's URL again when its new
+# address answers 404 or 410, or fails this many polls in a row.
+_GONE_NOW = {o.value for o in _PAGE_GONE}
+MOVED_ERRORS = 3
 # The failed pages or files a poll's error names; the others are counted.
 ERRORS_SHOWN = 3
 # A dir scan writes what it read every this many files, so that the first scan of a large
@@ -325,12 +329,7 @@ class Poller:
         if blocked:
             return _deferred(source, blocked)
         try:
-            if source.kind == "dir":
-                work = self._scan_dir(source, now)
-            elif source.kind == "mirror":
-                work = await self._poll_mirror(source, state, now)
-            else:
-                work = await self._poll_document(source, state, now)
+            state, work = await self._poll_moved(source, state, now)
         except asyncio.CancelledError:
             raise
         except _HostBlocked as e:  # its host said 429/503 while this poll waited for a slot
@@ -354,6 +353,44 @@ class Poller:
                 result=_internal_error(e),
             )
             return self._write(source, state, failed, now, time.monotonic() - started)
+
+    async def _poll_kind(self, source: Source, state: SourceState, now: datetime) -> _Work:
+        if source.kind == "dir":
+            return self._scan_dir(source, now)
+        if source.kind == "mirror":
+            return await self._poll_mirror(source, state, now)
+        return await self._poll_document(source, state, now)
+
+    async def _poll_moved(
+        self, source: Source, state: SourceState, now: datetime
+    ) -> tuple[SourceState, _Work]:
+        """Poll the source where it is; and where the config says, when a permanent
+        redirect moved it and its new address failed hard (404, 410) or ``MOVED_ERRORS``
+        polls in a row: a site that moved its feed back, or whose new address died, must
+        not leave the source retired or backing off at an address the config never named.
+        Returns the state the poll is of (the config's URL once polled there again)."""
+        work = await self._poll_kind(source, state, now)
+        failed = work.result
+        if state.url == source.url or failed.ok or failed.outcome == "pages_failed":
+            return state, work
+        if failed.outcome not in _GONE_NOW and state.consecutive_errors + 1 < MOVED_ERRORS:
+            return state, work
+        log.info(
+            "source %s: %s, where a permanent redirect had moved it, answered %s; "
+            "polling the config's URL %s again",
+            source.name,
+            state.url,
+            failed.error,
+            source.url,
+        )
+        back = replace(state, url=source.url, etag=None, last_modified=None)
+        again = await self._poll_kind(source, back, now)
+        again.requests += work.requests
+        again.bytes += work.bytes
+        if not again.result.ok:
+            where = f"{state.url}, where a permanent redirect had moved it, answered {failed.error}"
+            again.result = replace(again.result, error=f"{again.result.error}; {where}")
+        return back, again
 
     def _locked_out(self, e: Exception) -> bool:
         """Whether ``e`` says another process holds the store's write lock (SQLite waited

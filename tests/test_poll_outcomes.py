@@ -715,6 +715,84 @@ def test_a_feed_moved_to_a_web_page_keeps_its_address_and_recovers_when_it_is_ba
     assert (second.outcome, second.new) == ("ok", 2)
 
 
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_moved_source_whose_new_address_fails_hard_goes_back_to_the_config_url(
+    tmp_path, db, http, status, caplog
+):
+    """The site moved its feed back (or the new address died): the config's URL is
+    polled again in the same poll, and once it answers, the move is forgotten."""
+    new = "https://feeds.example.net/news.xml"
+    config = make_config(tmp_path, feed())
+    http.get(FEED).side_effect = [
+        httpx.Response(301, headers={"Location": new}),
+        httpx.Response(200, content=RSS.format(decl="").encode()),
+        httpx.Response(200, content=RSS.format(decl="").encode()),
+    ]
+    moved = http.get(new)
+    moved.side_effect = [
+        httpx.Response(200, content=RSS.format(decl="").encode(), headers={"ETag": '"n"'}),
+        httpx.Response(status),
+    ]
+    poll(db, config)
+    assert state(db, "news").url == new
+
+    with caplog.at_level(logging.INFO, logger="monitor.poll"):
+        second = one(poll(db, config, now=NOW + HOUR))
+
+    assert (second.outcome, second.seen, second.requests) == ("ok", 2, 2)
+    s = state(db, "news")
+    assert (s.url, s.retired_at, s.consecutive_errors, s.etag) == (FEED, None, 0, None)
+    assert f"{new}, where a permanent redirect had moved it, answered HTTP {status}" in caplog.text
+    assert fetches(db, "news")[-1]["url"] == FEED
+    one(poll(db, config, now=NOW + 2 * HOUR))
+    assert moved.call_count == 2  # the move forgotten: the config's URL is polled
+
+
+def test_a_moved_source_failing_at_both_addresses_backs_off_at_the_config_url(tmp_path, db, http):
+    new = "https://feeds.example.net/news.xml"
+    config = make_config(tmp_path, feed())
+    http.get(FEED).side_effect = [
+        httpx.Response(301, headers={"Location": new}),
+        httpx.Response(410),
+    ]
+    http.get(new).side_effect = [
+        httpx.Response(200, content=RSS.format(decl="").encode()),
+        httpx.Response(410),
+    ]
+    poll(db, config)
+
+    second = one(poll(db, config, now=NOW + HOUR))
+
+    assert second.outcome == "gone"
+    assert second.error == (
+        f"HTTP 410 Gone; {new}, where a permanent redirect had moved it, answered HTTP 410 Gone"
+    )
+    s = state(db, "news")
+    assert s.url == FEED and s.retired_at == NOW + HOUR  # polled by name: the config's URL
+
+
+def test_a_moved_source_failing_softly_tries_the_config_url_after_a_few_polls(tmp_path, db, http):
+    new = "https://feeds.example.net/news.xml"
+    config = make_config(tmp_path, feed())
+    old = http.get(FEED)
+    old.side_effect = [
+        httpx.Response(301, headers={"Location": new}),
+        httpx.Response(200, content=RSS.format(decl="").encode()),
+    ]
+    http.get(new).side_effect = [
+        httpx.Response(200, content=RSS.format(decl="").encode()),
+        *[httpx.Response(500)] * pipeline.MOVED_ERRORS,
+    ]
+    poll(db, config)
+    for i in range(1, pipeline.MOVED_ERRORS):
+        assert one(poll(db, config, now=NOW + i * 12 * HOUR)).outcome == "server_error"
+        assert (old.call_count, state(db, "news").url) == (1, new)
+
+    last = one(poll(db, config, now=NOW + pipeline.MOVED_ERRORS * 12 * HOUR))
+
+    assert (last.outcome, old.call_count, state(db, "news").url) == ("ok", 2, FEED)
+
+
 def test_changing_the_url_in_config_starts_over_from_it(tmp_path, db, http):
     new = "https://feeds.example.net/news.xml"
     http.get(FEED).respond(301, headers={"Location": new})
