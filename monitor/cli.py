@@ -550,10 +550,15 @@ def sources(ctx: Context) -> None:
     from .pipeline import folder_missing
     from .state import load_host_blocks, source_rows
 
+    config = ctx.config  # a config checked before any poll: its errors come first
     now = utcnow()
-    rows = {r["name"]: r for r in source_rows(ctx.stored)}
+    rows = {}
     blocked: dict[str, datetime] = {}
-    load_host_blocks(ctx.stored.conn, blocked, now)
+    if ctx.path.exists():
+        rows = {r["name"]: r for r in source_rows(ctx.stored)}
+        load_host_blocks(ctx.stored.conn, blocked, now)
+    else:  # nothing polled yet; a reading command makes no store
+        err.print(f"no store at {ctx.path} yet: no source has been polled", markup=False)
     table = Table(
         "source",
         "kind",
@@ -565,7 +570,7 @@ def sources(ctx: Context) -> None:
         "last error",
         title_justify="left",
     )
-    for s in ctx.config.sources:
+    for s in config.sources:
         r = rows.get(s.name)
         if not s.enabled:
             state = "disabled"

@@ -27,7 +27,6 @@ def with_config(tmp_path) -> tuple[Path, list[str], CliRunner]:
         ["search", "普京"],
         ["show", "epochtimes:n13473224"],
         ["explain", "1"],
-        ["sources"],
         ["digest"],
     ],
 )
@@ -36,6 +35,35 @@ def test_reading_commands_do_not_create_a_store_at_a_mistyped_path(tmp_path, arg
     r = CliRunner().invoke(main, ["--db", str(path), *args])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
     assert f"no store at {path}" in r.output
+    assert not path.parent.exists()
+
+
+def test_sources_checks_a_config_before_any_poll_and_lists_its_sources(tmp_path):
+    """A new user checks the config before the first poll: its errors, else its sources
+    as never polled, due now; and still no store is made."""
+    cfg, _, run = with_config(tmp_path)
+    path = tmp_path / "no-such-dir" / "m.db"
+    base = ["--db", str(path), "--config", str(cfg)]
+    cfg.write_text(SEEDS_SOURCE + 'intervall = "5m"\n')
+
+    r = run.invoke(main, [*base, "sources"])
+
+    assert r.exit_code == 1
+    assert r.output == f"Error: {cfg}: source 'seeds': key 'intervall': unknown key\n"
+
+    cfg.write_text(
+        SEEDS_SOURCE + '[[source]]\nname = "news"\nkind = "feed"\nurl = "https://x.cn/"\n'
+    )
+    r = run.invoke(main, [*base, "sources"])
+
+    assert r.exit_code == 0
+    assert f"no store at {path} yet: no source has been polled" in r.output
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in r.output.splitlines()]
+    rows = [c for c in rows if c and c[0] in ("seeds", "news")]
+    assert [(c[0], c[2], c[4]) for c in rows] == [
+        ("seeds", "never polled", "now"),
+        ("news", "never polled", "now"),
+    ]
     assert not path.parent.exists()
 
 
