@@ -275,7 +275,10 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 def _header_value(t: _Table, key: str, value: str, what: str = "") -> str:
-    """A header value every request can carry: HTTP sends ASCII, on one line."""
+    """A header value every request can carry: HTTP sends ASCII, on one line. An empty
+    one sends nothing worth sending (an empty ``user_agent`` was the default, silently)."""
+    if not value.strip():
+        raise t.error(key, f"{what}the value is empty: leave it out")
     if any(c in value for c in "\r\n\0"):
         raise t.error(key, f"{what}the value has a line break")
     other = next((c for c in value if not (" " <= c <= "~" or c == "\t")), None)
@@ -375,7 +378,7 @@ def _source(
         kind=kind,
         url=url,
         path=path,
-        site=t.get("site", str),
+        site=_site(t),
         timezone=_zone(t, "timezone", None),
         interval=interval,
         enabled=t.get("enabled", bool, True),
@@ -386,6 +389,16 @@ def _source(
     )
     t.done()
     return source
+
+
+def _site(t: _Table) -> str | None:
+    site = t.get("site", str)
+    if site is not None and not site.strip():
+        # an empty name was not shown: the documents' own outlet (a feed's title) was
+        raise t.error(
+            "site", "must not be empty: leave it out to use the outlet the documents name"
+        )
+    return site
 
 
 def zone_error(name: str) -> str | None:

@@ -159,6 +159,28 @@ def test_bad_config_names_file_source_and_key(tmp_path, body, message):
     assert message in str(e.value)
 
 
+FEED_A = '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/f.xml"\n'
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('[monitor]\nuser_agent=""', "[monitor]: key 'user_agent': the value is empty"),
+        ('[monitor]\nuser_agent="  "', "[monitor]: key 'user_agent': the value is empty"),
+        (
+            FEED_A + 'headers={"User-Agent"=""}',
+            "source 'a': key 'headers': header 'User-Agent': the value is empty",
+        ),
+        (FEED_A + 'site=" "', "source 'a': key 'site': must not be empty"),
+    ],
+)
+def test_empty_values_are_refused(tmp_path, body, message):
+    p = write(tmp_path, body)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert f"{p}: {message}" in str(e.value)
+
+
 def test_a_missing_key_with_nothing_like_it_in_the_table_gets_no_guess(tmp_path):
     p = write(tmp_path, '[[source]]\nname="a"\nkind="feed"\ncolour="red"')
     with pytest.raises(ConfigError) as e:
