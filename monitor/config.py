@@ -401,6 +401,26 @@ def _site(t: _Table) -> str | None:
     return site
 
 
+def _same_place(file: str, sources: tuple[Source, ...]) -> None:
+    """Refuse two enabled sources that fetch the same thing: each poll would fetch it
+    twice and sight every story twice. Sources of one URL whose headers or proxy differ
+    may get different answers (a language, a region), and so may kinds that read it
+    differently (a mirror's index, a feed); a disabled one is not polled."""
+    first: dict[tuple, Source] = {}
+    for s in sources:
+        if not s.enabled:
+            continue
+        place = (s.kind, s.location, tuple(sorted(s.headers.items())), s.proxy)
+        other = first.setdefault(place, s)
+        if other is not s:
+            key = "path" if s.kind == "dir" else "url"
+            raise ConfigError(
+                f"{file}: source '{s.name}': key '{key}': source '{other.name}' polls "
+                f"{s.location!r} too, with the same headers and proxy: every story would be "
+                "sighted twice; remove one, or disable it (enabled = false)"
+            )
+
+
 def zone_error(name: str) -> str | None:
     """What is wrong with an IANA time zone name (``Asia/Shanghai``), or None; for the
     config's keys and the CLI's options alike."""
@@ -625,6 +645,7 @@ def parse_config(
         raise ConfigError(f"{file}: 'source' must be an array of tables ([[source]])")
     names: set[str] = set()
     sources = tuple(_source(file, base, i, s, names, settings) for i, s in enumerate(raw_sources))
+    _same_place(file, sources)
     raw_sites = data.get("site", [])
     if not isinstance(raw_sites, list):
         raise ConfigError(f"{file}: 'site' must be an array of tables ([[site]])")

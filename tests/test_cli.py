@@ -159,7 +159,10 @@ def test_sources_shows_a_source_never_polled_as_due_now(tmp_path):
     cfg.write_text(SEEDS_SOURCE)
     assert run.invoke(main, [*base, "poll"]).exit_code == 0
 
-    cfg.write_text(SEEDS_SOURCE.replace('"seeds"\n', '"more"\n', 1) + SEEDS_SOURCE)
+    folder = tmp_path / "more"
+    folder.mkdir()
+    more = f'[[source]]\nname = "more"\nkind = "dir"\npath = "{folder}"\n'
+    cfg.write_text(more + SEEDS_SOURCE)
     r = run.invoke(main, [*base, "sources"])
     (line,) = [line for line in r.output.splitlines() if "more" in line]
     cells = [c.strip() for c in line.split("│")[1:-1]]

@@ -160,6 +160,7 @@ def test_bad_config_names_file_source_and_key(tmp_path, body, message):
 
 
 FEED_A = '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/f.xml"\n'
+FEED_B = '[[source]]\nname="b"\nkind="feed"\nurl="https://x.example/f.xml"\n'
 
 
 @pytest.mark.parametrize(
@@ -172,13 +173,43 @@ FEED_A = '[[source]]\nname="a"\nkind="feed"\nurl="https://x.example/f.xml"\n'
             "source 'a': key 'headers': header 'User-Agent': the value is empty",
         ),
         (FEED_A + 'site=" "', "source 'a': key 'site': must not be empty"),
+        (
+            FEED_A + FEED_B,
+            "source 'b': key 'url': source 'a' polls 'https://x.example/f.xml' too, with the "
+            "same headers and proxy: every story would be sighted twice",
+        ),
+        (
+            FEED_A
+            + FEED_B.replace('url="', 'url=" ')
+            + 'headers={Cookie="a=b"}\n'
+            + FEED_A.replace('"a"', '"c"')
+            + 'headers={Cookie="a=b"}',
+            "source 'c': key 'url': source 'b' polls",
+        ),
+        (
+            '[[source]]\nname="a"\nkind="dir"\npath="m"\n[[source]]\nname="b"\nkind="dir"\npath="m"',
+            "source 'b': key 'path': source 'a' polls",
+        ),
     ],
 )
-def test_empty_values_are_refused(tmp_path, body, message):
+def test_empty_values_and_sources_polling_the_same_place_are_refused(tmp_path, body, message):
     p = write(tmp_path, body)
     with pytest.raises(ConfigError) as e:
         load_config(p)
     assert f"{p}: {message}" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        'headers={"Accept-Language"="zh-TW"}',  # another answer from the same URL
+        'proxy="socks5://127.0.0.1:1080"',  # another region's answer
+        "enabled=false",  # kept in the config, not polled
+    ],
+)
+def test_sources_of_one_url_that_may_get_other_answers_are_allowed(tmp_path, other):
+    p = write(tmp_path, FEED_A + FEED_B + other)
+    assert [s.name for s in load_config(p).sources] == ["a", "b"]
 
 
 def test_a_missing_key_with_nothing_like_it_in_the_table_gets_no_guess(tmp_path):
