@@ -862,17 +862,19 @@ def run(ctx: Context) -> None:
     setup_logging(*ctx.log_args, stream=sys.stdout)
     config = ctx.config
     check_email_settings(config)
-    db = ctx.db
     with ExitStack() as held:
         # Two daemons on a store would both poll every source and send every scheduled
-        # digest. The OS frees the lock when this process ends, however it ends.
+        # digest. The OS frees the lock when this process ends, however it ends. Taken
+        # before the store opens: a second daemon does not take turns at its upgrades.
+        ctx.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            held.enter_context(store_lock(db, "run-lock"))
+            held.enter_context(store_lock(ctx.path.absolute(), "run-lock"))
         except LockHeld as e:
             raise click.ClickException(
                 f"another monitor run is already running on the store {ctx.path} (it holds "
                 f"{e.path}); stop it first, or give this one another --db"
             ) from None
+        db = ctx.db
         stop = threading.Event()
 
         def on_signal(signum, _frame):

@@ -120,7 +120,7 @@ class LockHeld(Exception):
 
 @contextlib.contextmanager
 def store_lock(
-    db: sqlite_utils.Database,
+    db: sqlite_utils.Database | Path,
     suffix: str,
     *,
     waiting: str | None = None,
@@ -129,8 +129,9 @@ def store_lock(
     """Hold ``<store>.<suffix>`` (an flock) for the block, and yield its path. The OS
     releases it when the process ends, however it ends (SIGKILL, a crash), so a stale lock
     never needs removing. Held elsewhere: ``waiting`` is logged to ``logger`` (``%s``: the
-    store) and this waits, or without it :class:`LockHeld` is raised at once."""
-    store = store_file(db)
+    store) and this waits, or without it :class:`LockHeld` is raised at once. ``db`` may be
+    the store's file, to lock it before it is opened (and upgraded)."""
+    store = str(db) if isinstance(db, Path) else store_file(db)
     if store is None:  # an in-memory store: nobody else can see it
         yield None
         return

@@ -410,6 +410,29 @@ def test_a_second_daemon_on_a_store_exits_at_once_and_a_killed_one_leaves_no_loc
         assert stop_daemon(third, third_log) == 0
 
 
+def test_a_second_daemon_is_refused_before_it_opens_or_upgrades_the_store(tmp_path, monkeypatch):
+    """The first daemon holds the run-lock while it runs the store's one-time upgrades:
+    a second one took turns at them before the lock refused it."""
+    from test_store_fold_upgrade import old_store
+
+    from monitor import store
+    from monitor.dispatch import store_lock
+
+    config_path, db_path = drop_folder_daemon(tmp_path)
+    old_store(db_path, monkeypatch).conn.close()
+    fresh = tmp_path / "new" / "m.db"
+    fresh.parent.mkdir()
+    for path in (db_path, fresh):
+        with store_lock(path, "run-lock"):
+            r = CliRunner().invoke(main, ["--db", str(path), "--config", str(config_path), "run"])
+        assert r.exit_code == 1, r.output
+        assert f"{path}.run-lock); stop it first" in r.output
+        assert "monitor.store" not in r.output  # no upgrade begun
+    assert not fresh.exists()  # nor a store made
+    with sqlite3.connect(db_path) as conn:
+        assert store._meta(conn, "fold") is None
+
+
 def test_sigterm_handed_to_another_thread_of_the_daemon_stops_it(tmp_path, monkeypatch):
     """The kernel gives a process's SIGTERM to whichever of its threads can take it, under
     load often not the main one. Python runs the handler on the main thread only, which
