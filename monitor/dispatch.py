@@ -131,7 +131,9 @@ def store_lock(
     never needs removing. Held elsewhere: ``waiting`` is logged to ``logger`` (``%s``: the
     store) and this waits, or without it :class:`LockHeld` is raised at once. ``db`` may be
     the store's file, to lock it before it is opened (and upgraded)."""
-    store = str(db) if isinstance(db, Path) else store_file(db)
+    store = store_file(db) if not isinstance(db, Path) else str(db)
+    if store == ":memory:" or store and Path(store).name == ":memory:":
+        store = None
     if store is None:  # an in-memory store: nobody else can see it
         yield None
         return

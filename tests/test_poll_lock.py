@@ -216,3 +216,13 @@ def test_ticks_skipped_during_a_long_poll_are_logged_once_and_when_polling_again
         (logging.DEBUG, skipping),
         (logging.INFO, "polling again after 3 skipped ticks"),
     ]
+
+
+def test_a_store_in_memory_takes_no_lock_file(tmp_path, monkeypatch):
+    """`monitor run --db :memory:` locks its store by name before opening it: no other
+    process can see that store, and a lock file named ':memory:.run-lock' was left in the
+    working folder."""
+    monkeypatch.chdir(tmp_path)
+    with store_lock(Path(":memory:"), "run-lock") as held:
+        assert held is None
+    assert list(tmp_path.iterdir()) == []
