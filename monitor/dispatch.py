@@ -132,7 +132,7 @@ def store_lock(
     store) and this waits, or without it :class:`LockHeld` is raised at once. ``db`` may be
     the store's file, to lock it before it is opened (and upgraded)."""
     store = store_file(db) if not isinstance(db, Path) else str(db)
-    if store == ":memory:" or store and Path(store).name == ":memory:":
+    if store is not None and Path(store).name == ":memory:":  # --db :memory:, not yet open
         store = None
     if store is None:  # an in-memory store: nobody else can see it
         yield None
