@@ -232,7 +232,7 @@ def import_cmd(ctx: Context, paths: tuple[str, ...], timezone: str | None) -> No
                 zone=timezone,
             )
             index_queued(ctx.db)
-    except store.StoreLocked as e:  # the batches stored before stay, and are seen again
+    except store.StoreUnwritable as e:  # the batches stored before stay, and are seen again
         raise click.ClickException(f"{e}; import the files again to store the rest") from None
     missing = [r for r in unused if r.reason == ingest.NOT_FOUND]
     rejected = [r for r in unused if r.reason != ingest.NOT_FOUND] + report.rejected
@@ -507,7 +507,7 @@ def poll(ctx: Context, names: tuple[str, ...], all_: bool) -> None:
             with store.when_locked(ctx.db):
                 index_queued(ctx.db)
                 store.prune_fetches(ctx.db, now - config.settings.keep_fetches)
-        except store.StoreLocked as e:
+        except store.StoreUnwritable as e:
             raise click.ClickException(
                 f"{e}; the sources not stored are polled again next time"
             ) from None
@@ -726,7 +726,7 @@ def digest_cmd(ctx: Context, watch_name, since, fmt, output, images, send, send_
                     )
             except ValueError as e:
                 raise click.UsageError(str(e)) from e
-            except store.StoreLocked as e:
+            except store.StoreUnwritable as e:
                 raise click.ClickException(
                     f"{e}; digest {w.name!r} and the watches after it were not sent"
                 ) from None
@@ -967,7 +967,7 @@ def schedule_digests(db_path: str | None, config: Config, *, stop: threading.Eve
                                 )
                             for what, why in send_problems(r):
                                 log.error("digest %s: %s: %s", w.name, what, why)
-                        except store.StoreLocked as e:  # each other watch would wait as long
+                        except store.StoreUnwritable as e:  # each other watch would wait as long
                             names = ", ".join(x.name for x in watches[watches.index(w) :])
                             log.error("digests %s not sent: %s; the next run sends them", names, e)
                             break

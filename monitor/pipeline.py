@@ -54,13 +54,12 @@ from .store import (
     GroupCommit,
     Saved,
     Sighting,
-    StoreLocked,
+    StoreUnwritable,
     apply_site_rules,
-    is_busy,
     known_keys,
     known_urls,
-    store_locked,
     transaction,
+    unwritable,
     when_locked,
     write_items,
 )
@@ -226,7 +225,7 @@ class Poller:
         self._slots: asyncio.Semaphore | None = None
         self._stop: threading.Event | None = None
         self._tasks: list[asyncio.Task] = []
-        self.locked: StoreLocked | None = None  # a write found the store locked
+        self.locked: StoreUnwritable | None = None  # a write found the store locked or full
 
     # -- clients -------------------------------------------------------------------------
 
@@ -394,14 +393,15 @@ class Poller:
 
     def _locked_out(self, e: Exception) -> bool:
         """Whether ``e`` says another process holds the store's write lock (SQLite waited
-        the whole busy timeout). The first time, the rest of the batch is cancelled: every
-        further write would wait as long, and what it fetched could not be stored. Nothing
-        is written of the sources not stored, state included, so the next poll fetches
-        them again as if this one had not happened."""
-        if not is_busy(e):
+        the whole busy timeout), or that its disk is full. The first time, the rest of the
+        batch is cancelled: every further write would wait as long, or fail alike, and what
+        it fetched could not be stored. Nothing is written of the sources not stored, state
+        included, so the next poll fetches them again as if this one had not happened."""
+        error = unwritable(self.db, e)
+        if error is None:
             return False
         if self.locked is None:
-            self.locked = store_locked(self.db)
+            self.locked = error
             for task in self._tasks:
                 if task is not asyncio.current_task():
                     task.cancel()
@@ -874,7 +874,8 @@ def poll_once(
     Parsing runs in ``pool`` when given (the daemon keeps one across ticks), else in a
     pool of this call's own when ``parse_workers`` is set, else in this process.
 
-    Raises :class:`StoreLocked` when another process holds the store's write lock: after
+    Raises :class:`StoreLocked` when another process holds the store's write lock (or
+    :class:`StoreFull` when its disk is full): after
     the first write that waited for it in vain, with what was stored before kept.
     """
     with when_locked(db):

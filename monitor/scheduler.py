@@ -8,7 +8,6 @@ progress; no poll is left half-written because each poll is one transaction.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -24,13 +23,12 @@ from .logs import about, plural
 from .pipeline import due_sources, poll_once
 from .state import load_states
 from .store import (
-    StoreLocked,
+    StoreUnwritable,
     index_pending,
     iso,
     parse_iso,
     pending_count,
     prune_fetches,
-    store_file,
     transaction,
     when_locked,
 )
@@ -76,7 +74,8 @@ def tick(
     kept across ticks, says so once for a run of skipped ticks (see :class:`SkippedTicks`).
 
     A store another process keeps write-locked costs a tick one busy timeout and one error
-    line, not one per source (see :class:`StoreLocked`); the next tick tries again."""
+    line, not one per source (see :class:`StoreLocked`), and so does a full disk; the
+    next tick tries again."""
     skipped = skipped if skipped is not None else SkippedTicks()
     try:
         with store_lock(db, "poll-lock"):
@@ -88,29 +87,12 @@ def tick(
     except LockHeld as e:
         skipped.skip(e.path)
         return 0
-    except StoreLocked as e:
+    except StoreUnwritable as e:
         log.error("%s; the sources not stored are polled again at the next tick", e)
-        return 0
-    except sqlite3.OperationalError as e:
-        if not _is_full(e):
-            raise
-        log.error(
-            "cannot write to the store %s: %s (free space on its disk); the sources not "
-            "stored are polled again at the next tick",
-            store_file(db),
-            e,
-        )
         return 0
     if indexed:
         log.info("indexed %s for search", plural(indexed, "story", "stories"))
     return ran
-
-
-def _is_full(e: sqlite3.OperationalError) -> bool:
-    """The store's disk (or its ``max_page_count``) is full: a state of the machine, one
-    line a tick, not a traceback; what was stored stays, and a tick after space returns
-    stores again."""
-    return (getattr(e, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
 
 
 class SkippedTicks:

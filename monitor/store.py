@@ -352,25 +352,55 @@ class StoreError(RuntimeError):
 BUSY_TIMEOUT = 30
 
 
-class StoreLocked(StoreError):
+class StoreUnwritable(StoreError):
+    """A write the store refuses for now, whatever is written: every further one would
+    fail alike, so the work stops there, naming the store, and is done again later."""
+
+
+class StoreLocked(StoreUnwritable):
     """Another connection held the store's write lock for all of :data:`BUSY_TIMEOUT`."""
+
+
+class StoreFull(StoreUnwritable):
+    """The store's disk is full: what was stored stays, and writes work once there is space."""
+
+
+def _sqlite_code(e: BaseException) -> int | None:
+    if not isinstance(e, sqlite3.OperationalError):
+        return None
+    return getattr(e, "sqlite_errorcode", 0) & 0xFF
 
 
 def is_busy(e: BaseException) -> bool:
     """SQLite gave up waiting for another connection's write lock (SQLITE_BUSY)."""
-    code = getattr(e, "sqlite_errorcode", 0) & 0xFF
-    return isinstance(e, sqlite3.OperationalError) and code == sqlite3.SQLITE_BUSY
+    return _sqlite_code(e) == sqlite3.SQLITE_BUSY
+
+
+def is_full(e: BaseException) -> bool:
+    """The store's disk (or its ``max_page_count``) is full (SQLITE_FULL)."""
+    return _sqlite_code(e) == sqlite3.SQLITE_FULL
+
+
+def unwritable(db: sqlite_utils.Database, e: BaseException) -> StoreUnwritable | None:
+    """The error naming the store for a write ``e`` says it cannot take now, else None."""
+    if is_busy(e):
+        return store_locked(db)
+    if is_full(e):
+        path = store_file(db) or ":memory:"
+        return StoreFull(f"cannot write to the store {path}: {e} (free space on its disk)")
+    return None
 
 
 @contextmanager
 def when_locked(db: sqlite_utils.Database) -> Iterator[None]:
-    """Raise :class:`StoreLocked`, naming the store, for SQLite's "database is locked"."""
+    """Raise :class:`StoreLocked` or :class:`StoreFull`, naming the store, for SQLite's
+    "database is locked" and "database or disk is full"."""
     try:
         yield
     except sqlite3.OperationalError as e:
-        if not is_busy(e):
+        if (error := unwritable(db, e)) is None:
             raise
-        raise store_locked(db) from e
+        raise error from e
 
 
 def store_file(db: sqlite_utils.Database) -> str | None:

@@ -13,7 +13,7 @@ from monitor.cli import main
 from monitor.config import ConfigError, parse_config
 from monitor.pipeline import poll_once
 from monitor.scheduler import tick
-from monitor.store import open_db, search
+from monitor.store import StoreFull, open_db, search
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -91,14 +91,20 @@ def test_a_full_disk_costs_a_tick_one_line_naming_the_store_and_a_later_tick_sto
     assert [r["title"] for r in search(db, "普京")]
 
 
-def test_a_disk_full_while_storing_a_poll_fails_that_poll_and_the_next_one_stores(tmp_path):
+def test_a_disk_full_while_storing_a_poll_fails_that_poll_and_the_next_one_stores(tmp_path, caplog):
+    """As with a store another process keeps locked, the poll stops at the first write
+    the full disk refuses, naming the store: no traceback per source, and nothing of the
+    sources not stored is written (no backoff), so the next poll fetches them again."""
     config = seeds_config(tmp_path)
     db = open_db(tmp_path / "m.db")
     pages = count(db, "PRAGMA page_count")
     db.conn.execute(f"PRAGMA max_page_count = {pages}")
-    (report,) = poll_once(db, config, list(config.sources), now=NOW)
-    assert not report.ok and "full" in report.error
+    with pytest.raises(StoreFull) as e:
+        poll_once(db, config, list(config.sources), now=NOW)
+    assert str(tmp_path / "m.db") in str(e.value) and "full" in str(e.value)
+    assert not any(r.exc_info for r in caplog.records), caplog.text
     assert count(db, "SELECT count(*) FROM items") == 0
+    assert count(db, "SELECT count(*) FROM sources") == 0  # not backed off
 
     db.conn.execute(f"PRAGMA max_page_count = {pages * 1000}")
     (report,) = poll_once(db, config, list(config.sources), now=NOW + timedelta(hours=1))
