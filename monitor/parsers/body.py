@@ -31,11 +31,12 @@ from monitor.parsers.html import (
     PSEUDO_LINK_TAG,
     cleaner,
     dedupe_images,
-    is_pixel,
     join_url,
     lines_of,
+    pixel_attrs,
     tidy,
     tidy_pieces,
+    without_pixels,
 )
 from monitor.parsers.sanitized import Prediction, predict
 
@@ -50,8 +51,6 @@ _CELL_END = re.compile(rf"</(?:{'|'.join(sorted(CELLS))})>")
 _ANY_TAG = re.compile(rf"<{_ATTRS}>")
 _IMG = re.compile(rf"<img\b({_ATTRS})>")
 _SRC = re.compile(r'\ssrc="([^"]*)"')
-_WIDTH = re.compile(r'\swidth="([^"]*)"')
-_HEIGHT = re.compile(r'\sheight="([^"]*)"')
 _TREE_ONLY = re.compile(
     rf"<(?:figure|noscript|img\b[^>]*\b(?:{'|'.join(LAZY_SOURCES)})|{PSEUDO_LINK_TAG})", re.I
 )
@@ -90,7 +89,7 @@ def read(
     if sort_attributes:
         html = _MULTI_ATTR.sub(_sort_attributes, html)
     wide = cleaner(base, _WIDE_TAGS)(html)
-    stored = tidy(_EXTRA_BLOCK_TAG.sub("", wide))
+    stored = tidy(without_pixels(_EXTRA_BLOCK_TAG.sub("", wide)))
     return text_of_clean(wide), images_of_clean(wide, base=image_base), stored
 
 
@@ -124,17 +123,10 @@ def images_of_clean(cleaned: str, *, base: str | None) -> list[Image]:
     for m in _IMG.finditer(cleaned):
         attrs = m.group(1)
         src = _SRC.search(attrs)
-        if src is None or _is_pixel(attrs):
+        if src is None or pixel_attrs(attrs):
             continue
         sources.append(unescape(src.group(1)).strip())
     return images_from(sources, base=base)
-
-
-def _is_pixel(attrs: str) -> bool:
-    if "width" not in attrs and "height" not in attrs:
-        return False
-    width, height = _WIDTH.search(attrs), _HEIGHT.search(attrs)
-    return is_pixel(width and unescape(width[1]), height and unescape(height[1]))
 
 
 def images_from(sources: list[str], *, base: str | None) -> list[Image]:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache, partial
 from html import escape as html_escape
+from html import unescape
 from urllib.parse import urljoin
 
 import nh3
@@ -291,7 +292,29 @@ def clean_html(html: str | etree._Element, *, base: str | None = None) -> str:
         html = _serialize(rename_pseudo_links(html))
     elif _PSEUDO_LINK.search(html):
         html = _serialize(rename_pseudo_links(fragment(html)))
-    return tidy(cleaner(base)(html))
+    return tidy(without_pixels(cleaner(base)(html)))
+
+
+# An ``<img>`` in the sanitizer's output: double-quoted values, no ">" unescaped in them.
+_CLEAN_IMG = re.compile(r'<img\b((?:[^>"]++|"[^"]*+")*+)>')
+_WIDTH = re.compile(r'\swidth="([^"]*)"')
+_HEIGHT = re.compile(r'\sheight="([^"]*)"')
+
+
+def without_pixels(cleaned: str) -> str:
+    """The sanitizer's output without its tracking pixels (:func:`is_pixel`): stored, they
+    would report every reader of a digest or of the store's pages."""
+    if "<img" not in cleaned:
+        return cleaned
+    return _CLEAN_IMG.sub(lambda m: "" if pixel_attrs(m[1]) else m[0], cleaned)
+
+
+def pixel_attrs(attrs: str) -> bool:
+    """:func:`is_pixel` for the attributes of an ``<img>`` the sanitizer wrote."""
+    if "width" not in attrs and "height" not in attrs:
+        return False
+    width, height = _WIDTH.search(attrs), _HEIGHT.search(attrs)
+    return is_pixel(width and unescape(width[1]), height and unescape(height[1]))
 
 
 def tidy(cleaned: str) -> str:

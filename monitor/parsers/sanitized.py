@@ -4,7 +4,9 @@ Most feed bodies are plain paragraphs: ``<p>``, ``<img src alt/>``, ``<a href>``
 inline tags, absolute http(s) links, the common character references. For such a body nh3
 (ammonia on html5ever) builds a tree that is the markup itself and writes it back with
 three changes only: attributes it does not allow are dropped, a void element loses its
-``/``, and an ``<a>`` gains ``rel="noopener noreferrer"`` after its attributes.
+``/``, and an ``<a>`` gains ``rel="noopener noreferrer"`` after its attributes. A
+tracking pixel is left out, as :func:`~monitor.parsers.html.without_pixels` takes it
+out of nh3's output.
 :func:`predict` recognises those bodies and makes the three changes; anything else,
 however harmless, returns None and goes through nh3, which stays the reference (a test
 compares the two on generated markup). The same pass over the tags marks the text's
@@ -196,8 +198,9 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
         kept.sort()
     values = dict(kept)
     src = values.get("src") if name == "img" else None
-    if src is not None and is_pixel(values.get("width"), values.get("height")):
-        src = None  # a tracking pixel is no image of the story
+    pixel = name == "img" and is_pixel(values.get("width"), values.get("height"))
+    if pixel:
+        src = None  # a tracking pixel is no image of the story, nor of the stored HTML
     if src is not None:
         src = src.replace("&amp;", "&")  # the only reference a URL may hold here
     # feedparser's plain tags allow "&amp;" alone in a value (fastfeed._PLAIN_TAG).
@@ -207,5 +210,5 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
         and "&" not in attrs.replace("&amp;", "")
     )
     kept_attrs = "".join(f' {k}="{v}"' for k, v in kept)
-    written = f"<{name}{kept_attrs}{_REL if name == 'a' else ''}>"
+    written = "" if pixel else f"<{name}{kept_attrs}{_REL if name == 'a' else ''}>"
     return _Tag(name, False, written, mark, src, simple)
