@@ -290,3 +290,20 @@ def test_a_lazy_loaded_image_is_its_real_address_not_the_placeholder(img: str):
     got = body.read(html, base=BASE, image_base=LINK)
     _text, images, _stored = got or tree_path(html, base=BASE, resolve=False)
     assert [im.url for im in images] == ["https://news.example.org/lazy.jpg"]
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        '<img srcset="https://cdn.example.net/s.jpg 480w, https://cdn.example.net/l.jpg 1080w">',
+        '<img alt="图" srcset="/s.jpg, https://cdn.example.net/l.jpg 2x">',  # predicted shape
+        '<img src="data:image/gif;base64,R0l" srcset="https://cdn.example.net/l.jpg">',
+        "<img src='' srcset='https://cdn.example.net/l.jpg 2x, https://cdn.example.net/s.jpg 1x'>",
+    ],
+)
+def test_an_image_known_only_by_its_srcset_is_its_largest_candidate(img: str):
+    html = f"<p>正文</p><p>{img}</p>"
+    reference = tree_path(html, base=BASE, resolve=False)
+    got = body.read(html, base=BASE, image_base=LINK)
+    assert [im.url for im in (got or reference)[1]] == ["https://cdn.example.net/l.jpg"]
+    assert got is None or got == reference

@@ -826,3 +826,11 @@ def test_a_body_repeated_as_the_summary_is_read_once(monkeypatch):
     )
     assert feed.parse(rss(both), url=URL)[0].summary == "摘要"
     assert read_as_summary == ["摘要"]
+
+
+@pytest.mark.parametrize("url", [None, URL])
+def test_an_image_known_only_by_its_srcset_is_found_on_both_paths(url: str | None):
+    img = '<img alt="图" srcset="/img/s.jpg 480w, /img/l.jpg 1080w">'
+    data = rss(item(f"<title>t</title><link>{URL}</link><description>{escape(img)}</description>"))
+    got = assert_same(data, url)
+    assert [im["url"] for im in got[0]["images"]] == ["https://news.example/img/l.jpg"]

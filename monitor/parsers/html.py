@@ -256,12 +256,31 @@ def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Im
 
 def _source(img: etree._Element) -> str:
     """The image's address: a lazy-loaded image's (:data:`LAZY_SOURCES`) over the
-    placeholder in its ``src``; an inline ``data:`` image is none."""
+    placeholder in its ``src``, else the largest of its ``srcset`` (responsive pages give
+    no ``src`` at all, or a ``data:`` one); an inline ``data:`` image is none."""
     for attr in (*LAZY_SOURCES, "src"):
         src = (img.get(attr) or "").strip()
         if src and not src.startswith("data:"):
             return src
-    return ""
+    return largest_candidate(img.get("srcset") or "")
+
+
+# A ``srcset`` candidate: a URL (commas inside it kept, trailing ones not) and the
+# descriptors up to the next comma (HTML's "parse a srcset attribute", parentheses aside).
+_CANDIDATE = re.compile(r"[\s,]*([^\s,]\S*?)(?:,+(?=\s|\Z)|\s+([^,]*)(?:,|\Z)|\Z)")
+_DESCRIPTOR = re.compile(r"(?<!\S)(\d*\.?\d+)[wxWX](?!\S)")  # "480w", "2x"
+
+
+def largest_candidate(srcset: str) -> str:
+    """The widest (``480w``) or densest (``2x``) candidate of ``srcset``, the first of
+    equals: the one a large screen loads. No descriptor is ``1x``."""
+    best, best_size = "", -1.0
+    for m in _CANDIDATE.finditer(srcset):
+        size = _DESCRIPTOR.search(m[2] or "")
+        size = float(size[1]) if size else 1.0
+        if size > best_size and not m[1].startswith("data:"):
+            best, best_size = m[1], size
+    return best
 
 
 def dedupe_images(images: list[Image]) -> list[Image]:

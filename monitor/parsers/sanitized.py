@@ -185,8 +185,9 @@ def _tag(inner: str, sort_attributes: bool) -> _Tag | None:
     if len(set(names)) != len(names):
         return None
     lazy = name == "img" and any(attr in names for attr in LAZY_SOURCES)
-    if lazy or (name == "span" and "href" in names):
-        return None  # a lazy image or a pseudo-link: the tree path reads those
+    srcset_only = name == "img" and "srcset" in names and "src" not in names
+    if lazy or srcset_only or (name == "span" and "href" in names):
+        return None  # a lazy or srcset image or a pseudo-link: the tree path reads those
     if _UNSAFE_CHAR.search(attrs) or any(ref in attrs for ref in _CHANGED_IN_VALUE):
         return None
     allowed = GENERIC_ATTRIBUTES.union(ALLOWED_ATTRIBUTES.get(name, ()))
