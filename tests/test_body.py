@@ -307,3 +307,19 @@ def test_an_image_known_only_by_its_srcset_is_its_largest_candidate(img: str):
     got = body.read(html, base=BASE, image_base=LINK)
     assert [im.url for im in (got or reference)[1]] == ["https://cdn.example.net/l.jpg"]
     assert got is None or got == reference
+
+
+@pytest.mark.parametrize(
+    "video",
+    [
+        '<video src="/v.mp4" poster="/poster.jpg"></video>',
+        '<video controls poster="/poster.jpg"><source src="/v.mp4"></video>',
+    ],
+)
+def test_a_video_poster_is_an_image_of_the_story(video: str):
+    """A Telegram bridge's video post has no picture but the video's poster."""
+    html = f"<p>正文</p>{video}<p><img src='https://t.example/p.gif' width='1'></p>"
+    reference = tree_path(html, base=BASE, resolve=False)
+    got = body.read(html, base=BASE, image_base=LINK)
+    assert [im.url for im in (got or reference)[1]] == ["https://news.example.org/poster.jpg"]
+    assert got is None or got == reference

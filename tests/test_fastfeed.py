@@ -834,3 +834,12 @@ def test_an_image_known_only_by_its_srcset_is_found_on_both_paths(url: str | Non
     data = rss(item(f"<title>t</title><link>{URL}</link><description>{escape(img)}</description>"))
     got = assert_same(data, url)
     assert [im["url"] for im in got[0]["images"]] == ["https://news.example/img/l.jpg"]
+
+
+@pytest.mark.parametrize("url", [None, URL])
+def test_a_video_poster_is_an_image_on_both_paths(url: str | None):
+    video = '<p>视频</p><video src="/v/1.mp4" poster="/v/1.jpg"></video>'
+    description = f"<description>{escape(video)}</description>"
+    data = rss(item(f"<title>t</title><link>{URL}</link>", description))
+    got = assert_same(data, url)
+    assert [im["url"] for im in got[0]["images"]] == ["https://news.example/v/1.jpg"]

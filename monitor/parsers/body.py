@@ -10,8 +10,8 @@ The first pass keeps the block elements the stored HTML does not allow (``<secti
 after, as the sanitizer would have dropped them.
 
 Some bodies need the tree (:data:`_TREE_ONLY`): lazy-loaded images (``data-src``,
-``data-original``), images known only by their ``srcset``, images inside ``<noscript>``,
-figure captions and the mirrors' ``<ok href>`` links.
+``data-original``), images known only by their ``srcset``, video posters, images inside
+``<noscript>``, figure captions and the mirrors' ``<ok href>`` links.
 :func:`read` returns None for those and the caller takes the tree path of
 :mod:`monitor.parsers.html`, which stays the reference for what a body holds.
 """
@@ -56,7 +56,7 @@ _SRC = re.compile(r'\ssrc="([^"]*)"')
 _SRCSET_ONLY = r"""img\b(?![^>]*\ssrc\s*=\s*["']?[^\s"'>d])[^>]*\bsrcset"""
 _TREE_ONLY = re.compile(
     rf"<(?:figure|noscript|img\b[^>]*\b(?:{'|'.join(LAZY_SOURCES)})|{_SRCSET_ONLY}|"
-    rf"{PSEUDO_LINK_TAG})",
+    rf"video\b[^>]*\bposter|{PSEUDO_LINK_TAG})",
     re.I,
 )
 # What makes the sanitizer's text differ from the plain reading of a string: markup and

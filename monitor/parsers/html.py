@@ -235,13 +235,14 @@ def is_pixel(width: str | None, height: str | None) -> bool:
 
 
 def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Image]:
-    """``<img>`` sources in document order, made absolute against ``base`` when given;
-    tracking pixels (:func:`is_pixel`) left out.
+    """``<img>`` sources and ``<video>`` posters in document order, made absolute against
+    ``base`` when given; tracking pixels (:func:`is_pixel`) left out. A poster is the
+    picture of a video post (Telegram bridges), the only one such a story has.
 
     A ``<figcaption>`` becomes the caption; ``alt``/``title`` do not (mirrors fill them
     with the headline or "点击查看大图")."""
     out: list[Image] = []
-    for img in fragment(html).iter("img"):
+    for img in fragment(html).iter("img", "video"):
         src = _source(img)
         if not src or is_pixel(img.get("width"), img.get("height")):
             continue
@@ -257,8 +258,9 @@ def images_in(html: str | etree._Element, *, base: str | None = None) -> list[Im
 def _source(img: etree._Element) -> str:
     """The image's address: a lazy-loaded image's (:data:`LAZY_SOURCES`) over the
     placeholder in its ``src``, else the largest of its ``srcset`` (responsive pages give
-    no ``src`` at all, or a ``data:`` one); an inline ``data:`` image is none."""
-    for attr in (*LAZY_SOURCES, "src"):
+    no ``src`` at all, or a ``data:`` one); a video's poster; an inline ``data:`` image
+    is none."""
+    for attr in ("poster",) if img.tag == "video" else (*LAZY_SOURCES, "src"):
         src = (img.get(attr) or "").strip()
         if src and not src.startswith("data:"):
             return src
