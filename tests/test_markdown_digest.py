@@ -215,3 +215,44 @@ def test_a_folder_source_and_a_mirror_store_each_article_of_a_digest_page(tmp_pa
     assert load_entries(db.conn, "mirror")[f"{mirror}/2026-11-20.md"].status == "stored"
     sightings = db.execute("SELECT source, count(DISTINCT item_id) FROM sightings GROUP BY 1")
     assert sorted(sightings.fetchall()) == [("files", 3), ("mirror", 3)]
+
+
+@pytest.mark.parametrize(
+    ("top", "mark"),
+    [
+        ("# 今日要闻\n", "<h2>{}</h2>"),
+        ('<h1 align="center">今日要闻</h1>\n', '<h2 style="color:red">\n{}\n</h2>'),
+        ("今日要闻\n====\n", "{}\n----"),
+        ("", "{}\n===="),
+    ],
+    ids=["html", "html-lines", "setext", "setext-no-page-title"],
+)
+def test_articles_under_html_or_setext_headings_are_items(top, mark):
+    page = (
+        f"{top}\n{mark.format('拜登与普京通话')}\n\n原文链接：{VOA}\n\n{FIRST}\n\n"
+        f"{mark.format('北溪')}\n\n来源：{DW}\n\n{SECOND}\n\n"
+        f"{mark.format('拜登与普京通话（续）')}\n\n原文链接：{VOA}\n\n双方互相发出警告。\n"
+    )
+    voa, dw = parse(page.encode())
+    assert (voa.title, voa.url, voa.text.splitlines()) == (
+        "拜登与普京通话",
+        VOA,
+        [FIRST, "拜登与普京通话（续）", "双方互相发出警告。"],
+    )
+    assert (dw.title, dw.url, dw.text) == ("北溪", DW, SECOND)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # The last line of a paragraph over "---" is no title, nor is a metadata line.
+        f"# 今日要闻\n\n{FIRST}\n拜登与普京通话\n---\n\n原文链接：{VOA}\n\n{SECOND}\n\n"
+        f"{FIRST}\n北溪\n---\n\n原文链接：{DW}\n\n{SECOND}\n",
+        f"# 今日要闻\n\n来源：美国之音\n---\n\n原文链接：{VOA}\n\n{FIRST}\n\n"
+        f"来源：德国之声\n---\n\n原文链接：{DW}\n\n{SECOND}\n",
+    ],
+    ids=["paragraph", "metadata"],
+)
+def test_lines_over_a_rule_that_are_no_titles_keep_the_page_one_story(page):
+    (item,) = parse(page.encode())
+    assert SECOND in item.text

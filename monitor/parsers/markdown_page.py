@@ -40,8 +40,9 @@ A digest page, as archives publish one a day, holds several articles: a page tit
 without an address of its own (``# 2026-11-20 新闻汇总``) over two or more headings of one
 level, each with its own address, read as a page's is (a link as the title, the lines
 under it, or those ending its text); or, with no page title, headings of the first one's
-level that are so addressed. Each article is an item, with its own lines and text (see
-:func:`_digest`).
+level that are so addressed. Its headings are ATX, HTML or Setext ones (``标题`` over
+``---`` alone in its paragraph, and no metadata line). Each article is an item, with its
+own lines and text (see :func:`_digest`).
 
 A README or an index of a mirror checkout is Markdown under a heading too, and is not an
 article: a page whose text is mostly links, or that has no text outside lists, tables,
@@ -210,17 +211,29 @@ def opening(lines: list[str]) -> tuple[int, str] | None:
     return found[:2] if found is not None else None
 
 
-def _opening(lines: list[str]) -> tuple[int, str, int] | None:
-    """:func:`opening`, and how many lines the heading takes. An HTML heading over several
-    lines is read as the same heading on one line (its title Markdown is that line)."""
+def _opening(lines: list[str]) -> tuple[int, str, int, int] | None:
+    """:func:`opening`, how many lines the heading takes and its level. An HTML heading
+    over several lines is read as the same heading on one line (its title Markdown is that
+    line)."""
     for i, line in enumerate(lines):
         if line.strip() and not _BREAK.match(line):
-            if (title := heading(line, lines[i + 1] if i + 1 < len(lines) else "")) is not None:
-                # An ATX or HTML heading is its own block; a Setext one is over its underline.
-                return i, title, 1 if _OWN_BLOCK.match(line) else 2
-            if (found := _html_lines(lines, i)) is not None:
-                return i, *found
-            return None
+            found = _heading_at(lines, i)
+            return (i, found[1], found[2], found[0]) if found is not None else None
+    return None
+
+
+def _heading_at(lines: list[str], i: int) -> tuple[int, str, int] | None:
+    """``(level, title Markdown, lines it takes)`` of the heading at ``lines[i]``, else
+    None. A Setext heading's level is its underline's (``===`` 1, ``---`` 2)."""
+    line = lines[i]
+    after = lines[i + 1] if i + 1 < len(lines) else ""
+    if (title := heading(line, after)) is not None:
+        # An ATX or HTML heading is its own block; a Setext one is over its underline.
+        if _OWN_BLOCK.match(line):
+            return _level(line), title, 1
+        return 1 if after.lstrip().startswith("=") else 2, title, 2
+    if (found := _html_lines(lines, i)) is not None:
+        return _level(line), *found
     return None
 
 
@@ -440,14 +453,13 @@ def parse(text: str, *, url: str | None = None, site: str | None = None) -> list
     lines = text.lstrip("\ufeff").splitlines()
     if (found := _opening(lines)) is None:
         raise ParseError("Markdown page without a heading first")
-    at, source, taken = found
+    at, source, taken, page_level = found
     title, title_url = _title(source, markdown_to_html)
     if not title:
         raise NotAnArticle("Markdown page without a title")
     rest = lines[at + taken :]
     heads = _headings(rest, markdown_to_html)
     level = _level(lines[at])
-    page_level = level or (1 if lines[at + 1].lstrip().startswith("=") else 2)
     if articles := _digest(title, title_url, rest, heads, page_level):
         items, refused = [], []
         for article in articles:  # an article without text is left out, as a page is
@@ -518,33 +530,39 @@ def _level(line: str) -> int | None:
 
 
 class _Heading(NamedTuple):
-    """An ATX heading after the title: where, its level, its title and its own address
-    (its link, or the lines under it up to the next heading, at their top or bottom)."""
+    """A heading after the title: where, its level, its title, its own address (its link,
+    or the lines under it up to the next heading, at their top or bottom) and how many
+    lines it takes."""
 
     at: int
     level: int
     title: str
     address: str | None
+    taken: int
 
 
 def _headings(lines: list[str], render) -> list[_Heading]:
-    """The ATX headings of ``lines`` with a title, outside code."""
-    found: list[tuple[int, int, str]] = []
+    """The ATX, HTML and Setext headings of ``lines`` with a title, outside code."""
+    found: list[tuple[int, int, str, int]] = []
     fenced = False
     for i, line in enumerate(lines):
         if _FENCE.match(line):
             fenced = not fenced
-        if fenced or (m := ATX.match(line)) is None:
-            continue
-        source = _atx_title(line)
-        if source and _WORD.search(source):
-            found.append((i, line.count("#", 0, m.end()), source))
-    ends = [i for i, _level, _source in found[1:]] + [len(lines)]
+        if not fenced and (h := _heading_at(lines, i)) and (h[2] == 1 or _setext_ok(lines, i)):
+            found.append((i, *h))
+    ends = [f[0] for f in found[1:]] + [len(lines)]
     heads = []
-    for (i, level, source), end in zip(found, ends, strict=False):  # no heading: no end
+    for (i, level, source, taken), end in zip(found, ends, strict=False):  # no heading: no end
         title, link = _title(source, render)
-        heads.append(_Heading(i, level, title, _address(link, _head_of(lines[i + 1 : end])[0])))
+        address = _address(link, _head_of(lines[i + taken : end])[0])
+        heads.append(_Heading(i, level, title, address, taken))
     return heads
+
+
+def _setext_ok(lines: list[str], i: int) -> bool:
+    """Whether the Setext heading at ``lines[i]`` is a title: a paragraph of one line, not
+    the last line of a longer one, nor a metadata line a rule was put under."""
+    return (not i or not lines[i - 1].strip()) and not metadata_line(lines[i])
 
 
 def _head_of(lines: list[str]) -> tuple[Head, list[str]]:
@@ -599,14 +617,14 @@ def _digest(
     if own:
         current = articles[url_key(own)] = (title, own, *_head_of(rest[: bounds[0].at]))
     for h, end in zip(bounds, [b.at for b in bounds[1:]] + [len(rest)], strict=True):
-        lines = rest[h.at + 1 : end]
+        lines = rest[h.at + h.taken : end]
         key = url_key(h.address) if h.address else None
         if h.level < level:
             current = None
         elif key is not None and key not in articles:
             current = articles[key] = (h.title, h.address, *_head_of(lines))
         elif (current := articles.get(key, current)) is not None:  # the one above, or its own
-            current[3].extend(["", rest[h.at], *_head_of(lines)[1]])
+            current[3].extend(["", *rest[h.at : h.at + h.taken], *_head_of(lines)[1]])
     return list(articles.values()) if len(articles) > 1 else None
 
 
