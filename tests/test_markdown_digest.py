@@ -256,3 +256,28 @@ def test_articles_under_html_or_setext_headings_are_items(top, mark):
 def test_lines_over_a_rule_that_are_no_titles_keep_the_page_one_story(page):
     (item,) = parse(page.encode())
     assert SECOND in item.text
+
+
+def test_articles_under_bold_lines_are_items():
+    page = (
+        f"# 今日要闻\n\n**拜登与普京通话**\n原文链接：{VOA}\n\n**{FIRST}**双方互相发出警告。\n\n"
+        f"**[北溪]({DW})**\n\n{SECOND}\n"
+    )
+    voa, dw = parse(page.encode())
+    assert (voa.title, voa.url, voa.text) == ("拜登与普京通话", VOA, FIRST + "双方互相发出警告。")
+    assert (dw.title, dw.url, dw.text) == ("北溪", DW, SECOND)
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [f"**{FIRST}**", "**拜登与普京通话**\n白宫表示通话是认真的"],
+    ids=["sentence", "paragraph"],
+)
+def test_an_articles_bold_lead_does_not_split_it(lead):
+    page = (
+        f"# 今日要闻\n\n**北溪**\n\n原文链接：{DW}\n\n{SECOND}\n\n{lead}\n\n原文链接：{VOA}\n\n"
+        f"{SECOND}\n\n**防疫**\n\n原文链接：{RFA}\n\n{SECOND}\n"
+    )
+    dw, rfa = parse(page.encode())
+    assert (dw.url, rfa.url) == (DW, RFA)
+    assert lead.split("**")[1] in dw.text

@@ -41,7 +41,10 @@ without an address of its own (``# 2026-11-20 新闻汇总``) over two or more h
 level, each with its own address, read as a page's is (a link as the title, the lines
 under it, or those ending its text); or, with no page title, headings of the first one's
 level that are so addressed. Its headings are ATX, HTML or Setext ones (``标题`` over
-``---`` alone in its paragraph, and no metadata line). Each article is an item, with its
+``---`` alone in its paragraph, and no metadata line), or, as WeChat digests write them,
+bold lines (``**标题**``, below any heading): a paragraph that is one bold span, no
+metadata line, without a sentence's punctuation (。！？；) and shorter than a paragraph,
+so that an article's bold lead sentence stays its text. Each article is an item, with its
 own lines and text (see :func:`_digest`).
 
 A README or an index of a mirror checkout is Markdown under a heading too, and is not an
@@ -94,6 +97,11 @@ _EMPHASIS_TAGS = frozenset(("strong", "em", "b", "i"))
 SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _OWN_BLOCK = re.compile(r"^ {0,3}(?:[#>|<]|[-+*](?:[ \t]|$)|\d{1,3}[.)](?:[ \t]|$)|```|~~~)")
 _WORD = re.compile(r"\w")
+# A line that is one bold span (no other inside it): a digest's title, WeChat style.
+_BOLD_LINE = re.compile(
+    r" {0,3}(?P<mark>\*\*|__)(?:(?!\*\*|__).)*?\w(?:(?!\*\*|__).)*(?P=mark)[ \t]*"
+)
+_BOLD_LEVEL = 7  # below every heading
 # Inline Markdown or a character reference: a title with none is its own text.
 _INLINE = re.compile(r"[\\`*_~\[\]<&]")
 
@@ -542,14 +550,19 @@ class _Heading(NamedTuple):
 
 
 def _headings(lines: list[str], render) -> list[_Heading]:
-    """The ATX, HTML and Setext headings of ``lines`` with a title, outside code."""
+    """The ATX, HTML and Setext headings of ``lines`` with a title, and the bold lines that
+    are titles (:func:`_bold_title`), outside code."""
     found: list[tuple[int, int, str, int]] = []
     fenced = False
     for i, line in enumerate(lines):
         if _FENCE.match(line):
             fenced = not fenced
-        if not fenced and (h := _heading_at(lines, i)) and (h[2] == 1 or _setext_ok(lines, i)):
+        if fenced:
+            continue
+        if (h := _heading_at(lines, i)) and (h[2] == 1 or _setext_ok(lines, i)):
             found.append((i, *h))
+        elif _bold_title(lines, i):
+            found.append((i, _BOLD_LEVEL, line.strip(), 1))
     ends = [f[0] for f in found[1:]] + [len(lines)]
     heads = []
     for (i, level, source, taken), end in zip(found, ends, strict=False):  # no heading: no end
@@ -563,6 +576,22 @@ def _setext_ok(lines: list[str], i: int) -> bool:
     """Whether the Setext heading at ``lines[i]`` is a title: a paragraph of one line, not
     the last line of a longer one, nor a metadata line a rule was put under."""
     return (not i or not lines[i - 1].strip()) and not metadata_line(lines[i])
+
+
+def _bold_title(lines: list[str], i: int) -> bool:
+    """Whether ``lines[i]`` is a bold line that is a title: its own paragraph (or over
+    metadata lines), no metadata line, and no sentence: an article's bold lead sentence
+    (``**拜登周四表示，……。**``) is its text."""
+    line = lines[i]
+    if len(line.strip()) >= PROSE_LINE or not _BOLD_LINE.fullmatch(line):
+        return False
+    after = lines[i + 1] if i + 1 < len(lines) else ""
+    return (
+        (not i or not lines[i - 1].strip())
+        and (not after.strip() or metadata_line(after))
+        and not _SENTENCE.search(_LINK.sub(r"\g<text>", line))
+        and not metadata_line(line)
+    )
 
 
 def _head_of(lines: list[str]) -> tuple[Head, list[str]]:
