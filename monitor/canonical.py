@@ -410,8 +410,10 @@ def title_key(site: str, title: str) -> str | None:
     return f"title:{_site_part(site)}:{norm}" if norm else None
 
 
+@lru_cache(maxsize=1024)
 def _site_part(site: str) -> str:
-    """An outlet's name as title keys hold it: folded, without spaces."""
+    """An outlet's name as title keys hold it: folded, without spaces. Kept: keying folds
+    each item's outlet twice (its rule's name, then its title key), and outlets repeat."""
     return "".join(fold(site).split())
 
 
