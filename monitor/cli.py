@@ -603,13 +603,14 @@ def _next_check(source, row, blocked: dict[str, datetime], now: datetime) -> str
 
     if not source.enabled:
         return "—"
-    moved = row is not None and location_changed(source, row["config_url"])
-    due = "now" if row is None else f"now (new {'path' if source.kind == 'dir' else 'URL'})"
-    due = due if row is None or moved else None
-    url = source.url if due else row["url"]
-    until = blocked.get(origin_of(url)) if url else None
-    after = due is None and row["next_check"] and store.parse_iso(row["next_check"])
-    if until is not None and (due or (after and until > after)):
+    if row is None or location_changed(source, row["config_url"]):  # due at once
+        due = "now" if row is None else f"now (new {'path' if source.kind == 'dir' else 'URL'})"
+        until = blocked.get(origin_of(source.url)) if source.url else None
+    else:  # held back only where the host's wait ends after the source's own next check
+        due, after = None, row["next_check"] and store.parse_iso(row["next_check"])
+        until = blocked.get(origin_of(row["url"])) if row["url"] else None
+        until = until if until is not None and after and until > after else None
+    if until is not None:
         return f"{_ago(store.iso(until), now)} (host asked to wait)"
     return due or _ago(row["next_check"], now)
 
